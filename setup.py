@@ -1,0 +1,55 @@
+"""Build script for minigrad's Cython kernels.
+
+Compiler directives are set here, once, for every kernel (scikit-learn's habit):
+bounds checking and negative-index wrap-around are off because the Python layer checks
+every shape before a kernel runs.
+
+Switches (environment variables read at build time):
+  MINIGRAD_DEBUG=1   turn boundscheck, wraparound and initializedcheck back on, build with -O0 -g;
+                     the test suite is run once in CI against this build.
+  MINIGRAD_NATIVE=1  add -march=native (opt-in only: the default build must run on any
+                     x86-64 or arm64 machine).
+"""
+import glob
+import os
+import sys
+
+import numpy as np
+from Cython.Build import cythonize
+from setuptools import Extension, setup
+
+DEBUG = os.environ.get("MINIGRAD_DEBUG", "0") not in ("", "0")
+NATIVE = os.environ.get("MINIGRAD_NATIVE", "0") not in ("", "0")
+
+directives = {
+    "language_level": 3,
+    "boundscheck": DEBUG,
+    "wraparound": DEBUG,
+    "initializedcheck": DEBUG,
+    "cdivision": True,
+    "nonecheck": False,
+    "embedsignature": True,
+}
+
+if sys.platform == "win32":
+    compile_args = ["/O2"]
+else:
+    compile_args = ["-O0", "-g"] if DEBUG else ["-O3"]
+    if NATIVE:
+        compile_args.append("-march=native")
+
+extensions = [
+    Extension(
+        "minigrad._kernels." + os.path.splitext(os.path.basename(path))[0],
+        [path],
+        include_dirs=[np.get_include()],
+        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+        extra_compile_args=compile_args,
+    )
+    for path in sorted(glob.glob(os.path.join("minigrad", "_kernels", "*.pyx")))
+]
+
+setup(
+    ext_modules=cythonize(extensions, compiler_directives=directives,
+                          force=DEBUG),
+)
