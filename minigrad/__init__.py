@@ -1,0 +1,53 @@
+"""minigrad: a small, fast reverse-mode autograd engine with PyTorch's API.
+
+    import minigrad as mg
+    x = mg.tensor([[1.0, 2.0]], requires_grad=True)
+    y = (x @ x.T).sum()
+    y.backward()            # x.grad == 2 * x
+
+Layers, losses and optimizers live in ``minigrad.nn`` and ``minigrad.optim``; data loading in
+``minigrad.utils.data``; checkpoints in ``mg.save`` / ``mg.load``.
+"""
+from ._version import __version__
+from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .dtypes import (bool_ as bool, dtype, float16, float32, float64, int8, int16, int32,
+                     int64, uint8)
+from .errors import ShapeError
+from .random import initial_seed, manual_seed, seed
+from .tensor import (Size, Tensor, arange, as_tensor, cat, concat, concatenate, device, empty, eye,
+                     from_numpy, full, full_like, linspace, matmul, maximum, minimum,
+                     ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, stack,
+                     tensor, where, zeros, zeros_like)
+from .functions import (abs, add, allclose, amax, amin, argmax, argmin, clamp, clip, div, dot,
+                        equal, exp, flatten, is_tensor, isfinite, isinf, isnan, log, max, mean, min, mm, mul,
+                        neg, numel, permute, pow, relu, reshape, sigmoid, sqrt, square, squeeze,
+                        std, sub, sum, t, tanh, transpose, unsqueeze, var)
+
+float = float32
+double = float64
+half = float16
+long = int64
+int = int32
+
+from . import autograd, nn, optim, utils  # noqa: E402  (they build on the names above)
+from .serialization import load, save  # noqa: E402
+
+
+class cuda:
+    """No GPU support: ``mg.cuda.is_available()`` is False so device-agnostic code picks the CPU."""
+
+    @staticmethod
+    def is_available():
+        return False
+
+    @staticmethod
+    def device_count():
+        return 0
+
+    @staticmethod
+    def manual_seed(seed):
+        pass
+
+    @staticmethod
+    def manual_seed_all(seed):
+        pass

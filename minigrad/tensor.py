@@ -1,0 +1,1219 @@
+"""The user-facing Tensor: creation, operators, and the ops built from the primitives.
+
+A Tensor holds a numpy array (``.data``), and, when it takes part in a recorded graph, the node
+that made it (``grad_fn``). The primitive ops live in ``ops.py``; here they get PyTorch's
+spelling (``a + b``, ``t.sum(dim=1)``, ``t.view(-1)``), PyTorch's type promotion, and argument
+checking that names the shapes at fault. Derived ops (``mean``, ``squeeze``, ``softmax``-free
+``min``...) are compositions of primitives and need no backward of their own.
+"""
+import numbers
+
+import numpy as np
+
+from . import autograd, ops
+from . import dtypes as _dt
+from . import random as _random
+from .errors import ShapeError
+
+_FLOAT32 = np.dtype(np.float32)
+_INT64 = np.dtype(np.int64)
+
+
+class Tensor:
+    """An n-dimensional array that records the operations applied to it for autograd."""
+
+    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "__weakref__")
+    __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
+    __hash__ = object.__hash__  # tensors are dict keys by identity (optimizer state), as in torch
+
+    def __init__(self, *args, dtype=None, requires_grad=False):
+        """``Tensor(data)`` like ``mg.tensor(data, dtype=float32)``; ``Tensor(2, 3)`` zeros."""
+        if len(args) == 1 and not isinstance(args[0], numbers.Integral):
+            data = _to_array(args[0], dtype if dtype is not None else _dt.float32)
+        else:
+            data = np.zeros(_size(args), dtype=_np_dtype(dtype, _FLOAT32))
+        self.data = data
+        self.grad = None
+        self._ctx = None
+        self._requires_grad = False
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ----- attributes ---------------------------------------------------------------------
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad=True):
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"only Tensors of floating point dtype can require gradients (this tensor is "
+                f"{self.dtype})")
+        if not requires_grad and self._ctx is not None:
+            raise RuntimeError(
+                "you can only change requires_grad flags of leaf variables; use detach()")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def shape(self):
+        return Size(self.data.shape)
+
+    @property
+    def dtype(self):
+        return _dt.from_numpy_dtype(self.data.dtype)
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def grad_fn(self):
+        return self._ctx
+
+    @property
+    def is_leaf(self):
+        return self._ctx is None
+
+    @property
+    def device(self):
+        return device("cpu")
+
+    @property
+    def is_cuda(self):
+        return False
+
+    @property
+    def T(self):
+        return self.permute(*reversed(range(self.data.ndim)))
+
+    @property
+    def mT(self):
+        return self.transpose(-2, -1)
+
+    def is_floating_point(self):
+        return self.data.dtype.kind == "f"
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self.data.shape)
+        return self.data.shape[_axis(dim, self.data.ndim)]
+
+    def dim(self):
+        return self.data.ndim
+
+    def numel(self):
+        return int(self.data.size)
+
+    def element_size(self):
+        return self.data.itemsize
+
+    def __len__(self):
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    def __iter__(self):
+        if self.data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self.data.shape[0]))
+
+    # ----- conversion -----------------------------------------------------------------------
+
+    def numpy(self, force=False):
+        """The values as a numpy array (shares memory, like torch; works with requires_grad)."""
+        return self.data
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def item(self):
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
+        return self.data.item()
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __bool__(self):
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with {self.data.size} elements is ambiguous")
+        return bool(self.data.item())
+
+    def detach(self):
+        """A new leaf sharing this tensor's values, cut off from the graph."""
+        return _wrap(self.data)
+
+    def detach_(self):
+        self._ctx = None
+        self._requires_grad = False
+        return self
+
+    def clone(self):
+        return ops.Clone.apply(self)
+
+    def contiguous(self):
+        return self if self.data.flags.c_contiguous else ops.Clone.apply(self)
+
+    def to(self, *args, **kwargs):
+        """``to(dtype)``, ``to('cpu')``, ``to(device)``, ``to(other_tensor)``, ``to(device, dtype)``."""
+        target = kwargs.pop("dtype", None)
+        kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("copy", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                target = arg.dtype
+            elif isinstance(arg, (str, device)):
+                _check_device(arg)
+            elif arg is not None:
+                target = arg
+        if target is None:
+            return self
+        return self._cast(_dt.as_dtype(target))
+
+    def _cast(self, dtype):
+        if self.data.dtype == dtype.np_dtype:
+            return self
+        if self._requires_grad and _grad_on() and dtype.is_floating_point:
+            return ops.Cast.apply(self, dtype.np_dtype)
+        return _wrap(self.data.astype(dtype.np_dtype))
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return "minigrad." + {"f": "Float", "i": "Long"}.get(self.data.dtype.kind, "") + "Tensor"
+        return self.to(dtype)
+
+    def float(self):
+        return self._cast(_dt.float32)
+
+    def double(self):
+        return self._cast(_dt.float64)
+
+    def half(self):
+        return self._cast(_dt.float16)
+
+    def long(self):
+        return self._cast(_dt.int64)
+
+    def int(self):
+        return self._cast(_dt.int32)
+
+    def bool(self):
+        return self._cast(_dt.bool_)
+
+    def cpu(self):
+        return self
+
+    # ----- autograd ---------------------------------------------------------------------------
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
+
+        A scalar (one-element) output needs no ``gradient``; any other output needs one of its
+        own shape (the vector in the vector-Jacobian product). Gradients add up across calls,
+        and the graph is kept, so backward may be called again on it."""
+        if create_graph:
+            raise NotImplementedError("minigrad does not build graphs of gradients "
+                                      "(create_graph=True)")
+        if inputs is not None:
+            raise NotImplementedError("backward(inputs=...) is not supported")
+        autograd.backward(self, gradient)
+
+    def retain_grad(self):
+        raise NotImplementedError("minigrad stores .grad on leaf tensors only")
+
+    # ----- printing -----------------------------------------------------------------------
+
+    def __repr__(self):
+        data = self.data
+        extras = []
+        if data.dtype not in (_FLOAT32, _INT64, np.dtype(bool)) or data.size == 0 and \
+                data.dtype != _FLOAT32:
+            extras.append(f"dtype={self.dtype}")
+        if data.size == 0 and data.ndim != 1:
+            extras.append(f"size={tuple(data.shape)}")
+        if self._ctx is not None:
+            extras.append(f"grad_fn=<{self._ctx.name()}0>")
+        elif self._requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + _format_values(data, extras) + ")"
+
+    def __format__(self, spec):
+        if self.data.ndim == 0:
+            return format(self.data.item(), spec)
+        return repr(self)
+
+    # ----- arithmetic -------------------------------------------------------------------------
+
+    def __add__(self, other):
+        return _binary(ops.Add, self, other)
+
+    def __radd__(self, other):
+        return _binary(ops.Add, other, self)
+
+    def __sub__(self, other):
+        return _binary(ops.Sub, self, other)
+
+    def __rsub__(self, other):
+        return _binary(ops.Sub, other, self)
+
+    def __mul__(self, other):
+        return _binary(ops.Mul, self, other)
+
+    def __rmul__(self, other):
+        return _binary(ops.Mul, other, self)
+
+    def __truediv__(self, other):
+        return _binary(ops.Div, self, other)
+
+    def __rtruediv__(self, other):
+        return _binary(ops.Div, other, self)
+
+    def __pow__(self, other):
+        return _binary(ops.Pow, self, other)
+
+    def __rpow__(self, other):
+        return _binary(ops.Pow, other, self)
+
+    def __neg__(self):
+        return ops.Neg.apply(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return self.abs()
+
+    def __matmul__(self, other):
+        return matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return matmul(other, self)
+
+    add = __add__
+    sub = __sub__
+    mul = __mul__
+    div = __truediv__
+    pow = __pow__
+    neg = __neg__
+
+    # In-place arithmetic changes the values without recording (as torch does for tensors that
+    # need no grad). On a leaf that requires grad it is an error unless under no_grad.
+    def _inplace(self, other, ufunc):
+        if self._requires_grad and _grad_on():
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation."
+                if self._ctx is None else
+                "in-place operations on tensors that are part of a graph are not supported")
+        value = other.data if isinstance(other, Tensor) else other
+        try:
+            ufunc(self.data, value, out=self.data, casting="same_kind")
+        except ValueError:
+            raise ShapeError(
+                f"in-place {ufunc.__name__}: a tensor of shape {tuple(self.data.shape)} cannot "
+                f"take an operand of shape {tuple(np.shape(value))}") from None
+        return self
+
+    def __iadd__(self, other):
+        return self._inplace(other, np.add)
+
+    def __isub__(self, other):
+        return self._inplace(other, np.subtract)
+
+    def __imul__(self, other):
+        return self._inplace(other, np.multiply)
+
+    def __itruediv__(self, other):
+        return self._inplace(other, np.true_divide)
+
+    add_ = __iadd__
+    sub_ = __isub__
+    mul_ = __imul__
+    div_ = __itruediv__
+
+    def zero_(self):
+        return self.fill_(0)
+
+    def fill_(self, value):
+        if self._requires_grad and _grad_on():
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation.")
+        self.data[...] = value
+        return self
+
+    def copy_(self, src):
+        if self._requires_grad and _grad_on():
+            raise RuntimeError(
+                "a leaf Variable that requires grad is being used in an in-place operation.")
+        src = src.data if isinstance(src, Tensor) else np.asarray(src)
+        try:
+            np.copyto(self.data, np.broadcast_to(src, self.data.shape), casting="unsafe")
+        except ValueError:
+            raise ShapeError(f"copy_: source of shape {tuple(src.shape)} does not broadcast to "
+                             f"{tuple(self.data.shape)}") from None
+        return self
+
+    # ----- comparisons (not differentiable; they return bool tensors) ----------------------
+
+    def _compare(self, other, ufunc):
+        value = other.data if isinstance(other, Tensor) else other
+        try:
+            return _wrap(np.asarray(ufunc(self.data, value)))
+        except ValueError:
+            raise ShapeError(f"{ufunc.__name__}: shapes {tuple(self.data.shape)} and "
+                             f"{tuple(np.shape(value))} do not broadcast") from None
+
+    def __eq__(self, other):
+        return self._compare(other, np.equal)
+
+    def __ne__(self, other):
+        return self._compare(other, np.not_equal)
+
+    def __lt__(self, other):
+        return self._compare(other, np.less)
+
+    def __le__(self, other):
+        return self._compare(other, np.less_equal)
+
+    def __gt__(self, other):
+        return self._compare(other, np.greater)
+
+    def __ge__(self, other):
+        return self._compare(other, np.greater_equal)
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    def __invert__(self):
+        return _wrap(np.invert(self.data))
+
+    def __and__(self, other):
+        return self._compare(other, np.bitwise_and)
+
+    def __or__(self, other):
+        return self._compare(other, np.bitwise_or)
+
+    def equal(self, other):
+        return self.data.shape == other.data.shape and bool(np.all(self.data == other.data))
+
+    def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
+        return bool(np.allclose(self.data, _data(other), rtol=rtol, atol=atol,
+                                equal_nan=equal_nan))
+
+    def isnan(self):
+        return _wrap(np.isnan(self.data))
+
+    def isinf(self):
+        return _wrap(np.isinf(self.data))
+
+    def isfinite(self):
+        return _wrap(np.isfinite(self.data))
+
+    def all(self):
+        return _wrap(np.asarray(np.all(self.data)))
+
+    def any(self):
+        return _wrap(np.asarray(np.any(self.data)))
+
+    # ----- unary math and activations ---------------------------------------------------------
+
+    def exp(self):
+        return ops.Exp.apply(_floating(self))
+
+    def log(self):
+        return ops.Log.apply(_floating(self))
+
+    def sqrt(self):
+        return ops.Sqrt.apply(_floating(self))
+
+    def abs(self):
+        return ops.Abs.apply(self)
+
+    def relu(self):
+        return ops.ReLU.apply(self)
+
+    def sigmoid(self):
+        return ops.Sigmoid.apply(_floating(self))
+
+    def tanh(self):
+        return ops.Tanh.apply(_floating(self))
+
+    def square(self):
+        return self * self
+
+    def rsqrt(self):
+        return 1 / self.sqrt()
+
+    def reciprocal(self):
+        return 1 / self
+
+    def clamp(self, min=None, max=None):
+        if min is None and max is None:
+            raise ValueError("clamp: at least one of 'min' and 'max' must not be None")
+        return ops.Clamp.apply(self, _scalar(min), _scalar(max))
+
+    clip = clamp
+
+    def clamp_min(self, min):
+        return self.clamp(min=min)
+
+    def clamp_max(self, max):
+        return self.clamp(max=max)
+
+    # ----- reductions -----------------------------------------------------------------------
+
+    def sum(self, dim=None, keepdim=False, dtype=None):
+        x = self if dtype is None else self.to(dtype)
+        if dim is None and not keepdim:
+            return ops.Sum.apply(x)
+        return ops.Sum.apply(x, axis=_axes(dim, self.data.ndim), keepdims=keepdim)
+
+    def mean(self, dim=None, keepdim=False, dtype=None):
+        x = self if dtype is None else self.to(dtype)
+        if x.data.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"mean(): could not infer output dtype. Input dtype must be either a floating "
+                f"point or complex dtype. Got: {x.dtype}")
+        axes = _axes(dim, x.data.ndim)
+        count = x.data.size if axes is None else int(np.prod([x.data.shape[a] for a in axes]))
+        return x.sum(dim, keepdim) / count if count else x.sum(dim, keepdim) * np.nan
+
+    def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        """Variance with ``correction`` (1 = unbiased, the default, like torch)."""
+        if correction is None:
+            correction = 1 if unbiased else 0
+        axes = _axes(dim, self.data.ndim)
+        count = self.data.size if axes is None else int(np.prod([self.data.shape[a]
+                                                                 for a in axes]))
+        centered = self - self.mean(dim, keepdim=True)
+        return (centered * centered).sum(dim, keepdim) / max(count - correction, 0)
+
+    def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
+        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
+
+    def amax(self, dim=(), keepdim=False):
+        _check_nonempty(self, "amax")
+        axes = None if dim == () or dim is None else _axes(dim, self.data.ndim)
+        return ops.Amax.apply(self, axis=axes, keepdims=keepdim)
+
+    def amin(self, dim=(), keepdim=False):
+        return -((-self).amax(dim, keepdim))
+
+    def max(self, dim=None, keepdim=False):
+        """``max()``: the largest element; ``max(dim)``: (values, indices) along ``dim``;
+        ``max(other)``: elementwise maximum."""
+        if isinstance(dim, Tensor):
+            return maximum(self, dim)
+        if dim is None:
+            return self.amax()
+        _check_nonempty(self, "max")
+        axis = _axis(dim, self.data.ndim)
+        values = ops.MaxDim.apply(self, axis, keepdims=keepdim)
+        return _MaxResult(values, self.argmax(axis, keepdim))
+
+    def min(self, dim=None, keepdim=False):
+        if isinstance(dim, Tensor):
+            return minimum(self, dim)
+        if dim is None:
+            return self.amin()
+        result = (-self).max(dim, keepdim)
+        return _MaxResult(-result.values, result.indices)
+
+    def argmax(self, dim=None, keepdim=False):
+        _check_nonempty(self, "argmax")
+        if dim is None:
+            return _wrap(np.asarray(np.argmax(self.data), dtype=np.int64))
+        axis = _axis(dim, self.data.ndim)
+        return _wrap(np.argmax(self.data, axis=axis, keepdims=keepdim).astype(np.int64))
+
+    def argmin(self, dim=None, keepdim=False):
+        _check_nonempty(self, "argmin")
+        if dim is None:
+            return _wrap(np.asarray(np.argmin(self.data), dtype=np.int64))
+        axis = _axis(dim, self.data.ndim)
+        return _wrap(np.argmin(self.data, axis=axis, keepdims=keepdim).astype(np.int64))
+
+    # ----- shape ops --------------------------------------------------------------------------
+
+    def reshape(self, *shape):
+        shape = _size(shape)
+        try:
+            target = _resolve_shape(shape, self.data.size)
+        except ValueError:
+            raise ShapeError(f"shape {tuple(shape)} is invalid for input of shape "
+                             f"{tuple(self.data.shape)} ({self.data.size} elements)") from None
+        if target == self.data.shape:
+            return self
+        return ops.Reshape.apply(self, target)
+
+    view = reshape
+
+    def view_as(self, other):
+        return self.reshape(other.shape)
+
+    def reshape_as(self, other):
+        return self.reshape(other.shape)
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        nd = self.data.ndim
+        if nd == 0:
+            return self.reshape(1)
+        start, end = _axis(start_dim, nd), _axis(end_dim, nd)
+        if start > end:
+            raise ValueError("flatten() has invalid args: start_dim cannot come after end_dim")
+        shape = self.data.shape
+        return self.reshape(shape[:start] + (-1,) + shape[end + 1:]
+                            if self.data.size else
+                            shape[:start] + (int(np.prod(shape[start:end + 1])),) + shape[end + 1:])
+
+    def transpose(self, dim0, dim1):
+        nd = self.data.ndim
+        axes = list(range(nd))
+        if nd == 0:
+            return self
+        a, b = _axis(dim0, nd), _axis(dim1, nd)
+        axes[a], axes[b] = axes[b], axes[a]
+        return ops.Permute.apply(self, tuple(axes))
+
+    def t(self):
+        if self.data.ndim > 2:
+            raise ShapeError(f"t() expects a tensor with <= 2 dimensions, but self is "
+                             f"{self.data.ndim}D (shape {tuple(self.data.shape)})")
+        return self.transpose(0, -1) if self.data.ndim == 2 else self
+
+    def permute(self, *dims):
+        dims = _size(dims)
+        nd = self.data.ndim
+        if len(dims) != nd:
+            raise ShapeError(f"permute: the number of dims {len(dims)} does not match the "
+                             f"tensor's {nd} dimensions (shape {tuple(self.data.shape)})")
+        axes = tuple(_axis(d, nd) for d in dims)
+        if len(set(axes)) != nd:
+            raise ValueError(f"permute: repeated dim in {tuple(dims)}")
+        return ops.Permute.apply(self, axes)
+
+    def unsqueeze(self, dim):
+        axis = _axis(dim, self.data.ndim + 1)
+        shape = self.data.shape
+        return ops.Reshape.apply(self, shape[:axis] + (1,) + shape[axis:])
+
+    def squeeze(self, dim=None):
+        shape = self.data.shape
+        if dim is None:
+            new = tuple(n for n in shape if n != 1)
+        else:
+            axes = _axes(dim, self.data.ndim) or ()
+            new = tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1))
+        return self if new == shape else ops.Reshape.apply(self, new)
+
+    def expand(self, *sizes):
+        sizes = _size(sizes)
+        shape = self.data.shape
+        if len(sizes) < len(shape):
+            raise ShapeError(f"expand: the number of sizes provided ({len(sizes)}) must be at "
+                             f"least the number of dimensions of shape {tuple(shape)}")
+        lead = len(sizes) - len(shape)
+        target = tuple(shape[i - lead] if (n == -1 and i >= lead) else n
+                       for i, n in enumerate(sizes))
+        try:
+            np.broadcast_shapes(shape, target)
+            if np.broadcast_shapes(shape, target) != target:
+                raise ValueError
+        except ValueError:
+            raise ShapeError(f"expand: shape {tuple(shape)} cannot be expanded to "
+                             f"{tuple(sizes)}") from None
+        return ops.Expand.apply(self, target)
+
+    def expand_as(self, other):
+        return self.expand(other.shape)
+
+    def __getitem__(self, index):
+        index = _index(index)
+        try:
+            return ops.Index.apply(self, index)
+        except IndexError as exc:
+            raise IndexError(f"{exc} (tensor of shape {tuple(self.data.shape)})") from None
+
+    def __setitem__(self, index, value):
+        if self._requires_grad and _grad_on():
+            raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                               "in-place operation (item assignment); use mg.no_grad()")
+        self.data[_index(index)] = _data(value)
+
+    # ----- matrix ops -------------------------------------------------------------------------
+
+    def matmul(self, other):
+        return matmul(self, other)
+
+    def mm(self, other):
+        if self.data.ndim != 2 or _data(other).ndim != 2:
+            raise ShapeError(f"mm: both arguments must be 2-D, got shapes "
+                             f"{tuple(self.data.shape)} and {tuple(_data(other).shape)}")
+        return matmul(self, other)
+
+    def dot(self, other):
+        if self.data.ndim != 1 or _data(other).ndim != 1:
+            raise ShapeError(f"dot: both arguments must be 1-D, got shapes "
+                             f"{tuple(self.data.shape)} and {tuple(_data(other).shape)}")
+        return matmul(self, other)
+
+
+autograd._tensor_type = Tensor
+
+
+class Size(tuple):
+    """The shape of a tensor: a tuple, printed as in PyTorch (``minigrad.Size([2, 3])``)."""
+
+    def __repr__(self):
+        return f"minigrad.Size({list(self)})"
+
+    def numel(self):
+        return int(np.prod(self))
+
+
+class _MaxResult(tuple):
+    """(values, indices), as returned by ``max(dim)``; also reachable by attribute."""
+
+    def __new__(cls, values, indices):
+        return super().__new__(cls, (values, indices))
+
+    values = property(lambda self: self[0])
+    indices = property(lambda self: self[1])
+
+
+class device:
+    """Only the CPU exists; ``device('cpu')`` is accepted so that device-agnostic code runs."""
+
+    def __init__(self, type="cpu", index=None):
+        _check_device(type)
+        self.type = "cpu"
+        self.index = None
+
+    def __repr__(self):
+        return "device(type='cpu')"
+
+    def __str__(self):
+        return "cpu"
+
+    def __eq__(self, other):
+        return str(other) == "cpu"
+
+    def __hash__(self):
+        return hash("cpu")
+
+
+def _check_device(value):
+    name = value.type if isinstance(value, device) else str(value)
+    if name.split(":")[0] != "cpu":
+        raise RuntimeError(f"minigrad runs on the CPU only; device {name!r} is not available")
+
+
+# ---------------------------------------------------------------------------------------------
+# Helpers shared by the methods above
+# ---------------------------------------------------------------------------------------------
+
+
+def _grad_on():
+    return autograd._grad_enabled
+
+
+def _wrap(array, requires_grad=False):
+    """A new leaf Tensor around ``array`` (no copy, no checks): the internal constructor."""
+    t = Tensor.__new__(Tensor)
+    t.data = array
+    t.grad = None
+    t._ctx = None
+    t._requires_grad = requires_grad
+    return t
+
+
+def _data(value):
+    return value.data if isinstance(value, Tensor) else value
+
+
+def _np_dtype(dtype, default):
+    return default if dtype is None else _dt.as_dtype(dtype).np_dtype
+
+
+def _scalar(value):
+    if isinstance(value, Tensor):
+        return value.data
+    return value
+
+
+def _floating(t):
+    """Integer inputs to float functions (exp, log, ...) are computed in float32, as in torch."""
+    return t if t.data.dtype.kind in "fc" else _wrap(t.data.astype(np.float32))
+
+
+def _size(args):
+    """Accept ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` and a Size."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    try:
+        return tuple(int(n) for n in args)
+    except TypeError:
+        raise TypeError(f"expected a sequence of integers for a size, got {args!r}") from None
+
+
+def _resolve_shape(shape, size):
+    """``shape`` with its one allowed -1 filled in; ValueError if it cannot hold ``size``."""
+    unknown = [i for i, n in enumerate(shape) if n == -1]
+    if len(unknown) > 1 or any(n < -1 for n in shape):
+        raise ValueError(shape)
+    known = int(np.prod([n for n in shape if n != -1]))
+    if unknown:
+        if known == 0 or size % known:
+            raise ValueError(shape)
+        i = unknown[0]
+        return shape[:i] + (size // known,) + shape[i + 1:]
+    if known != size:
+        raise ValueError(shape)
+    return shape
+
+
+def _axis(dim, ndim):
+    """A dim in [-ndim, ndim) as a non-negative axis, with torch's IndexError otherwise."""
+    n = max(ndim, 1)
+    if not isinstance(dim, numbers.Integral):
+        raise TypeError(f"dim must be an int, got {dim!r}")
+    if not -n <= dim < n:
+        raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
+                         f"but got {dim})")
+    return dim % n if ndim else 0
+
+
+def _axes(dim, ndim):
+    """dim None -> None (all axes); an int or a tuple/list of ints -> a sorted tuple of axes."""
+    if dim is None:
+        return None
+    if isinstance(dim, (tuple, list)):
+        axes = tuple(sorted(_axis(d, ndim) for d in dim))
+        if len(set(axes)) != len(axes):
+            raise RuntimeError(f"dim {tuple(dim)} appears multiple times in the list of dims")
+        return axes if ndim else ()
+    return (_axis(dim, ndim),) if ndim else ()
+
+
+def _check_nonempty(t, name):
+    if t.data.size == 0:
+        raise RuntimeError(f"{name}(): cannot reduce a tensor with no elements (shape "
+                           f"{tuple(t.data.shape)})")
+
+
+def _index(index):
+    """Tensors inside an index become numpy arrays (integer or boolean)."""
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    if isinstance(index, list):
+        return np.asarray(index)
+    return index
+
+
+def _binary(fn, a, b):
+    """Run a broadcasting binary op with PyTorch's type promotion and a clear shape error."""
+    if isinstance(a, Tensor):
+        if isinstance(b, Tensor):
+            da, db = a.data.dtype, b.data.dtype
+            if da != db:
+                want = _dt.result_type(a.data, b.data)
+                if fn is ops.Div and want.kind in "biu":
+                    want = _FLOAT32
+                a, b = _as_type(a, want), _as_type(b, want)
+            elif fn is ops.Div and da.kind in "biu":
+                a, b = _as_type(a, _FLOAT32), _as_type(b, _FLOAT32)
+        elif isinstance(b, (numbers.Number, np.number, np.bool_)):
+            a, b = _with_scalar(fn, a, b)
+        else:
+            b = _operand(b)
+            return _binary(fn, a, b)
+    elif isinstance(a, (numbers.Number, np.number, np.bool_)):
+        b, a = _with_scalar(fn, b, a)
+    else:
+        return _binary(fn, _operand(a), b)
+    try:
+        return fn.apply(a, b)
+    except ValueError as exc:
+        shape_a, shape_b = np.shape(_data(a)), np.shape(_data(b))
+        try:
+            np.broadcast_shapes(shape_a, shape_b)
+        except ValueError:
+            raise ShapeError(
+                f"{fn.__name__.lower()}: the shapes {tuple(shape_a)} and {tuple(shape_b)} "
+                f"do not broadcast") from None
+        raise exc
+
+
+def _operand(value):
+    if isinstance(value, np.ndarray):
+        return _wrap(value)
+    if isinstance(value, (list, tuple)):
+        return tensor(value)
+    raise TypeError(f"unsupported operand type for a Tensor operation: {type(value).__name__}")
+
+
+def _with_scalar(fn, t, scalar):
+    """A Python scalar does not promote a float tensor (float32 + 2.5 stays float32); an
+    integer tensor meets a float scalar in float32; integer division is true division."""
+    kind = t.data.dtype.kind
+    if isinstance(scalar, (bool, np.bool_)):
+        scalar = bool(scalar) if kind == "b" else int(scalar)
+    if kind in "biu":
+        if isinstance(scalar, (float, np.floating)) or fn is ops.Div:
+            t = _as_type(t, _FLOAT32)
+            scalar = float(scalar)
+        elif kind == "b" and not isinstance(scalar, bool):
+            t = _as_type(t, _INT64)
+    if kind in "fc" and not isinstance(scalar, (bool, int)):
+        scalar = float(scalar) if not isinstance(scalar, complex) else scalar
+    return t, scalar
+
+
+def _as_type(t, np_dtype):
+    if t.data.dtype == np_dtype:
+        return t
+    if t._requires_grad and _grad_on():
+        return ops.Cast.apply(t, np_dtype)
+    return _wrap(t.data.astype(np_dtype))
+
+
+def _format_values(data, extras):
+    suffix = "".join(", " + e for e in extras)
+    indent = " " * len("tensor(")
+    if data.size == 0:
+        body = "[]"
+    else:
+        options = {"separator": ", ", "prefix": indent, "threshold": 1000, "edgeitems": 3}
+        if data.dtype.kind == "f":
+            finite = data[np.isfinite(data)]
+            integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
+            big = finite.size and (np.max(np.abs(finite)) >= 1e8 or (
+                np.min(np.abs(finite[finite != 0])) < 1e-4 if np.any(finite != 0) else False))
+            if integral and not big:
+                options["formatter"] = {"float_kind": lambda v: _format_integral(v)}
+            elif big:
+                options["formatter"] = {"float_kind": lambda v: f"{v:.4e}"}
+            else:
+                options["precision"] = 4
+                options["floatmode"] = "fixed"
+        elif data.dtype.kind == "b":
+            options["formatter"] = {"bool": lambda v: "True" if v else "False"}
+        body = np.array2string(data, **options)
+    return body + suffix
+
+
+def _format_integral(value):
+    if np.isnan(value):
+        return "nan"
+    if np.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.0f}."
+
+
+# ---------------------------------------------------------------------------------------------
+# Creation functions
+# ---------------------------------------------------------------------------------------------
+
+
+def _to_array(data, dtype=None):
+    """A fresh C-contiguous array from data of any kind and layout, with torch's default dtypes:
+    Python floats -> float32, Python ints -> int64, numpy arrays keep their dtype."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if dtype is not None:
+        return np.array(_unwrap_nested(data), dtype=_dt.as_dtype(dtype).np_dtype, order="C",
+                        copy=True)
+    if isinstance(data, (np.ndarray, np.generic)):
+        array = np.array(data, order="C", copy=True)
+        if array.dtype.kind not in "biufc":
+            raise TypeError(f"can't convert a numpy array of dtype {array.dtype} to a tensor")
+        return array
+    array = np.array(_unwrap_nested(data), order="C")
+    kind = array.dtype.kind
+    if kind == "f":
+        return array.astype(np.float32)
+    if kind in "iu":
+        return array.astype(np.int64)
+    if kind == "b" or kind == "c":
+        return array
+    raise TypeError(f"can't build a tensor from {type(data).__name__} "
+                    f"(got numpy dtype {array.dtype})")
+
+
+def _unwrap_nested(data):
+    if isinstance(data, Tensor):
+        return data.data
+    if isinstance(data, (list, tuple)) and any(isinstance(d, (Tensor, list, tuple)) for d in data):
+        return [_unwrap_nested(d) for d in data]
+    return data
+
+
+def tensor(data, dtype=None, device=None, requires_grad=False):
+    """A new tensor holding a copy of ``data`` (lists, scalars, numpy arrays of any layout)."""
+    if device is not None:
+        _check_device(device)
+    t = _wrap(_to_array(data, dtype))
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def as_tensor(data, dtype=None, device=None):
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == _dt.as_dtype(dtype)):
+        return data
+    return tensor(data, dtype=dtype, device=device)
+
+
+def from_numpy(array):
+    """A tensor sharing memory with the numpy array ``array`` (as torch.from_numpy)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    if array.dtype.kind not in "biufc":
+        raise TypeError(f"can't convert np.ndarray of type {array.dtype}")
+    return _wrap(array)
+
+
+def _filled(size, value, dtype, requires_grad, default=_FLOAT32):
+    t = _wrap(np.full(_size(size), value, dtype=_np_dtype(dtype, default)))
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def zeros(*size, dtype=None, device=None, requires_grad=False):
+    return _filled(size, 0, dtype, requires_grad)
+
+
+def ones(*size, dtype=None, device=None, requires_grad=False):
+    return _filled(size, 1, dtype, requires_grad)
+
+
+def empty(*size, dtype=None, device=None, requires_grad=False):
+    return _filled(size, 0, dtype, requires_grad)
+
+
+def full(size, fill_value, dtype=None, device=None, requires_grad=False):
+    if dtype is None:
+        default = _INT64 if isinstance(fill_value, numbers.Integral) and not isinstance(
+            fill_value, bool) else (np.dtype(bool) if isinstance(fill_value, bool) else _FLOAT32)
+    else:
+        default = None
+    return _filled((size,) if isinstance(size, numbers.Integral) else (tuple(size),),
+                   fill_value, dtype, requires_grad, default)
+
+
+def _like(t, value, dtype, requires_grad):
+    np_dtype = t.data.dtype if dtype is None else _dt.as_dtype(dtype).np_dtype
+    out = _wrap(np.full(t.data.shape, value, dtype=np_dtype))
+    return out.requires_grad_(True) if requires_grad else out
+
+
+def zeros_like(t, dtype=None, device=None, requires_grad=False):
+    return _like(t, 0, dtype, requires_grad)
+
+
+def ones_like(t, dtype=None, device=None, requires_grad=False):
+    return _like(t, 1, dtype, requires_grad)
+
+
+def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
+    return _like(t, fill_value, dtype, requires_grad)
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    t = _wrap(np.eye(n, m, dtype=_np_dtype(dtype, _FLOAT32)))
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
+    """Values in [start, end) by step; int64 if all arguments are ints, else float32 (torch)."""
+    if end is None:
+        start, end = 0, start
+    if step == 0:
+        raise ValueError("arange: step must be nonzero")
+    ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
+    default = _INT64 if ints else _FLOAT32
+    np_dtype = _np_dtype(dtype, default)
+    if ints:
+        values = np.arange(start, end, step, dtype=np_dtype)
+    else:  # compute in float64 as torch does, then cast
+        count = max(int(np.ceil((end - start) / step)), 0)
+        values = (start + step * np.arange(count, dtype=np.float64)).astype(np_dtype)
+    t = _wrap(values)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    t = _wrap(np.linspace(start, end, int(steps), dtype=np.float64).astype(
+        _np_dtype(dtype, _FLOAT32)))
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def _random_tensor(values, dtype, requires_grad):
+    t = _wrap(values if dtype is None else values.astype(_dt.as_dtype(dtype).np_dtype))
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def _generator(generator):
+    return generator if generator is not None else _random.generator()
+
+
+def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Uniform on [0, 1), float32 by default, from minigrad's seeded generator."""
+    np_dtype = _np_dtype(dtype, _FLOAT32)
+    gen_dtype = np_dtype if np_dtype in (_FLOAT32, np.dtype(np.float64)) else np.float64
+    return _random_tensor(_generator(generator).random(_size(size), dtype=gen_dtype),
+                          np_dtype, requires_grad)
+
+
+def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
+    """Standard normal, float32 by default, from minigrad's seeded generator."""
+    np_dtype = _np_dtype(dtype, _FLOAT32)
+    gen_dtype = np_dtype if np_dtype in (_FLOAT32, np.dtype(np.float64)) else np.float64
+    return _random_tensor(_generator(generator).standard_normal(_size(size), dtype=gen_dtype),
+                          np_dtype, requires_grad)
+
+
+def randint(low=0, high=None, size=None, generator=None, dtype=None, device=None,
+            requires_grad=False):
+    """Integers in [low, high); ``randint(high, size)`` and ``randint(low, high, size)`` as torch."""
+    if size is None:
+        if high is None:
+            raise TypeError("randint() missing the required argument 'size'")
+        low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low
+    if high <= low:
+        raise ValueError(f"randint: low ({low}) must be less than high ({high})")
+    values = _generator(generator).integers(low, high, size=_size((size,) if isinstance(
+        size, numbers.Integral) else (size,)), dtype=np.int64)
+    return _random_tensor(values, dtype, requires_grad)
+
+
+def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
+    return _random_tensor(_generator(generator).permutation(int(n)).astype(np.int64), dtype,
+                          requires_grad)
+
+
+def rand_like(t, dtype=None):
+    return rand(*t.shape, dtype=dtype or t.dtype)
+
+
+def randn_like(t, dtype=None):
+    return randn(*t.shape, dtype=dtype or t.dtype)
+
+
+# ---------------------------------------------------------------------------------------------
+# Function forms of the ops
+# ---------------------------------------------------------------------------------------------
+
+
+def matmul(a, b):
+    """``a @ b`` with numpy's rules for 1-D, 2-D and batched operands; shapes are checked
+    first so a mismatch raises ShapeError naming both."""
+    if not isinstance(a, Tensor):
+        a = _operand(a)
+    if not isinstance(b, Tensor):
+        b = _operand(b)
+    ops.check_matmul_shapes(a.data.shape, b.data.shape)
+    if a.data.dtype != b.data.dtype:
+        want = _dt.result_type(a.data, b.data)
+        a, b = _as_type(a, want), _as_type(b, want)
+    return ops.MatMul.apply(a, b)
+
+
+def _check_tensors(tensors, name):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{name}(): expected a non-empty list of Tensors")
+    for i, t in enumerate(tensors):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"{name}(): expected Tensor as element {i} in argument 0, but got "
+                            f"{type(t).__name__}")
+    want = tensors[0].data.dtype
+    for t in tensors[1:]:
+        if t.data.dtype != want:
+            want = _dt.result_type(np.empty((1,), want), np.empty((1,), t.data.dtype))
+    return [_as_type(t, want) for t in tensors]
+
+
+def cat(tensors, dim=0):
+    """Join tensors along an existing dimension; all other dimensions must match."""
+    tensors = _check_tensors(tensors, "cat")
+    ref = tensors[0].data
+    axis = _axis(dim, ref.ndim)
+    for i, t in enumerate(tensors):
+        shape = t.data.shape
+        if t.data.ndim != ref.ndim or shape[:axis] + shape[axis + 1:] != \
+                ref.shape[:axis] + ref.shape[axis + 1:]:
+            raise ShapeError(
+                f"cat: sizes of tensors must match except in dimension {dim}; got shapes "
+                f"{[tuple(x.data.shape) for x in tensors]}")
+    return ops.Cat.apply(*tensors, axis=axis)
+
+
+concat = cat
+concatenate = cat
+
+
+def stack(tensors, dim=0):
+    """Join same-shape tensors along a new dimension."""
+    tensors = _check_tensors(tensors, "stack")
+    shapes = [tuple(t.data.shape) for t in tensors]
+    if len(set(shapes)) != 1:
+        raise ShapeError(f"stack expects each tensor to be equal size, but got shapes {shapes}")
+    axis = _axis(dim, tensors[0].data.ndim + 1)
+    return ops.Stack.apply(*tensors, axis=axis)
+
+
+def maximum(a, b):
+    """Elementwise maximum; the gradient goes to the larger input, split evenly on ties."""
+    a, b = _promoted_pair(a, b)
+    return ops.Maximum.apply(a, b)
+
+
+def minimum(a, b):
+    """Elementwise minimum, as -maximum(-a, -b)."""
+    a, b = _promoted_pair(a, b)
+    return -ops.Maximum.apply(-a, -b)
+
+
+def where(condition, x, y):
+    """Elementwise choice: x where condition holds, else y; each side gets the gradient of
+    the elements it supplied."""
+    x, y = _promoted_pair(x, y)
+    return ops.Where.apply(_data(condition).astype(bool), x, y)
+
+
+def _promoted_pair(a, b):
+    """Both operands as Tensors of one dtype (a Python scalar takes the other side's dtype)."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):
+        a = tensor(a)
+    if not isinstance(a, Tensor):
+        a = _wrap(np.asarray(a, dtype=b.data.dtype))
+    if not isinstance(b, Tensor):
+        b = _wrap(np.asarray(b, dtype=a.data.dtype))
+    if a.data.dtype != b.data.dtype:
+        want = _dt.result_type(a.data, b.data)
+        a, b = _as_type(a, want), _as_type(b, want)
+    return a, b
