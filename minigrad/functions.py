@@ -3,7 +3,7 @@
 They live apart from tensor.py because their names (sum, max, abs, pow...) shadow builtins.
 """
 from . import ops
-from .tensor import _binary
+from .tensor import Tensor, _binary
 
 
 def _method(name):
