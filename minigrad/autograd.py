@@ -132,23 +132,39 @@ class Function:
 
     @classmethod
     def apply(cls, *args, **options):
-        """Run the op on Tensors (and constants), recording it if any input requires grad."""
+        """Run the op on Tensors (and constants), recording it if any input requires grad.
+
+        One- and two-argument ops (nearly all of them) take a spelled-out path: this method
+        runs once per op in every training step, and the generic loop costs about as much
+        again as the rest of the op on a small tensor."""
         Tensor = _tensor_type
         node = cls()
-        out = node.forward(*[a.data if type(a) is Tensor or isinstance(a, Tensor) else a
-                             for a in args], **options)
+        n = len(args)
+        if n == 2:
+            a, b = args
+            a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
+            out = node.forward(a.data if a_is else a, b.data if b_is else b, **options) \
+                if options else node.forward(a.data if a_is else a, b.data if b_is else b)
+            needs = (a_is and a._requires_grad, b_is and b._requires_grad)
+        elif n == 1:
+            a = args[0]
+            out = node.forward(a.data, **options) if options else node.forward(a.data)
+            needs = (a._requires_grad,)
+        else:
+            out = node.forward(*[a.data if isinstance(a, Tensor) else a for a in args],
+                               **options)
+            needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
         result = Tensor.__new__(Tensor)
         result.data = out
         result.grad = None
-        result._ctx = None
-        result.requires_grad = False
-        if _grad_enabled:
-            needs = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
-            if True in needs:
-                node.inputs = args
-                node.needs_input_grad = needs
-                result.requires_grad = True
-                result._ctx = node
+        if _grad_enabled and True in needs:
+            node.inputs = args
+            node.needs_input_grad = needs
+            result._requires_grad = True
+            result._ctx = node
+        else:
+            result._requires_grad = False
+            result._ctx = None
         return result
 
     def forward(self, *args, **options):  # pragma: no cover - abstract
@@ -163,7 +179,7 @@ class Function:
 
     @property
     def next_functions(self):
-        return tuple((a._ctx if isinstance(a, _tensor_type) and a.requires_grad else None, 0)
+        return tuple((a._ctx if isinstance(a, _tensor_type) and a._requires_grad else None, 0)
                      for a in self.inputs)
 
     def __repr__(self):
@@ -201,7 +217,7 @@ def _accumulate_leaf(leaf, grad):
         stored.data = np.array(grad, copy=True, order="C")
         stored.grad = None
         stored._ctx = None
-        stored.requires_grad = False
+        stored._requires_grad = False
         leaf.grad = stored
     else:
         leaf.grad.data = leaf.grad.data + grad
@@ -211,7 +227,7 @@ def backward(tensor, gradient=None):
     """Backpropagate from ``tensor``: add d(tensor)/d(leaf) (times ``gradient``) into every
     leaf's ``.grad``. See ``Tensor.backward`` for the rules on ``gradient``."""
     Tensor = _tensor_type
-    if not tensor.requires_grad:
+    if not tensor._requires_grad:
         raise RuntimeError(
             "element 0 of tensors does not require grad and does not have a grad_fn")
     if gradient is None:

@@ -419,6 +419,8 @@ def check_matmul_shapes(a_shape, b_shape):
     if k_a != k_b:
         raise ShapeError(f"matmul: shapes {tuple(a_shape)} and {tuple(b_shape)} cannot be "
                          f"multiplied ({k_a} != {k_b})")
+    if len(a_shape) <= 2 and len(b_shape) <= 2:
+        return
     try:
         np.broadcast_shapes(a_shape[:-2], b_shape[:-2])
     except ValueError:

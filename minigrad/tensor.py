@@ -270,7 +270,7 @@ class Tensor:
         return _binary(ops.Add, self, other)
 
     def __radd__(self, other):
-        return _binary(ops.Add, other, self)
+        return _binary(ops.Add, self, other)  # a + b == b + a, and the tensor-first path is fast
 
     def __sub__(self, other):
         return _binary(ops.Sub, self, other)
@@ -282,7 +282,7 @@ class Tensor:
         return _binary(ops.Mul, self, other)
 
     def __rmul__(self, other):
-        return _binary(ops.Mul, other, self)
+        return _binary(ops.Mul, self, other)
 
     def __truediv__(self, other):
         return _binary(ops.Div, self, other)
@@ -489,6 +489,9 @@ class Tensor:
         return ops.Sum.apply(x, axis=_axes(dim, self.data.ndim), keepdims=keepdim)
 
     def mean(self, dim=None, keepdim=False, dtype=None):
+        if dim is None and dtype is None and not keepdim and self.data.dtype.kind == "f" \
+                and self.data.size:
+            return ops.Sum.apply(self) / self.data.size  # the common case, kept short
         x = self if dtype is None else self.to(dtype)
         if x.data.dtype.kind not in "fc":
             raise RuntimeError(
@@ -834,6 +837,31 @@ def _index(index):
 
 def _binary(fn, a, b):
     """Run a broadcasting binary op with PyTorch's type promotion and a clear shape error."""
+    # Fast paths first (this runs for every + - * / in a training step): two tensors of one
+    # float dtype, or a float tensor and a Python float/int, need no promotion at all.
+    if isinstance(a, Tensor) and a.data.dtype.kind == "f":
+        tb = type(b)
+        if tb is float or tb is int or (isinstance(b, Tensor) and b.data.dtype is a.data.dtype):
+            return _apply_binary(fn, a, b)
+    return _binary_slow(fn, a, b)
+
+
+def _apply_binary(fn, a, b):
+    try:
+        return fn.apply(a, b)
+    except ValueError as exc:
+        shape_a, shape_b = np.shape(_data(a)), np.shape(_data(b))
+        try:
+            np.broadcast_shapes(shape_a, shape_b)
+        except ValueError:
+            raise ShapeError(
+                f"{fn.__name__.lower()}: the shapes {tuple(shape_a)} and {tuple(shape_b)} "
+                f"do not broadcast") from None
+        raise exc
+
+
+def _binary_slow(fn, a, b):
+    """The general case of ``_binary``: integer, bool and mixed dtypes, numpy operands."""
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
             da, db = a.data.dtype, b.data.dtype
@@ -847,23 +875,12 @@ def _binary(fn, a, b):
         elif isinstance(b, (numbers.Number, np.number, np.bool_)):
             a, b = _with_scalar(fn, a, b)
         else:
-            b = _operand(b)
-            return _binary(fn, a, b)
+            return _binary(fn, a, _operand(b))
     elif isinstance(a, (numbers.Number, np.number, np.bool_)):
         b, a = _with_scalar(fn, b, a)
     else:
         return _binary(fn, _operand(a), b)
-    try:
-        return fn.apply(a, b)
-    except ValueError as exc:
-        shape_a, shape_b = np.shape(_data(a)), np.shape(_data(b))
-        try:
-            np.broadcast_shapes(shape_a, shape_b)
-        except ValueError:
-            raise ShapeError(
-                f"{fn.__name__.lower()}: the shapes {tuple(shape_a)} and {tuple(shape_b)} "
-                f"do not broadcast") from None
-        raise exc
+    return _apply_binary(fn, a, b)
 
 
 def _operand(value):
@@ -1135,6 +1152,9 @@ def matmul(a, b):
         a = _operand(a)
     if not isinstance(b, Tensor):
         b = _operand(b)
+    if a.data.ndim == 2 and b.data.ndim == 2 and a.data.dtype is b.data.dtype and \
+            a.data.shape[1] == b.data.shape[0]:
+        return ops.MatMul.apply(a, b)  # the common case: nothing to check or promote
     ops.check_matmul_shapes(a.data.shape, b.data.shape)
     if a.data.dtype != b.data.dtype:
         want = _dt.result_type(a.data, b.data)
