@@ -619,3 +619,57 @@ def test_error_for_file_object_names_it(tmp_path):
 def test_checkpoint_error_is_exported():
     assert serialization.CheckpointError is CheckpointError
     assert issubclass(CheckpointError, RuntimeError)
+
+
+# --------------------------------------------------------------------------------------------
+# Real checkpoints: resume training from a saved model and optimizer
+# --------------------------------------------------------------------------------------------
+
+def _train_steps(params, optimizer, steps):
+    for _ in range(steps):
+        optimizer.zero_grad()
+        loss = sum(((p - 1.5) ** 2).sum() for p in params)
+        loss.backward()
+        optimizer.step()
+
+
+@pytest.mark.parametrize("make_optimizer", [
+    lambda ps: mg.optim.Adam(ps, lr=0.1, amsgrad=True),
+    lambda ps: mg.optim.SGD(ps, lr=0.05, momentum=0.9, nesterov=True),
+    lambda ps: mg.optim.RMSprop(ps, lr=0.01, centered=True, momentum=0.5),
+], ids=["adam", "sgd", "rmsprop"])
+def test_resuming_from_a_checkpoint_continues_the_same_trajectory(tmp_path, make_optimizer):
+    rng = np.random.default_rng(0)
+    params = [mg.tensor(rng.standard_normal((3, 2)), requires_grad=True),
+              mg.tensor(rng.standard_normal(2), requires_grad=True)]
+    optimizer = make_optimizer(params)
+    _train_steps(params, optimizer, 3)
+    path = tmp_path / "resume.mg"
+    mg.save({"params": [p.detach() for p in params], "optimizer": optimizer.state_dict(),
+             "epoch": 3}, path)
+    _train_steps(params, optimizer, 4)  # the uninterrupted run
+
+    checkpoint = mg.load(path)
+    assert checkpoint["epoch"] == 3
+    resumed = [mg.tensor(p.numpy(), requires_grad=True) for p in checkpoint["params"]]
+    resumed_optimizer = make_optimizer(resumed)
+    resumed_optimizer.load_state_dict(checkpoint["optimizer"])
+    _train_steps(resumed, resumed_optimizer, 4)
+    for original, again in zip(params, resumed):
+        np.testing.assert_array_equal(again.numpy(), original.numpy())
+
+
+def test_model_state_dict_roundtrip(tmp_path):
+    if not hasattr(mg.nn, "Linear"):
+        pytest.skip("minigrad.nn.Linear is not there yet")
+    mg.manual_seed(0)
+    model = mg.nn.Sequential(mg.nn.Linear(4, 3), mg.nn.ReLU(), mg.nn.Linear(3, 2))
+    path = tmp_path / "model.mg"
+    mg.save(model.state_dict(), path)
+    mg.manual_seed(1)
+    other = mg.nn.Sequential(mg.nn.Linear(4, 3), mg.nn.ReLU(), mg.nn.Linear(3, 2))
+    loaded = mg.load(path)
+    assert list(loaded) == list(model.state_dict())
+    other.load_state_dict(loaded)
+    x = mg.tensor(np.random.default_rng(2).standard_normal((5, 4)).astype(np.float32))
+    np.testing.assert_array_equal(other(x).numpy(), model(x).numpy())
