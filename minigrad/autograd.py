@@ -235,7 +235,7 @@ def backward(tensor, gradient=None):
             raise RuntimeError(
                 f"grad can be implicitly created only for scalar outputs (this output has "
                 f"shape {tuple(tensor.data.shape)}); pass backward(gradient=...)")
-        grad = np.ones_like(tensor.data)
+        grad = np.ones(tensor.data.shape, dtype=tensor.data.dtype)
     else:
         grad = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
         if grad.shape != tensor.data.shape:

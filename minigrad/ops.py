@@ -246,7 +246,9 @@ class Sum(Function):
     def backward(self, g):
         if not self.keepdims and self.axis is not None:
             g = np.expand_dims(g, self.axis)
-        return (np.broadcast_to(g, self.shape),)
+        grad = np.empty(self.shape, dtype=g.dtype)  # faster than np.broadcast_to on small
+        grad[...] = g                                # arrays, and gives an array we own
+        return (grad,)
 
 
 class Amax(Function):
