@@ -30,7 +30,7 @@ long = int64
 int = int32
 
 from . import autograd, nn, optim, utils  # noqa: E402  (they build on the names above)
-from .serialization import load, save  # noqa: E402
+from .serialization import CheckpointError, load, save  # noqa: E402
 
 
 class cuda:
