@@ -515,8 +515,8 @@ class Tensor:
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
     def amax(self, dim=(), keepdim=False):
-        _check_nonempty(self, "amax")
         axes = None if dim == () or dim is None else _axes(dim, self.data.ndim)
+        _check_nonempty(self, "amax", axes)
         return ops.Amax.apply(self, axis=axes, keepdims=keepdim)
 
     def amin(self, dim=(), keepdim=False):
@@ -529,8 +529,8 @@ class Tensor:
             return maximum(self, dim)
         if dim is None:
             return self.amax()
-        _check_nonempty(self, "max")
         axis = _axis(dim, self.data.ndim)
+        _check_nonempty(self, "max", (axis,) if self.data.ndim else None)
         values = ops.MaxDim.apply(self, axis, keepdims=keepdim)
         return _MaxResult(values, self.argmax(axis, keepdim))
 
@@ -543,17 +543,19 @@ class Tensor:
         return _MaxResult(-result.values, result.indices)
 
     def argmax(self, dim=None, keepdim=False):
-        _check_nonempty(self, "argmax")
         if dim is None:
+            _check_nonempty(self, "argmax")
             return _wrap(np.asarray(np.argmax(self.data), dtype=np.int64))
         axis = _axis(dim, self.data.ndim)
+        _check_nonempty(self, "argmax", (axis,) if self.data.ndim else None)
         return _wrap(np.argmax(self.data, axis=axis, keepdims=keepdim).astype(np.int64))
 
     def argmin(self, dim=None, keepdim=False):
-        _check_nonempty(self, "argmin")
         if dim is None:
+            _check_nonempty(self, "argmin")
             return _wrap(np.asarray(np.argmin(self.data), dtype=np.int64))
         axis = _axis(dim, self.data.ndim)
+        _check_nonempty(self, "argmin", (axis,) if self.data.ndim else None)
         return _wrap(np.argmin(self.data, axis=axis, keepdims=keepdim).astype(np.int64))
 
     # ----- shape ops --------------------------------------------------------------------------
@@ -818,8 +820,9 @@ def _axes(dim, ndim):
     return (_axis(dim, ndim),) if ndim else ()
 
 
-def _check_nonempty(t, name):
-    if t.data.size == 0:
+def _check_nonempty(t, name, axes=None):
+    """Like torch, refuse to reduce over a dimension of size 0 (over ``axes``, or all)."""
+    if t.data.size == 0 and (axes is None or any(t.data.shape[a] == 0 for a in axes)):
         raise RuntimeError(f"{name}(): cannot reduce a tensor with no elements (shape "
                            f"{tuple(t.data.shape)})")
 

@@ -1,0 +1,95 @@
+"""Adam: adaptive moment estimation."""
+import numpy as np
+
+from .._kernels import kernels as K
+from .optimizer import Optimizer, _apply_kernel
+
+
+def _check_adam_hyperparameters(lr, betas, eps, weight_decay):
+    if lr < 0.0:
+        raise ValueError(f"Invalid learning rate: {lr}")
+    if eps < 0.0:
+        raise ValueError(f"Invalid epsilon value: {eps}")
+    if not 0.0 <= betas[0] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 0: {betas[0]}")
+    if not 0.0 <= betas[1] < 1.0:
+        raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
+    if weight_decay < 0.0:
+        raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015; ``torch.optim.Adam``), optionally AMSGrad.
+
+    For each parameter p with gradient g, at step t = 1, 2, ... (PyTorch's formulation, in
+    its order)::
+
+        g    <- -g                                   if maximize
+        p    <- p * (1 - lr * weight_decay)          if decoupled_weight_decay (AdamW)
+        g    <- g + weight_decay * p                 otherwise, if weight_decay != 0
+        m_t  =  lerp(m_{t-1}, g, 1 - beta1)          (= beta1 m_{t-1} + (1 - beta1) g)
+        v_t  =  beta2 * v_{t-1} + (1 - beta2) * g * g
+        vmax =  max(vmax, v_t); v_hat = vmax         if amsgrad
+        v_hat = v_t                                  otherwise
+        step_size = lr / (1 - beta1**t)
+        denom = sqrt(v_hat) / sqrt(1 - beta2**t) + eps
+        p    <- p - step_size * m_t / denom
+
+    The bias corrections are folded into step_size and denom (computed here, once per step
+    count, in float64) rather than applied to m and v; eps is therefore added to the
+    bias-corrected sqrt(v), exactly as in PyTorch. State: ``step``, ``exp_avg`` (m),
+    ``exp_avg_sq`` (v), ``max_exp_avg_sq`` (vmax, if amsgrad). One fused kernel call
+    (``K.adam_``) per parameter per step.
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
+        _check_adam_hyperparameters(lr, betas, eps, weight_decay)
+        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
+                        "amsgrad": amsgrad, "maximize": maximize,
+                        "decoupled_weight_decay": decoupled_weight_decay}
+        super().__init__(params, defaults)
+
+    def _init_state(self, p, group):
+        state = self.state[p]
+        shape, dtype = p.data.shape, p.data.dtype
+        state["step"] = 0.0
+        state["exp_avg"] = np.zeros(shape, dtype)
+        state["exp_avg_sq"] = np.zeros(shape, dtype)
+        if group["amsgrad"]:
+            state["max_exp_avg_sq"] = np.zeros(shape, dtype)
+        return state
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns closure()'s loss."""
+        loss = self._evaluate_closure(closure)
+        kernel = K.adam_
+        state = self.state
+        for group in self.param_groups:
+            lr = group["lr"]
+            beta1, beta2 = group["betas"]
+            eps = group["eps"]
+            weight_decay = group["weight_decay"]
+            amsgrad = group["amsgrad"]
+            maximize = group["maximize"]
+            decoupled = group["decoupled_weight_decay"]
+            last_step = None
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                param_state = state.get(p)
+                if not param_state:
+                    param_state = self._init_state(p, group)
+                step = param_state["step"] + 1.0
+                param_state["step"] = step
+                if step != last_step:
+                    # Parameters of a group usually share the step count: compute once.
+                    last_step = step
+                    step_size = lr / (1 - beta1**step)
+                    bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+                _apply_kernel(kernel, p.data, grad.data, param_state["exp_avg"],
+                              param_state["exp_avg_sq"], param_state.get("max_exp_avg_sq"),
+                              lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad,
+                              maximize, step_size, bias_correction2_sqrt)
+        return loss

@@ -1,0 +1,78 @@
+"""RMSprop: divide the gradient by a running root-mean-square of recent gradients."""
+import numpy as np
+
+from .._kernels import kernels as K
+from .optimizer import Optimizer, _apply_kernel
+
+
+class RMSprop(Optimizer):
+    r"""RMSprop (Hinton's lecture 6e; ``torch.optim.RMSprop``).
+
+    For each parameter p with gradient g (PyTorch's formulation, in its order)::
+
+        g   <- -g                                       if maximize
+        g   <- g + weight_decay * p                     if weight_decay != 0
+        v   <- alpha * v + (1 - alpha) * g * g
+        centered:   m <- lerp(m, g, 1 - alpha)          (= alpha m + (1 - alpha) g)
+                    a =  sqrt(v - m * m) + eps
+        otherwise:  a =  sqrt(v) + eps
+        momentum > 0:  b <- momentum * b + g / a;   p <- p - lr * b
+        otherwise:     p <- p - lr * g / a
+
+    eps is added outside the square root (PyTorch's choice; TensorFlow adds it inside).
+    State: ``step``, ``square_avg`` (v), ``momentum_buffer`` (b, if momentum > 0),
+    ``grad_avg`` (m, if centered). One fused kernel call (``K.rmsprop_``) per parameter.
+    """
+
+    def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
+                 centered=False, *, maximize=False):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if eps < 0.0:
+            raise ValueError(f"Invalid epsilon value: {eps}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if alpha < 0.0:
+            raise ValueError(f"Invalid alpha value: {alpha}")
+        defaults = {"lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps, "centered": centered,
+                        "weight_decay": weight_decay, "maximize": maximize}
+        super().__init__(params, defaults)
+
+    def _init_state(self, p, group):
+        state = self.state[p]
+        shape, dtype = p.data.shape, p.data.dtype
+        state["step"] = 0.0
+        state["square_avg"] = np.zeros(shape, dtype)
+        if group["momentum"] > 0:
+            state["momentum_buffer"] = np.zeros(shape, dtype)
+        if group["centered"]:
+            state["grad_avg"] = np.zeros(shape, dtype)
+        return state
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns closure()'s loss."""
+        loss = self._evaluate_closure(closure)
+        kernel = K.rmsprop_
+        state = self.state
+        for group in self.param_groups:
+            lr = group["lr"]
+            alpha = group["alpha"]
+            eps = group["eps"]
+            weight_decay = group["weight_decay"]
+            momentum = group["momentum"]
+            centered = group["centered"]
+            maximize = group["maximize"]
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                param_state = state.get(p)
+                if not param_state:
+                    param_state = self._init_state(p, group)
+                param_state["step"] += 1.0
+                _apply_kernel(kernel, p.data, grad.data, param_state["square_avg"],
+                              param_state.get("grad_avg"), param_state.get("momentum_buffer"),
+                              lr, alpha, eps, weight_decay, momentum, centered, maximize)
+        return loss

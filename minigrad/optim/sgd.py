@@ -1,0 +1,71 @@
+"""Stochastic gradient descent, with optional momentum, Nesterov momentum and weight decay."""
+import numpy as np
+
+from .._kernels import kernels as K
+from .optimizer import Optimizer, _apply_kernel
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent (``torch.optim.SGD``).
+
+    For each parameter p with gradient g, at step t (PyTorch's formulation, in its order)::
+
+        g   <- -g                                  if maximize
+        g   <- g + weight_decay * p                if weight_decay != 0
+        b_t <- g                                   if t == 1           (momentum != 0)
+        b_t <- momentum * b_{t-1} + (1 - dampening) * g                otherwise
+        g   <- g + momentum * b_t                  if nesterov
+        g   <- b_t                                 otherwise
+        p   <- p - lr * g
+
+    Unlike Sutskever et al., the learning rate multiplies the whole update, not the
+    gradient inside the momentum buffer; this is PyTorch's convention.
+
+    The buffer ``state[p]["momentum_buffer"]`` exists once p has been updated with
+    momentum != 0. One fused kernel call (``K.sgd_``) per parameter per step.
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
+                 nesterov=False, *, maximize=False):
+        if lr < 0.0:
+            raise ValueError(f"Invalid learning rate: {lr}")
+        if momentum < 0.0:
+            raise ValueError(f"Invalid momentum value: {momentum}")
+        if weight_decay < 0.0:
+            raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
+                        "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize}
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        """One update of every parameter that has a gradient; returns closure()'s loss."""
+        loss = self._evaluate_closure(closure)
+        kernel = K.sgd_
+        state = self.state
+        for group in self.param_groups:
+            lr = group["lr"]
+            momentum = group["momentum"]
+            dampening = group["dampening"]
+            weight_decay = group["weight_decay"]
+            nesterov = group["nesterov"]
+            maximize = group["maximize"]
+            for p in group["params"]:
+                grad = p.grad
+                if grad is None:
+                    continue
+                param = p.data
+                buf = None
+                first_step = False
+                if momentum != 0:
+                    param_state = state[p]
+                    buf = param_state.get("momentum_buffer")
+                    if buf is None:
+                        # The first step copies the (decayed) gradient into the buffer.
+                        buf = param_state["momentum_buffer"] = np.empty(param.shape,
+                                                                        param.dtype)
+                        first_step = True
+                _apply_kernel(kernel, param, grad.data, buf, lr, weight_decay, momentum,
+                              dampening, nesterov, maximize, first_step)
+        return loss

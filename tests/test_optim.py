@@ -1,0 +1,567 @@
+"""mg.optim: trajectories against torch.optim, both kernel backends, state_dict, API errors.
+
+The reference trajectories train the same small MLP from the same start with minigrad (its own
+autograd computes the gradients) and with torch.optim, and compare losses and parameters at
+every step. In float64 they agree to round-off: both follow PyTorch's single-tensor update
+order; the only differences left are PyTorch's vectorised fused multiply-adds.
+"""
+import copy
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import _kernels
+from minigrad._kernels import reference
+
+# (optimizer name, keyword arguments): every option of every optimizer, alone and combined.
+CONFIGS = [
+    ("SGD", {"lr": 0.05}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "dampening": 0.3}),
+    ("SGD", {"lr": 0.05, "momentum": 0.9, "nesterov": True}),
+    ("SGD", {"lr": 0.05, "weight_decay": 0.1}),
+    ("SGD", {"lr": 0.05, "momentum": 0.8, "weight_decay": 0.1, "nesterov": True}),
+    ("SGD", {"lr": 0.01, "momentum": 0.5, "maximize": True}),
+    ("Adagrad", {"lr": 0.1}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.05}),
+    ("Adagrad", {"lr": 0.1, "weight_decay": 0.1}),
+    ("Adagrad", {"lr": 0.1, "initial_accumulator_value": 0.5, "eps": 1e-6}),
+    ("Adagrad", {"lr": 0.1, "lr_decay": 0.01, "weight_decay": 0.05,
+                 "initial_accumulator_value": 0.1}),
+    ("RMSprop", {"lr": 0.01}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.9}),
+    ("RMSprop", {"lr": 0.01, "centered": True}),
+    ("RMSprop", {"lr": 0.01, "weight_decay": 0.1}),
+    ("RMSprop", {"lr": 0.005, "alpha": 0.9, "momentum": 0.5, "centered": True,
+                 "weight_decay": 0.05, "eps": 1e-6}),
+    ("Adam", {"lr": 0.01}),
+    ("Adam", {"lr": 0.01, "amsgrad": True}),
+    ("Adam", {"lr": 0.01, "weight_decay": 0.1}),
+    ("Adam", {"lr": 0.01, "betas": (0.8, 0.99), "eps": 1e-6, "weight_decay": 0.1,
+              "amsgrad": True}),
+    ("Adam", {"lr": 0.01, "betas": (0.3, 0.4)}),  # 1 - beta1 >= 0.5: lerp's other form
+    ("Adam", {"lr": 0.01, "maximize": True}),
+    ("AdamW", {"lr": 0.01}),
+    ("AdamW", {"lr": 0.01, "amsgrad": True}),
+    ("AdamW", {"lr": 0.01, "weight_decay": 0.3}),
+    ("AdamW", {"lr": 0.01, "weight_decay": 0.3, "amsgrad": True, "betas": (0.5, 0.9)}),
+]
+IDS = [name + "-" + "-".join(f"{k}={v}" for k, v in kw.items()) for name, kw in CONFIGS]
+
+SHAPES = [(10, 2), (10,), (1, 10), (1,)]  # the seed network: 2 -> 10 -> 1
+
+
+def make_problem(dtype=np.float64, n=16):
+    rng = np.random.default_rng(1234)
+    x = rng.standard_normal((n, 2)).astype(dtype)
+    y = (np.sin(x[:, :1] * 2) + x[:, 1:] ** 2).astype(dtype)
+    init = [rng.uniform(-0.8, 0.8, shape).astype(dtype) for shape in SHAPES]
+    return x, y, init
+
+
+def mg_loss(params, x, y):
+    w1, b1, w2, b2 = params
+    y_pred = (x @ w1.T + b1).relu() @ w2.T + b2
+    return ((y_pred - y) ** 2).mean()
+
+
+def torch_loss(torch, params, x, y):
+    w1, b1, w2, b2 = params
+    y_pred = (x @ w1.T + b1).relu() @ w2.T + b2
+    return ((y_pred - y) ** 2).mean()
+
+
+def mg_params(init):
+    return [mg.tensor(a.copy(), requires_grad=True) for a in init]
+
+
+def torch_params(torch, init):
+    return [torch.tensor(a.copy(), requires_grad=True) for a in init]
+
+
+def run_side_by_side(torch, name, kwargs, steps, dtype, groups=None, check=None):
+    """Train both; call check(step, mg loss, torch loss, mg params, torch params) each step."""
+    x, y, init = make_problem(dtype)
+    mparams, tparams = mg_params(init), torch_params(torch, init)
+    mx, my = mg.tensor(x), mg.tensor(y)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+    extra = {"foreach": False}  # the single-tensor path (the default on CPU anyway)
+    if groups is None:
+        mopt = getattr(mg.optim, name)(mparams, **kwargs)
+        topt = getattr(torch.optim, name)(tparams, **kwargs, **extra)
+    else:
+        mopt = getattr(mg.optim, name)(
+            [dict(g, params=[mparams[i] for i in g["params"]]) for g in groups], **kwargs)
+        topt = getattr(torch.optim, name)(
+            [dict(g, params=[tparams[i] for i in g["params"]]) for g in groups], **kwargs,
+            **extra)
+    sign = -1.0 if kwargs.get("maximize") else 1.0  # maximize the negated loss: stays finite
+    for step in range(steps):
+        mopt.zero_grad()
+        topt.zero_grad()
+        mloss = mg_loss(mparams, mx, my) * sign
+        tloss = torch_loss(torch, tparams, tx, ty) * sign
+        mloss.backward()
+        tloss.backward()
+        mopt.step()
+        topt.step()
+        check(step, mloss.item(), tloss.item(), [p.data for p in mparams],
+              [p.detach().numpy() for p in tparams])
+    return mopt, topt
+
+
+@pytest.mark.parametrize("name, kwargs", CONFIGS, ids=IDS)
+def test_trajectory_matches_torch_float64(backend, name, kwargs):
+    torch = pytest.importorskip("torch")
+
+    def check(step, mloss, tloss, mp, tp):
+        np.testing.assert_allclose(mloss, tloss, rtol=1e-10, atol=1e-13,
+                                   err_msg=f"loss at step {step}")
+        for i, (a, b) in enumerate(zip(mp, tp)):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13,
+                                       err_msg=f"param {i} at step {step}")
+
+    mopt, topt = run_side_by_side(torch, name, kwargs, 60, np.float64, check=check)
+    # The state buffers agree too, under PyTorch's names.
+    msd, tsd = mopt.state_dict(), topt.state_dict()
+    assert sorted(msd["state"]) == sorted(tsd["state"])
+    for index, tstate in tsd["state"].items():
+        mstate = msd["state"][index]
+        assert set(mstate) == set(tstate), (mstate.keys(), tstate.keys())
+        for key, value in tstate.items():
+            np.testing.assert_allclose(np.asarray(mstate[key]), value.numpy(), rtol=1e-9,
+                                       atol=1e-12, err_msg=key)
+
+
+@pytest.mark.parametrize("name, kwargs", [CONFIGS[1], CONFIGS[10], CONFIGS[16], CONFIGS[20],
+                                          CONFIGS[26]], ids=[IDS[1], IDS[10], IDS[16],
+                                                             IDS[20], IDS[26]])
+def test_trajectory_matches_torch_float32(backend, name, kwargs):
+    torch = pytest.importorskip("torch")
+
+    def check(step, mloss, tloss, mp, tp):
+        assert mp[0].dtype == np.float32
+        np.testing.assert_allclose(mloss, tloss, rtol=1e-4, atol=1e-6)
+        for a, b in zip(mp, tp):
+            np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)
+
+    mopt, _ = run_side_by_side(torch, name, kwargs, 50, np.float32, check=check)
+    for state in mopt.state.values():
+        for key, value in state.items():
+            if key != "step":
+                assert value.dtype == np.float32, key
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adam", "RMSprop"])
+def test_param_groups_with_different_lrs(backend, name):
+    torch = pytest.importorskip("torch")
+    groups = [{"params": [0, 1], "lr": 0.03}, {"params": [2, 3]}]
+    kwargs = {"lr": 0.005, "momentum": 0.9} if name != "Adam" else {"lr": 0.005}
+
+    def check(step, mloss, tloss, mp, tp):
+        np.testing.assert_allclose(mloss, tloss, rtol=1e-10)
+        for a, b in zip(mp, tp):
+            np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-13)
+
+    mopt, _ = run_side_by_side(torch, name, kwargs, 30, np.float64, groups=groups,
+                               check=check)
+    assert [g["lr"] for g in mopt.param_groups] == [0.03, 0.005]
+
+
+def test_param_group_lr_actually_used(backend):
+    # Independent of torch: a group with lr 0 does not move, the other moves by -lr * grad.
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0], requires_grad=True)
+    opt = mg.optim.SGD([{"params": [a], "lr": 0.0}, {"params": b}], lr=0.5)
+    (a * a).sum().backward()
+    (b * b).sum().backward()
+    opt.step()
+    np.testing.assert_array_equal(a.data, [1.0, 2.0])
+    np.testing.assert_array_equal(b.data, [3.0 - 0.5 * 6.0])
+
+
+def test_hand_computed_adam_first_step(backend):
+    # At t = 1, m = (1 - b1) g, v = (1 - b2) g^2, so the step is lr * g / (|g| + eps').
+    p = mg.tensor([1.0, -2.0, 0.5], dtype=mg.float64, requires_grad=True)
+    opt = mg.optim.Adam([p], lr=0.1, eps=0.0)
+    (p * mg.tensor([3.0, -4.0, 0.0], dtype=mg.float64)).sum().backward()  # grad = [3, -4, 0]
+    with np.errstate(invalid="ignore"):
+        opt.step()
+    np.testing.assert_allclose(p.data[:2], [1.0 - 0.1, -2.0 + 0.1], rtol=1e-12)
+    assert np.isnan(p.data[2])  # 0 / 0 with eps = 0, as in PyTorch
+
+
+# ------------------------------------------------------------------------------------------
+# The compiled kernels against their numpy twins, directly
+# ------------------------------------------------------------------------------------------
+
+
+def _kernel_cases():
+    yield "sgd_", [None], [(0.1, 0.0, 0.0, 0.0, False, False, False)]
+    for args in [(0.1, 0.01, 0.9, 0.1, False, False, False),
+                 (0.1, 0.0, 0.9, 0.0, True, True, False),
+                 (0.1, 0.01, 0.9, 0.0, True, False, True)]:
+        yield "sgd_", ["buf"], [args]
+    for args in [(0.1, 0.0, 1e-10, False), (0.05, 0.1, 1e-6, True)]:
+        yield "adagrad_", ["sum"], [args]
+    for centered in (False, True):
+        for momentum in (0.0, 0.9):
+            yield ("rmsprop_", ["sq", "ga" if centered else None,
+                                "buf" if momentum else None],
+                   [(0.01, 0.99, 1e-8, 0.1, momentum, centered, False)])
+    for amsgrad in (False, True):
+        for decoupled in (False, True):
+            yield ("adam_", ["m", "v", "vmax" if amsgrad else None],
+                   [(0.01, 0.9, 0.999, 1e-8, 0.1, decoupled, amsgrad, False, 0.05, 0.3),
+                    (0.01, 0.2, 0.5, 1e-8, 0.0, decoupled, amsgrad, True, 0.05, 0.3)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_kernels_equal_numpy_twins(dtype):
+    compiled = _kernels.compiled_module("_optim")
+    rng = np.random.default_rng(0)
+    for name, buffers, arg_sets in _kernel_cases():
+        for args in arg_sets:
+            shape = (7, 5)
+            param = rng.standard_normal(shape).astype(dtype)
+            grad = rng.standard_normal(shape).astype(dtype)
+            # Buffers as they are in use: nonnegative second moments, and a mean gradient
+            # small enough that RMSprop's centered variance v - m^2 stays positive.
+            bufs = [None if b is None else
+                    (np.abs(rng.standard_normal(shape)) * (0.1 if b == "ga" else 1.0))
+                    .astype(dtype) for b in buffers]
+            results = []
+            for module in (compiled, reference):
+                p, bs = param.copy(), [None if b is None else b.copy() for b in bufs]
+                g = grad.copy()
+                for _ in range(3):
+                    getattr(module, name)(p, g, *bs, *args)
+                np.testing.assert_array_equal(g, grad)  # the gradient is read only
+                results.append([p] + [b for b in bs if b is not None])
+            for a, b in zip(*results):
+                assert a.dtype == dtype
+                # Same operations in the same order: equal to the last bit.
+                np.testing.assert_array_equal(a, b, err_msg=f"{name}{args}")
+
+
+def test_compiled_kernel_rejects_bad_arrays():
+    compiled = _kernels.compiled_module("_optim")
+    p = np.zeros((3, 4))
+    with pytest.raises(ValueError, match="not C-contiguous"):
+        compiled.adagrad_(p, np.zeros((4, 3)).T, np.zeros((3, 4)), 0.1, 0.0, 1e-10, False)
+    with pytest.raises(ValueError, match="dtype"):
+        compiled.adagrad_(p, np.zeros((3, 4), np.float32), np.zeros((3, 4)), 0.1, 0, 0, False)
+    with pytest.raises(ValueError, match="elements"):
+        compiled.adagrad_(p, np.zeros((3, 4)), np.zeros(5), 0.1, 0.0, 1e-10, False)
+    with pytest.raises(ValueError, match="float32 or float64"):
+        compiled.adagrad_(np.zeros(3, np.int64), np.zeros(3, np.int64),
+                          np.zeros(3, np.int64), 0.1, 0.0, 1e-10, False)
+    with pytest.raises(TypeError):
+        compiled.sgd_([1.0], np.zeros(1), None, 0.1, 0.0, 0.0, 0.0, False, False, False)
+    read_only = np.zeros((3, 4))
+    read_only.flags.writeable = False
+    with pytest.raises(ValueError, match="read-only"):
+        compiled.adagrad_(read_only, np.zeros((3, 4)), np.zeros((3, 4)), 0.1, 0, 0, False)
+
+
+def test_non_contiguous_param_and_grad_are_updated_in_place(backend):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    start = rng.standard_normal((4, 6))
+    p = mg.tensor(start.copy(), requires_grad=True)
+    p.data = np.asfortranarray(start)  # another layout, as after some external assignment
+    array = p.data
+    tp = torch.tensor(start.copy(), requires_grad=True)
+    opt, topt = mg.optim.Adam([p], lr=0.1), torch.optim.Adam([tp], lr=0.1, foreach=False)
+    for _ in range(5):
+        g = rng.standard_normal((6, 4))
+        p.grad = mg.tensor(g).T  # a transposed (non-contiguous) gradient
+        tp.grad = torch.from_numpy(g.T.copy())
+        opt.step()
+        topt.step()
+    assert p.data is array  # updated in place: whoever holds the array sees the update
+    np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-12)
+
+
+# ------------------------------------------------------------------------------------------
+# state_dict
+# ------------------------------------------------------------------------------------------
+
+
+def _train(params, opt, x, y, steps):
+    losses = []
+    for _ in range(steps):
+        opt.zero_grad()
+        loss = mg_loss(params, x, y)
+        loss.backward()
+        opt.step()
+        losses.append(loss.item())
+    return losses
+
+
+@pytest.mark.parametrize("name, kwargs", [CONFIGS[2], CONFIGS[11], CONFIGS[16],
+                                          CONFIGS[20], CONFIGS[26]],
+                         ids=[IDS[2], IDS[11], IDS[16], IDS[20], IDS[26]])
+def test_state_dict_round_trip_continues_bit_identically(backend, name, kwargs, tmp_path):
+    x, y, init = make_problem()
+    mx, my = mg.tensor(x), mg.tensor(y)
+    params = mg_params(init)
+    opt = getattr(mg.optim, name)(params, **kwargs)
+    _train(params, opt, mx, my, 20)
+
+    # Resume in a fresh model and optimizer, once from the dict, once from a file.
+    resumed = []
+    for via_file in (False, True):
+        sd = opt.state_dict()
+        if via_file:
+            mg.save(sd, tmp_path / "opt.mg")
+            sd = mg.load(tmp_path / "opt.mg")
+        new_params = mg_params([p.data for p in params])
+        new_opt = getattr(mg.optim, name)(new_params, lr=123.0)  # lr comes from the dict
+        new_opt.load_state_dict(sd)
+        assert new_opt.param_groups[0]["lr"] == kwargs["lr"]
+        resumed.append((new_params, new_opt))
+
+    expected = _train(params, opt, mx, my, 20)
+    for new_params, new_opt in resumed:
+        assert _train(new_params, new_opt, mx, my, 20) == expected
+        for a, b in zip(params, new_params):
+            np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_state_dict_format_is_pytorchs():
+    params = mg_params(make_problem()[2])
+    opt = mg.optim.Adam([{"params": params[:2]}, {"params": params[2:], "lr": 0.1}],
+                        amsgrad=True)
+    for p in params[1:]:
+        p.grad = mg.zeros(*p.shape, dtype=mg.float64)
+    opt.step()
+    sd = opt.state_dict()
+    assert [g["params"] for g in sd["param_groups"]] == [[0, 1], [2, 3]]
+    assert sd["param_groups"][1]["lr"] == 0.1
+    assert sd["param_groups"][0]["betas"] == (0.9, 0.999)
+    assert sorted(sd["state"]) == [1, 2, 3]  # param 0 had no grad: no state
+    assert set(sd["state"][1]) == {"step", "exp_avg", "exp_avg_sq", "max_exp_avg_sq"}
+    assert sd["state"][1]["step"] == 1.0
+    assert sd["state"][3]["exp_avg"].shape == SHAPES[3]
+
+
+def test_load_state_dict_copies_never_aliases(backend):
+    params = mg_params(make_problem()[2])
+    opt = mg.optim.Adam(params, lr=0.01)
+    for p in params:
+        p.grad = mg.ones(*p.shape, dtype=mg.float64)
+    opt.step()
+    sd = copy.deepcopy(opt.state_dict())
+    saved = copy.deepcopy(sd)
+
+    other = mg.optim.Adam(params, lr=0.01)
+    other.load_state_dict(sd)
+    for i, p in enumerate(params):
+        for key in ("exp_avg", "exp_avg_sq"):
+            assert not np.shares_memory(other.state[p][key], sd["state"][i][key])
+            assert other.state[p][key].flags.c_contiguous
+    other.step()  # training the loaded optimizer leaves the dict alone
+    for i in sd["state"]:
+        np.testing.assert_array_equal(sd["state"][i]["exp_avg"], saved["state"][i]["exp_avg"])
+        assert sd["state"][i]["step"] == saved["state"][i]["step"]
+    sd["state"][0]["exp_avg"][...] = 99.0  # and changing the dict leaves the optimizer alone
+    assert not np.any(other.state[params[0]]["exp_avg"] == 99.0)
+    sd["param_groups"][0]["lr"] = 5.0
+    assert other.param_groups[0]["lr"] == 0.01
+
+
+def test_load_state_dict_from_torch_continues_torchs_trajectory(backend):
+    torch = pytest.importorskip("torch")
+    x, y, init = make_problem()
+    tparams = torch_params(torch, init)
+    topt = torch.optim.Adam(tparams, lr=0.02, amsgrad=True, foreach=False)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+    for _ in range(10):
+        topt.zero_grad()
+        torch_loss(torch, tparams, tx, ty).backward()
+        topt.step()
+    tsd = topt.state_dict()
+    sd = {"param_groups": tsd["param_groups"],
+          "state": {k: {n: v.numpy() for n, v in s.items()} for k, s in tsd["state"].items()}}
+    params = mg_params([p.detach().numpy() for p in tparams])
+    opt = mg.optim.Adam(params, lr=0.02, amsgrad=True)
+    opt.load_state_dict(sd)
+    assert isinstance(opt.state[params[0]]["step"], float)
+    mx, my = mg.tensor(x), mg.tensor(y)
+    for _ in range(10):
+        topt.zero_grad()
+        torch_loss(torch, tparams, tx, ty).backward()
+        topt.step()
+    _train(params, opt, mx, my, 10)
+    for a, b in zip(params, tparams):
+        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-10)
+
+
+def test_load_state_dict_validates():
+    params = mg_params(make_problem()[2])
+    opt = mg.optim.SGD(params, lr=0.1, momentum=0.9)
+    sd = opt.state_dict()
+    two_groups = mg.optim.SGD([{"params": params[:2]}, {"params": params[2:]}], lr=0.1)
+    with pytest.raises(ValueError, match="parameter groups"):
+        two_groups.load_state_dict(sd)
+    smaller = mg.optim.SGD(params[:3], lr=0.1)
+    with pytest.raises(ValueError, match="doesn't match the size"):
+        smaller.load_state_dict(sd)
+    bad = {"param_groups": sd["param_groups"],
+           "state": {0: {"momentum_buffer": np.zeros(7)}}}
+    with pytest.raises(ValueError, match="shape"):
+        opt.load_state_dict(bad)
+
+
+# ------------------------------------------------------------------------------------------
+# zero_grad, step details, closure, argument checks
+# ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("set_to_none", [True, False])
+def test_zero_grad(set_to_none):
+    p = mg.tensor([1.0, 2.0], requires_grad=True)
+    opt = mg.optim.SGD([p], lr=0.1)
+    (p * p).sum().backward()
+    grad_array = p.grad.data
+    opt.zero_grad(set_to_none=set_to_none)
+    if set_to_none:
+        assert p.grad is None
+    else:
+        assert p.grad.data is grad_array
+        np.testing.assert_array_equal(p.grad.data, [0.0, 0.0])
+    # Either way the next backward gives the fresh gradient, not an accumulation.
+    (p * p).sum().backward()
+    np.testing.assert_array_equal(p.grad.data, [2.0, 4.0])
+
+
+def test_zero_grad_default_is_set_to_none():
+    p = mg.tensor([1.0], requires_grad=True)
+    opt = mg.optim.Adam([p])
+    (p * 3).sum().backward()
+    opt.zero_grad()
+    assert p.grad is None
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"])
+def test_params_without_grad_are_skipped(backend, name):
+    a = mg.tensor([1.0, 2.0], requires_grad=True)
+    b = mg.tensor([3.0, 4.0], requires_grad=True)
+    opt = getattr(mg.optim, name)([a, b], lr=0.1)
+    (a * a).sum().backward()
+    opt.step()
+    np.testing.assert_array_equal(b.data, [3.0, 4.0])
+    assert not np.array_equal(a.data, [1.0, 2.0])
+    assert "step" not in opt.state.get(b, {}) or opt.state[b]["step"] == 0.0
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"])
+def test_step_with_closure_returns_loss(backend, name):
+    torch = pytest.importorskip("torch")
+    x, y, init = make_problem()
+    params, tparams = mg_params(init), torch_params(torch, init)
+    mx, my = mg.tensor(x), mg.tensor(y)
+    tx, ty = torch.from_numpy(x), torch.from_numpy(y)
+    opt = getattr(mg.optim, name)(params, lr=0.01)
+    topt = getattr(torch.optim, name)(tparams, lr=0.01, foreach=False)
+    calls = []
+
+    def closure():
+        calls.append(mg.is_grad_enabled())
+        opt.zero_grad()
+        loss = mg_loss(params, mx, my)
+        loss.backward()
+        return loss
+
+    def tclosure():
+        topt.zero_grad()
+        loss = torch_loss(torch, tparams, tx, ty)
+        loss.backward()
+        return loss
+
+    for _ in range(5):
+        with mg.no_grad():  # the closure still runs with gradients enabled
+            loss = opt.step(closure)
+        tloss = topt.step(tclosure)
+        np.testing.assert_allclose(loss.item(), tloss.item(), rtol=1e-10)
+    assert calls == [True] * 5
+    for a, b in zip(params, tparams):
+        np.testing.assert_allclose(a.data, b.detach().numpy(), rtol=1e-10)
+    assert opt.step() is None
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda p: mg.optim.SGD(p, lr=-0.1), "Invalid learning rate"),
+    (lambda p: mg.optim.SGD(p, momentum=-0.5), "Invalid momentum value"),
+    (lambda p: mg.optim.SGD(p, weight_decay=-1), "Invalid weight_decay value"),
+    (lambda p: mg.optim.SGD(p, nesterov=True), "Nesterov momentum requires"),
+    (lambda p: mg.optim.SGD(p, momentum=0.9, dampening=0.1, nesterov=True), "Nesterov"),
+    (lambda p: mg.optim.Adagrad(p, lr=-1), "Invalid learning rate"),
+    (lambda p: mg.optim.Adagrad(p, lr_decay=-1), "Invalid lr_decay value"),
+    (lambda p: mg.optim.Adagrad(p, initial_accumulator_value=-1), "initial_accumulator"),
+    (lambda p: mg.optim.Adagrad(p, eps=-1), "Invalid epsilon value"),
+    (lambda p: mg.optim.RMSprop(p, lr=-1), "Invalid learning rate"),
+    (lambda p: mg.optim.RMSprop(p, alpha=-0.1), "Invalid alpha value"),
+    (lambda p: mg.optim.RMSprop(p, eps=-1), "Invalid epsilon value"),
+    (lambda p: mg.optim.RMSprop(p, momentum=-1), "Invalid momentum value"),
+    (lambda p: mg.optim.Adam(p, lr=-1e-3), "Invalid learning rate"),
+    (lambda p: mg.optim.Adam(p, betas=(1.0, 0.999)), "beta parameter at index 0"),
+    (lambda p: mg.optim.Adam(p, betas=(-0.1, 0.999)), "beta parameter at index 0"),
+    (lambda p: mg.optim.Adam(p, betas=(0.9, 1.0)), "beta parameter at index 1"),
+    (lambda p: mg.optim.Adam(p, eps=-1e-8), "Invalid epsilon value"),
+    (lambda p: mg.optim.Adam(p, weight_decay=-1e-2), "Invalid weight_decay value"),
+    (lambda p: mg.optim.AdamW(p, betas=(0.9, 1.5)), "beta parameter at index 1"),
+    (lambda p: mg.optim.AdamW(p, lr=-1), "Invalid learning rate"),
+])
+def test_bad_hyperparameters_raise_value_error(make, message):
+    with pytest.raises(ValueError, match=message):
+        make([mg.tensor([1.0], requires_grad=True)])
+
+
+@pytest.mark.parametrize("name", ["SGD", "Adagrad", "RMSprop", "Adam", "AdamW"])
+def test_empty_parameter_list(name):
+    with pytest.raises(ValueError, match="optimizer got an empty parameter list"):
+        getattr(mg.optim, name)([])
+    with pytest.raises(ValueError, match="empty parameter list"):
+        getattr(mg.optim, name)(iter([]))
+
+
+def test_parameter_checks():
+    leaf = mg.tensor([1.0, 2.0], requires_grad=True)
+    with pytest.raises(ValueError, match="non-leaf"):
+        mg.optim.SGD([leaf * 2], lr=0.1)
+    with pytest.raises(TypeError, match="only optimize Tensors"):
+        mg.optim.SGD([np.zeros(3)], lr=0.1)
+    with pytest.raises(TypeError):
+        mg.optim.SGD(leaf, lr=0.1)  # a bare Tensor, as in PyTorch
+    with pytest.raises(TypeError, match="ordered collections"):
+        mg.optim.SGD([{"params": {leaf}}], lr=0.1)
+    opt = mg.optim.SGD([leaf], lr=0.1)
+    with pytest.raises(ValueError, match="more than one parameter group"):
+        opt.add_param_group({"params": [leaf]})
+
+
+def test_add_param_group_fills_defaults_and_trains(backend):
+    a = mg.tensor([1.0], requires_grad=True)
+    b = mg.tensor([1.0], requires_grad=True)
+    opt = mg.optim.Adagrad([a], lr=0.5, lr_decay=0.1)
+    opt.add_param_group({"params": b, "lr": 0.25})
+    assert opt.param_groups[1]["lr_decay"] == 0.1 and opt.param_groups[1]["lr"] == 0.25
+    (a * 2 + b * 2).sum().backward()
+    opt.step()
+    # First Adagrad step: sum = g^2, p -= lr * g / (|g| + eps) = lr (to round-off).
+    np.testing.assert_allclose(a.data, [0.5], rtol=1e-9)
+    np.testing.assert_allclose(b.data, [0.75], rtol=1e-9)
+
+
+def test_default_hyperparameters_are_pytorchs():
+    p = [mg.tensor([1.0], requires_grad=True)]
+    assert mg.optim.SGD(p).defaults["lr"] == 1e-3
+    assert mg.optim.Adagrad(p).defaults["lr"] == 1e-2
+    assert mg.optim.Adagrad(p).defaults["eps"] == 1e-10
+    assert mg.optim.RMSprop(p).defaults["alpha"] == 0.99
+    assert mg.optim.Adam(p).defaults["betas"] == (0.9, 0.999)
+    assert mg.optim.Adam(p).defaults["weight_decay"] == 0
+    assert mg.optim.AdamW(p).defaults["weight_decay"] == 1e-2
