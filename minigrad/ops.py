@@ -276,11 +276,16 @@ class MaxDim(Function):
 
     def forward(self, x, axis, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        if x.ndim == 0:  # torch: max over dim 0 (or -1) of a 0-d tensor is the tensor itself
+            self.indices = None
+            return x.copy()
         self.indices = np.expand_dims(np.argmax(x, axis=axis), axis)
         values = np.take_along_axis(x, self.indices, axis=axis)
         return values if keepdims else np.squeeze(values, axis)
 
     def backward(self, g):
+        if self.indices is None:
+            return (g,)
         if not self.keepdims:
             g = np.expand_dims(g, self.axis)
         grad = np.zeros(self.shape, dtype=g.dtype)
@@ -312,11 +317,12 @@ class MatMul(Function):
         # Lift 1-D operands to matrices, as matmul itself does, then drop the added axis again.
         a2 = a[None, :] if a.ndim == 1 else a
         b2 = b[:, None] if b.ndim == 1 else b
+        # (b's axis first: for 1-D @ 1-D, g is 0-d and must become (1, 1).)
         g2 = g
-        if a.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
         if b.ndim == 1:
             g2 = np.expand_dims(g2, -1)
+        if a.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
         grad_a = grad_b = None
         if need_a:
             grad_a = _sum_to(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
