@@ -567,8 +567,8 @@ class Tensor:
         except ValueError:
             raise ShapeError(f"shape {tuple(shape)} is invalid for input of shape "
                              f"{tuple(self.data.shape)} ({self.data.size} elements)") from None
-        if target == self.data.shape:
-            return self
+        # Always a new node, even for the same shape: torch's view is a new tensor, and
+        # returning self would make it a leaf that aliases the input's .grad and flags.
         return ops.Reshape.apply(self, target)
 
     view = reshape
@@ -595,7 +595,7 @@ class Tensor:
         nd = self.data.ndim
         axes = list(range(nd))
         if nd == 0:
-            return self
+            return ops.Permute.apply(self, ())
         a, b = _axis(dim0, nd), _axis(dim1, nd)
         axes[a], axes[b] = axes[b], axes[a]
         return ops.Permute.apply(self, tuple(axes))
@@ -629,7 +629,7 @@ class Tensor:
         else:
             axes = _axes(dim, self.data.ndim) or ()
             new = tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1))
-        return self if new == shape else ops.Reshape.apply(self, new)
+        return ops.Reshape.apply(self, new)  # a new node even when nothing is squeezed
 
     def expand(self, *sizes):
         sizes = _size(sizes)
