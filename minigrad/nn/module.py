@@ -1,0 +1,552 @@
+"""``Module``, the base of every layer and model, and ``Parameter``, a Tensor that is a weight.
+
+A model is a tree of modules. Assigning a ``Parameter`` or a ``Module`` to an attribute
+(``self.fc1 = nn.Linear(2, 10)``) registers it, in assignment order, so that
+``parameters()``, ``named_parameters()``, ``state_dict()``, ``train()``/``eval()`` and ``repr``
+can walk the tree without being told what is in it. Buffers (``register_buffer``) are tensors
+that belong to the model's state but are not trained, such as BatchNorm's running statistics.
+
+How attributes are stored (a speed choice): PyTorch keeps parameters and sub-modules only in
+the registries ``_parameters`` / ``_modules`` / ``_buffers`` and finds them with
+``__getattr__``, a slow path taken on every ``self.weight`` in a forward pass. Here each
+registered value is *also* stored in the instance ``__dict__``, so ``self.weight`` is an
+ordinary attribute look-up. ``__setattr__`` and ``__delattr__`` keep the two in step; the
+registries alone define order and membership.
+
+``Module.__call__`` just calls ``forward``: there is no hook machinery in the hot path.
+"""
+import collections
+import collections.abc
+import itertools
+
+import numpy as np
+
+from .. import dtypes as _dtypes
+from ..autograd import no_grad
+from ..errors import ShapeError
+from ..tensor import Tensor, _check_device, _wrap
+from ..tensor import device as _device
+
+__all__ = ["Module", "Parameter"]
+
+
+class Parameter(Tensor):
+    """A Tensor that is a module's weight: assigning it to a Module attribute registers it.
+
+    ``Parameter(data, requires_grad=True)``: ``data`` is a Tensor or a numpy array (used as is:
+    the parameter shares its memory, as ``torch.nn.Parameter(t)`` shares ``t``'s storage).
+    """
+
+    def __new__(cls, data=None, requires_grad=True):
+        if data is None:
+            array = np.empty(0, dtype=np.float32)
+        elif isinstance(data, Tensor):
+            array = data.data
+        else:
+            array = np.asarray(data)
+        self = Tensor.__new__(cls)
+        self.data = array
+        self.grad = None
+        self._ctx = None
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    def __init__(self, data=None, requires_grad=True):
+        pass  # everything is done in __new__; Tensor.__init__ must not run again
+
+    def __repr__(self):
+        return "Parameter containing:\n" + super().__repr__()
+
+    def __reduce_ex__(self, protocol):
+        # copy / deepcopy / pickle rebuild a Parameter (not a plain Tensor) of the same values.
+        return (_rebuild_parameter, (self.data, self.requires_grad, self.grad))
+
+    def __deepcopy__(self, memo):
+        if id(self) in memo:
+            return memo[id(self)]
+        result = Parameter(self.data.copy(), self.requires_grad)
+        if self.grad is not None:
+            result.grad = _wrap(self.grad.data.copy())
+        memo[id(self)] = result
+        return result
+
+
+def _rebuild_parameter(data, requires_grad, grad):
+    result = Parameter(data, requires_grad)
+    result.grad = grad
+    return result
+
+
+class _IncompatibleKeys(
+        collections.namedtuple("IncompatibleKeys", ["missing_keys", "unexpected_keys"])):
+    """What ``load_state_dict`` returns: the keys it did not find, and the keys it did not use."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return super().__repr__()
+
+    __str__ = __repr__
+
+
+def _addindent(text, num_spaces):
+    """Indent every line of ``text`` but the first (PyTorch's helper for nested reprs)."""
+    lines = text.split("\n")
+    if len(lines) == 1:
+        return text
+    first = lines.pop(0)
+    return first + "\n" + "\n".join(num_spaces * " " + line for line in lines)
+
+
+def _typename(value):
+    return type(value).__name__
+
+
+class Module:
+    """Base class of all layers and models (``torch.nn.Module``).
+
+    Subclasses call ``super().__init__()`` first, assign their parameters and sub-modules as
+    attributes, and define ``forward``. Calling the module runs ``forward``.
+    """
+
+    training: bool
+
+    def __init__(self, *args, **kwargs):
+        if args or kwargs:
+            raise TypeError(
+                f"{type(self).__name__}.__init__() got unexpected arguments {args} {kwargs}")
+        set_attr = object.__setattr__
+        set_attr(self, "training", True)
+        set_attr(self, "_parameters", {})
+        set_attr(self, "_buffers", {})
+        set_attr(self, "_non_persistent_buffers_set", set())
+        set_attr(self, "_modules", {})
+
+    def forward(self, *args, **kwargs):
+        raise NotImplementedError(
+            f'Module [{type(self).__name__}] is missing the required "forward" function')
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    # -----------------------------------------------------------------------------------------
+    # Registration
+    # -----------------------------------------------------------------------------------------
+
+    def _check_name(self, name, kind):
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string. Got {type(name).__name__}")
+        if name == "":
+            raise KeyError(f'{kind} name can\'t be empty string ""')
+        if "." in name:
+            raise KeyError(f'{kind} name can\'t contain ".", got: {name}')
+
+    def _forget(self, name, *registries):
+        """Remove ``name`` from the given registries (used when it changes kind)."""
+        for registry in registries:
+            registry.pop(name, None)
+        self._non_persistent_buffers_set.discard(name)
+
+    def register_parameter(self, name, param):
+        """Add a parameter (a ``Parameter`` or None) under ``name``."""
+        if "_parameters" not in self.__dict__:
+            raise AttributeError("cannot assign parameter before Module.__init__() call")
+        self._check_name(name, "parameter")
+        if name in self.__dict__ and name not in self._parameters:
+            raise KeyError(f"attribute '{name}' already exists")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(
+                f"cannot assign '{_typename(param)}' object to parameter '{name}' "
+                "(nn.Parameter or None required)")
+        self._forget(name, self._buffers, self._modules)
+        self._parameters[name] = param
+        self.__dict__[name] = param
+
+    def register_buffer(self, name, tensor, persistent=True):
+        """Add a buffer: model state that is not trained (e.g. BatchNorm's running mean).
+
+        Buffers appear in ``state_dict()`` unless ``persistent=False``, and are converted by
+        ``float()``/``double()``/``to()`` when they are floating point.
+        """
+        if "_buffers" not in self.__dict__:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        self._check_name(name, "buffer")
+        if name in self.__dict__ and name not in self._buffers:
+            raise KeyError(f"attribute '{name}' already exists")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(
+                f"cannot assign '{_typename(tensor)}' object to buffer '{name}' "
+                "(Tensor or None required)")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent_buffers_set.discard(name)
+        else:
+            self._non_persistent_buffers_set.add(name)
+        self.__dict__[name] = tensor
+
+    def add_module(self, name, module):
+        """Add a child module (or None) under ``name``."""
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{_typename(module)} is not a Module subclass")
+        self._check_name(name, "module")
+        if name in self.__dict__ and name not in self._modules:
+            raise KeyError(f"attribute '{name}' already exists")
+        self._modules[name] = module
+        self.__dict__[name] = module
+
+    register_module = add_module
+
+    def __setattr__(self, name, value):
+        d = self.__dict__
+        params = d.get("_parameters")
+        if isinstance(value, Parameter):
+            if params is None:
+                raise AttributeError("cannot assign parameters before Module.__init__() call")
+            self._forget(name, self._buffers, self._modules)
+            params[name] = value
+            d[name] = value
+        elif params is not None and name in params:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign '{_typename(value)}' as parameter '{name}' "
+                    "(nn.Parameter or None expected)")
+            params[name] = None
+            d[name] = None
+        elif isinstance(value, Module):
+            modules = d.get("_modules")
+            if modules is None:
+                raise AttributeError("cannot assign module before Module.__init__() call")
+            self._forget(name, self._parameters, self._buffers)
+            modules[name] = value
+            d[name] = value
+        elif name in d.get("_modules", ()):
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign '{_typename(value)}' as child module '{name}' "
+                    "(nn.Module or None expected)")
+            self._modules[name] = None
+            d[name] = None
+        elif name in d.get("_buffers", ()):
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"cannot assign '{_typename(value)}' as buffer '{name}' "
+                    "(Tensor or None expected)")
+            self._buffers[name] = value
+            d[name] = value
+        else:
+            object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        for registry in (self._parameters, self._buffers, self._modules):
+            if name in registry:
+                del registry[name]
+                self._non_persistent_buffers_set.discard(name)
+                self.__dict__.pop(name, None)
+                return
+        object.__delattr__(self, name)
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+
+    # -----------------------------------------------------------------------------------------
+    # Walking the tree
+    # -----------------------------------------------------------------------------------------
+
+    def _named_members(self, get_members, prefix="", recurse=True, remove_duplicate=True):
+        memo = set()
+        modules = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+                   if recurse else [(prefix, self)])
+        for module_prefix, module in modules:
+            for name, value in get_members(module):
+                if value is None or (remove_duplicate and id(value) in memo):
+                    continue
+                if remove_duplicate:
+                    memo.add(id(value))
+                yield (module_prefix + "." + name if module_prefix else name), value
+
+    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+        """Yield ``(name, parameter)`` pairs, names like ``'0.weight'`` or ``'fc1.bias'``, in
+        registration order, each shared parameter once."""
+        return self._named_members(lambda m: m._parameters.items(), prefix, recurse,
+                                   remove_duplicate)
+
+    def parameters(self, recurse=True):
+        """Yield every parameter (each shared one once), in registration order."""
+        for _, param in self.named_parameters(recurse=recurse):
+            yield param
+
+    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+        return self._named_members(lambda m: m._buffers.items(), prefix, recurse,
+                                   remove_duplicate)
+
+    def buffers(self, recurse=True):
+        for _, buf in self.named_buffers(recurse=recurse):
+            yield buf
+
+    def named_children(self):
+        """Yield ``(name, module)`` for the direct children (each child once)."""
+        memo = set()
+        for name, module in self._modules.items():
+            if module is not None and id(module) not in memo:
+                memo.add(id(module))
+                yield name, module
+
+    def children(self):
+        for _, module in self.named_children():
+            yield module
+
+    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+        """Yield ``(name, module)`` for this module (name ``prefix``) and every descendant,
+        depth first, in registration order."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, module in self._modules.items():
+            if module is None:
+                continue
+            child_prefix = prefix + "." + name if prefix else name
+            yield from module.named_modules(memo, child_prefix, remove_duplicate)
+
+    def modules(self):
+        for _, module in self.named_modules():
+            yield module
+
+    def get_submodule(self, target):
+        """The sub-module at dotted path ``target`` (``''`` is the module itself)."""
+        if target == "":
+            return self
+        module = self
+        for item in target.split("."):
+            if item not in module._modules or module._modules[item] is None:
+                raise AttributeError(f"{module._get_name()} has no attribute `{item}`")
+            module = module._modules[item]
+        return module
+
+    def apply(self, fn):
+        """Call ``fn(module)`` on every child (recursively), then on ``self``; return self."""
+        for module in self.children():
+            module.apply(fn)
+        fn(self)
+        return self
+
+    # -----------------------------------------------------------------------------------------
+    # Modes and gradients
+    # -----------------------------------------------------------------------------------------
+
+    def train(self, mode=True):
+        """Set training mode (``mode=True``) or evaluation mode on this module and every
+        descendant (Dropout and BatchNorm behave differently); return self."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")  # noqa: TRY004 (as torch)
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self):
+        """Evaluation mode: ``train(False)``."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad=True):
+        for param in self.parameters():
+            param.requires_grad = requires_grad
+        return self
+
+    def zero_grad(self, set_to_none=True):
+        """Reset every parameter's ``.grad``: to None (the default, as in PyTorch), or to
+        zeros in place with ``set_to_none=False``."""
+        for param in self.parameters():
+            if param.grad is None:
+                continue
+            if set_to_none:
+                param.grad = None
+            else:
+                param.grad._ctx = None
+                param.grad.requires_grad = False
+                param.grad.data[...] = 0
+
+    # -----------------------------------------------------------------------------------------
+    # dtype conversion
+    # -----------------------------------------------------------------------------------------
+
+    def _convert_floating(self, np_dtype):
+        """Convert every floating parameter, its gradient and every floating buffer to
+        ``np_dtype``. Parameters keep their identity (an optimizer holding them still works):
+        only their ``.data`` is replaced, as PyTorch does."""
+        for module in self.modules():
+            for param in module._parameters.values():
+                if param is None or param.data.dtype.kind != "f":
+                    continue
+                if param.data.dtype != np_dtype:
+                    param.data = param.data.astype(np_dtype)
+                    if param.grad is not None:
+                        param.grad.data = param.grad.data.astype(np_dtype)
+            for buf in module._buffers.values():
+                if buf is not None and buf.data.dtype.kind == "f" and buf.data.dtype != np_dtype:
+                    buf.data = buf.data.astype(np_dtype)
+        return self
+
+    def float(self):
+        """Cast floating parameters and buffers to float32; return self."""
+        return self._convert_floating(np.dtype(np.float32))
+
+    def double(self):
+        """Cast floating parameters and buffers to float64; return self."""
+        return self._convert_floating(np.dtype(np.float64))
+
+    def cpu(self):
+        return self
+
+    def to(self, *args, **kwargs):
+        """``to(dtype)``, ``to('cpu')``, ``to(device='cpu', dtype=...)`` or ``to(tensor)``
+        (its dtype). Only floating parameters and buffers change dtype; CPU is the only
+        device, so a device argument other than 'cpu' raises ValueError. Returns self."""
+        device = kwargs.pop("device", None)
+        dtype = kwargs.pop("dtype", None)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for arg in args:
+            if isinstance(arg, Tensor):
+                dtype = arg.data.dtype
+            elif isinstance(arg, (str, _device)):
+                device = arg
+            elif isinstance(arg, bool):
+                continue  # non_blocking passed positionally
+            elif arg is not None:
+                dtype = arg
+        if device is not None:
+            _check_device(device)
+        if dtype is not None:
+            np_dtype = _dtypes.as_dtype(dtype).np_dtype
+            if np_dtype.kind != "f":
+                raise TypeError(
+                    f"nn.Module.to only accepts floating point dtypes, but got desired dtype="
+                    f"{_dtypes.as_dtype(dtype)}")
+            self._convert_floating(np_dtype)
+        return self
+
+    # -----------------------------------------------------------------------------------------
+    # State
+    # -----------------------------------------------------------------------------------------
+
+    def state_dict(self, destination=None, prefix="", keep_vars=False):
+        """An OrderedDict mapping names (``'0.weight'``, ``'bn.running_mean'``) to tensors:
+        every parameter and persistent buffer, parameters first within each module, modules
+        in registration order.
+
+        As in PyTorch, the tensors are detached but *share memory* with the model: training
+        the model afterwards changes them. Copy (``{k: v.clone() ...}`` or
+        ``copy.deepcopy``) to keep a snapshot. ``keep_vars=True`` returns the Parameters.
+        """
+        if destination is None:
+            destination = collections.OrderedDict()
+        for name, param in self._parameters.items():
+            if param is not None:
+                destination[prefix + name] = param if keep_vars else _wrap(param.data)
+        for name, buf in self._buffers.items():
+            if buf is not None and name not in self._non_persistent_buffers_set:
+                destination[prefix + name] = buf if keep_vars else _wrap(buf.data)
+        for name, module in self._modules.items():
+            if module is not None:
+                module.state_dict(destination, prefix + name + ".", keep_vars)
+        return destination
+
+    def _state_entries(self):
+        """``(name, tensor)`` for every entry ``state_dict`` would hold, as live objects."""
+        return self.state_dict(keep_vars=True).items()
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values from ``state_dict`` into this module's parameters and buffers, in place
+        (``param.data[...] = value``, cast to the parameter's dtype), so optimizers that hold
+        the parameters keep working.
+
+        With ``strict=True`` the keys must match exactly. Errors (missing keys, unexpected
+        keys, shape mismatches) are all collected and reported in one RuntimeError in
+        PyTorch's wording (``mg.ShapeError`` if a shape mismatch is among them). Unlike
+        PyTorch, nothing is copied when there is an error: the model is left untouched.
+
+        Returns a namedtuple ``(missing_keys, unexpected_keys)``.
+        """
+        if not isinstance(state_dict, collections.abc.Mapping):
+            raise TypeError(
+                f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
+        own = collections.OrderedDict(self._state_entries())
+        missing = [k for k in own if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in own]
+        errors = []
+        shape_error = False
+        copies = []
+        for key, target in own.items():
+            if key not in state_dict:
+                continue
+            value = state_dict[key]
+            if isinstance(value, Tensor):
+                array = value.data
+            elif isinstance(value, (np.ndarray, np.generic, int, float, bool)):
+                array = np.asarray(value)
+            else:
+                errors.append(
+                    f'While copying the parameter named "{key}", expected Tensor or numpy '
+                    f"array from checkpoint but received {type(value).__name__}")
+                continue
+            if array.shape != target.data.shape:
+                shape_error = True
+                errors.append(
+                    f"size mismatch for {key}: copying a param with shape {tuple(array.shape)} "
+                    f"from checkpoint, the shape in current model is "
+                    f"{tuple(target.data.shape)}.")
+                continue
+            copies.append((target, array))
+        if strict:
+            if unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: {}. ".format(
+                    ", ".join(f'"{k}"' for k in unexpected)))
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: {}. ".format(
+                    ", ".join(f'"{k}"' for k in missing)))
+        if errors:
+            error_type = ShapeError if shape_error else RuntimeError
+            raise error_type("Error(s) in loading state_dict for {}:\n\t{}".format(
+                self._get_name(), "\n\t".join(errors)))
+        with no_grad():
+            for target, array in copies:
+                target.data[...] = array  # numpy casts to the parameter's dtype
+        return _IncompatibleKeys(missing, unexpected)
+
+    # -----------------------------------------------------------------------------------------
+    # Printing
+    # -----------------------------------------------------------------------------------------
+
+    def _get_name(self):
+        return type(self).__name__
+
+    def extra_repr(self):
+        """The text between the parentheses of this module's repr (override in layers)."""
+        return ""
+
+    def __repr__(self):
+        extra_lines = []
+        extra = self.extra_repr()
+        if extra:
+            extra_lines = extra.split("\n")
+        child_lines = []
+        for key, module in self._modules.items():
+            child_lines.append("(" + key + "): " + _addindent(repr(module), 2))
+        lines = extra_lines + child_lines
+        main = self._get_name() + "("
+        if lines:
+            if len(extra_lines) == 1 and not child_lines:
+                main += extra_lines[0]
+            else:
+                main += "\n  " + "\n  ".join(lines) + "\n"
+        return main + ")"
+
+    def __dir__(self):
+        return sorted(set(itertools.chain(object.__dir__(self), self._parameters,
+                                          self._buffers, self._modules)))
