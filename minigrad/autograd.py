@@ -175,7 +175,7 @@ class Function:
 
     # Introspection, in PyTorch's spelling (t.grad_fn.name(), t.grad_fn.next_functions).
     def name(self):
-        return type(self).__name__ + "Backward"
+        return type(self).__name__ + "Backward0"  # torch: y.grad_fn.name() == "AddBackward0"
 
     @property
     def next_functions(self):

@@ -254,7 +254,7 @@ class Tensor:
         if data.size == 0 and data.ndim != 1:
             extras.append(f"size={tuple(data.shape)}")
         if self._ctx is not None:
-            extras.append(f"grad_fn=<{self._ctx.name()}0>")
+            extras.append(f"grad_fn=<{self._ctx.name()}>")
         elif self._requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + _format_values(data, extras) + ")"
