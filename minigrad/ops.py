@@ -266,6 +266,8 @@ class Amax(Function):
         if not self.keepdims:
             g = g.reshape(self.out.shape)
         hits = (self.x == self.out)
+        if np.isnan(self.out).any():  # a NaN maximum came from the NaN elements (as torch)
+            hits |= np.isnan(self.x) & np.isnan(self.out)
         count = np.sum(hits, axis=self.axis, keepdims=True)
         return (np.where(hits, g / count, 0).astype(g.dtype, copy=False),)
 
