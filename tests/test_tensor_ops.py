@@ -315,7 +315,7 @@ def test_matches_torch(backend, op, case, dtype):
     arrays = op.inputs(case)
     got_values, got_dtype, got_grads = _forward_backward(mg, op, arrays, dtype)
     want_values, want_dtype, want_grads = _forward_backward(torch, op, arrays, dtype)
-    tol = dict(rtol=1e-10, atol=1e-12) if dtype == "float64" else dict(rtol=2e-5, atol=2e-6)
+    tol = {"rtol": 1e-10, "atol": 1e-12} if dtype == "float64" else {"rtol": 2e-5, "atol": 2e-6}
     assert got_dtype == want_dtype
     assert got_values.shape == want_values.shape
     np.testing.assert_allclose(got_values, want_values, **tol)
