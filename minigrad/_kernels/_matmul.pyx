@@ -1,0 +1,387 @@
+# cython: language_level=3
+"""Compiled matrix products: matmul, and the fused forward and backward of a Linear layer.
+
+Twins of the functions of the same names in ``reference.py``.
+
+Two regimes, chosen per call by the work to do:
+
+- Small products (a training step of a tiny network: x (100, 2) through a (10, 2) weight) are
+  dominated by the cost of the call, not the arithmetic. A plain C loop, called with a few
+  C-API checks and no Python-level calls, finishes before numpy has dispatched to BLAS.
+- Large products go to numpy's BLAS (``np.matmul``): OpenBLAS' blocked, multi-threaded SIMD
+  kernels are far faster than any loop written here (about 280 GFLOP/s in float32 at n=1024).
+
+The crossover is where the C loop stops being faster than ``np.matmul``; see the limits
+below and ``bench/matmul.py``, which measures both sides.
+
+As in ``_elementwise.pyx``, the loops take raw pointers into arrays checked in the ``def``
+(acquiring typed memoryviews would cost more than the whole small product). Inputs that are
+not C-contiguous float32/float64 ndarrays of one dtype go to the reference (numpy), which
+handles transposed and strided operands through BLAS' transpose flags.
+"""
+cimport numpy as cnp
+from cython cimport floating
+
+import numpy as np
+
+from . import reference as _reference
+
+cnp.import_array()
+
+# Where the C loops stop and BLAS starts.
+#
+# np.matmul costs about 0.7 us before BLAS does any arithmetic; BLAS then runs far faster
+# than these loops (which are compiled for baseline x86-64, SSE2). So a loop wins while its
+# whole run takes less than that overhead, and its run time is, to a fair approximation,
+#
+#     work = (runs of the innermost loop) * (innermost length + fixed cost per run)
+#
+# the fixed cost being the set-up of a short loop (counters, the vectorizer's prologue and
+# remainder), worth about 8 elements for the row-update loops (matmul, grad_x, grad_weight)
+# and 2 for the dot products of linear_forward. A kernel takes the loop when work <= limit.
+# The limits were read off a sweep of shapes against np.matmul on this project's reference
+# machine (x86-64 with AVX-512, OpenBLAS 0.3.31 as bundled with numpy 2.4, 2 cores): square
+# matmul crosses over near n = 12-13 in both dtypes; Linear shapes (N, in, out) such as
+# (64, 2, 10), (16, 10, 10), (16, 32, 4) take the loop, (128, 2, 10), (32, 10, 10) in float32
+# and (16, 16, 16) do not. Just past a limit the two sides differ by less than the timing
+# noise either way; bench/matmul.py measures both sides.
+cdef Py_ssize_t _ROW_UPDATE_COST = 8
+cdef Py_ssize_t _DOT_COST = 2
+cdef Py_ssize_t _ROW_UPDATE_LIMIT_F32 = 3000
+cdef Py_ssize_t _ROW_UPDATE_LIMIT_F64 = 2600
+cdef Py_ssize_t _DOT_LIMIT_F32 = 3072
+cdef Py_ssize_t _DOT_LIMIT_F64 = 4608
+
+
+cdef inline bint _row_update_loop_wins(Py_ssize_t runs, Py_ssize_t length,
+                                       int type_num) noexcept:
+    """True if a row-update loop (runs x `out_row[:length] += s * in_row[:length]`) beats
+    np.matmul; see the limits above."""
+    cdef Py_ssize_t work = runs * (length + _ROW_UPDATE_COST)
+    if type_num == cnp.NPY_DOUBLE:
+        return work <= _ROW_UPDATE_LIMIT_F64
+    return work <= _ROW_UPDATE_LIMIT_F32
+
+
+cdef inline bint _dot_loop_wins(Py_ssize_t runs, Py_ssize_t length, int type_num) noexcept:
+    """True if `runs` dot products of `length` elements beat np.matmul."""
+    cdef Py_ssize_t work = runs * (length + _DOT_COST)
+    if type_num == cnp.NPY_DOUBLE:
+        return work <= _DOT_LIMIT_F64
+    return work <= _DOT_LIMIT_F32
+
+
+# Loops over at least this many multiply-adds release the GIL (releasing it costs ~40 ns).
+cdef Py_ssize_t _NOGIL_MIN_FLOPS = 4096
+
+
+cdef inline int _fast_float_type(object x) noexcept:
+    """The numpy type number of x if a C loop may read it as a C-contiguous buffer, else -1.
+
+    That is: an exact ndarray (no subclass), float32 or float64, C-contiguous, aligned and in
+    native byte order.
+    """
+    if not cnp.PyArray_CheckExact(x):
+        return -1
+    cdef cnp.ndarray arr = <cnp.ndarray>x
+    cdef int type_num = cnp.PyArray_TYPE(arr)
+    if type_num != cnp.NPY_FLOAT and type_num != cnp.NPY_DOUBLE:
+        return -1
+    if not (cnp.PyArray_ISCARRAY_RO(arr) and cnp.PyArray_ISNOTSWAPPED(arr)):
+        return -1
+    return type_num
+
+
+cdef inline cnp.ndarray _empty_2d(Py_ssize_t rows, Py_ssize_t cols, int type_num):
+    cdef cnp.npy_intp dims[2]
+    dims[0] = rows
+    dims[1] = cols
+    return cnp.PyArray_EMPTY(2, dims, type_num, 0)
+
+
+# ---------------------------------------------------------------------------------------------
+# C loops. Every one keeps a contiguous row in its innermost loop and writes no reduction
+# there (a floating-point reduction cannot be vectorized without reordering the sum), so the
+# compiler vectorizes it.
+# ---------------------------------------------------------------------------------------------
+
+
+cdef void _matmul_kernel(const floating* a, const floating* b, floating* c,
+                         Py_ssize_t m, Py_ssize_t k, Py_ssize_t n) noexcept nogil:
+    """c (m, n) = a (m, k) @ b (k, n):  c[i, :] = sum_p a[i, p] * b[p, :]."""
+    cdef Py_ssize_t i, p, j
+    cdef floating a_ip
+    cdef floating* c_row
+    cdef const floating* b_row
+    for i in range(m):
+        c_row = c + i * n
+        for j in range(n):
+            c_row[j] = 0
+        for p in range(k):
+            a_ip = a[i * k + p]
+            b_row = b + p * n
+            for j in range(n):
+                c_row[j] += a_ip * b_row[j]
+
+
+cdef void _linear_forward_kernel(const floating* x, const floating* w, const floating* bias,
+                                 floating* y, Py_ssize_t batch, Py_ssize_t n_in,
+                                 Py_ssize_t n_out) noexcept nogil:
+    """y (N, out) = x (N, in) @ w (out, in).T + bias (out,); bias may be NULL.
+
+    y[i, o] = sum_p x[i, p] * w[o, p] (+ bias[o]): both factors are contiguous rows, so each
+    output is a dot product. Four outputs are computed together: x[i, p] is loaded once for
+    four weight rows, and the four independent sums keep the adder busy (one running sum
+    would wait on the latency of every addition). The bias is added after the sum, in the
+    reference's order.
+    """
+    cdef Py_ssize_t i, o, p
+    cdef floating acc0, acc1, acc2, acc3, x_ip
+    cdef const floating* x_row
+    cdef const floating* w0
+    cdef const floating* w1
+    cdef const floating* w2
+    cdef const floating* w3
+    cdef floating* y_row
+    for i in range(batch):
+        x_row = x + i * n_in
+        y_row = y + i * n_out
+        o = 0
+        while o + 4 <= n_out:
+            w0 = w + o * n_in
+            w1 = w0 + n_in
+            w2 = w1 + n_in
+            w3 = w2 + n_in
+            acc0 = 0
+            acc1 = 0
+            acc2 = 0
+            acc3 = 0
+            for p in range(n_in):
+                x_ip = x_row[p]
+                acc0 += x_ip * w0[p]
+                acc1 += x_ip * w1[p]
+                acc2 += x_ip * w2[p]
+                acc3 += x_ip * w3[p]
+            y_row[o] = acc0
+            y_row[o + 1] = acc1
+            y_row[o + 2] = acc2
+            y_row[o + 3] = acc3
+            o = o + 4
+        while o < n_out:  # the last n_out % 4 outputs, one at a time
+            w0 = w + o * n_in
+            acc0 = 0
+            for p in range(n_in):
+                acc0 += x_row[p] * w0[p]
+            y_row[o] = acc0
+            o = o + 1
+        if bias != NULL:
+            for o in range(n_out):
+                y_row[o] = y_row[o] + bias[o]
+
+
+cdef void _add_row_vector(floating* y, const floating* v, Py_ssize_t rows,
+                          Py_ssize_t cols) noexcept nogil:
+    """y[i, :] += v for every row i (the bias of a BLAS-computed linear_forward)."""
+    cdef Py_ssize_t i, j
+    cdef floating* y_row
+    for i in range(rows):
+        y_row = y + i * cols
+        for j in range(cols):
+            y_row[j] = y_row[j] + v[j]
+
+
+cdef void _grad_weight_kernel(const floating* g, const floating* x, floating* gw,
+                              Py_ssize_t batch, Py_ssize_t n_in,
+                              Py_ssize_t n_out) noexcept nogil:
+    """gw (out, in) = g (N, out).T @ x (N, in):  gw[o, :] = sum_i g[i, o] * x[i, :]."""
+    cdef Py_ssize_t i, o, p
+    cdef floating g_io
+    cdef floating* gw_row
+    cdef const floating* x_row
+    for p in range(n_out * n_in):
+        gw[p] = 0
+    for i in range(batch):
+        x_row = x + i * n_in
+        for o in range(n_out):
+            g_io = g[i * n_out + o]
+            gw_row = gw + o * n_in
+            for p in range(n_in):
+                gw_row[p] += g_io * x_row[p]
+
+
+cdef void _sum_rows_kernel(const floating* x, floating* out, Py_ssize_t rows,
+                           Py_ssize_t cols) noexcept nogil:
+    """out[j] = sum_i x[i, j], row after row (numpy's order for axis=0)."""
+    cdef Py_ssize_t i, j
+    cdef const floating* row
+    if rows == 0:
+        for j in range(cols):
+            out[j] = 0
+        return
+    for j in range(cols):
+        out[j] = x[j]
+    for i in range(1, rows):
+        row = x + i * cols
+        for j in range(cols):
+            out[j] = out[j] + row[j]
+
+
+# ---------------------------------------------------------------------------------------------
+# Python-visible kernels
+# ---------------------------------------------------------------------------------------------
+
+
+def matmul(a, b):
+    """(m, k) @ (k, n) -> (m, n), both 2-D and of one float dtype."""
+    cdef int type_num = _fast_float_type(a)
+    if type_num < 0 or _fast_float_type(b) != type_num:
+        return _reference.matmul(a, b)
+    cdef cnp.ndarray A = <cnp.ndarray>a
+    cdef cnp.ndarray B = <cnp.ndarray>b
+    if cnp.PyArray_NDIM(A) != 2 or cnp.PyArray_NDIM(B) != 2:
+        return _reference.matmul(a, b)
+    cdef Py_ssize_t m = cnp.PyArray_DIMS(A)[0]
+    cdef Py_ssize_t k = cnp.PyArray_DIMS(A)[1]
+    cdef Py_ssize_t n = cnp.PyArray_DIMS(B)[1]
+    if cnp.PyArray_DIMS(B)[0] != k:
+        return _reference.matmul(a, b)  # numpy raises its shape-mismatch ValueError
+    if not _row_update_loop_wins(m * k, n, type_num):
+        return np.matmul(a, b)
+    cdef Py_ssize_t flops = m * k * n
+    cdef cnp.ndarray out = _empty_2d(m, n, type_num)
+    cdef void* pa = cnp.PyArray_DATA(A)
+    cdef void* pb = cnp.PyArray_DATA(B)
+    cdef void* pc = cnp.PyArray_DATA(out)
+    if type_num == cnp.NPY_DOUBLE:
+        if flops >= _NOGIL_MIN_FLOPS:
+            with nogil:
+                _matmul_kernel(<const double*>pa, <const double*>pb, <double*>pc, m, k, n)
+        else:
+            _matmul_kernel(<const double*>pa, <const double*>pb, <double*>pc, m, k, n)
+    else:
+        if flops >= _NOGIL_MIN_FLOPS:
+            with nogil:
+                _matmul_kernel(<const float*>pa, <const float*>pb, <float*>pc, m, k, n)
+        else:
+            _matmul_kernel(<const float*>pa, <const float*>pb, <float*>pc, m, k, n)
+    return out
+
+
+def linear_forward(x, weight, bias):
+    """y = x @ weight.T + bias with x: (N, in), weight: (out, in), bias: (out,) or None.
+
+    Returns y: (N, out).
+    """
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0 or _fast_float_type(weight) != type_num:
+        return _reference.linear_forward(x, weight, bias)
+    if bias is not None and _fast_float_type(bias) != type_num:
+        return _reference.linear_forward(x, weight, bias)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef cnp.ndarray W = <cnp.ndarray>weight
+    if cnp.PyArray_NDIM(X) != 2 or cnp.PyArray_NDIM(W) != 2:
+        return _reference.linear_forward(x, weight, bias)
+    cdef Py_ssize_t batch = cnp.PyArray_DIMS(X)[0]
+    cdef Py_ssize_t n_in = cnp.PyArray_DIMS(X)[1]
+    cdef Py_ssize_t n_out = cnp.PyArray_DIMS(W)[0]
+    if cnp.PyArray_DIMS(W)[1] != n_in:
+        return _reference.linear_forward(x, weight, bias)
+    cdef const void* pbias = NULL
+    if bias is not None:
+        if cnp.PyArray_NDIM(<cnp.ndarray>bias) != 1 or cnp.PyArray_DIMS(<cnp.ndarray>bias)[0] != n_out:
+            return _reference.linear_forward(x, weight, bias)
+        pbias = cnp.PyArray_DATA(<cnp.ndarray>bias)
+
+    cdef cnp.ndarray y
+    cdef void* py
+    if not _dot_loop_wins(batch * n_out, n_in, type_num):
+        # BLAS for the product (weight.T is a transposed view: no copy, BLAS reads it as is),
+        # then the bias in one C pass over the fresh C-contiguous result.
+        y = np.matmul(x, W.T)
+        if pbias != NULL:
+            py = cnp.PyArray_DATA(y)
+            if type_num == cnp.NPY_DOUBLE:
+                _add_row_vector(<double*>py, <const double*>pbias, batch, n_out)
+            else:
+                _add_row_vector(<float*>py, <const float*>pbias, batch, n_out)
+        return y
+
+    y = _empty_2d(batch, n_out, type_num)
+    py = cnp.PyArray_DATA(y)
+    cdef const void* px = cnp.PyArray_DATA(X)
+    cdef const void* pw = cnp.PyArray_DATA(W)
+    if type_num == cnp.NPY_DOUBLE:
+        _linear_forward_kernel(<const double*>px, <const double*>pw, <const double*>pbias,
+                               <double*>py, batch, n_in, n_out)
+    else:
+        _linear_forward_kernel(<const float*>px, <const float*>pw, <const float*>pbias,
+                               <float*>py, batch, n_in, n_out)
+    return y
+
+
+def linear_backward(grad_output, x, weight, need_x, need_weight, need_bias):
+    """Gradients of y = x @ weight.T + bias, given g = dL/dy of shape (N, out):
+
+    dL/dx = g @ weight        (N, in),
+    dL/dweight = g.T @ x      (out, in),
+    dL/dbias = sum_i g[i, :]  (out,).
+    Returns (grad_x, grad_weight, grad_bias); an entry not asked for is None.
+    """
+    cdef int type_num = _fast_float_type(grad_output)
+    if (type_num < 0 or _fast_float_type(x) != type_num
+            or _fast_float_type(weight) != type_num):
+        return _reference.linear_backward(grad_output, x, weight, need_x, need_weight,
+                                          need_bias)
+    cdef cnp.ndarray G = <cnp.ndarray>grad_output
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef cnp.ndarray W = <cnp.ndarray>weight
+    if cnp.PyArray_NDIM(G) != 2 or cnp.PyArray_NDIM(X) != 2 or cnp.PyArray_NDIM(W) != 2:
+        return _reference.linear_backward(grad_output, x, weight, need_x, need_weight,
+                                          need_bias)
+    cdef Py_ssize_t batch = cnp.PyArray_DIMS(G)[0]
+    cdef Py_ssize_t n_out = cnp.PyArray_DIMS(G)[1]
+    cdef Py_ssize_t n_in = cnp.PyArray_DIMS(W)[1]
+    if (cnp.PyArray_DIMS(W)[0] != n_out or cnp.PyArray_DIMS(X)[0] != batch
+            or cnp.PyArray_DIMS(X)[1] != n_in):
+        return _reference.linear_backward(grad_output, x, weight, need_x, need_weight,
+                                          need_bias)
+
+    cdef const void* pg = cnp.PyArray_DATA(G)
+    cdef const void* px = cnp.PyArray_DATA(X)
+    cdef const void* pw = cnp.PyArray_DATA(W)
+    cdef void* pout
+    grad_x = grad_weight = grad_bias = None
+
+    if need_x:
+        if not _row_update_loop_wins(batch * n_out, n_in, type_num):
+            grad_x = np.matmul(G, W)
+        else:
+            # g (N, out) @ weight (out, in): exactly the matmul loop.
+            grad_x = _empty_2d(batch, n_in, type_num)
+            pout = cnp.PyArray_DATA(<cnp.ndarray>grad_x)
+            if type_num == cnp.NPY_DOUBLE:
+                _matmul_kernel(<const double*>pg, <const double*>pw, <double*>pout,
+                               batch, n_out, n_in)
+            else:
+                _matmul_kernel(<const float*>pg, <const float*>pw, <float*>pout,
+                               batch, n_out, n_in)
+    if need_weight:
+        if not _row_update_loop_wins(batch * n_out, n_in, type_num):
+            grad_weight = np.matmul(G.T, X)
+        else:
+            grad_weight = _empty_2d(n_out, n_in, type_num)
+            pout = cnp.PyArray_DATA(<cnp.ndarray>grad_weight)
+            if type_num == cnp.NPY_DOUBLE:
+                _grad_weight_kernel(<const double*>pg, <const double*>px, <double*>pout,
+                                    batch, n_in, n_out)
+            else:
+                _grad_weight_kernel(<const float*>pg, <const float*>px, <float*>pout,
+                                    batch, n_in, n_out)
+    if need_bias:
+        grad_bias = cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(G) + 1, type_num, 0)
+        pout = cnp.PyArray_DATA(<cnp.ndarray>grad_bias)
+        if type_num == cnp.NPY_DOUBLE:
+            _sum_rows_kernel(<const double*>pg, <double*>pout, batch, n_out)
+        else:
+            _sum_rows_kernel(<const float*>pg, <float*>pout, batch, n_out)
+    return grad_x, grad_weight, grad_bias
