@@ -237,6 +237,9 @@ class BatchNorm1d(Module):
     replace the batch's. ``track_running_stats=False`` always uses batch statistics.
     """
 
+    # Checkpoints without the batch counter still load (PyTorch's rule for old checkpoints).
+    _optional_state_keys = ("num_batches_tracked",)
+
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True,
                  track_running_stats=True, device=None, dtype=None, *, bias=True):
         super().__init__()
@@ -304,7 +307,8 @@ class BatchNorm1d(Module):
 
     def extra_repr(self):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 # ---------------------------------------------------------------------------------------------

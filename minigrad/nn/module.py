@@ -457,9 +457,21 @@ class Module:
                 module.state_dict(destination, prefix + name + ".", keep_vars)
         return destination
 
+    # Names of buffers a checkpoint may lack without being reported missing (BatchNorm's
+    # batch counter, as in PyTorch).
+    _optional_state_keys = ()
+
     def _state_entries(self):
-        """``(name, tensor)`` for every entry ``state_dict`` would hold, as live objects."""
-        return self.state_dict(keep_vars=True).items()
+        """``(key, tensor, optional)`` for every entry ``state_dict`` would hold, in the same
+        order, as live objects; ``optional`` marks keys a checkpoint may lack."""
+        for prefix, module in self.named_modules(remove_duplicate=False):
+            prefix = prefix + "." if prefix else ""
+            for name, param in module._parameters.items():
+                if param is not None:
+                    yield prefix + name, param, False
+            for name, buf in module._buffers.items():
+                if buf is not None and name not in module._non_persistent_buffers_set:
+                    yield prefix + name, buf, name in module._optional_state_keys
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy values from ``state_dict`` into this module's parameters and buffers, in place
@@ -476,13 +488,15 @@ class Module:
         if not isinstance(state_dict, collections.abc.Mapping):
             raise TypeError(
                 f"Expected state_dict to be dict-like, got {type(state_dict).__name__}.")
-        own = collections.OrderedDict(self._state_entries())
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict if k not in own]
+        entries = list(self._state_entries())
+        own = {key for key, _, _ in entries}
+        missing = [key for key, _, optional in entries
+                   if key not in state_dict and not optional]
+        unexpected = [key for key in state_dict if key not in own]
         errors = []
         shape_error = False
         copies = []
-        for key, target in own.items():
+        for key, target, _ in entries:
             if key not in state_dict:
                 continue
             value = state_dict[key]
