@@ -248,11 +248,11 @@ class Tensor:
     def __repr__(self):
         data = self.data
         extras = []
+        if data.size == 0 and data.ndim != 1:
+            extras.append(f"size={tuple(data.shape)}")
         if data.dtype not in (_FLOAT32, _INT64, np.dtype(bool)) or data.size == 0 and \
                 data.dtype != _FLOAT32:
             extras.append(f"dtype={self.dtype}")
-        if data.size == 0 and data.ndim != 1:
-            extras.append(f"size={tuple(data.shape)}")
         if self._ctx is not None:
             extras.append(f"grad_fn=<{self._ctx.name()}>")
         elif self._requires_grad:
@@ -920,36 +920,94 @@ def _as_type(t, np_dtype):
 
 
 def _format_values(data, extras):
-    suffix = "".join(", " + e for e in extras)
-    indent = " " * len("tensor(")
+    """The body of PyTorch's repr, following torch/_tensor_str.py: one element format for the
+    whole tensor (for floats: integer-valued -> ``1.``; scientific when max/min > 1000,
+    max > 1e8 or, for non-integers, min < 1e-4; else 4 decimals), chosen from the elements
+    that get printed; every element right-aligned to one width; lines of at most 80 columns;
+    more than 1000 elements summarized with the first and last 3 along each axis."""
     if data.size == 0:
-        body = "[]"
+        return _add_suffixes("[]", extras)
+    summarize = data.size > 1000
+    shown = _summarized(data) if summarize else data
+    if data.dtype.kind == "f":
+        formatter, width = _float_formatter(shown)
     else:
-        options = {"separator": ", ", "prefix": indent, "threshold": 1000, "edgeitems": 3}
-        if data.dtype.kind == "f":
-            finite = data[np.isfinite(data)]
-            integral = finite.size == 0 or bool(np.all(finite == np.round(finite)))
-            big = finite.size and (np.max(np.abs(finite)) >= 1e8 or (
-                np.min(np.abs(finite[finite != 0])) < 1e-4 if np.any(finite != 0) else False))
-            if integral and not big:
-                options["formatter"] = {"float_kind": lambda v: _format_integral(v)}
-            elif big:
-                options["formatter"] = {"float_kind": lambda v: f"{v:.4e}"}
-            else:
-                options["precision"] = 4
-                options["floatmode"] = "fixed"
-        elif data.dtype.kind == "b":
-            options["formatter"] = {"bool": lambda v: "True" if v else "False"}
-        body = np.array2string(data, **options)
-    return body + suffix
+        width = max(len(str(v)) for v in shown.ravel().tolist())
+
+        def formatter(value):
+            return str(value).rjust(width)
+    return _add_suffixes(_format_nested(data, formatter, width, len("tensor("), summarize),
+                         extras)
 
 
-def _format_integral(value):
-    if np.isnan(value):
-        return "nan"
-    if np.isinf(value):
-        return "inf" if value > 0 else "-inf"
-    return f"{value:.0f}."
+def _add_suffixes(body, extras, indent=7):  # 7 == len("tensor(")
+    """Append ``, dtype=...`` and the like; one that would pass column 80 goes on a new line
+    (the same arithmetic as torch._tensor_str._add_suffixes)."""
+    text = "tensor(" + body
+    last_line_len = len(text) - text.rfind("\n") + 1
+    for extra in extras:
+        if last_line_len + len(extra) + 2 > 80:
+            text += ",\n" + " " * indent + extra
+            last_line_len = indent + len(extra)
+        else:
+            text += ", " + extra
+            last_line_len += len(extra) + 2
+    return text[len("tensor("):]
+
+
+def _format_nested(data, formatter, width, indent, summarize, edge=3):
+    if data.ndim == 0:
+        return formatter(data.item())
+    if data.ndim == 1:
+        values = data.tolist()
+        if summarize and len(values) > 2 * edge:
+            items = ([formatter(v) for v in values[:edge]] + [" ..."]
+                     + [formatter(v) for v in values[-edge:]])
+        else:
+            items = [formatter(v) for v in values]
+        per_line = max(1, (80 - indent) // (width + 2))
+        lines = [", ".join(items[i:i + per_line]) for i in range(0, len(items), per_line)]
+        return "[" + (",\n" + " " * (indent + 1)).join(lines) + "]"
+    n = data.shape[0]
+    rows = list(range(edge)) + [None] + list(range(n - edge, n)) if (
+        summarize and n > 2 * edge) else range(n)
+    slices = ["..." if i is None else
+              _format_nested(data[i], formatter, width, indent + 1, summarize, edge)
+              for i in rows]
+    return "[" + ("," + "\n" * (data.ndim - 1) + " " * (indent + 1)).join(slices) + "]"
+
+
+def _summarized(data, edge=3):
+    """The elements a summarized print shows: the first and last ``edge`` along each axis."""
+    for axis in range(data.ndim):
+        if data.shape[axis] > 2 * edge:
+            data = np.concatenate([data.take(np.arange(edge), axis),
+                                   data.take(np.arange(-edge, 0), axis)], axis)
+    return data
+
+
+def _float_formatter(shown):
+    values = shown[np.isfinite(shown) & (shown != 0)].astype(np.float64).ravel()
+    int_mode, sci_mode, width = True, False, 1
+    if values.size:
+        magnitudes = np.abs(values)
+        lo, hi = magnitudes.min(), magnitudes.max()
+        int_mode = bool(np.all(values == np.ceil(values)))
+        sci_mode = bool(hi / lo > 1000.0 or hi > 1.0e8 or (not int_mode and lo < 1.0e-4))
+        width = max(len(_format_float(v, int_mode, sci_mode)) for v in values)
+
+    def formatter(value):
+        return _format_float(value, int_mode, sci_mode).rjust(width)
+
+    return formatter, width
+
+
+def _format_float(value, int_mode, sci_mode):
+    if sci_mode:
+        return f"{value:.4e}"
+    if int_mode:
+        return f"{value:.0f}" + ("." if np.isfinite(value) else "")
+    return f"{value:.4f}"
 
 
 # ---------------------------------------------------------------------------------------------
