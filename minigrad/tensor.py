@@ -865,6 +865,9 @@ def _apply_binary(fn, a, b):
 
 def _binary_slow(fn, a, b):
     """The general case of ``_binary``: integer, bool and mixed dtypes, numpy operands."""
+    if fn is ops.Sub and (_is_bool(a) or _is_bool(b)):
+        raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported "
+                           "(as in torch). To invert a mask, use the `~` operator instead.")
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
             da, db = a.data.dtype, b.data.dtype
@@ -884,6 +887,12 @@ def _binary_slow(fn, a, b):
     else:
         return _binary(fn, _operand(a), b)
     return _apply_binary(fn, a, b)
+
+
+def _is_bool(value):
+    if isinstance(value, (Tensor, np.ndarray)):
+        return _data(value).dtype.kind == "b"
+    return isinstance(value, (bool, np.bool_))
 
 
 def _operand(value):
