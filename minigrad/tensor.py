@@ -1279,20 +1279,35 @@ def stack(tensors, dim=0):
 def maximum(a, b):
     """Elementwise maximum; the gradient goes to the larger input, split evenly on ties."""
     a, b = _promoted_pair(a, b)
-    return ops.Maximum.apply(a, b)
+    return _broadcasting("maximum", ops.Maximum.apply, a, b)
 
 
 def minimum(a, b):
     """Elementwise minimum, as -maximum(-a, -b)."""
     a, b = _promoted_pair(a, b)
-    return -ops.Maximum.apply(-a, -b)
+    return -_broadcasting("minimum", ops.Maximum.apply, -a, -b)
 
 
 def where(condition, x, y):
     """Elementwise choice: x where condition holds, else y; each side gets the gradient of
     the elements it supplied."""
     x, y = _promoted_pair(x, y)
-    return ops.Where.apply(_data(condition).astype(bool), x, y)
+    return _broadcasting("where", ops.Where.apply, np.asarray(_data(condition), dtype=bool),
+                         x, y)
+
+
+def _broadcasting(name, apply, *args):
+    """``apply(*args)``, turning numpy's broadcast ValueError into a ShapeError naming shapes."""
+    try:
+        return apply(*args)
+    except ValueError:
+        shapes = [tuple(np.shape(_data(a))) for a in args]
+        try:
+            np.broadcast_shapes(*shapes)
+        except ValueError:
+            raise ShapeError(f"{name}: the shapes {', '.join(map(str, shapes))} do not "
+                             f"broadcast") from None
+        raise
 
 
 def _promoted_pair(a, b):
