@@ -595,6 +595,23 @@ def test_reprs_match_torch():
         assert repr(ours) == repr(theirs)
 
 
+def test_flatten_and_identity_shapes_and_gradients():
+    x = mg.randn(2, 3, 4, requires_grad=True)
+    y = nn.Flatten()(x)
+    assert tuple(y.shape) == tuple(torch.nn.Flatten()(torch.zeros(2, 3, 4)).shape) == (2, 12)
+    y.sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.ones((2, 3, 4)))
+    assert tuple(nn.Flatten(0, 1)(x).shape) == (6, 4)
+    assert nn.Identity(54, unused="argument")(x) is x
+
+
+def test_leaky_relu_default_slope_matches_torch():
+    x = np.linspace(-3, 3, 13)
+    expected = torch.nn.functional.leaky_relu(torch.tensor(x)).numpy()
+    np.testing.assert_allclose(F.leaky_relu(mg.tensor(x)).numpy(), expected)
+    assert repr(nn.LeakyReLU()) == repr(torch.nn.LeakyReLU()) == "LeakyReLU(negative_slope=0.01)"
+
+
 def test_nn_available_after_import_minigrad_only():
     import minigrad
 

@@ -614,6 +614,7 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     (), (N,) or (N, d1, ...), each in [0, C) or equal to ``ignore_index``; or float class
     probabilities of the input's shape. ``weight``: (C,) per-class weights.
     ``label_smoothing`` in [0, 1] mixes the target with the uniform distribution.
+    (Class indices of any integer dtype are accepted; PyTorch insists on int64.)
     """
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
