@@ -7,8 +7,8 @@ How it works, in three pieces:
    the tensors' arrays and, when gradients are wanted, records the call: the output tensor
    keeps the ``Function`` instance (its ``grad_fn``), which keeps its input tensors and
    whatever ``forward`` saved for ``backward``.
-2. ``backward(tensor)`` sorts the recorded graph topologically (an explicit stack, not
-   recursion, so a 100,000-op chain is fine), then visits each node once, in reverse order,
+2. ``backward(tensor)`` visits the recorded graph newest node first (a heap on creation
+   order, not recursion, so a 100,000-op chain is fine), each node once,
    calling its ``backward`` with dL/d(output) and routing the returned dL/d(input)s to the
    inputs. Gradients that reach one tensor along several paths are added: a value used twice
    gets both contributions (the multivariate chain rule).
@@ -18,6 +18,8 @@ How it works, in three pieces:
 ``no_grad`` switches recording off, so inference does no bookkeeping at all.
 """
 import functools
+import itertools
+from heapq import heappop, heappush
 
 import numpy as np
 
@@ -25,6 +27,7 @@ from .errors import ShapeError
 
 _grad_enabled = True
 _tensor_type = None  # minigrad.tensor.Tensor, registered by tensor.py (nothing imports upward)
+_sequence = itertools.count()  # creation order of graph nodes: see backward()
 
 
 def is_grad_enabled():
@@ -125,7 +128,7 @@ class Function:
     The instance is the node of the graph (the ``grad_fn`` of its output) and its context.
     """
 
-    __slots__ = ("inputs", "saved_tensors", "needs_input_grad", "__dict__")
+    __slots__ = ("inputs", "saved_tensors", "needs_input_grad", "sequence_nr", "__dict__")
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays
@@ -150,6 +153,13 @@ class Function:
             a = args[0]
             out = node.forward(a.data, **options) if options else node.forward(a.data)
             needs = (a._requires_grad,)
+        elif n == 3:  # Linear (x, weight, bias) and the losses with a weight
+            a, b, c = args
+            a_is, b_is, c_is = isinstance(a, Tensor), isinstance(b, Tensor), isinstance(c, Tensor)
+            out = node.forward(a.data if a_is else a, b.data if b_is else b,
+                               c.data if c_is else c, **options)
+            needs = (a_is and a._requires_grad, b_is and b._requires_grad,
+                     c_is and c._requires_grad)
         else:
             out = node.forward(*[a.data if isinstance(a, Tensor) else a for a in args],
                                **options)
@@ -160,6 +170,7 @@ class Function:
         if _grad_enabled and True in needs:
             node.inputs = args
             node.needs_input_grad = needs
+            node.sequence_nr = next(_sequence)
             result._requires_grad = True
             result._ctx = node
         else:
@@ -184,28 +195,6 @@ class Function:
 
     def __repr__(self):
         return f"<{self.name()} object at {id(self):#x}>"
-
-
-def _topological_order(root):
-    """Nodes reachable from ``root``, each after every node that consumes its output."""
-    Tensor = _tensor_type
-    order = []
-    visited = {root}
-    stack = [(root, False)]
-    while stack:
-        node, children_done = stack.pop()
-        if children_done:
-            order.append(node)
-            continue
-        stack.append((node, True))
-        for inp in node.inputs:
-            if isinstance(inp, Tensor):
-                parent = inp._ctx
-                if parent is not None and parent not in visited:
-                    visited.add(parent)
-                    stack.append((parent, False))
-    order.reverse()
-    return order
 
 
 def _accumulate_leaf(leaf, grad):
@@ -249,12 +238,15 @@ def backward(tensor, gradient=None):
         _accumulate_leaf(tensor, grad)
         return
 
+    # Visit nodes newest first. A node is always created after the nodes of its inputs, so
+    # when the newest pending node is taken, every node that consumes its output (all newer)
+    # has already passed its gradient on: its dL/d(output) is complete. A heap keyed on the
+    # creation number gives that order in one pass, with no separate topological sort.
     pending = {root: grad}
-    for node in _topological_order(root):
-        grad_output = pending.pop(node, None)
-        if grad_output is None:
-            continue
-        input_grads = node.backward(grad_output)
+    heap = [(-root.sequence_nr, root)]
+    while heap:
+        node = heappop(heap)[1]
+        input_grads = node.backward(pending.pop(node))
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
         for inp, needs, g in zip(node.inputs, node.needs_input_grad, input_grads):
@@ -269,6 +261,7 @@ def backward(tensor, gradient=None):
                 pending[parent] = pending[parent] + g
             else:
                 pending[parent] = g
+                heappush(heap, (-parent.sequence_nr, parent))
 
 
 def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
