@@ -298,7 +298,9 @@ def linear_forward(x, weight, bias):
         # BLAS for the product (weight.T is a transposed view: no copy, BLAS reads it as is),
         # then the bias in one C pass over the fresh C-contiguous result.
         y = np.matmul(x, W.T)
-        if pbias != NULL:
+        if pbias != NULL and not cnp.PyArray_IS_C_CONTIGUOUS(y):
+            y += bias  # numpy chose another layout for y: the C loop below assumes rows
+        elif pbias != NULL:
             py = cnp.PyArray_DATA(y)
             if type_num == cnp.NPY_DOUBLE:
                 _add_row_vector(<double*>py, <const double*>pbias, batch, n_out)
