@@ -29,7 +29,7 @@ half = float16
 long = int64
 int = int32
 
-from . import autograd, nn, optim, utils  # noqa: E402  (they build on the names above)
+from . import autograd, nn, optim, train, utils  # noqa: E402  (they build on the names above)
 from .serialization import CheckpointError, load, save  # noqa: E402
 
 

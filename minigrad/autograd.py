@@ -212,6 +212,21 @@ def _accumulate_leaf(leaf, grad):
         leaf.grad.data = leaf.grad.data + grad
 
 
+_SEED_GRADIENTS = {}
+
+
+def _seed_gradient(shape, dtype):
+    """d(out)/d(out) = 1 for a one-element output, cached read-only (no op writes into the
+    gradient it is given, and the read-only flag would catch one that did)."""
+    key = (shape, dtype)
+    seed = _SEED_GRADIENTS.get(key)
+    if seed is None:
+        seed = np.ones(shape, dtype=dtype)
+        seed.flags.writeable = False
+        _SEED_GRADIENTS[key] = seed
+    return seed
+
+
 def backward(tensor, gradient=None):
     """Backpropagate from ``tensor``: add d(tensor)/d(leaf) (times ``gradient``) into every
     leaf's ``.grad``. See ``Tensor.backward`` for the rules on ``gradient``."""
@@ -224,7 +239,7 @@ def backward(tensor, gradient=None):
             raise RuntimeError(
                 f"grad can be implicitly created only for scalar outputs (this output has "
                 f"shape {tuple(tensor.data.shape)}); pass backward(gradient=...)")
-        grad = np.ones(tensor.data.shape, dtype=tensor.data.dtype)
+        grad = _seed_gradient(tensor.data.shape, tensor.data.dtype)
     else:
         grad = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
         if grad.shape != tensor.data.shape:
