@@ -229,8 +229,8 @@ def test_compiled_kernels_equal_numpy_twins(dtype):
             # Buffers as they are in use: nonnegative second moments, and a mean gradient
             # small enough that RMSprop's centered variance v - m^2 stays positive.
             bufs = [None if b is None else
-                    (np.abs(rng.standard_normal(shape)) * (0.1 if b == "ga" else 1.0))
-                    .astype(dtype) for b in buffers]
+                    (np.abs(rng.standard_normal(shape)) * (0.1 if b == "ga" else 1.0)
+                     + (1.0 if b == "sq" else 0.0)).astype(dtype) for b in buffers]
             results = []
             for module in (compiled, reference):
                 p, bs = param.copy(), [None if b is None else b.copy() for b in bufs]
@@ -249,11 +249,13 @@ def test_compiled_kernel_rejects_bad_arrays():
     compiled = _kernels.compiled_module("_optim")
     p = np.zeros((3, 4))
     with pytest.raises(ValueError, match="not C-contiguous"):
-        compiled.adagrad_(p, np.zeros((4, 3)).T, np.zeros((3, 4)), 0.1, 0.0, 1e-10, False)
+        compiled.adagrad_(p, np.zeros((3, 4)), np.zeros((4, 3)).T, 0.1, 0.0, 1e-10, False)
     with pytest.raises(ValueError, match="dtype"):
-        compiled.adagrad_(p, np.zeros((3, 4), np.float32), np.zeros((3, 4)), 0.1, 0, 0, False)
+        compiled.adagrad_(p, np.zeros((3, 4)), np.zeros((3, 4), np.float32), 0.1, 0, 0, False)
     with pytest.raises(ValueError, match="elements"):
         compiled.adagrad_(p, np.zeros((3, 4)), np.zeros(5), 0.1, 0.0, 1e-10, False)
+    with pytest.raises(ValueError, match="shape"):
+        compiled.adagrad_(p, np.zeros(5), np.zeros((3, 4)), 0.1, 0.0, 1e-10, False)
     with pytest.raises(ValueError, match="float32 or float64"):
         compiled.adagrad_(np.zeros(3, np.int64), np.zeros(3, np.int64),
                           np.zeros(3, np.int64), 0.1, 0.0, 1e-10, False)
@@ -263,6 +265,28 @@ def test_compiled_kernel_rejects_bad_arrays():
     read_only.flags.writeable = False
     with pytest.raises(ValueError, match="read-only"):
         compiled.adagrad_(read_only, np.zeros((3, 4)), np.zeros((3, 4)), 0.1, 0, 0, False)
+    # Nothing was written by the refused calls.
+    np.testing.assert_array_equal(p, 0.0)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kernels_accept_any_layout_of_param_and_grad(backend, dtype):
+    # A strided parameter is updated in place (through a copy written back), a strided or
+    # other-dtype gradient is read in the parameter's dtype: same result as contiguous.
+    rng = np.random.default_rng(5)
+    start = rng.standard_normal((6, 4)).astype(dtype)
+    grad = rng.standard_normal((4, 6))  # float64, transposed below: another dtype and layout
+    contiguous_p, strided_p = start.copy(), np.asfortranarray(start)
+    states = [np.zeros((6, 4), dtype) for _ in range(4)]
+    kernel = _kernels.kernels.adam_
+    kernel(contiguous_p, np.ascontiguousarray(grad.T, dtype), states[0], states[1], None,
+           0.1, 0.9, 0.999, 1e-8, 0.0, False, False, False, 1.0, 0.5)
+    kernel(strided_p, grad.T, states[2], states[3], None,
+           0.1, 0.9, 0.999, 1e-8, 0.0, False, False, False, 1.0, 0.5)
+    assert strided_p.flags.f_contiguous
+    np.testing.assert_array_equal(strided_p, contiguous_p)
+    np.testing.assert_array_equal(states[2], states[0])
+    assert not np.array_equal(contiguous_p, start)
 
 
 def test_non_contiguous_param_and_grad_are_updated_in_place(backend):

@@ -18,8 +18,13 @@ every array (type, dtype, C-contiguity, size, writeability) with numpy's C API a
 hands raw pointers to a ``floating`` loop that runs without the GIL. Arrays of any number
 of dimensions are accepted; the update is elementwise, so only the element count matters.
 
-A check that fails raises ``ValueError`` (``TypeError`` for a non-array); the optimizer
-then falls back to contiguous copies (see ``minigrad/optim/optimizer.py``).
+The parameter and the gradient may have any layout: a strided parameter is updated
+through a C-contiguous copy that is then written back into the caller's array (whose
+identity matters: other objects hold it), and a strided gradient, or one of another dtype,
+is read from a contiguous copy in the parameter's dtype. The state buffers, which the
+optimizer creates, must be C-contiguous arrays of the parameter's dtype and size. A check
+that fails raises ``ValueError`` (``TypeError`` for a non-array), before any memory is
+written.
 
 Compiler flags for this file (the ``# distutils:`` line above)
 -------------------------------------------------------------
@@ -31,6 +36,8 @@ calls it, and in that context gives up vectorising the loop (measured: SGD with 
 small ``cdef inline`` ones here) are still inlined.
 """
 from libc.math cimport fabs, sqrt
+
+import numpy as np
 
 cimport numpy as cnp
 from cython cimport floating
@@ -72,6 +79,27 @@ cdef int _check(object array, str name, int typenum, Py_ssize_t size,
     if writeable and not cnp.PyArray_ISWRITEABLE(a):
         raise ValueError(f"optimizer kernel: {name} is read-only")
     return 0
+
+
+cdef object _param_array(object param):
+    """``param`` itself if C-contiguous, else a C-contiguous copy (written back later)."""
+    if not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>param):
+        raise ValueError("optimizer kernel: param is read-only")
+    if cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>param):
+        return param
+    return np.ascontiguousarray(param)
+
+
+cdef object _grad_array(object grad, object param):
+    """``grad`` itself if it is a C-contiguous array of param's dtype and size, else a copy."""
+    if not (type(grad) is cnp.ndarray
+            and cnp.PyArray_TYPE(<cnp.ndarray>grad) == cnp.PyArray_TYPE(<cnp.ndarray>param)
+            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>grad)):
+        grad = np.ascontiguousarray(grad, dtype=param.dtype)
+    if cnp.PyArray_SIZE(<cnp.ndarray>grad) != cnp.PyArray_SIZE(<cnp.ndarray>param):
+        raise ValueError(f"optimizer kernel: grad has shape {grad.shape}, the parameter has "
+                         f"shape {param.shape}")
+    return grad
 
 
 cdef inline void* _ptr(object array):
@@ -169,12 +197,12 @@ def sgd_(param, grad, momentum_buffer, double lr, double weight_decay, double mo
     """In-place SGD step on one parameter; see reference.sgd_ for the equations."""
     cdef int typenum = _float_typenum(param)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>param)
-    _check(param, "param", typenum, n, True)
-    _check(grad, "grad", typenum, n, False)
+    cdef object work = _param_array(param)
+    grad = _grad_array(grad, param)
     cdef bint use_momentum = momentum != 0
     if use_momentum:
         _check(momentum_buffer, "momentum_buffer", typenum, n, True)
-    cdef void* p = _ptr(param)
+    cdef void* p = _ptr(work)
     cdef void* g = _ptr(grad)
     cdef void* b = _ptr(momentum_buffer) if use_momentum else NULL
     with nogil:
@@ -192,6 +220,8 @@ def sgd_(param, grad, momentum_buffer, double lr, double weight_decay, double mo
                                    first_step)
             else:
                 _sgd_loop(<float*>p, <const float*>g, n, lr, weight_decay, maximize)
+    if work is not param:
+        param[...] = work  # the caller's array, not a new one
 
 
 # ----------------------------------------------------------------------------------------
@@ -223,10 +253,10 @@ def adagrad_(param, grad, state_sum, double clr, double weight_decay, double eps
     """In-place Adagrad step on one parameter; see reference.adagrad_ for the equations."""
     cdef int typenum = _float_typenum(param)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>param)
-    _check(param, "param", typenum, n, True)
-    _check(grad, "grad", typenum, n, False)
+    cdef object work = _param_array(param)
+    grad = _grad_array(grad, param)
     _check(state_sum, "state_sum", typenum, n, True)
-    cdef void* p = _ptr(param)
+    cdef void* p = _ptr(work)
     cdef void* g = _ptr(grad)
     cdef void* s = _ptr(state_sum)
     with nogil:
@@ -236,6 +266,8 @@ def adagrad_(param, grad, state_sum, double clr, double weight_decay, double eps
         else:
             _adagrad_loop(<float*>p, <const float*>g, <float*>s, n, clr, weight_decay,
                           eps, maximize)
+    if work is not param:
+        param[...] = work  # the caller's array, not a new one
 
 
 # ----------------------------------------------------------------------------------------
@@ -365,14 +397,14 @@ def rmsprop_(param, grad, square_avg, grad_avg, momentum_buffer, double lr, doub
     cdef int typenum = _float_typenum(param)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>param)
     cdef bint use_momentum = momentum > 0
-    _check(param, "param", typenum, n, True)
-    _check(grad, "grad", typenum, n, False)
+    cdef object work = _param_array(param)
+    grad = _grad_array(grad, param)
     _check(square_avg, "square_avg", typenum, n, True)
     if centered:
         _check(grad_avg, "grad_avg", typenum, n, True)
     if use_momentum:
         _check(momentum_buffer, "momentum_buffer", typenum, n, True)
-    cdef void* p = _ptr(param)
+    cdef void* p = _ptr(work)
     cdef void* g = _ptr(grad)
     cdef void* sq = _ptr(square_avg)
     cdef void* ga = _ptr(grad_avg) if centered else NULL
@@ -386,6 +418,8 @@ def rmsprop_(param, grad, square_avg, grad_avg, momentum_buffer, double lr, doub
         else:
             _rmsprop_dispatch(<float*>p, <const float*>g, <float*>sq, <float*>ga,
                               <float*>b, n, centered, use_momentum, c)
+    if work is not param:
+        param[...] = work  # the caller's array, not a new one
 
 
 # ----------------------------------------------------------------------------------------
@@ -468,13 +502,13 @@ def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, double lr, double be
     """In-place Adam/AdamW step on one parameter; see reference.adam_ for the equations."""
     cdef int typenum = _float_typenum(param)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>param)
-    _check(param, "param", typenum, n, True)
-    _check(grad, "grad", typenum, n, False)
+    cdef object work = _param_array(param)
+    grad = _grad_array(grad, param)
     _check(exp_avg, "exp_avg", typenum, n, True)
     _check(exp_avg_sq, "exp_avg_sq", typenum, n, True)
     if amsgrad:
         _check(max_exp_avg_sq, "max_exp_avg_sq", typenum, n, True)
-    cdef void* p = _ptr(param)
+    cdef void* p = _ptr(work)
     cdef void* g = _ptr(grad)
     cdef void* m = _ptr(exp_avg)
     cdef void* v = _ptr(exp_avg_sq)
@@ -495,3 +529,5 @@ def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, double lr, double be
                                    <float*>vmax, n, c)
             else:
                 _adam_loop(<float*>p, <const float*>g, <float*>m, <float*>v, n, c)
+    if work is not param:
+        param[...] = work  # the caller's array, not a new one

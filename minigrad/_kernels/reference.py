@@ -196,7 +196,8 @@ def bce_with_logits(x, y):
 # torch.optim to round-off. PyTorch does the arithmetic in the parameter's dtype, rounding each
 # Python-float hyper-parameter to that dtype first; ``_scalar`` does the same here (numpy would
 # otherwise keep a float64 scalar strong and compute a float32 update in float64).
-# ``grad`` is never modified. The compiled twins in ``_optim.pyx`` need C-contiguous arrays.
+# ``grad`` is never modified and is read in the parameter's dtype. ``param`` and ``grad`` may
+# have any layout; the state buffers are C-contiguous arrays of the parameter's dtype.
 # ---------------------------------------------------------------------------------------------
 
 
@@ -227,6 +228,7 @@ def sgd_(param, grad, momentum_buffer, lr, weight_decay, momentum, dampening, ne
         g = g + momentum * buf  (nesterov)  or  g = buf       (if momentum != 0)
         param = param + (-lr) * g
     """
+    grad = np.asarray(grad, dtype=param.dtype)
     g = -grad if maximize else grad
     if weight_decay != 0:
         g = g + _scalar(weight_decay, param) * param
@@ -251,6 +253,7 @@ def adagrad_(param, grad, state_sum, clr, weight_decay, eps, maximize):
         state_sum = state_sum + g * g
         param = param + (-clr) * g / (sqrt(state_sum) + eps)
     """
+    grad = np.asarray(grad, dtype=param.dtype)
     g = -grad if maximize else grad
     if weight_decay != 0:
         g = g + _scalar(weight_decay, param) * param
@@ -273,6 +276,7 @@ def rmsprop_(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
         otherwise:    param = param + (-lr) * g / avg
     grad_avg is None unless centered; momentum_buffer is None unless momentum > 0.
     """
+    grad = np.asarray(grad, dtype=param.dtype)
     g = -grad if maximize else grad
     if weight_decay != 0:
         g = g + _scalar(weight_decay, param) * param
@@ -310,6 +314,7 @@ def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, ep
         param = param + (-step_size) * exp_avg / denom
     max_exp_avg_sq is None unless amsgrad.
     """
+    grad = np.asarray(grad, dtype=param.dtype)
     g = -grad if maximize else grad
     if weight_decay != 0:
         if decoupled_weight_decay:

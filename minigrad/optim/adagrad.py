@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._kernels import kernels as K
-from .optimizer import Optimizer, _apply_kernel
+from .optimizer import Optimizer
 
 
 class Adagrad(Optimizer):
@@ -70,6 +70,6 @@ class Adagrad(Optimizer):
                 step = param_state["step"] + 1.0
                 param_state["step"] = step
                 clr = lr / (1 + (step - 1) * lr_decay)
-                _apply_kernel(kernel, p.data, grad.data, param_state["sum"], clr,
-                              weight_decay, eps, maximize)
+                kernel(p.data, grad.data, param_state["sum"], clr,
+                       weight_decay, eps, maximize)
         return loss

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._kernels import kernels as K
-from .optimizer import Optimizer, _apply_kernel
+from .optimizer import Optimizer
 
 
 def _check_adam_hyperparameters(lr, betas, eps, weight_decay):
@@ -88,8 +88,8 @@ class Adam(Optimizer):
                     last_step = step
                     step_size = lr / (1 - beta1**step)
                     bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-                _apply_kernel(kernel, p.data, grad.data, param_state["exp_avg"],
-                              param_state["exp_avg_sq"], param_state.get("max_exp_avg_sq"),
-                              lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad,
-                              maximize, step_size, bias_correction2_sqrt)
+                kernel(p.data, grad.data, param_state["exp_avg"],
+                       param_state["exp_avg_sq"], param_state.get("max_exp_avg_sq"),
+                       lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad,
+                       maximize, step_size, bias_correction2_sqrt)
         return loss

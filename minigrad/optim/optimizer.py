@@ -18,7 +18,8 @@ Follows ``torch.optim.Optimizer``:
 
 A subclass implements ``step``: for each group, for each parameter whose ``grad`` is not None,
 one call to its fused kernel through ``minigrad._kernels.kernels`` (so MINIGRAD_KERNELS=numpy
-runs the plain-numpy twins in ``reference.py``), via ``_apply_kernel``.
+runs the plain-numpy twins in ``reference.py``). The kernel updates ``p.data`` in place,
+whatever its layout: the array is never replaced, since other objects hold references to it.
 """
 import copy
 from collections import defaultdict
@@ -250,22 +251,3 @@ def _copy_state(value, param, index, name=None):
         return array.reshape(param.data.shape) if array.ndim else array
     return copy.deepcopy(value)
 
-
-def _apply_kernel(kernel, param, grad, *args):
-    """Run one fused update ``kernel(param, grad, *args)`` in place on ``param``.
-
-    The compiled kernels take C-contiguous arrays of one dtype and refuse anything else
-    (before touching any memory). Then the update runs on contiguous copies of param and
-    grad, the gradient cast to the parameter's dtype, and the result is copied back into
-    the parameter's own array (other objects hold references to it, so it is never replaced).
-    """
-    try:
-        kernel(param, grad, *args)
-    except (TypeError, ValueError):
-        param_c = np.ascontiguousarray(param)
-        grad_c = np.ascontiguousarray(grad, dtype=param.dtype)
-        if param_c is param and grad_c is grad:
-            raise  # the layout was fine: the error is real (a read-only array, a bad buffer)
-        kernel(param_c, grad_c, *args)
-        if param_c is not param:
-            param[...] = param_c

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._kernels import kernels as K
-from .optimizer import Optimizer, _apply_kernel
+from .optimizer import Optimizer
 
 
 class RMSprop(Optimizer):
@@ -72,7 +72,7 @@ class RMSprop(Optimizer):
                 if not param_state:
                     param_state = self._init_state(p, group)
                 param_state["step"] += 1.0
-                _apply_kernel(kernel, p.data, grad.data, param_state["square_avg"],
-                              param_state.get("grad_avg"), param_state.get("momentum_buffer"),
-                              lr, alpha, eps, weight_decay, momentum, centered, maximize)
+                kernel(p.data, grad.data, param_state["square_avg"],
+                       param_state.get("grad_avg"), param_state.get("momentum_buffer"),
+                       lr, alpha, eps, weight_decay, momentum, centered, maximize)
         return loss

@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._kernels import kernels as K
-from .optimizer import Optimizer, _apply_kernel
+from .optimizer import Optimizer
 
 
 class SGD(Optimizer):
@@ -66,6 +66,6 @@ class SGD(Optimizer):
                         buf = param_state["momentum_buffer"] = np.empty(param.shape,
                                                                         param.dtype)
                         first_step = True
-                _apply_kernel(kernel, param, grad.data, buf, lr, weight_decay, momentum,
-                              dampening, nesterov, maximize, first_step)
+                kernel(param, grad.data, buf, lr, weight_decay, momentum,
+                       dampening, nesterov, maximize, first_step)
         return loss
