@@ -137,8 +137,10 @@ class Optimizer:
                 if p.grad is not None:
                     if set_to_none:
                         p.grad = None
-                    else:
+                    elif p.grad.data.flags.writeable:
                         p.grad.data.fill(0)
+                    else:  # e.g. a broadcast view: give the gradient its own zeros
+                        p.grad.data = np.zeros(p.grad.data.shape, p.grad.data.dtype)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient. Subclasses implement it."""
