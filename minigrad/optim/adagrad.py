@@ -35,8 +35,8 @@ class Adagrad(Optimizer):
         if eps < 0.0:
             raise ValueError(f"Invalid epsilon value: {eps}")
         defaults = {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
-                        "initial_accumulator_value": initial_accumulator_value,
-                        "maximize": maximize}
+                    "initial_accumulator_value": initial_accumulator_value,
+                    "maximize": maximize}
         super().__init__(params, defaults)
         for group in self.param_groups:
             for p in group["params"]:
