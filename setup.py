@@ -50,6 +50,8 @@ extensions = [
 ]
 
 setup(
+    # The debug build writes its generated C to a separate folder, so that switching back to a
+    # normal build never recompiles C that was generated with bounds checking on (and back).
     ext_modules=cythonize(extensions, compiler_directives=directives,
-                          force=DEBUG),
+                          build_dir=os.path.join("build", "cython-debug") if DEBUG else None),
 )
