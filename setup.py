@@ -17,6 +17,7 @@ import sys
 import numpy as np
 from Cython.Build import cythonize
 from setuptools import Extension, setup
+from setuptools.command.build_ext import build_ext as _build_ext
 
 DEBUG = os.environ.get("MINIGRAD_DEBUG", "0") not in ("", "0")
 NATIVE = os.environ.get("MINIGRAD_NATIVE", "0") not in ("", "0")
@@ -49,7 +50,24 @@ extensions = [
     for path in sorted(glob.glob(os.path.join("minigrad", "_kernels", "*.pyx")))
 ]
 
+class build_ext(_build_ext):
+    """Rebuild everything when switching between the debug and the normal build: a compiled
+    module newer than its C source would otherwise be kept, whichever mode compiled it."""
+
+    def run(self):
+        mode = "debug" if DEBUG else ("native" if NATIVE else "release")
+        stamp = os.path.join(self.build_temp, "minigrad-build-mode")
+        previous = open(stamp).read() if os.path.exists(stamp) else None
+        if previous != mode:
+            self.force = True
+        super().run()
+        os.makedirs(self.build_temp, exist_ok=True)
+        with open(stamp, "w") as f:
+            f.write(mode)
+
+
 setup(
+    cmdclass={"build_ext": build_ext},
     # The debug build writes its generated C to a separate folder, so that switching back to a
     # normal build never recompiles C that was generated with bounds checking on (and back).
     ext_modules=cythonize(extensions, compiler_directives=directives,
