@@ -434,11 +434,13 @@ def test_backward_any_layout_and_broadcast(name, dtype, rng):
                 ref(saved.astype(np.float64), grad_output.astype(np.float32), *extra))
 
 
-def test_relu_backward_is_zero_at_zero_and_blocks_nan_gradients():
+def test_relu_backward_is_zero_at_zero_and_passes_gradient_at_nan_input():
+    # PyTorch's threshold_backward: x <= 0 ? 0 : g. A NaN upstream gradient where x <= 0 is
+    # blocked; at a NaN input (NaN <= 0 is false) the gradient passes.
     relu_backward = TWINS["relu_backward"]
     x = np.array([-1.0, 0.0, -0.0, 1e-30, np.nan, 2.0])
     g = np.array([np.nan, 5.0, 5.0, 3.0, 4.0, np.inf])
-    np.testing.assert_array_equal(relu_backward(x, g), [0, 0, 0, 3, 0, np.inf])
+    np.testing.assert_array_equal(relu_backward(x, g), [0, 0, 0, 3, 4.0, np.inf])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -486,8 +486,8 @@ cdef void _backward_kernel(BackwardOp op, const floating* saved, const floating*
     cdef Py_ssize_t i
     cdef floating y
     if op == OP_RELU_BACKWARD:
-        for i in range(n):  # d relu/dx = 1[x > 0]
-            out[i] = g[i] if saved[i] > 0 else 0
+        for i in range(n):  # d relu/dx = 0 where x <= 0, else 1 (a NaN x passes g, as torch)
+            out[i] = 0 if saved[i] <= 0 else g[i]
     elif op == OP_LEAKY_RELU_BACKWARD:
         for i in range(n):  # 1 for x > 0, slope otherwise
             out[i] = g[i] if saved[i] > 0 else g[i] * slope
@@ -536,7 +536,7 @@ cdef object _backward(object saved, object grad_output, BackwardOp op, double sl
 
 
 def relu_backward(x, grad_output):
-    """grad_output * 1[x > 0] (0 at x == 0, as in PyTorch)."""
+    """grad_output where x > 0 or x is NaN, 0 where x <= 0 (PyTorch's threshold_backward)."""
     out = _backward(x, grad_output, OP_RELU_BACKWARD)
     return _reference.relu_backward(x, grad_output) if out is None else out
 

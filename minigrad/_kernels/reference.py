@@ -66,8 +66,9 @@ def relu(x):
 
 
 def relu_backward(x, grad_output):
-    """d relu/dx = 1[x > 0] (0 at x == 0, as in PyTorch)."""
-    return np.where(x > 0, grad_output, 0).astype(grad_output.dtype, copy=False)
+    """d relu/dx = 0 where x <= 0 (so 0 at x == 0), 1 elsewhere: written as PyTorch's
+    threshold_backward, ``x <= 0 ? 0 : g``, so a NaN input passes its gradient through."""
+    return np.where(x <= 0, 0, grad_output).astype(grad_output.dtype, copy=False)
 
 
 def leaky_relu(x, negative_slope):

@@ -223,7 +223,7 @@ class MSEFused(Function):
         return np.asarray(total, dtype=x.dtype)
 
     def backward(self, grad_output):
-        grad_x = self.grad * (grad_output * self.scale)
+        grad_x = K.mul(self.grad, float(grad_output) * self.scale)  # 0-d: a Python float is cheaper
         grad_y = -grad_x if self.needs_input_grad[1] else None
         return grad_x, grad_y
 
