@@ -57,7 +57,10 @@ class build_ext(_build_ext):
     def run(self):
         mode = "debug" if DEBUG else ("native" if NATIVE else "release")
         stamp = os.path.join(self.build_temp, "minigrad-build-mode")
-        previous = open(stamp).read() if os.path.exists(stamp) else None
+        previous = None
+        if os.path.exists(stamp):
+            with open(stamp) as f:
+                previous = f.read()
         if previous != mode:
             self.force = True
         super().run()

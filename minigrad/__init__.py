@@ -10,18 +10,86 @@ Layers, losses and optimizers live in ``minigrad.nn`` and ``minigrad.optim``; da
 """
 from ._version import __version__
 from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
-from .dtypes import (bool_ as bool, dtype, float16, float32, float64, int8, int16, int32,
-                     int64, uint8)
+from .dtypes import bool_ as bool
+from .dtypes import dtype, float16, float32, float64, int8, int16, int32, int64, uint8
 from .errors import ShapeError
+from .functions import (
+    abs,
+    add,
+    allclose,
+    amax,
+    amin,
+    argmax,
+    argmin,
+    clamp,
+    clip,
+    div,
+    dot,
+    equal,
+    exp,
+    flatten,
+    is_tensor,
+    isfinite,
+    isinf,
+    isnan,
+    log,
+    max,
+    mean,
+    min,
+    mm,
+    mul,
+    neg,
+    numel,
+    permute,
+    pow,
+    relu,
+    reshape,
+    sigmoid,
+    sqrt,
+    square,
+    squeeze,
+    std,
+    sub,
+    sum,
+    t,
+    tanh,
+    transpose,
+    unsqueeze,
+    var,
+)
 from .random import initial_seed, manual_seed, seed
-from .tensor import (Size, Tensor, arange, as_tensor, cat, concat, concatenate, device, empty, eye,
-                     from_numpy, full, full_like, linspace, matmul, maximum, minimum,
-                     ones, ones_like, rand, rand_like, randint, randn, randn_like, randperm, stack,
-                     tensor, where, zeros, zeros_like)
-from .functions import (abs, add, allclose, amax, amin, argmax, argmin, clamp, clip, div, dot,
-                        equal, exp, flatten, is_tensor, isfinite, isinf, isnan, log, max, mean, min, mm, mul,
-                        neg, numel, permute, pow, relu, reshape, sigmoid, sqrt, square, squeeze,
-                        std, sub, sum, t, tanh, transpose, unsqueeze, var)
+from .tensor import (
+    Size,
+    Tensor,
+    arange,
+    as_tensor,
+    cat,
+    concat,
+    concatenate,
+    device,
+    empty,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    matmul,
+    maximum,
+    minimum,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    stack,
+    tensor,
+    where,
+    zeros,
+    zeros_like,
+)
 
 float = float32
 double = float64
@@ -29,8 +97,8 @@ half = float16
 long = int64
 int = int32
 
-from . import autograd, nn, optim, train, utils  # noqa: E402  (they build on the names above)
-from .serialization import CheckpointError, load, save  # noqa: E402
+from . import autograd, nn, optim, train, utils
+from .serialization import CheckpointError, load, save
 
 
 class cuda:
@@ -45,9 +113,9 @@ class cuda:
         return 0
 
     @staticmethod
-    def manual_seed(seed):
+    def manual_seed(value):
         pass
 
     @staticmethod
-    def manual_seed_all(seed):
+    def manual_seed_all(value):
         pass

@@ -128,7 +128,7 @@ class Function:
     The instance is the node of the graph (the ``grad_fn`` of its output) and its context.
     """
 
-    __slots__ = ("inputs", "saved_tensors", "needs_input_grad", "sequence_nr", "__dict__")
+    __slots__ = ("__dict__", "inputs", "needs_input_grad", "saved_tensors", "sequence_nr")
 
     def save_for_backward(self, *arrays):
         self.saved_tensors = arrays

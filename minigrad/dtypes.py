@@ -9,7 +9,7 @@ import numpy as np
 
 
 class dtype:
-    __slots__ = ("name", "np_dtype", "is_floating_point", "itemsize")
+    __slots__ = ("is_floating_point", "itemsize", "name", "np_dtype")
 
     def __init__(self, name, np_dtype):
         self.name = name

@@ -22,7 +22,7 @@ _INT64 = np.dtype(np.int64)
 class Tensor:
     """An n-dimensional array that records the operations applied to it for autograd."""
 
-    __slots__ = ("data", "grad", "_requires_grad", "_ctx", "__weakref__")
+    __slots__ = ("__weakref__", "_ctx", "_requires_grad", "data", "grad")
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
     __hash__ = object.__hash__  # tensors are dict keys by identity (optimizer state), as in torch
 
@@ -852,7 +852,7 @@ def _binary(fn, a, b):
 def _apply_binary(fn, a, b):
     try:
         return fn.apply(a, b)
-    except ValueError as exc:
+    except ValueError:
         shape_a, shape_b = np.shape(_data(a)), np.shape(_data(b))
         try:
             np.broadcast_shapes(shape_a, shape_b)
@@ -860,7 +860,7 @@ def _apply_binary(fn, a, b):
             raise ShapeError(
                 f"{fn.__name__.lower()}: the shapes {tuple(shape_a)} and {tuple(shape_b)} "
                 f"do not broadcast") from None
-        raise exc
+        raise
 
 
 def _binary_slow(fn, a, b):
@@ -1192,8 +1192,7 @@ def randint(low=0, high=None, size=None, generator=None, dtype=None, device=None
         low, high = 0, low
     if high <= low:
         raise ValueError(f"randint: low ({low}) must be less than high ({high})")
-    values = _generator(generator).integers(low, high, size=_size((size,) if isinstance(
-        size, numbers.Integral) else (size,)), dtype=np.int64)
+    values = _generator(generator).integers(low, high, size=_size((size,)), dtype=np.int64)
     return _random_tensor(values, dtype, requires_grad)
 
 
