@@ -6,7 +6,7 @@
 """
 import numpy as np
 
-_generator = np.random.default_rng()
+_generator = None  # made on first use: numpy.random costs ~5 ms to import, keep it off `import minigrad`
 _initial_seed = None
 
 
@@ -33,5 +33,8 @@ def initial_seed():
 
 
 def generator():
-    """The current global ``np.random.Generator``."""
+    """The current global ``np.random.Generator`` (seeded from the OS if never seeded)."""
+    global _generator
+    if _generator is None:
+        _generator = np.random.default_rng()
     return _generator

@@ -36,8 +36,6 @@ save that fails for any reason leaves the previous file untouched and removes it
 import io
 import json
 import os
-import tempfile
-import zipfile
 from collections import OrderedDict
 
 import numpy as np
@@ -141,6 +139,8 @@ def _type_name(obj):
 
 def _write_archive(fileobj, manifest, arrays):
     """Write the zip archive (manifest first, then one .npy member per array) to ``fileobj``."""
+    import zipfile  # here, not at the top: keeps `import minigrad` fast
+
     with zipfile.ZipFile(fileobj, mode="w", compression=zipfile.ZIP_STORED,
                          allowZip64=True) as archive:
         archive.writestr(_MANIFEST, json.dumps(manifest, allow_nan=False))
@@ -171,6 +171,8 @@ def save(obj, f):
         return
     target = os.path.realpath(os.fspath(f))  # through a symlink, onto the file it names
     directory, name = os.path.split(target)
+    import tempfile
+
     fd, temporary = tempfile.mkstemp(dir=directory, prefix=f".{name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as out:
@@ -319,6 +321,8 @@ def _open_archive(fileobj, where):
             f"not a minigrad checkpoint; minigrad never unpickles, since unpickling can run "
             f"arbitrary code")
     try:
+        import zipfile
+
         return zipfile.ZipFile(fileobj, mode="r")
     except Exception as exc:  # a damaged directory surfaces as many exception types
         raise CheckpointError(f"{where}: not a minigrad checkpoint, or a truncated or corrupt "
