@@ -17,18 +17,19 @@ import argparse
 import operator
 import os
 import statistics
-import sys
 import time
 from functools import partial
 
 import numpy as np
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
-
 from minigrad._kernels import compiled_module, reference
 
 matmul_kernel = compiled_module("_matmul").matmul
 
+# PyTorch's OpenMP threads spin for a while after each call; in a round-robin they would then
+# fight numpy's OpenBLAS threads for the 2 cores and slow whichever call comes next. Passive
+# waiting keeps the turns independent.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 try:
     import torch
 except ImportError:  # torch is an optional comparison
