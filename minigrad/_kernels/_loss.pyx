@@ -12,6 +12,8 @@ overhead (about 0.3 us per call) dominates. The arithmetic around them stays in 
 """
 cimport numpy as cnp
 from cython cimport floating
+
+from ._checks cimport _fast_float_type, _same_shape
 from libc cimport math as cmath
 
 import numpy as np
@@ -24,34 +26,6 @@ cnp.import_array()
 # crossover of a libm loop against numpy's SIMD exp: 16 to 64 elements, and a fused loss
 # pays two to four numpy calls instead of one, so its crossover is a few hundred elements.
 cdef Py_ssize_t _LIBM_MAX_SIZE = 256
-
-
-cdef inline int _fast_float_type(object x) noexcept:
-    """The numpy type number of x if a C loop may read it as one flat buffer, else -1.
-
-    That is: an exact ndarray (no subclass), float32 or float64, C-contiguous, aligned and in
-    native byte order.
-    """
-    if not cnp.PyArray_CheckExact(x):
-        return -1
-    cdef cnp.ndarray arr = <cnp.ndarray>x
-    cdef int type_num = cnp.PyArray_TYPE(arr)
-    if type_num != cnp.NPY_FLOAT and type_num != cnp.NPY_DOUBLE:
-        return -1
-    if not (cnp.PyArray_ISCARRAY_RO(arr) and cnp.PyArray_ISNOTSWAPPED(arr)):
-        return -1
-    return type_num
-
-
-cdef inline bint _same_shape(cnp.ndarray a, cnp.ndarray b) noexcept:
-    cdef int ndim = cnp.PyArray_NDIM(a)
-    if cnp.PyArray_NDIM(b) != ndim:
-        return False
-    cdef int d
-    for d in range(ndim):
-        if cnp.PyArray_DIMS(a)[d] != cnp.PyArray_DIMS(b)[d]:
-            return False
-    return True
 
 
 cdef inline floating _exp(floating x) noexcept nogil:

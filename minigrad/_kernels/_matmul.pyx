@@ -22,6 +22,8 @@ handles transposed and strided operands through BLAS' transpose flags.
 cimport numpy as cnp
 from cython cimport floating
 
+from ._checks cimport _fast_float_type
+
 import numpy as np
 
 from . import reference as _reference
@@ -77,23 +79,6 @@ cdef inline bint _dot_loop_wins(Py_ssize_t runs, Py_ssize_t length, int type_num
 
 # Loops over at least this many multiply-adds release the GIL (releasing it costs ~40 ns).
 cdef Py_ssize_t _NOGIL_MIN_FLOPS = 4096
-
-
-cdef inline int _fast_float_type(object x) noexcept:
-    """The numpy type number of x if a C loop may read it as a C-contiguous buffer, else -1.
-
-    That is: an exact ndarray (no subclass), float32 or float64, C-contiguous, aligned and in
-    native byte order.
-    """
-    if not cnp.PyArray_CheckExact(x):
-        return -1
-    cdef cnp.ndarray arr = <cnp.ndarray>x
-    cdef int type_num = cnp.PyArray_TYPE(arr)
-    if type_num != cnp.NPY_FLOAT and type_num != cnp.NPY_DOUBLE:
-        return -1
-    if not (cnp.PyArray_ISCARRAY_RO(arr) and cnp.PyArray_ISNOTSWAPPED(arr)):
-        return -1
-    return type_num
 
 
 cdef inline cnp.ndarray _empty_2d(Py_ssize_t rows, Py_ssize_t cols, int type_num):
