@@ -834,3 +834,20 @@ def test_python_objects_are_accepted_like_numpy():
         TWINS["linear_forward"](np.ones((2, 3)), np.ones((4, 5)), None)
     with pytest.raises(ValueError):
         TWINS["mse_loss"](np.ones(3), np.ones(4))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("number", [2.0, 3, -0.1, 1e-30, 1e30, 2**60, float("nan"), float("inf"),
+                                    0, -7])
+def test_binary_ops_with_a_python_number_equal_numpy_on_either_side(dtype, number):
+    # The compiled kernels take Python floats and ints on a fast path (converted to the
+    # array's dtype first, as numpy's NEP 50 rules do); results must be numpy's to the bit.
+    a = (np.random.default_rng(3).standard_normal((7, 5)) * 10).astype(dtype)
+    for name, ufunc in (("add", np.add), ("sub", np.subtract), ("mul", np.multiply),
+                        ("div", np.true_divide)):
+        kernel = TWINS[name]
+        with np.errstate(all="ignore"):
+            for got, want in ((kernel(a, number), ufunc(a, number)),
+                              (kernel(number, a), ufunc(number, a))):
+                assert got.dtype == want.dtype and got.shape == want.shape
+                np.testing.assert_array_equal(got, want)

@@ -30,6 +30,7 @@ from cython cimport floating
 from ._checks cimport _fast_float_type, _same_shape
 # cimported as a module: the defs below are named exp, log, sqrt and tanh themselves.
 from libc cimport math as cmath
+from libc.float cimport FLT_MAX
 
 import numpy as np
 
@@ -195,8 +196,52 @@ cdef inline bint _is_column_of(cnp.ndarray v, cnp.ndarray m) noexcept:
     return cnp.PyArray_NDIM(v) == 2 and dv[1] == 1 and dv[0] == cnp.PyArray_DIMS(m)[0]
 
 
+cdef object _with_python_number(object x, object number, BinaryOp op, bint number_first):
+    """op(x, number), or op(number, x) if number_first, for a Python float or int: the number
+    is converted to x's dtype first, as numpy does (NEP 50), then broadcast. None when x or
+    the number does not fit the fast path (the caller then asks numpy)."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0:
+        return None
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    if cnp.PyArray_NDIM(X) == 0:
+        return None
+    if type(number) is int and not -(1 << 53) <= number <= (1 << 53):
+        return None  # beyond 2**53 an int does not convert exactly through a double
+    cdef double d = number
+    if type_num == cnp.NPY_FLOAT and cmath.fabs(d) > FLT_MAX and not cmath.isinf(d):
+        return None  # numpy warns about the overflow to inf; let it
+    cdef double number_d = d
+    cdef float number_f = <float>d
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(X)
+    cdef cnp.ndarray out = _empty_like(X)
+    cdef void* px = cnp.PyArray_DATA(X)
+    cdef void* po = cnp.PyArray_DATA(out)
+    if type_num == cnp.NPY_DOUBLE:
+        if number_first:
+            _binary_kernel(op, &number_d, 0, True, <const double*>px, 0, False,
+                           <double*>po, 1, n)
+        else:
+            _binary_kernel(op, <const double*>px, 0, False, &number_d, 0, True,
+                           <double*>po, 1, n)
+    else:
+        if number_first:
+            _binary_kernel(op, &number_f, 0, True, <const float*>px, 0, False,
+                           <float*>po, 1, n)
+        else:
+            _binary_kernel(op, <const float*>px, 0, False, &number_f, 0, True,
+                           <float*>po, 1, n)
+    return out
+
+
 cdef object _binary(object a, object b, BinaryOp op):
     """op(a, b) on a fast path, or None when a and b fit none (the caller then asks numpy)."""
+    cdef object kind = type(b)
+    if kind is float or kind is int:
+        return _with_python_number(a, b, op, False)
+    kind = type(a)
+    if kind is float or kind is int:
+        return _with_python_number(b, a, op, True)
     cdef int type_num = _fast_float_type(a)
     if type_num < 0 or _fast_float_type(b) != type_num:
         return None
