@@ -3,8 +3,8 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-import minigrad.nn as nn
 import minigrad.nn.functional as F
+from minigrad import nn
 from minigrad.utils.data import DataLoader, TensorDataset
 
 datasets = pytest.importorskip("sklearn.datasets")

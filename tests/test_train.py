@@ -385,9 +385,11 @@ def test_history_plot_without_matplotlib_says_so(tmp_path, monkeypatch):
     assert not (tmp_path / "h.png").exists()
 
 
-def test_importing_minigrad_train_stays_cheap():
+def test_importing_minigrad_train_stays_cheap(tmp_path):
     code = ("import sys, minigrad.train; "
             "print(sorted(m for m in ('tqdm', 'matplotlib') if m in sys.modules))")
+    # cwd=tmp_path: from the repository root, `python -c` would import the uncompiled source
+    # tree instead of the installed package.
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.strip()
+                         check=True, cwd=tmp_path).stdout.strip()
     assert out == "[]"
