@@ -209,7 +209,11 @@ def _accumulate_leaf(leaf, grad):
         stored._requires_grad = False
         leaf.grad = stored
     else:
-        leaf.grad.data = leaf.grad.data + grad
+        stored = leaf.grad.data
+        if stored.flags.writeable and stored.shape == grad.shape:
+            np.add(stored, grad, out=stored)  # in place, as torch accumulates
+        else:  # a gradient the user assigned (read-only, or of another shape)
+            leaf.grad.data = stored + grad
 
 
 _SEED_GRADIENTS = {}

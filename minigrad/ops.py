@@ -11,7 +11,7 @@ which is either the compiled Cython kernels or their numpy twins.
 import numpy as np
 
 from ._kernels import kernels as K
-from .autograd import Function
+from .autograd import Function, unbroadcast
 from .errors import ShapeError
 
 # ---------------------------------------------------------------------------------------------
@@ -327,17 +327,14 @@ class MatMul(Function):
             g2 = np.expand_dims(g2, -2)
         grad_a = grad_b = None
         if need_a:
-            grad_a = _sum_to(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape).reshape(a.shape)
+            grad_a = unbroadcast(np.matmul(g2, np.swapaxes(b2, -1, -2)), a2.shape)
+            grad_a = grad_a.reshape(a.shape)
         if need_b:
-            grad_b = _sum_to(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape).reshape(b.shape)
+            grad_b = unbroadcast(np.matmul(np.swapaxes(a2, -1, -2), g2), b2.shape)
+            grad_b = grad_b.reshape(b.shape)
         return grad_a, grad_b
 
 
-def _sum_to(grad, shape):
-    """Sum the leading batch axes that broadcasting added (matmul's batch broadcasting)."""
-    from .autograd import unbroadcast
-
-    return unbroadcast(grad, shape)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -447,9 +444,12 @@ class Maximum(Function):
         return np.maximum(a, b)
 
     def backward(self, g):
-        share_a = np.where(self.a > self.b, 1.0, np.where(self.a == self.b, 0.5, 0.0))
-        return (g * share_a).astype(g.dtype, copy=False), (g * (1 - share_a)).astype(
-            g.dtype, copy=False)
+        half = g * g.dtype.type(0.5)
+        zero = np.zeros((), dtype=g.dtype)
+        tie = self.a == self.b
+        grad_a = np.where(self.a > self.b, g, np.where(tie, half, zero))
+        grad_b = np.where(self.a < self.b, g, np.where(tie, half, zero))
+        return grad_a, grad_b
 
 
 class Where(Function):

@@ -21,8 +21,9 @@ The manifest is plain JSON that describes the structure; every node is one of
     {"tensor": i, "requires_grad": false}
     {"ndarray": i}             {"numpy_scalar": i}
 
-where ``i`` indexes ``arrays/i.npy``; a Tensor or array that appears twice in ``obj`` is stored
-once and comes back as one object (shared weights stay shared).
+where ``i`` indexes ``arrays/i.npy``; a Tensor or array object that appears twice in ``obj`` is
+stored once and comes back as one object. (A module's ``state_dict`` holds a separate Tensor
+per name, so weights tied in a model are stored, and come back, as separate copies.)
 
 Why not pickle: unpickling runs whatever code the file names, so opening a downloaded
 checkpoint would be as dangerous as running a downloaded script. Here ``load`` parses JSON and

@@ -17,6 +17,9 @@ from .errors import ShapeError
 
 _FLOAT32 = np.dtype(np.float32)
 _INT64 = np.dtype(np.int64)
+_LEGACY_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half",
+                      "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
+                      "uint8": "Byte", "bool": "Bool"}
 
 
 class Tensor:
@@ -130,7 +133,9 @@ class Tensor:
         return self.data
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype)
+        if dtype is not None:
+            return self.data.astype(dtype)
+        return self.data.copy() if copy else self.data
 
     def item(self):
         if self.data.size != 1:
@@ -178,7 +183,7 @@ class Tensor:
         target = kwargs.pop("dtype", None)
         kwargs.pop("device", None)
         kwargs.pop("non_blocking", None)
-        kwargs.pop("copy", None)
+        copy = kwargs.pop("copy", False)
         if kwargs:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
         for arg in args:
@@ -188,9 +193,8 @@ class Tensor:
                 _check_device(arg)
             elif arg is not None:
                 target = arg
-        if target is None:
-            return self
-        return self._cast(_dt.as_dtype(target))
+        result = self if target is None else self._cast(_dt.as_dtype(target))
+        return result.clone() if copy and result is self else result
 
     def _cast(self, dtype):
         if self.data.dtype == dtype.np_dtype:
@@ -200,8 +204,9 @@ class Tensor:
         return _wrap(self.data.astype(dtype.np_dtype))
 
     def type(self, dtype=None):
+        """``type()``: the legacy type name (``minigrad.FloatTensor``...); ``type(dtype)``: cast."""
         if dtype is None:
-            return "minigrad." + {"f": "Float", "i": "Long"}.get(self.data.dtype.kind, "") + "Tensor"
+            return "minigrad." + _LEGACY_TYPE_NAMES.get(self.data.dtype.name, "") + "Tensor"
         return self.to(dtype)
 
     def float(self):
@@ -320,12 +325,26 @@ class Tensor:
 
     # In-place arithmetic changes the values without recording (as torch does for tensors that
     # need no grad). On a leaf that requires grad it is an error unless under no_grad.
-    def _inplace(self, other, ufunc):
+    def _check_inplace(self, what):
+        """Refuse an in-place change that would corrupt autograd or cannot be made.
+
+        Refused: on a leaf that requires grad while recording (as in torch); on a tensor a
+        recorded op produced, whatever the grad mode (its values may be saved for backward:
+        torch detects a later backward with version counters, minigrad refuses up front); on
+        a read-only view, such as the result of ``expand``."""
+        if self._ctx is not None:
+            raise RuntimeError(
+                f"{what}: in-place changes to a tensor produced by a recorded op are not "
+                "supported (backward may need its values); use the out-of-place form")
         if self._requires_grad and _grad_on():
             raise RuntimeError(
-                "a leaf Variable that requires grad is being used in an in-place operation."
-                if self._ctx is None else
-                "in-place operations on tensors that are part of a graph are not supported")
+                "a leaf Variable that requires grad is being used in an in-place operation.")
+        if not self.data.flags.writeable:
+            raise RuntimeError(f"{what}: this tensor is a read-only view (expand() makes one); "
+                               "clone() it first")
+
+    def _inplace(self, other, ufunc):
+        self._check_inplace(f"in-place {ufunc.__name__}")
         value = other.data if isinstance(other, Tensor) else other
         try:
             ufunc(self.data, value, out=self.data, casting="same_kind")
@@ -356,16 +375,12 @@ class Tensor:
         return self.fill_(0)
 
     def fill_(self, value):
-        if self._requires_grad and _grad_on():
-            raise RuntimeError(
-                "a leaf Variable that requires grad is being used in an in-place operation.")
+        self._check_inplace("fill_")
         self.data[...] = value
         return self
 
     def copy_(self, src):
-        if self._requires_grad and _grad_on():
-            raise RuntimeError(
-                "a leaf Variable that requires grad is being used in an in-place operation.")
+        self._check_inplace("copy_")
         src = src.data if isinstance(src, Tensor) else np.asarray(src)
         try:
             np.copyto(self.data, np.broadcast_to(src, self.data.shape), casting="unsafe")
@@ -470,7 +485,11 @@ class Tensor:
     def clamp(self, min=None, max=None):
         if min is None and max is None:
             raise ValueError("clamp: at least one of 'min' and 'max' must not be None")
-        return ops.Clamp.apply(self, _scalar(min), _scalar(max))
+        x = self
+        if x.data.dtype.kind in "biu" and any(isinstance(v, (float, np.floating)) or (
+                isinstance(v, Tensor) and v.data.dtype.kind == "f") for v in (min, max)):
+            x = _as_type(x, _FLOAT32)  # torch: an integer tensor clamped by floats is float
+        return ops.Clamp.apply(x, _scalar(min), _scalar(max))
 
     clip = clamp
 
@@ -641,7 +660,6 @@ class Tensor:
         target = tuple(shape[i - lead] if (n == -1 and i >= lead) else n
                        for i, n in enumerate(sizes))
         try:
-            np.broadcast_shapes(shape, target)
             if np.broadcast_shapes(shape, target) != target:
                 raise ValueError
         except ValueError:
@@ -660,9 +678,7 @@ class Tensor:
             raise IndexError(f"{exc} (tensor of shape {tuple(self.data.shape)})") from None
 
     def __setitem__(self, index, value):
-        if self._requires_grad and _grad_on():
-            raise RuntimeError("a leaf Variable that requires grad is being used in an "
-                               "in-place operation (item assignment); use mg.no_grad()")
+        self._check_inplace("item assignment")
         self.data[_index(index)] = _data(value)
 
     # ----- matrix ops -------------------------------------------------------------------------
@@ -728,6 +744,8 @@ class device:
 
 
 def _check_device(value):
+    if value is None:
+        return
     name = value.type if isinstance(value, device) else str(value)
     if name.split(":")[0] != "cpu":
         raise RuntimeError(f"minigrad runs on the CPU only; device {name!r} is not available")
@@ -918,6 +936,14 @@ def _with_scalar(fn, t, scalar):
     if kind in "fc" and not isinstance(scalar, (bool, int)):
         scalar = float(scalar) if not isinstance(scalar, complex) else scalar
     return t, scalar
+
+
+def _number_as_tensor(t, number):
+    """(t, number as a 0-d tensor) after ``_with_scalar``'s promotion; lists become tensors."""
+    if isinstance(number, (numbers.Number, np.number, np.bool_)):
+        t, number = _with_scalar(None, t, number)
+        return t, _wrap(np.asarray(number, dtype=t.data.dtype))
+    return t, tensor(number)
 
 
 def _as_type(t, np_dtype):
@@ -1310,13 +1336,14 @@ def _broadcasting(name, apply, *args):
 
 
 def _promoted_pair(a, b):
-    """Both operands as Tensors of one dtype (a Python scalar takes the other side's dtype)."""
+    """Both operands as Tensors of one dtype, by torch's rules: a Python number takes the
+    tensor's dtype unless it is a float meeting an integer tensor (then both are float32)."""
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):
         a = tensor(a)
     if not isinstance(a, Tensor):
-        a = _wrap(np.asarray(a, dtype=b.data.dtype))
+        b, a = _number_as_tensor(b, a)
     if not isinstance(b, Tensor):
-        b = _wrap(np.asarray(b, dtype=a.data.dtype))
+        a, b = _number_as_tensor(a, b)
     if a.data.dtype != b.data.dtype:
         want = _dt.result_type(a.data, b.data)
         a, b = _as_type(a, want), _as_type(b, want)

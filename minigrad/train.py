@@ -250,7 +250,7 @@ def _make_loader(x, y, batch_size, shuffle, float_dtype, what):
     if isinstance(x, Dataset):
         if y is not None:
             raise ValueError(f"{what}: x is a Dataset, so y must be None")
-        return DataLoader(x, batch_size=batch_size, shuffle=shuffle)
+        return DataLoader(x, batch_size=batch_size or max(len(x), 1), shuffle=shuffle)
     if y is None:
         raise ValueError(f"{what}: y is required when x is an array or Tensor")
     xt = _as_tensor(x, float_dtype, "x", integers_are_labels=False)
@@ -259,9 +259,8 @@ def _make_loader(x, y, batch_size, shuffle, float_dtype, what):
         raise ValueError(f"{what}: x and y hold different numbers of samples "
                          f"({xt.shape[0]} and {yt.shape[0]}); shapes {tuple(xt.shape)} and "
                          f"{tuple(yt.shape)}")
-    if batch_size is None:
-        batch_size = len(xt)
-    return DataLoader(TensorDataset(xt, yt), batch_size=batch_size, shuffle=shuffle)
+    return DataLoader(TensorDataset(xt, yt), batch_size=batch_size or max(len(xt), 1),
+                      shuffle=shuffle)
 
 
 def _split_batch(batch):

@@ -17,8 +17,8 @@ from .. import random as _random
 from .._kernels import kernels as K
 from ..autograd import Function
 from ..errors import ShapeError
-from ..tensor import Tensor
 from .losses import (
+    _check_tensor,
     binary_cross_entropy,
     binary_cross_entropy_with_logits,
     cross_entropy,
@@ -48,12 +48,6 @@ __all__ = [
     "softmax",
     "tanh",
 ]
-
-
-def _check_tensor(value, name, function):
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{function}(): argument '{name}' must be a Tensor, not "
-                        f"{type(value).__name__}")
 
 
 # ---------------------------------------------------------------------------------------------

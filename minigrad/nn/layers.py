@@ -10,7 +10,7 @@ import numpy as np
 from .. import dtypes as _dtypes
 from .. import ops
 from ..errors import ShapeError
-from ..tensor import Tensor, _wrap
+from ..tensor import Tensor, _check_device, _wrap
 from . import functional as F
 from . import init
 from .module import Module, Parameter, _addindent
@@ -40,11 +40,6 @@ def _float_dtype(dtype):
     if np_dtype.kind != "f":
         raise TypeError(f"layer parameters must have a floating point dtype, got {dtype}")
     return np_dtype
-
-
-def _check_device(device):
-    if device is not None and str(device).split(":")[0] != "cpu":
-        raise RuntimeError(f"minigrad runs on the CPU only; device {device!r} is not available")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -294,6 +294,7 @@ class BinaryCrossEntropy(PointwiseLoss):
         return losses, grad
 
     def target_grad(self, x, y):
+        # d/dy of -(y log x + (1 - y) log(1 - x)), unclamped: torch gives +-inf at x = 0, 1 too
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.log1p(-x) - np.log(x)
 
@@ -526,8 +527,8 @@ class _ClassLoss(Function):
     def backward(self, grad_output):
         if self.scale is None:
             per_row = grad_output.reshape(-1, 1)
-        else:
-            per_row = grad_output * self.scale
+        else:  # a Python float: a numpy float64 scalar would make the product float64
+            per_row = float(grad_output) * float(self.scale)
         grad_x = _from_rows((self.grad * per_row).astype(grad_output.dtype, copy=False),
                             self.x_shape)
         grad_t = None

@@ -1,5 +1,5 @@
 """AdamW: Adam with decoupled weight decay."""
-from .adam import Adam, _check_adam_hyperparameters
+from .adam import Adam
 
 
 class AdamW(Adam):
@@ -16,6 +16,5 @@ class AdamW(Adam):
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
                  amsgrad=False, *, maximize=False):
-        _check_adam_hyperparameters(lr, betas, eps, weight_decay)
         super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
                          amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True)

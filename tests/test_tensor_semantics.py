@@ -1,0 +1,90 @@
+"""Semantics found in review: copies, promotion of mixed int/float helpers, in-place guards."""
+import numpy as np
+import pytest
+
+import minigrad as mg
+
+
+def test_np_array_with_copy_does_not_alias_the_tensor():
+    t = mg.tensor([1.0, 2.0])
+    a = np.array(t, copy=True)
+    a[0] = 99.0
+    assert t.tolist() == [1.0, 2.0]
+    shared = np.asarray(t)  # no copy asked: shares memory, as torch's .numpy() does
+    assert np.shares_memory(shared, t.data)
+
+
+@pytest.mark.parametrize("make", [
+    lambda L, t: L.where(t > 1, t, 0.5),
+    lambda L, t: L.maximum(t, L.tensor(1.5)),
+    lambda L, t: L.minimum(L.tensor(2.5), t),
+    lambda L, t: t.clamp(min=1.5),
+    lambda L, t: t.clamp(max=2.5),
+])
+def test_integer_tensor_meeting_floats_is_promoted_like_torch(make):
+    torch = pytest.importorskip("torch")
+    got = make(mg, mg.tensor([0, 2, 3]))
+    want = make(torch, torch.tensor([0, 2, 3]))
+    assert got.dtype.name == str(want.dtype).replace("torch.", "")
+    np.testing.assert_allclose(got.numpy(), want.numpy())
+
+
+def test_where_with_a_python_float_keeps_a_float32_tensor_float32():
+    t = mg.tensor([1.0, -2.0])
+    out = mg.where(t > 0, t, 0.25)
+    assert out.dtype == mg.float32
+    assert out.tolist() == [1.0, 0.25]
+
+
+def test_in_place_change_of_a_recorded_output_is_refused_even_under_no_grad():
+    x = mg.tensor([0.5, -1.0], requires_grad=True)
+    y = x.sigmoid()  # sigmoid's backward reads y itself
+    with mg.no_grad(), pytest.raises(RuntimeError, match="recorded op"):
+        y *= 0
+    y.sum().backward()
+    s = 1 / (1 + np.exp(-x.numpy()))
+    np.testing.assert_allclose(x.grad.numpy(), s * (1 - s), rtol=1e-6)
+
+
+def test_in_place_change_of_an_expanded_view_names_the_cause():
+    e = mg.tensor([1.0, 2.0]).expand(3, 2)
+    with pytest.raises(RuntimeError, match="read-only view"):
+        e += 1
+    with pytest.raises(RuntimeError, match="read-only view"):
+        e[0, 0] = 5.0
+
+
+def test_to_with_copy_returns_a_new_tensor():
+    t = mg.tensor([1.0, 2.0])
+    same = t.to(mg.float32)
+    copied = t.to(mg.float32, copy=True)
+    assert same is t
+    assert copied is not t and not np.shares_memory(copied.data, t.data)
+    assert copied.tolist() == t.tolist()
+
+
+@pytest.mark.parametrize("dtype, name", [(mg.float32, "Float"), (mg.float64, "Double"),
+                                         (mg.int64, "Long"), (mg.bool, "Bool")])
+def test_legacy_type_names_follow_the_dtype(dtype, name):
+    assert mg.zeros(2, dtype=dtype).type() == f"minigrad.{name}Tensor"
+
+
+def test_gradient_accumulates_in_place_into_the_existing_grad_array():
+    w = mg.tensor([1.0, 2.0], requires_grad=True)
+    (w * 3).sum().backward()
+    first = w.grad.data
+    (w * 2).sum().backward()
+    assert w.grad.data is first  # accumulated in place, as torch does
+    np.testing.assert_allclose(w.grad.numpy(), [5.0, 5.0])
+
+
+def test_bce_target_gradient_matches_torch_at_probabilities_zero_and_one():
+    # torch clamps the logs of the loss at -100 but not the target's gradient (+-inf there).
+    torch = pytest.importorskip("torch")
+    p = np.array([0.0, 1.0, 0.3])
+    y = np.array([0.2, 0.7, 0.5])
+    target = mg.tensor(y, requires_grad=True)
+    mg.nn.functional.binary_cross_entropy(mg.tensor(p), target).backward()
+    t_target = torch.tensor(y, requires_grad=True)
+    torch.nn.functional.binary_cross_entropy(torch.tensor(p), t_target).backward()
+    np.testing.assert_allclose(target.grad.numpy(), t_target.grad.numpy(), rtol=1e-12)
