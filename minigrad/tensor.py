@@ -22,6 +22,30 @@ _LEGACY_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half"
                       "uint8": "Byte", "bool": "Bool"}
 
 
+def _binary_operator(fn):
+    """The method for a binary operator (``Tensor.__add__`` for ``ops.Add``...).
+
+    The case that every + - * / of a training step takes, a float tensor with a float tensor of
+    the same dtype or with a Python number, needs no promotion: it calls the op directly (one
+    Python call less than going through ``_binary``, on the hottest path of the engine).
+    """
+    apply = fn.apply
+
+    def operator(self, other):
+        data = self.data
+        if data.dtype.kind == "f":
+            kind = type(other)
+            if kind is float or kind is int or (
+                    isinstance(other, Tensor) and other.data.dtype is data.dtype):
+                try:
+                    return apply(self, other)
+                except ValueError:
+                    pass  # _binary runs it again and names the shapes at fault
+        return _binary(fn, self, other)
+
+    return operator
+
+
 class Tensor:
     """An n-dimensional array that records the operations applied to it for autograd."""
 
@@ -271,26 +295,16 @@ class Tensor:
 
     # ----- arithmetic -------------------------------------------------------------------------
 
-    def __add__(self, other):
-        return _binary(ops.Add, self, other)
-
-    def __radd__(self, other):
-        return _binary(ops.Add, self, other)  # a + b == b + a, and the tensor-first path is fast
-
-    def __sub__(self, other):
-        return _binary(ops.Sub, self, other)
+    # ``_binary_operator`` (above the class) spells out the common case, two float tensors of
+    # one dtype or a float tensor and a Python number, and hands everything else (promotion,
+    # numpy operands, shape errors) to ``_binary``.
+    __add__ = __radd__ = _binary_operator(ops.Add)  # a + b == b + a
+    __mul__ = __rmul__ = _binary_operator(ops.Mul)
+    __sub__ = _binary_operator(ops.Sub)
+    __truediv__ = _binary_operator(ops.Div)
 
     def __rsub__(self, other):
         return _binary(ops.Sub, other, self)
-
-    def __mul__(self, other):
-        return _binary(ops.Mul, self, other)
-
-    def __rmul__(self, other):
-        return _binary(ops.Mul, self, other)
-
-    def __truediv__(self, other):
-        return _binary(ops.Div, self, other)
 
     def __rtruediv__(self, other):
         return _binary(ops.Div, other, self)
@@ -856,17 +870,6 @@ def _index(index):
     return index
 
 
-def _binary(fn, a, b):
-    """Run a broadcasting binary op with PyTorch's type promotion and a clear shape error."""
-    # Fast paths first (this runs for every + - * / in a training step): two tensors of one
-    # float dtype, or a float tensor and a Python float/int, need no promotion at all.
-    if isinstance(a, Tensor) and a.data.dtype.kind == "f":
-        tb = type(b)
-        if tb is float or tb is int or (isinstance(b, Tensor) and b.data.dtype is a.data.dtype):
-            return _apply_binary(fn, a, b)
-    return _binary_slow(fn, a, b)
-
-
 def _apply_binary(fn, a, b):
     try:
         return fn.apply(a, b)
@@ -881,8 +884,11 @@ def _apply_binary(fn, a, b):
         raise
 
 
-def _binary_slow(fn, a, b):
-    """The general case of ``_binary``: integer, bool and mixed dtypes, numpy operands."""
+def _binary(fn, a, b):
+    """Run a broadcasting binary op with PyTorch's type promotion (integer, bool and mixed
+    dtypes, Python numbers and numpy operands on either side) and a ShapeError naming the
+    shapes when they do not broadcast. (The operators take ``_binary_operator``'s shortcut
+    first when there is nothing to promote.)"""
     if fn is ops.Sub and (_is_bool(a) or _is_bool(b)):
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported "
                            "(as in torch). To invert a mask, use the `~` operator instead.")
