@@ -467,13 +467,13 @@ class Tensor:
     # ----- unary math and activations ---------------------------------------------------------
 
     def exp(self):
-        return ops.Exp.apply(_floating(self))
+        return ops.Exp.apply(self if self.data.dtype.kind == "f" else _floating(self))
 
     def log(self):
-        return ops.Log.apply(_floating(self))
+        return ops.Log.apply(self if self.data.dtype.kind == "f" else _floating(self))
 
     def sqrt(self):
-        return ops.Sqrt.apply(_floating(self))
+        return ops.Sqrt.apply(self if self.data.dtype.kind == "f" else _floating(self))
 
     def abs(self):
         return ops.Abs.apply(self)
@@ -482,10 +482,10 @@ class Tensor:
         return ops.ReLU.apply(self)
 
     def sigmoid(self):
-        return ops.Sigmoid.apply(_floating(self))
+        return ops.Sigmoid.apply(self if self.data.dtype.kind == "f" else _floating(self))
 
     def tanh(self):
-        return ops.Tanh.apply(_floating(self))
+        return ops.Tanh.apply(self if self.data.dtype.kind == "f" else _floating(self))
 
     def square(self):
         return self * self
