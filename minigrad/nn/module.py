@@ -446,15 +446,8 @@ class Module:
         """
         if destination is None:
             destination = collections.OrderedDict()
-        for name, param in self._parameters.items():
-            if param is not None:
-                destination[prefix + name] = param if keep_vars else _wrap(param.data)
-        for name, buf in self._buffers.items():
-            if buf is not None and name not in self._non_persistent_buffers_set:
-                destination[prefix + name] = buf if keep_vars else _wrap(buf.data)
-        for name, module in self._modules.items():
-            if module is not None:
-                module.state_dict(destination, prefix + name + ".", keep_vars)
+        for key, tensor, _ in self._state_entries():
+            destination[prefix + key] = tensor if keep_vars else _wrap(tensor.data)
         return destination
 
     # Names of buffers a checkpoint may lack without being reported missing (BatchNorm's
