@@ -27,7 +27,7 @@ the reference, since numpy's ufuncs return a numpy scalar, not an array, for the
 cimport numpy as cnp
 from cython cimport floating
 
-from ._checks cimport _fast_float_type, _same_shape
+from ._common cimport _fast_float_type, _same_shape, _sum_rows_kernel
 # cimported as a module: the defs below are named exp, log, sqrt and tanh themselves.
 from libc cimport math as cmath
 from libc.float cimport FLT_MAX
@@ -653,23 +653,6 @@ def sum_all(x):
     else:
         (<float*>po)[0] = _pairwise_sum(<const float*>px, n)
     return out
-
-
-cdef void _sum_rows_kernel(const floating* x, floating* out, Py_ssize_t rows,
-                           Py_ssize_t cols) noexcept nogil:
-    """out[j] = sum_i x[i, j], row after row (contiguous, vectorizable; numpy's order)."""
-    cdef Py_ssize_t i, j
-    cdef const floating* row
-    if rows == 0:
-        for j in range(cols):
-            out[j] = 0
-        return
-    for j in range(cols):
-        out[j] = x[j]
-    for i in range(1, rows):
-        row = x + i * cols
-        for j in range(cols):
-            out[j] = out[j] + row[j]
 
 
 def sum_rows(x):

@@ -13,7 +13,7 @@ overhead (about 0.3 us per call) dominates. The arithmetic around them stays in 
 cimport numpy as cnp
 from cython cimport floating
 
-from ._checks cimport _fast_float_type, _same_shape
+from ._common cimport _fast_float_type, _same_shape
 from libc cimport math as cmath
 
 import numpy as np

@@ -22,7 +22,7 @@ handles transposed and strided operands through BLAS' transpose flags.
 cimport numpy as cnp
 from cython cimport floating
 
-from ._checks cimport _fast_float_type
+from ._common cimport _fast_float_type, _sum_rows_kernel
 
 import numpy as np
 
@@ -196,23 +196,6 @@ cdef void _grad_weight_kernel(const floating* g, const floating* x, floating* gw
             gw_row = gw + o * n_in
             for p in range(n_in):
                 gw_row[p] += g_io * x_row[p]
-
-
-cdef void _sum_rows_kernel(const floating* x, floating* out, Py_ssize_t rows,
-                           Py_ssize_t cols) noexcept nogil:
-    """out[j] = sum_i x[i, j], row after row (numpy's order for axis=0)."""
-    cdef Py_ssize_t i, j
-    cdef const floating* row
-    if rows == 0:
-        for j in range(cols):
-            out[j] = 0
-        return
-    for j in range(cols):
-        out[j] = x[j]
-    for i in range(1, rows):
-        row = x + i * cols
-        for j in range(cols):
-            out[j] = out[j] + row[j]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,7 +1,9 @@
 # cython: language_level=3
-"""Input checks shared by the kernel modules (inline: compiled into each module that cimports
-them). They run once per call, in the Python-facing ``def``, never inside a loop."""
+"""What the kernel modules share, inline (compiled into each module that cimports it): the
+input checks that run once per call in a Python-facing ``def`` (never inside a loop), and the
+column-sum loop that both ``sum_rows`` and the Linear backward use."""
 cimport numpy as cnp
+from cython cimport floating
 
 
 cdef inline int _fast_float_type(object x) noexcept:
@@ -34,3 +36,21 @@ cdef inline bint _same_shape(cnp.ndarray a, cnp.ndarray b) noexcept:
         if da[d] != db[d]:
             return False
     return True
+
+
+cdef inline void _sum_rows_kernel(const floating* x, floating* out, Py_ssize_t rows,
+                                  Py_ssize_t cols) noexcept nogil:
+    """out[j] = sum_i x[i, j], row after row (contiguous, vectorizable; numpy's order for
+    axis=0)."""
+    cdef Py_ssize_t i, j
+    cdef const floating* row
+    if rows == 0:
+        for j in range(cols):
+            out[j] = 0
+        return
+    for j in range(cols):
+        out[j] = x[j]
+    for i in range(1, rows):
+        row = x + i * cols
+        for j in range(cols):
+            out[j] = out[j] + row[j]
