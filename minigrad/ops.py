@@ -273,15 +273,16 @@ class Amax(Function):
 
 
 class MaxDim(Function):
-    """values = max of x along ``axis`` (the first maximal index, as argmax gives);
-    the gradient goes to that index only (PyTorch's rule for max(dim))."""
+    """values = max of x along ``axis`` at ``argmax`` (the first maximal index, given by the
+    caller, who also returns it); the gradient goes to that index only (PyTorch's rule for
+    max(dim))."""
 
-    def forward(self, x, axis, keepdims=False):
+    def forward(self, x, axis, argmax, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         if x.ndim == 0:  # torch: max over dim 0 (or -1) of a 0-d tensor is the tensor itself
             self.indices = None
             return x.copy()
-        self.indices = np.expand_dims(np.argmax(x, axis=axis), axis)
+        self.indices = np.expand_dims(argmax, axis)
         values = np.take_along_axis(x, self.indices, axis=axis)
         return values if keepdims else np.squeeze(values, axis)
 

@@ -564,8 +564,11 @@ class Tensor:
             return self.amax()
         axis = _axis(dim, self.data.ndim)
         _check_nonempty(self, "max", (axis,) if self.data.ndim else None)
-        values = ops.MaxDim.apply(self, axis, keepdims=keepdim)
-        return _MaxResult(values, self.argmax(axis, keepdim))
+        indices = np.argmax(self.data, axis=axis) if self.data.ndim else np.zeros((), np.int64)
+        values = ops.MaxDim.apply(self, axis, indices, keepdims=keepdim)
+        if keepdim and self.data.ndim:
+            indices = np.expand_dims(indices, axis)
+        return _MaxResult(values, _wrap(indices.astype(np.int64, copy=False)))
 
     def min(self, dim=None, keepdim=False):
         if isinstance(dim, Tensor):
