@@ -146,26 +146,26 @@ class Function:
         if n == 2:
             a, b = args
             a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
-            out = node.forward(a.data if a_is else a, b.data if b_is else b, **options) \
-                if options else node.forward(a.data if a_is else a, b.data if b_is else b)
+            out = node.forward(a._data if a_is else a, b._data if b_is else b, **options) \
+                if options else node.forward(a._data if a_is else a, b._data if b_is else b)
             needs = (a_is and a._requires_grad, b_is and b._requires_grad)
         elif n == 1:
             a = args[0]
-            out = node.forward(a.data, **options) if options else node.forward(a.data)
+            out = node.forward(a._data, **options) if options else node.forward(a._data)
             needs = (a._requires_grad,)
         elif n == 3:  # Linear (x, weight, bias) and the losses with a weight
             a, b, c = args
             a_is, b_is, c_is = isinstance(a, Tensor), isinstance(b, Tensor), isinstance(c, Tensor)
-            out = node.forward(a.data if a_is else a, b.data if b_is else b,
-                               c.data if c_is else c, **options)
+            out = node.forward(a._data if a_is else a, b._data if b_is else b,
+                               c._data if c_is else c, **options)
             needs = (a_is and a._requires_grad, b_is and b._requires_grad,
                      c_is and c._requires_grad)
         else:
-            out = node.forward(*[a.data if isinstance(a, Tensor) else a for a in args],
+            out = node.forward(*[a._data if isinstance(a, Tensor) else a for a in args],
                                **options)
             needs = tuple([isinstance(a, Tensor) and a._requires_grad for a in args])
         result = Tensor.__new__(Tensor)
-        result.data = out
+        result._data = out
         result.grad = None
         if _grad_enabled and True in needs:
             node.inputs = args
@@ -199,21 +199,21 @@ class Function:
 
 def _accumulate_leaf(leaf, grad):
     """``leaf.grad += grad``; the first gradient is copied so it never aliases another array."""
-    if grad.dtype != leaf.data.dtype:
-        grad = grad.astype(leaf.data.dtype)
+    if grad.dtype != leaf._data.dtype:
+        grad = grad.astype(leaf._data.dtype)
     if leaf.grad is None:
         stored = _tensor_type.__new__(_tensor_type)
-        stored.data = np.array(grad, copy=True, order="C")
+        stored._data = np.array(grad, copy=True, order="C")
         stored.grad = None
         stored._ctx = None
         stored._requires_grad = False
         leaf.grad = stored
     else:
-        stored = leaf.grad.data
+        stored = leaf.grad._data
         if stored.flags.writeable and stored.shape == grad.shape:
             np.add(stored, grad, out=stored)  # in place, as torch accumulates
         else:  # a gradient the user assigned (read-only, or of another shape)
-            leaf.grad.data = stored + grad
+            leaf.grad._data = stored + grad
 
 
 _SEED_GRADIENTS = {}
@@ -239,18 +239,18 @@ def backward(tensor, gradient=None):
         raise RuntimeError(
             "element 0 of tensors does not require grad and does not have a grad_fn")
     if gradient is None:
-        if tensor.data.size != 1:
+        if tensor._data.size != 1:
             raise RuntimeError(
                 f"grad can be implicitly created only for scalar outputs (this output has "
-                f"shape {tuple(tensor.data.shape)}); pass backward(gradient=...)")
-        grad = _seed_gradient(tensor.data.shape, tensor.data.dtype)
+                f"shape {tuple(tensor._data.shape)}); pass backward(gradient=...)")
+        grad = _seed_gradient(tensor._data.shape, tensor._data.dtype)
     else:
-        grad = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
-        if grad.shape != tensor.data.shape:
+        grad = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
+        if grad.shape != tensor._data.shape:
             raise ShapeError(
                 f"backward: gradient has shape {tuple(grad.shape)} but the output has shape "
-                f"{tuple(tensor.data.shape)}; they must match")
-        grad = grad.astype(tensor.data.dtype, copy=False)
+                f"{tuple(tensor._data.shape)}; they must match")
+        grad = grad.astype(tensor._data.dtype, copy=False)
 
     root = tensor._ctx
     if root is None:  # backward on a leaf: its gradient is just `gradient`
@@ -271,8 +271,8 @@ def backward(tensor, gradient=None):
         for inp, needs, g in zip(node.inputs, node.needs_input_grad, input_grads):
             if not needs or g is None:
                 continue
-            if g.shape != inp.data.shape:
-                g = unbroadcast(g, inp.data.shape)
+            if g.shape != inp._data.shape:
+                g = unbroadcast(g, inp._data.shape)
             parent = inp._ctx
             if parent is None:
                 _accumulate_leaf(inp, g)
@@ -307,14 +307,14 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
         with no_grad():
             out = fn(*args)
         outs = out if isinstance(out, (tuple, list)) else (out,)
-        return [np.array(o.data, dtype=np.float64) for o in outs]
+        return [np.array(o._data, dtype=np.float64) for o in outs]
 
     base_outputs = outputs_of(inputs)
 
     # Numerical Jacobians, one column per input element.
     numerical = {}
     for i in checked:
-        x = inputs[i].data
+        x = inputs[i]._data
         flat = x.reshape(-1)  # a view: perturbs the tensor's data in place
         if not np.shares_memory(flat, x) and flat.size:
             raise ValueError("gradcheck needs inputs whose data is contiguous")
@@ -340,16 +340,16 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
             outs = out if isinstance(out, (tuple, list)) else (out,)
             o = outs[out_index]
             if not o.requires_grad:
-                analytic = {i: np.zeros(inputs[i].data.size) for i in checked}
+                analytic = {i: np.zeros(inputs[i]._data.size) for i in checked}
             else:
-                seed = np.zeros(o.data.size, dtype=o.data.dtype)
+                seed = np.zeros(o._data.size, dtype=o._data.dtype)
                 seed[j] = 1
-                backward(o, seed.reshape(o.data.shape))
-                analytic = {i: (np.zeros(inputs[i].data.size) if inputs[i].grad is None
-                                else inputs[i].grad.data.astype(np.float64).reshape(-1))
+                backward(o, seed.reshape(o._data.shape))
+                analytic = {i: (np.zeros(inputs[i]._data.size) if inputs[i].grad is None
+                                else inputs[i].grad._data.astype(np.float64).reshape(-1))
                             for i in checked}
             for i in checked:
-                for k in range(inputs[i].data.size):
+                for k in range(inputs[i]._data.size):
                     num = numerical[i][k][out_index][j]
                     ana = analytic[i][k]
                     err = abs(ana - num) - (atol + rtol * abs(num))
@@ -361,7 +361,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True):
         inputs[i].grad = None
     if worst is not None and worst[0] > 0:
         err, i, k, out_index, j, ana, num = worst
-        index = np.unravel_index(k, inputs[i].data.shape)
+        index = np.unravel_index(k, inputs[i]._data.shape)
         message = (
             f"Jacobian mismatch for output {out_index} element {j} with respect to input {i} "
             f"element {tuple(int(v) for v in index)}: analytical {ana!r}, numerical {num!r} "

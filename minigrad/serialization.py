@@ -93,8 +93,8 @@ class _Encoder:
         if kind is complex:
             return {"complex": [repr(obj.real), repr(obj.imag)]}
         if isinstance(obj, Tensor):
-            _check_array_dtype(obj.data.dtype, path)
-            return {"tensor": self._store(obj, obj.data), "requires_grad": bool(obj.requires_grad)}
+            _check_array_dtype(obj._data.dtype, path)
+            return {"tensor": self._store(obj, obj._data), "requires_grad": bool(obj.requires_grad)}
         if kind is np.ndarray:
             _check_array_dtype(obj.dtype, path)
             return {"ndarray": self._store(obj, obj)}

@@ -1,6 +1,6 @@
 """The user-facing Tensor: creation, operators, and the ops built from the primitives.
 
-A Tensor holds a numpy array (``.data``), and, when it takes part in a recorded graph, the node
+A Tensor holds a numpy array (``._data``; ``.numpy()`` returns it), and, when it takes part in a recorded graph, the node
 that made it (``grad_fn``). The primitive ops live in ``ops.py``; here they get PyTorch's
 spelling (``a + b``, ``t.sum(dim=1)``, ``t.view(-1)``), PyTorch's type promotion, and argument
 checking that names the shapes at fault. Derived ops (``mean``, ``squeeze``, ``softmax``-free
@@ -32,11 +32,11 @@ def _binary_operator(fn):
     apply = fn.apply
 
     def operator(self, other):
-        data = self.data
+        data = self._data
         if data.dtype.kind == "f":
             kind = type(other)
             if kind is float or kind is int or (
-                    isinstance(other, Tensor) and other.data.dtype is data.dtype):
+                    isinstance(other, Tensor) and other._data.dtype is data.dtype):
                 try:
                     return apply(self, other)
                 except ValueError:
@@ -49,7 +49,7 @@ def _binary_operator(fn):
 class Tensor:
     """An n-dimensional array that records the operations applied to it for autograd."""
 
-    __slots__ = ("__weakref__", "_ctx", "_requires_grad", "data", "grad")
+    __slots__ = ("__weakref__", "_ctx", "_data", "_requires_grad", "grad")
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
     __hash__ = object.__hash__  # tensors are dict keys by identity (optimizer state), as in torch
 
@@ -59,7 +59,7 @@ class Tensor:
             data = _to_array(args[0], dtype if dtype is not None else _dt.float32)
         else:
             data = np.zeros(_size(args), dtype=_np_dtype(dtype, _FLOAT32))
-        self.data = data
+        self._data = data
         self.grad = None
         self._ctx = None
         self._requires_grad = False
@@ -67,6 +67,20 @@ class Tensor:
             self.requires_grad_(True)
 
     # ----- attributes ---------------------------------------------------------------------
+
+    @property
+    def data(self):
+        """A Tensor sharing this tensor's storage, outside autograd (``requires_grad=False``):
+        ``p.data -= lr * p.grad`` updates ``p`` without recording. The numpy array itself is
+        ``numpy()``."""
+        return _wrap(self._data)
+
+    @data.setter
+    def data(self, value):
+        """``t.data = other``: ``t`` now holds ``other``'s storage (its graph is unchanged)."""
+        if not isinstance(value, Tensor):
+            raise TypeError(f"data must be a Tensor, not {type(value).__name__}")
+        self._data = value._data
 
     @property
     def requires_grad(self):
@@ -77,7 +91,7 @@ class Tensor:
         self.requires_grad_(flag)
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError(
                 f"only Tensors of floating point dtype can require gradients (this tensor is "
                 f"{self.dtype})")
@@ -89,15 +103,15 @@ class Tensor:
 
     @property
     def shape(self):
-        return Size(self.data.shape)
+        return Size(self._data.shape)
 
     @property
     def dtype(self):
-        return _dt.from_numpy_dtype(self.data.dtype)
+        return _dt.from_numpy_dtype(self._data.dtype)
 
     @property
     def ndim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def grad_fn(self):
@@ -117,58 +131,58 @@ class Tensor:
 
     @property
     def T(self):
-        return self.permute(*reversed(range(self.data.ndim)))
+        return self.permute(*reversed(range(self._data.ndim)))
 
     @property
     def mT(self):
         return self.transpose(-2, -1)
 
     def is_floating_point(self):
-        return self.data.dtype.kind == "f"
+        return self._data.dtype.kind == "f"
 
     def size(self, dim=None):
         if dim is None:
-            return Size(self.data.shape)
-        return self.data.shape[_axis(dim, self.data.ndim)]
+            return Size(self._data.shape)
+        return self._data.shape[_axis(dim, self._data.ndim)]
 
     def dim(self):
-        return self.data.ndim
+        return self._data.ndim
 
     def numel(self):
-        return int(self.data.size)
+        return int(self._data.size)
 
     def element_size(self):
-        return self.data.itemsize
+        return self._data.itemsize
 
     def __len__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __iter__(self):
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self.data.shape[0]))
+        return (self[i] for i in range(self._data.shape[0]))
 
     # ----- conversion -----------------------------------------------------------------------
 
     def numpy(self, force=False):
         """The values as a numpy array (shares memory, like torch; works with requires_grad)."""
-        return self.data
+        return self._data
 
     def __array__(self, dtype=None, copy=None):
         if dtype is not None:
-            return self.data.astype(dtype)
-        return self.data.copy() if copy else self.data
+            return self._data.astype(dtype)
+        return self._data.copy() if copy else self._data
 
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(
-                f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
-        return self.data.item()
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __float__(self):
         return float(self.item())
@@ -177,19 +191,19 @@ class Tensor:
         return int(self.item())
 
     def __index__(self):
-        if self.data.dtype.kind not in "iu" or self.data.size != 1:
+        if self._data.dtype.kind not in "iu" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be converted to an index")
         return int(self.item())
 
     def __bool__(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with {self.data.size} elements is ambiguous")
-        return bool(self.data.item())
+                f"Boolean value of Tensor with {self._data.size} elements is ambiguous")
+        return bool(self._data.item())
 
     def detach(self):
         """A new leaf sharing this tensor's values, cut off from the graph."""
-        return _wrap(self.data)
+        return _wrap(self._data)
 
     def detach_(self):
         self._ctx = None
@@ -200,7 +214,7 @@ class Tensor:
         return ops.Clone.apply(self)
 
     def contiguous(self):
-        return self if self.data.flags.c_contiguous else ops.Clone.apply(self)
+        return self if self._data.flags.c_contiguous else ops.Clone.apply(self)
 
     def to(self, *args, **kwargs):
         """``to(dtype)``, ``to('cpu')``, ``to(device)``, ``to(other_tensor)``, ``to(device, dtype)``."""
@@ -221,16 +235,16 @@ class Tensor:
         return result.clone() if copy and result is self else result
 
     def _cast(self, dtype):
-        if self.data.dtype == dtype.np_dtype:
+        if self._data.dtype == dtype.np_dtype:
             return self
         if self._requires_grad and _grad_on() and dtype.is_floating_point:
             return ops.Cast.apply(self, dtype.np_dtype)
-        return _wrap(self.data.astype(dtype.np_dtype))
+        return _wrap(self._data.astype(dtype.np_dtype))
 
     def type(self, dtype=None):
         """``type()``: the legacy type name (``minigrad.FloatTensor``...); ``type(dtype)``: cast."""
         if dtype is None:
-            return "minigrad." + _LEGACY_TYPE_NAMES.get(self.data.dtype.name, "") + "Tensor"
+            return "minigrad." + _LEGACY_TYPE_NAMES.get(self._data.dtype.name, "") + "Tensor"
         return self.to(dtype)
 
     def float(self):
@@ -275,7 +289,7 @@ class Tensor:
     # ----- printing -----------------------------------------------------------------------
 
     def __repr__(self):
-        data = self.data
+        data = self._data
         extras = []
         if data.size == 0 and data.ndim != 1:
             extras.append(f"size={tuple(data.shape)}")
@@ -289,8 +303,8 @@ class Tensor:
         return "tensor(" + _format_values(data, extras) + ")"
 
     def __format__(self, spec):
-        if self.data.ndim == 0:
-            return format(self.data.item(), spec)
+        if self._data.ndim == 0:
+            return format(self._data.item(), spec)
         return repr(self)
 
     # ----- arithmetic -------------------------------------------------------------------------
@@ -353,18 +367,18 @@ class Tensor:
         if self._requires_grad and _grad_on():
             raise RuntimeError(
                 "a leaf Variable that requires grad is being used in an in-place operation.")
-        if not self.data.flags.writeable:
+        if not self._data.flags.writeable:
             raise RuntimeError(f"{what}: this tensor is a read-only view (expand() makes one); "
                                "clone() it first")
 
     def _inplace(self, other, ufunc):
         self._check_inplace(f"in-place {ufunc.__name__}")
-        value = other.data if isinstance(other, Tensor) else other
+        value = other._data if isinstance(other, Tensor) else other
         try:
-            ufunc(self.data, value, out=self.data, casting="same_kind")
+            ufunc(self._data, value, out=self._data, casting="same_kind")
         except ValueError:
             raise ShapeError(
-                f"in-place {ufunc.__name__}: a tensor of shape {tuple(self.data.shape)} cannot "
+                f"in-place {ufunc.__name__}: a tensor of shape {tuple(self._data.shape)} cannot "
                 f"take an operand of shape {tuple(np.shape(value))}") from None
         return self
 
@@ -390,27 +404,27 @@ class Tensor:
 
     def fill_(self, value):
         self._check_inplace("fill_")
-        self.data[...] = value
+        self._data[...] = value
         return self
 
     def copy_(self, src):
         self._check_inplace("copy_")
-        src = src.data if isinstance(src, Tensor) else np.asarray(src)
+        src = src._data if isinstance(src, Tensor) else np.asarray(src)
         try:
-            np.copyto(self.data, np.broadcast_to(src, self.data.shape), casting="unsafe")
+            np.copyto(self._data, np.broadcast_to(src, self._data.shape), casting="unsafe")
         except ValueError:
             raise ShapeError(f"copy_: source of shape {tuple(src.shape)} does not broadcast to "
-                             f"{tuple(self.data.shape)}") from None
+                             f"{tuple(self._data.shape)}") from None
         return self
 
     # ----- comparisons (not differentiable; they return bool tensors) ----------------------
 
     def _compare(self, other, ufunc):
-        value = other.data if isinstance(other, Tensor) else other
+        value = other._data if isinstance(other, Tensor) else other
         try:
-            return _wrap(np.asarray(ufunc(self.data, value)))
+            return _wrap(np.asarray(ufunc(self._data, value)))
         except ValueError:
-            raise ShapeError(f"{ufunc.__name__}: shapes {tuple(self.data.shape)} and "
+            raise ShapeError(f"{ufunc.__name__}: shapes {tuple(self._data.shape)} and "
                              f"{tuple(np.shape(value))} do not broadcast") from None
 
     def __eq__(self, other):
@@ -434,7 +448,7 @@ class Tensor:
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
 
     def __invert__(self):
-        return _wrap(np.invert(self.data))
+        return _wrap(np.invert(self._data))
 
     def __and__(self, other):
         return self._compare(other, np.bitwise_and)
@@ -443,37 +457,37 @@ class Tensor:
         return self._compare(other, np.bitwise_or)
 
     def equal(self, other):
-        return self.data.shape == other.data.shape and bool(np.all(self.data == other.data))
+        return self._data.shape == other._data.shape and bool(np.all(self._data == other._data))
 
     def allclose(self, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-        return bool(np.allclose(self.data, _data(other), rtol=rtol, atol=atol,
+        return bool(np.allclose(self._data, _data(other), rtol=rtol, atol=atol,
                                 equal_nan=equal_nan))
 
     def isnan(self):
-        return _wrap(np.isnan(self.data))
+        return _wrap(np.isnan(self._data))
 
     def isinf(self):
-        return _wrap(np.isinf(self.data))
+        return _wrap(np.isinf(self._data))
 
     def isfinite(self):
-        return _wrap(np.isfinite(self.data))
+        return _wrap(np.isfinite(self._data))
 
     def all(self):
-        return _wrap(np.asarray(np.all(self.data)))
+        return _wrap(np.asarray(np.all(self._data)))
 
     def any(self):
-        return _wrap(np.asarray(np.any(self.data)))
+        return _wrap(np.asarray(np.any(self._data)))
 
     # ----- unary math and activations ---------------------------------------------------------
 
     def exp(self):
-        return ops.Exp.apply(self if self.data.dtype.kind == "f" else _floating(self))
+        return ops.Exp.apply(self if self._data.dtype.kind == "f" else _floating(self))
 
     def log(self):
-        return ops.Log.apply(self if self.data.dtype.kind == "f" else _floating(self))
+        return ops.Log.apply(self if self._data.dtype.kind == "f" else _floating(self))
 
     def sqrt(self):
-        return ops.Sqrt.apply(self if self.data.dtype.kind == "f" else _floating(self))
+        return ops.Sqrt.apply(self if self._data.dtype.kind == "f" else _floating(self))
 
     def abs(self):
         return ops.Abs.apply(self)
@@ -482,10 +496,10 @@ class Tensor:
         return ops.ReLU.apply(self)
 
     def sigmoid(self):
-        return ops.Sigmoid.apply(self if self.data.dtype.kind == "f" else _floating(self))
+        return ops.Sigmoid.apply(self if self._data.dtype.kind == "f" else _floating(self))
 
     def tanh(self):
-        return ops.Tanh.apply(self if self.data.dtype.kind == "f" else _floating(self))
+        return ops.Tanh.apply(self if self._data.dtype.kind == "f" else _floating(self))
 
     def square(self):
         return self * self
@@ -500,8 +514,8 @@ class Tensor:
         if min is None and max is None:
             raise ValueError("clamp: at least one of 'min' and 'max' must not be None")
         x = self
-        if x.data.dtype.kind in "biu" and any(isinstance(v, (float, np.floating)) or (
-                isinstance(v, Tensor) and v.data.dtype.kind == "f") for v in (min, max)):
+        if x._data.dtype.kind in "biu" and any(isinstance(v, (float, np.floating)) or (
+                isinstance(v, Tensor) and v._data.dtype.kind == "f") for v in (min, max)):
             x = _as_type(x, _FLOAT32)  # torch: an integer tensor clamped by floats is float
         return ops.Clamp.apply(x, _scalar(min), _scalar(max))
 
@@ -519,27 +533,27 @@ class Tensor:
         x = self if dtype is None else self.to(dtype)
         if dim is None and not keepdim:
             return ops.Sum.apply(x)
-        return ops.Sum.apply(x, axis=_axes(dim, self.data.ndim), keepdims=keepdim)
+        return ops.Sum.apply(x, axis=_axes(dim, self._data.ndim), keepdims=keepdim)
 
     def mean(self, dim=None, keepdim=False, dtype=None):
-        if dim is None and dtype is None and not keepdim and self.data.dtype.kind == "f" \
-                and self.data.size:
-            return ops.Sum.apply(self) / self.data.size  # the common case, kept short
+        if dim is None and dtype is None and not keepdim and self._data.dtype.kind == "f" \
+                and self._data.size:
+            return ops.Sum.apply(self) / self._data.size  # the common case, kept short
         x = self if dtype is None else self.to(dtype)
-        if x.data.dtype.kind not in "fc":
+        if x._data.dtype.kind not in "fc":
             raise RuntimeError(
                 f"mean(): could not infer output dtype. Input dtype must be either a floating "
                 f"point or complex dtype. Got: {x.dtype}")
-        axes = _axes(dim, x.data.ndim)
-        count = x.data.size if axes is None else int(np.prod([x.data.shape[a] for a in axes]))
+        axes = _axes(dim, x._data.ndim)
+        count = x._data.size if axes is None else int(np.prod([x._data.shape[a] for a in axes]))
         return x.sum(dim, keepdim) / count if count else x.sum(dim, keepdim) * np.nan
 
     def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
         """Variance with ``correction`` (1 = unbiased, the default, like torch)."""
         if correction is None:
             correction = 1 if unbiased else 0
-        axes = _axes(dim, self.data.ndim)
-        count = self.data.size if axes is None else int(np.prod([self.data.shape[a]
+        axes = _axes(dim, self._data.ndim)
+        count = self._data.size if axes is None else int(np.prod([self._data.shape[a]
                                                                  for a in axes]))
         centered = self - self.mean(dim, keepdim=True)
         return (centered * centered).sum(dim, keepdim) / max(count - correction, 0)
@@ -548,7 +562,7 @@ class Tensor:
         return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
 
     def amax(self, dim=(), keepdim=False):
-        axes = None if dim == () or dim is None else _axes(dim, self.data.ndim)
+        axes = None if dim == () or dim is None else _axes(dim, self._data.ndim)
         _check_nonempty(self, "amax", axes)
         return ops.Amax.apply(self, axis=axes, keepdims=keepdim)
 
@@ -562,11 +576,11 @@ class Tensor:
             return maximum(self, dim)
         if dim is None:
             return self.amax()
-        axis = _axis(dim, self.data.ndim)
-        _check_nonempty(self, "max", (axis,) if self.data.ndim else None)
-        indices = np.argmax(self.data, axis=axis) if self.data.ndim else np.zeros((), np.int64)
+        axis = _axis(dim, self._data.ndim)
+        _check_nonempty(self, "max", (axis,) if self._data.ndim else None)
+        indices = np.argmax(self._data, axis=axis) if self._data.ndim else np.zeros((), np.int64)
         values = ops.MaxDim.apply(self, axis, indices, keepdims=keepdim)
-        if keepdim and self.data.ndim:
+        if keepdim and self._data.ndim:
             indices = np.expand_dims(indices, axis)
         return _MaxResult(values, _wrap(indices.astype(np.int64, copy=False)))
 
@@ -581,28 +595,28 @@ class Tensor:
     def argmax(self, dim=None, keepdim=False):
         if dim is None:
             _check_nonempty(self, "argmax")
-            return _wrap(np.asarray(np.argmax(self.data), dtype=np.int64))
-        axis = _axis(dim, self.data.ndim)
-        _check_nonempty(self, "argmax", (axis,) if self.data.ndim else None)
-        return _wrap(np.argmax(self.data, axis=axis, keepdims=keepdim).astype(np.int64))
+            return _wrap(np.asarray(np.argmax(self._data), dtype=np.int64))
+        axis = _axis(dim, self._data.ndim)
+        _check_nonempty(self, "argmax", (axis,) if self._data.ndim else None)
+        return _wrap(np.argmax(self._data, axis=axis, keepdims=keepdim).astype(np.int64))
 
     def argmin(self, dim=None, keepdim=False):
         if dim is None:
             _check_nonempty(self, "argmin")
-            return _wrap(np.asarray(np.argmin(self.data), dtype=np.int64))
-        axis = _axis(dim, self.data.ndim)
-        _check_nonempty(self, "argmin", (axis,) if self.data.ndim else None)
-        return _wrap(np.argmin(self.data, axis=axis, keepdims=keepdim).astype(np.int64))
+            return _wrap(np.asarray(np.argmin(self._data), dtype=np.int64))
+        axis = _axis(dim, self._data.ndim)
+        _check_nonempty(self, "argmin", (axis,) if self._data.ndim else None)
+        return _wrap(np.argmin(self._data, axis=axis, keepdims=keepdim).astype(np.int64))
 
     # ----- shape ops --------------------------------------------------------------------------
 
     def reshape(self, *shape):
         shape = _size(shape)
         try:
-            target = _resolve_shape(shape, self.data.size)
+            target = _resolve_shape(shape, self._data.size)
         except ValueError:
             raise ShapeError(f"shape {tuple(shape)} is invalid for input of shape "
-                             f"{tuple(self.data.shape)} ({self.data.size} elements)") from None
+                             f"{tuple(self._data.shape)} ({self._data.size} elements)") from None
         # Always a new node, even for the same shape: torch's view is a new tensor, and
         # returning self would make it a leaf that aliases the input's .grad and flags.
         return ops.Reshape.apply(self, target)
@@ -616,19 +630,19 @@ class Tensor:
         return self.reshape(other.shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
-        nd = self.data.ndim
+        nd = self._data.ndim
         if nd == 0:
             return self.reshape(1)
         start, end = _axis(start_dim, nd), _axis(end_dim, nd)
         if start > end:
             raise ValueError("flatten() has invalid args: start_dim cannot come after end_dim")
-        shape = self.data.shape
+        shape = self._data.shape
         return self.reshape(shape[:start] + (-1,) + shape[end + 1:]
-                            if self.data.size else
+                            if self._data.size else
                             shape[:start] + (int(np.prod(shape[start:end + 1])),) + shape[end + 1:])
 
     def transpose(self, dim0, dim1):
-        nd = self.data.ndim
+        nd = self._data.ndim
         axes = list(range(nd))
         if nd == 0:
             return ops.Permute.apply(self, ())
@@ -637,39 +651,39 @@ class Tensor:
         return ops.Permute.apply(self, tuple(axes))
 
     def t(self):
-        if self.data.ndim > 2:
+        if self._data.ndim > 2:
             raise ShapeError(f"t() expects a tensor with <= 2 dimensions, but self is "
-                             f"{self.data.ndim}D (shape {tuple(self.data.shape)})")
-        return self.transpose(0, -1) if self.data.ndim == 2 else self
+                             f"{self._data.ndim}D (shape {tuple(self._data.shape)})")
+        return self.transpose(0, -1) if self._data.ndim == 2 else self
 
     def permute(self, *dims):
         dims = _size(dims)
-        nd = self.data.ndim
+        nd = self._data.ndim
         if len(dims) != nd:
             raise ShapeError(f"permute: the number of dims {len(dims)} does not match the "
-                             f"tensor's {nd} dimensions (shape {tuple(self.data.shape)})")
+                             f"tensor's {nd} dimensions (shape {tuple(self._data.shape)})")
         axes = tuple(_axis(d, nd) for d in dims)
         if len(set(axes)) != nd:
             raise ValueError(f"permute: repeated dim in {tuple(dims)}")
         return ops.Permute.apply(self, axes)
 
     def unsqueeze(self, dim):
-        axis = _axis(dim, self.data.ndim + 1)
-        shape = self.data.shape
+        axis = _axis(dim, self._data.ndim + 1)
+        shape = self._data.shape
         return ops.Reshape.apply(self, shape[:axis] + (1,) + shape[axis:])
 
     def squeeze(self, dim=None):
-        shape = self.data.shape
+        shape = self._data.shape
         if dim is None:
             new = tuple(n for n in shape if n != 1)
         else:
-            axes = _axes(dim, self.data.ndim) or ()
+            axes = _axes(dim, self._data.ndim) or ()
             new = tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1))
         return ops.Reshape.apply(self, new)  # a new node even when nothing is squeezed
 
     def expand(self, *sizes):
         sizes = _size(sizes)
-        shape = self.data.shape
+        shape = self._data.shape
         if len(sizes) < len(shape):
             raise ShapeError(f"expand: the number of sizes provided ({len(sizes)}) must be at "
                              f"least the number of dimensions of shape {tuple(shape)}")
@@ -692,11 +706,11 @@ class Tensor:
         try:
             return ops.Index.apply(self, index)
         except IndexError as exc:
-            raise IndexError(f"{exc} (tensor of shape {tuple(self.data.shape)})") from None
+            raise IndexError(f"{exc} (tensor of shape {tuple(self._data.shape)})") from None
 
     def __setitem__(self, index, value):
         self._check_inplace("item assignment")
-        self.data[_index(index)] = _data(value)
+        self._data[_index(index)] = _data(value)
 
     # ----- matrix ops -------------------------------------------------------------------------
 
@@ -704,15 +718,15 @@ class Tensor:
         return matmul(self, other)
 
     def mm(self, other):
-        if self.data.ndim != 2 or _data(other).ndim != 2:
+        if self._data.ndim != 2 or _data(other).ndim != 2:
             raise ShapeError(f"mm: both arguments must be 2-D, got shapes "
-                             f"{tuple(self.data.shape)} and {tuple(_data(other).shape)}")
+                             f"{tuple(self._data.shape)} and {tuple(_data(other).shape)}")
         return matmul(self, other)
 
     def dot(self, other):
-        if self.data.ndim != 1 or _data(other).ndim != 1:
+        if self._data.ndim != 1 or _data(other).ndim != 1:
             raise ShapeError(f"dot: both arguments must be 1-D, got shapes "
-                             f"{tuple(self.data.shape)} and {tuple(_data(other).shape)}")
+                             f"{tuple(self._data.shape)} and {tuple(_data(other).shape)}")
         return matmul(self, other)
 
 
@@ -780,7 +794,7 @@ def _grad_on():
 def _wrap(array, requires_grad=False):
     """A new leaf Tensor around ``array`` (no copy, no checks): the internal constructor."""
     t = Tensor.__new__(Tensor)
-    t.data = array
+    t._data = array
     t.grad = None
     t._ctx = None
     t._requires_grad = requires_grad
@@ -788,7 +802,7 @@ def _wrap(array, requires_grad=False):
 
 
 def _data(value):
-    return value.data if isinstance(value, Tensor) else value
+    return value._data if isinstance(value, Tensor) else value
 
 
 def _np_dtype(dtype, default):
@@ -797,13 +811,13 @@ def _np_dtype(dtype, default):
 
 def _scalar(value):
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     return value
 
 
 def _floating(t):
     """Integer inputs to float functions (exp, log, ...) are computed in float32, as in torch."""
-    return t if t.data.dtype.kind in "fc" else _wrap(t.data.astype(np.float32))
+    return t if t._data.dtype.kind in "fc" else _wrap(t._data.astype(np.float32))
 
 
 def _size(args):
@@ -857,17 +871,17 @@ def _axes(dim, ndim):
 
 def _check_nonempty(t, name, axes=None):
     """Like torch, refuse to reduce over a dimension of size 0 (over ``axes``, or all)."""
-    if t.data.size == 0 and (axes is None or any(t.data.shape[a] == 0 for a in axes)):
+    if t._data.size == 0 and (axes is None or any(t._data.shape[a] == 0 for a in axes)):
         raise RuntimeError(f"{name}(): cannot reduce a tensor with no elements (shape "
-                           f"{tuple(t.data.shape)})")
+                           f"{tuple(t._data.shape)})")
 
 
 def _index(index):
     """Tensors inside an index become numpy arrays (integer or boolean)."""
     if isinstance(index, Tensor):
-        return index.data
+        return index._data
     if isinstance(index, tuple):
-        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
     if isinstance(index, list):
         return np.asarray(index)
     return index
@@ -897,9 +911,9 @@ def _binary(fn, a, b):
                            "(as in torch). To invert a mask, use the `~` operator instead.")
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
-            da, db = a.data.dtype, b.data.dtype
+            da, db = a._data.dtype, b._data.dtype
             if da != db:
-                want = _dt.result_type(a.data, b.data)
+                want = _dt.result_type(a._data, b._data)
                 if fn is ops.Div and want.kind in "biu":
                     want = _FLOAT32
                 a, b = _as_type(a, want), _as_type(b, want)
@@ -933,7 +947,7 @@ def _operand(value):
 def _with_scalar(fn, t, scalar):
     """A Python scalar does not promote a float tensor (float32 + 2.5 stays float32); an
     integer tensor meets a float scalar in float32; integer division is true division."""
-    kind = t.data.dtype.kind
+    kind = t._data.dtype.kind
     if isinstance(scalar, (bool, np.bool_)):
         scalar = bool(scalar) if kind == "b" else int(scalar)
     if kind in "biu":
@@ -951,16 +965,16 @@ def _number_as_tensor(t, number):
     """(t, number as a 0-d tensor) after ``_with_scalar``'s promotion; lists become tensors."""
     if isinstance(number, (numbers.Number, np.number, np.bool_)):
         t, number = _with_scalar(None, t, number)
-        return t, _wrap(np.asarray(number, dtype=t.data.dtype))
+        return t, _wrap(np.asarray(number, dtype=t._data.dtype))
     return t, tensor(number)
 
 
 def _as_type(t, np_dtype):
-    if t.data.dtype == np_dtype:
+    if t._data.dtype == np_dtype:
         return t
     if t._requires_grad and _grad_on():
         return ops.Cast.apply(t, np_dtype)
-    return _wrap(t.data.astype(np_dtype))
+    return _wrap(t._data.astype(np_dtype))
 
 
 def _format_values(data, extras):
@@ -1063,7 +1077,7 @@ def _to_array(data, dtype=None):
     """A fresh C-contiguous array from data of any kind and layout, with torch's default dtypes:
     Python floats -> float32, Python ints -> int64, numpy arrays keep their dtype."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if dtype is not None:
         return np.array(_unwrap_nested(data), dtype=_dt.as_dtype(dtype).np_dtype, order="C",
                         copy=True)
@@ -1086,7 +1100,7 @@ def _to_array(data, dtype=None):
 
 def _unwrap_nested(data):
     if isinstance(data, Tensor):
-        return data.data
+        return data._data
     if isinstance(data, (list, tuple)) and any(isinstance(d, (Tensor, list, tuple)) for d in data):
         return [_unwrap_nested(d) for d in data]
     return data
@@ -1145,8 +1159,8 @@ def full(size, fill_value, dtype=None, device=None, requires_grad=False):
 
 
 def _like(t, value, dtype, requires_grad):
-    np_dtype = t.data.dtype if dtype is None else _dt.as_dtype(dtype).np_dtype
-    out = _wrap(np.full(t.data.shape, value, dtype=np_dtype))
+    np_dtype = t._data.dtype if dtype is None else _dt.as_dtype(dtype).np_dtype
+    out = _wrap(np.full(t._data.shape, value, dtype=np_dtype))
     return out.requires_grad_(True) if requires_grad else out
 
 
@@ -1256,12 +1270,12 @@ def matmul(a, b):
         a = _operand(a)
     if not isinstance(b, Tensor):
         b = _operand(b)
-    if a.data.ndim == 2 and b.data.ndim == 2 and a.data.dtype is b.data.dtype and \
-            a.data.shape[1] == b.data.shape[0]:
+    if a._data.ndim == 2 and b._data.ndim == 2 and a._data.dtype is b._data.dtype and \
+            a._data.shape[1] == b._data.shape[0]:
         return ops.MatMul.apply(a, b)  # the common case: nothing to check or promote
-    ops.check_matmul_shapes(a.data.shape, b.data.shape)
-    if a.data.dtype != b.data.dtype:
-        want = _dt.result_type(a.data, b.data)
+    ops.check_matmul_shapes(a._data.shape, b._data.shape)
+    if a._data.dtype != b._data.dtype:
+        want = _dt.result_type(a._data, b._data)
         a, b = _as_type(a, want), _as_type(b, want)
     return ops.MatMul.apply(a, b)
 
@@ -1274,25 +1288,25 @@ def _check_tensors(tensors, name):
         if not isinstance(t, Tensor):
             raise TypeError(f"{name}(): expected Tensor as element {i} in argument 0, but got "
                             f"{type(t).__name__}")
-    want = tensors[0].data.dtype
+    want = tensors[0]._data.dtype
     for t in tensors[1:]:
-        if t.data.dtype != want:
-            want = _dt.result_type(np.empty((1,), want), np.empty((1,), t.data.dtype))
+        if t._data.dtype != want:
+            want = _dt.result_type(np.empty((1,), want), np.empty((1,), t._data.dtype))
     return [_as_type(t, want) for t in tensors]
 
 
 def cat(tensors, dim=0):
     """Join tensors along an existing dimension; all other dimensions must match."""
     tensors = _check_tensors(tensors, "cat")
-    ref = tensors[0].data
+    ref = tensors[0]._data
     axis = _axis(dim, ref.ndim)
     for i, t in enumerate(tensors):
-        shape = t.data.shape
-        if t.data.ndim != ref.ndim or shape[:axis] + shape[axis + 1:] != \
+        shape = t._data.shape
+        if t._data.ndim != ref.ndim or shape[:axis] + shape[axis + 1:] != \
                 ref.shape[:axis] + ref.shape[axis + 1:]:
             raise ShapeError(
                 f"cat: sizes of tensors must match except in dimension {dim}; got shapes "
-                f"{[tuple(x.data.shape) for x in tensors]}")
+                f"{[tuple(x._data.shape) for x in tensors]}")
     return ops.Cat.apply(*tensors, axis=axis)
 
 
@@ -1303,10 +1317,10 @@ concatenate = cat
 def stack(tensors, dim=0):
     """Join same-shape tensors along a new dimension."""
     tensors = _check_tensors(tensors, "stack")
-    shapes = [tuple(t.data.shape) for t in tensors]
+    shapes = [tuple(t._data.shape) for t in tensors]
     if len(set(shapes)) != 1:
         raise ShapeError(f"stack expects each tensor to be equal size, but got shapes {shapes}")
-    axis = _axis(dim, tensors[0].data.ndim + 1)
+    axis = _axis(dim, tensors[0]._data.ndim + 1)
     return ops.Stack.apply(*tensors, axis=axis)
 
 
@@ -1353,7 +1367,7 @@ def _promoted_pair(a, b):
         b, a = _number_as_tensor(b, a)
     if not isinstance(b, Tensor):
         a, b = _number_as_tensor(a, b)
-    if a.data.dtype != b.data.dtype:
-        want = _dt.result_type(a.data, b.data)
+    if a._data.dtype != b._data.dtype:
+        want = _dt.result_type(a._data, b._data)
         a, b = _as_type(a, want), _as_type(b, want)
     return a, b

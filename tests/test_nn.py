@@ -422,14 +422,14 @@ def test_state_dict_shares_memory_and_round_trips():
     sd = net.state_dict()
     assert isinstance(sd, collections.OrderedDict)
     assert not sd["fc1.weight"].requires_grad
-    assert np.shares_memory(sd["fc1.weight"].numpy(), net.fc1.weight.data)  # like torch
+    assert np.shares_memory(sd["fc1.weight"].numpy(), net.fc1.weight.numpy())  # like torch
     assert "block.1.num_batches_tracked" in sd
     other = MgNet()
-    weight_array = other.fc1.weight.data
+    weight_array = other.fc1.weight.numpy()
     result = other.load_state_dict(sd)
     assert result.missing_keys == [] and result.unexpected_keys == []
     assert repr(result) == "<All keys matched successfully>"
-    assert other.fc1.weight.data is weight_array  # copied in place, not replaced
+    assert other.fc1.weight.numpy() is weight_array  # copied in place, not replaced
     for key, value in other.state_dict().items():
         np.testing.assert_array_equal(value.numpy(), sd[key].numpy())
     x = mg.randn(5, 2)
@@ -653,9 +653,9 @@ INIT_CASES = [
 @pytest.mark.parametrize("name,call,bounds,mean,std", INIT_CASES, ids=[c[0] for c in INIT_CASES])
 def test_init_distributions_and_reproducibility(name, call, bounds, mean, std):
     t = nn.Parameter(mg.zeros(200, 100))  # fan_in 100, fan_out 200
-    array = t.data
+    array = t.numpy()
     assert call(t) is t
-    assert t.data is array  # filled in place
+    assert t.numpy() is array  # filled in place
     values = t.numpy()
     if bounds is not None:
         assert values.min() >= bounds[0] and values.max() <= bounds[1]

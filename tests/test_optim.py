@@ -106,7 +106,7 @@ def run_side_by_side(torch, name, kwargs, steps, dtype, groups=None, check=None)
         tloss.backward()
         mopt.step()
         topt.step()
-        check(step, mloss.item(), tloss.item(), [p.data for p in mparams],
+        check(step, mloss.item(), tloss.item(), [p.numpy() for p in mparams],
               [p.detach().numpy() for p in tparams])
     return mopt, topt
 
@@ -189,7 +189,7 @@ def test_hand_computed_adam_first_step(backend):
     with np.errstate(invalid="ignore"):
         opt.step()
     np.testing.assert_allclose(p.data[:2], [1.0 - 0.1, -2.0 + 0.1], rtol=1e-12)
-    assert np.isnan(p.data[2])  # 0 / 0 with eps = 0, as in PyTorch
+    assert np.isnan(p.numpy()[2])  # 0 / 0 with eps = 0, as in PyTorch
 
 
 # ------------------------------------------------------------------------------------------
@@ -294,8 +294,8 @@ def test_non_contiguous_param_and_grad_are_updated_in_place(backend):
     rng = np.random.default_rng(3)
     start = rng.standard_normal((4, 6))
     p = mg.tensor(start.copy(), requires_grad=True)
-    p.data = np.asfortranarray(start)  # another layout, as after some external assignment
-    array = p.data
+    p.data = mg.from_numpy(np.asfortranarray(start))  # another layout, as after some external assignment
+    array = p.numpy()
     tp = torch.tensor(start.copy(), requires_grad=True)
     opt, topt = mg.optim.Adam([p], lr=0.1), torch.optim.Adam([tp], lr=0.1, foreach=False)
     for _ in range(5):
@@ -304,7 +304,7 @@ def test_non_contiguous_param_and_grad_are_updated_in_place(backend):
         tp.grad = torch.from_numpy(g.T.copy())
         opt.step()
         topt.step()
-    assert p.data is array  # updated in place: whoever holds the array sees the update
+    assert p.numpy() is array  # updated in place: whoever holds the array sees the update
     np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-12)
 
 
@@ -341,7 +341,7 @@ def test_state_dict_round_trip_continues_bit_identically(backend, name, kwargs, 
         if via_file:
             mg.save(sd, tmp_path / "opt.mg")
             sd = mg.load(tmp_path / "opt.mg")
-        new_params = mg_params([p.data for p in params])
+        new_params = mg_params([p.numpy() for p in params])
         new_opt = getattr(mg.optim, name)(new_params, lr=123.0)  # lr comes from the dict
         new_opt.load_state_dict(sd)
         assert new_opt.param_groups[0]["lr"] == kwargs["lr"]
@@ -449,12 +449,12 @@ def test_zero_grad(set_to_none):
     p = mg.tensor([1.0, 2.0], requires_grad=True)
     opt = mg.optim.SGD([p], lr=0.1)
     (p * p).sum().backward()
-    grad_array = p.grad.data
+    grad_array = p.grad.numpy()
     opt.zero_grad(set_to_none=set_to_none)
     if set_to_none:
         assert p.grad is None
     else:
-        assert p.grad.data is grad_array
+        assert p.grad.numpy() is grad_array
         np.testing.assert_array_equal(p.grad.data, [0.0, 0.0])
     # Either way the next backward gives the fresh gradient, not an accumulation.
     (p * p).sum().backward()

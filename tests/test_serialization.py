@@ -30,7 +30,7 @@ def assert_same(expected, actual, where="obj"):
         assert actual.dtype == expected.dtype, where
         assert actual.requires_grad == expected.requires_grad, where
         assert actual.is_leaf and actual.grad is None and actual.grad_fn is None, where
-        assert_same(np.array(expected.data), actual.data, where + ".data")
+        assert_same(np.array(expected.numpy()), actual.numpy(), where + ".data")
     elif isinstance(expected, np.ndarray):
         assert actual.dtype == expected.dtype, f"{where}: {actual.dtype} != {expected.dtype}"
         assert actual.shape == expected.shape, where

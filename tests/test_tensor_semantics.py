@@ -11,7 +11,7 @@ def test_np_array_with_copy_does_not_alias_the_tensor():
     a[0] = 99.0
     assert t.tolist() == [1.0, 2.0]
     shared = np.asarray(t)  # no copy asked: shares memory, as torch's .numpy() does
-    assert np.shares_memory(shared, t.data)
+    assert np.shares_memory(shared, t.numpy())
 
 
 @pytest.mark.parametrize("make", [
@@ -59,7 +59,7 @@ def test_to_with_copy_returns_a_new_tensor():
     same = t.to(mg.float32)
     copied = t.to(mg.float32, copy=True)
     assert same is t
-    assert copied is not t and not np.shares_memory(copied.data, t.data)
+    assert copied is not t and not np.shares_memory(copied.numpy(), t.numpy())
     assert copied.tolist() == t.tolist()
 
 
@@ -72,9 +72,9 @@ def test_legacy_type_names_follow_the_dtype(dtype, name):
 def test_gradient_accumulates_in_place_into_the_existing_grad_array():
     w = mg.tensor([1.0, 2.0], requires_grad=True)
     (w * 3).sum().backward()
-    first = w.grad.data
+    first = w.grad.numpy()
     (w * 2).sum().backward()
-    assert w.grad.data is first  # accumulated in place, as torch does
+    assert w.grad.numpy() is first  # accumulated in place, as torch does
     np.testing.assert_allclose(w.grad.numpy(), [5.0, 5.0])
 
 

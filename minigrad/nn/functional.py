@@ -105,9 +105,9 @@ def linear(input, weight, bias=None):
     """y = input @ weight.T + bias.  input (*, in), weight (out, in), bias (out,) -> (*, out)."""
     _check_tensor(input, "input", "linear")
     _check_tensor(weight, "weight", "linear")
-    x_shape, w_shape = input.data.shape, weight.data.shape
-    b_shape = None if bias is None else bias.data.shape
-    if (len(w_shape) != 2 or input.data.ndim == 0 or x_shape[-1] != w_shape[1]
+    x_shape, w_shape = input._data.shape, weight._data.shape
+    b_shape = None if bias is None else bias._data.shape
+    if (len(w_shape) != 2 or input._data.ndim == 0 or x_shape[-1] != w_shape[1]
             or (b_shape is not None and b_shape != (w_shape[0],))):
         raise ShapeError(_linear_shape_message(x_shape, w_shape, b_shape))
     return Linear.apply(input, weight, bias)
@@ -223,7 +223,7 @@ def _cast_for_softmax(input, dtype):
         return input
     from .. import dtypes
     np_dtype = dtypes.as_dtype(dtype).np_dtype
-    if input.data.dtype == np_dtype:
+    if input._data.dtype == np_dtype:
         return input
     return ops.Cast.apply(input, np_dtype)
 
@@ -232,23 +232,23 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
     """Softmax along ``dim``: non-negative values summing to 1 along that dimension."""
     _check_tensor(input, "input", "softmax")
     input = _cast_for_softmax(input, dtype)
-    if input.data.dtype.kind != "f":
-        raise TypeError(f"softmax: expected a floating point tensor, got {input.data.dtype}")
+    if input._data.dtype.kind != "f":
+        raise TypeError(f"softmax: expected a floating point tensor, got {input._data.dtype}")
     if dim is None:
-        dim = _softmax_dim(input.data.ndim, "softmax")
-    return Softmax.apply(input, _normalize_dim(dim, input.data.ndim, "softmax"))
+        dim = _softmax_dim(input._data.ndim, "softmax")
+    return Softmax.apply(input, _normalize_dim(dim, input._data.ndim, "softmax"))
 
 
 def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
     """log(softmax(x)) along ``dim``, computed stably (never log(0) for finite inputs)."""
     _check_tensor(input, "input", "log_softmax")
     input = _cast_for_softmax(input, dtype)
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise TypeError(
-            f"log_softmax: expected a floating point tensor, got {input.data.dtype}")
+            f"log_softmax: expected a floating point tensor, got {input._data.dtype}")
     if dim is None:
-        dim = _softmax_dim(input.data.ndim, "log_softmax")
-    return LogSoftmax.apply(input, _normalize_dim(dim, input.data.ndim, "log_softmax"))
+        dim = _softmax_dim(input._data.ndim, "log_softmax")
+    return LogSoftmax.apply(input, _normalize_dim(dim, input._data.ndim, "log_softmax"))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -284,8 +284,8 @@ def dropout(input, p=0.5, training=True, inplace=False):
     _check_dropout_p(p)
     if not training or p == 0.0:
         return input
-    if input.data.dtype.kind != "f":
-        raise TypeError(f"dropout: expected a floating point tensor, got {input.data.dtype}")
+    if input._data.dtype.kind != "f":
+        raise TypeError(f"dropout: expected a floating point tensor, got {input._data.dtype}")
     return Dropout.apply(input, float(p))
 
 
@@ -354,15 +354,15 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     ``training=False``: normalise with the running statistics.
     """
     _check_tensor(input, "input", "batch_norm")
-    x = input.data
+    x = input._data
     if x.ndim not in (2, 3):
         raise ValueError(f"batch_norm: expected 2D or 3D input (got {x.ndim}D input)")
     channels = x.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
-        if t is not None and t.data.shape != (channels,):
+        if t is not None and t._data.shape != (channels,):
             raise ShapeError(
-                f"batch_norm: {name} has shape {tuple(t.data.shape)} but the input of shape "
+                f"batch_norm: {name} has shape {tuple(t._data.shape)} but the input of shape "
                 f"{tuple(x.shape)} has {channels} channels; expected ({channels},)")
     axes = (0,) if x.ndim == 2 else (0, 2)
     use_batch_stats = training or running_mean is None or running_var is None
@@ -375,9 +375,9 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
         var = np.var(x, axis=axes)
         if training and running_mean is not None and running_var is not None:
             momentum = float(momentum)
-            rm, rv = running_mean.data, running_var.data
+            rm, rv = running_mean._data, running_var._data
             rm[...] = (1 - momentum) * rm + momentum * mean
             rv[...] = (1 - momentum) * rv + momentum * var * (m / (m - 1))
     else:
-        mean, var = running_mean.data, running_var.data
+        mean, var = running_mean._data, running_var._data
     return BatchNorm.apply(input, weight, bias, mean, var, float(eps), use_batch_stats)

@@ -1,4 +1,4 @@
-"""Weight initialisation (``nn.init``), as in PyTorch: every function fills ``tensor.data`` in
+"""Weight initialisation (``nn.init``), as in PyTorch: every function fills the tensor's values in
 place, records no graph, draws from ``minigrad.random.generator()`` (so ``mg.manual_seed``
 makes it reproducible) and returns the tensor.
 
@@ -37,7 +37,7 @@ def _rng(generator):
 def _fill(tensor, values):
     """Write ``values`` into the tensor's own array (cast to its dtype), with no graph."""
     with no_grad():
-        tensor.data[...] = values
+        tensor._data[...] = values
     return tensor
 
 
@@ -68,7 +68,7 @@ def calculate_gain(nonlinearity, param=None):
 
 
 def _calculate_fan_in_and_fan_out(tensor):
-    shape = tensor.data.shape
+    shape = tensor._data.shape
     if len(shape) < 2:
         raise ValueError("Fan in and fan out can not be computed for tensor with fewer than 2 "
                          f"dimensions (got shape {tuple(shape)})")
@@ -85,7 +85,7 @@ def _calculate_correct_fan(tensor, mode):
 
 
 def _no_op_if_empty(tensor):
-    if tensor.data.size == 0:
+    if tensor._data.size == 0:
         warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=3)
         return True
     return False
@@ -93,12 +93,12 @@ def _no_op_if_empty(tensor):
 
 def uniform_(tensor, a=0.0, b=1.0, generator=None):
     """Fill with values drawn from U(a, b)."""
-    return _fill(tensor, _rng(generator).uniform(a, b, size=tensor.data.shape))
+    return _fill(tensor, _rng(generator).uniform(a, b, size=tensor._data.shape))
 
 
 def normal_(tensor, mean=0.0, std=1.0, generator=None):
     """Fill with values drawn from N(mean, std^2)."""
-    return _fill(tensor, _rng(generator).normal(mean, std, size=tensor.data.shape))
+    return _fill(tensor, _rng(generator).normal(mean, std, size=tensor._data.shape))
 
 
 def constant_(tensor, val):

@@ -83,11 +83,11 @@ class Linear(Module):
         weight = self.weight
         if not isinstance(input, Tensor):
             raise TypeError(f"Linear expects a Tensor input, got {type(input).__name__}")
-        if input.data.shape[-1:] != weight.data.shape[1:]:
+        if input._data.shape[-1:] != weight._data.shape[1:]:
             raise ShapeError(
                 f"Linear(in_features={self.in_features}, out_features={self.out_features}): "
-                f"input has shape {tuple(input.data.shape)}, expected last dimension "
-                f"{weight.data.shape[1]}")
+                f"input has shape {tuple(input._data.shape)}, expected last dimension "
+                f"{weight._data.shape[1]}")
         return F.Linear.apply(input, weight, self.bias)
 
     def extra_repr(self):
@@ -265,9 +265,9 @@ class BatchNorm1d(Module):
 
     def reset_running_stats(self):
         if self.track_running_stats:
-            self.running_mean.data[...] = 0
-            self.running_var.data[...] = 1
-            self.num_batches_tracked.data[...] = 0
+            self.running_mean._data[...] = 0
+            self.running_var._data[...] = 1
+            self.num_batches_tracked._data[...] = 0
 
     def reset_parameters(self):
         self.reset_running_stats()
@@ -279,7 +279,7 @@ class BatchNorm1d(Module):
     def forward(self, input):
         if not isinstance(input, Tensor):
             raise TypeError(f"BatchNorm1d expects a Tensor input, got {type(input).__name__}")
-        x = input.data
+        x = input._data
         if x.ndim not in (2, 3):
             raise ValueError(f"expected 2D or 3D input (got {x.ndim}D input)")
         if x.shape[1] != self.num_features:
@@ -292,9 +292,9 @@ class BatchNorm1d(Module):
                              f"size {tuple(x.shape)}")
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats and self.num_batches_tracked is not None:
-            self.num_batches_tracked.data[...] += 1
+            self.num_batches_tracked._data[...] += 1
             if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked.data)
+                factor = 1.0 / float(self.num_batches_tracked._data)
         keep_stats = not self.training or self.track_running_stats
         return F.batch_norm(input, self.running_mean if keep_stats else None,
                             self.running_var if keep_stats else None, self.weight, self.bias,

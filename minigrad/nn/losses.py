@@ -83,24 +83,24 @@ def _check_tensor(value, name, function):
 
 
 def _check_same_shape(input, target, function):
-    if input.data.shape != target.data.shape:
+    if input._data.shape != target._data.shape:
         raise ShapeError(
-            f"{function}: input has shape {tuple(input.data.shape)} but target has shape "
-            f"{tuple(target.data.shape)}; they must be the same (PyTorch would broadcast them "
+            f"{function}: input has shape {tuple(input._data.shape)} but target has shape "
+            f"{tuple(target._data.shape)}; they must be the same (PyTorch would broadcast them "
             "with a warning; minigrad refuses, because that is almost always a bug)")
 
 
 def _check_float(input, name, function):
-    if input.data.dtype.kind != "f":
+    if input._data.dtype.kind != "f":
         raise TypeError(f"{function}: {name} must be a floating point tensor, got dtype "
-                        f"{input.data.dtype}")
+                        f"{input._data.dtype}")
 
 
 def _constant(value, name, input_shape, function):
     """An optional weight-like argument as a numpy array broadcastable to ``input_shape``."""
     if value is None:
         return None
-    array = value.data if isinstance(value, Tensor) else np.asarray(value)
+    array = value._data if isinstance(value, Tensor) else np.asarray(value)
     try:
         ok = np.broadcast_shapes(array.shape, input_shape) == tuple(input_shape)
     except ValueError:
@@ -329,7 +329,7 @@ def _pointwise(function_class, name, input, target, reduction, weight=None, *par
     _check_reduction(reduction)
     _check_same_shape(input, target, name)
     _check_float(input, "input", name)
-    weight = _constant(weight, "weight", input.data.shape, name)
+    weight = _constant(weight, "weight", input._data.shape, name)
     return function_class.apply(input, target, reduction, weight, *params)
 
 
@@ -343,7 +343,7 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce, reduction)
     if weight is None and isinstance(input, Tensor) and isinstance(target, Tensor):
-        x, y = input.data, target.data
+        x, y = input._data, target._data
         if x.shape == y.shape and x.dtype == y.dtype and x.dtype.kind == "f":
             if reduction == "mean":
                 return MSEFused.apply(input, target)
@@ -382,7 +382,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     _check_tensor(input, "input", "binary_cross_entropy")
     _check_tensor(target, "target", "binary_cross_entropy")
     _check_same_shape(input, target, "binary_cross_entropy")
-    x = input.data
+    x = input._data
     if x.dtype.kind == "f" and not np.all((x >= 0) & (x <= 1)):
         bad = x[~((x >= 0) & (x <= 1))].flat[0]
         raise ValueError(
@@ -402,7 +402,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     reduction = _legacy_reduction(size_average, reduce, reduction)
     name = "binary_cross_entropy_with_logits"
     _check_tensor(input, "input", name)
-    pos_weight = _constant(pos_weight, "pos_weight", input.data.shape, name)
+    pos_weight = _constant(pos_weight, "pos_weight", input._data.shape, name)
     return _pointwise(BCEWithLogits, name, input, target, reduction, weight, pos_weight)
 
 
@@ -420,7 +420,7 @@ def _check_class_arguments(input, target, function, allow_probabilities):
     """
     _check_tensor(input, "input", function)
     _check_tensor(target, "target", function)
-    x, t = input.data, target.data
+    x, t = input._data, target._data
     _check_float(input, "input", function)
     if x.ndim == 0:
         raise ShapeError(f"{function}: input must have at least 1 dimension (classes), got "
@@ -472,7 +472,7 @@ def _check_class_indices(target, num_classes, ignore_index, function):
 def _class_weight(weight, num_classes, dtype, function):
     if weight is None:
         return None
-    array = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+    array = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
     if array.shape != (num_classes,):
         raise ShapeError(f"{function}: weight has shape {tuple(array.shape)}; expected "
                          f"({num_classes},), one weight per class")
@@ -622,12 +622,12 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
     probabilities = _check_class_arguments(input, target, "cross_entropy", True)
-    x = input.data
+    x = input._data
     num_classes = x.shape[0 if x.ndim == 1 else 1]
     weight = _class_weight(weight, num_classes, x.dtype, "cross_entropy")
     any_ignored = False
     if not probabilities:
-        any_ignored = _check_class_indices(target.data, num_classes, ignore_index,
+        any_ignored = _check_class_indices(target._data, num_classes, ignore_index,
                                            "cross_entropy")
     fast = (not probabilities and weight is None and not label_smoothing and not any_ignored
             and num_classes > 0)
@@ -659,10 +659,10 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     _check_class_arguments(input, target, "nll_loss", False)
-    x = input.data
+    x = input._data
     num_classes = x.shape[0 if x.ndim == 1 else 1]
     weight = _class_weight(weight, num_classes, x.dtype, "nll_loss")
-    _check_class_indices(target.data, num_classes, ignore_index, "nll_loss")
+    _check_class_indices(target._data, num_classes, ignore_index, "nll_loss")
     return NegativeLogLikelihood.apply(input, target, reduction, weight, ignore_index)
 
 

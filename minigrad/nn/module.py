@@ -41,11 +41,11 @@ class Parameter(Tensor):
         if data is None:
             array = np.empty(0, dtype=np.float32)
         elif isinstance(data, Tensor):
-            array = data.data
+            array = data._data
         else:
             array = np.asarray(data)
         self = Tensor.__new__(cls)
-        self.data = array
+        self._data = array
         self.grad = None
         self._ctx = None
         self.requires_grad = bool(requires_grad)
@@ -59,14 +59,14 @@ class Parameter(Tensor):
 
     def __reduce_ex__(self, protocol):
         # copy / deepcopy / pickle rebuild a Parameter (not a plain Tensor) of the same values.
-        return (_rebuild_parameter, (self.data, self.requires_grad, self.grad))
+        return (_rebuild_parameter, (self._data, self.requires_grad, self.grad))
 
     def __deepcopy__(self, memo):
         if id(self) in memo:
             return memo[id(self)]
-        result = Parameter(self.data.copy(), self.requires_grad)
+        result = Parameter(self._data.copy(), self.requires_grad)
         if self.grad is not None:
-            result.grad = _wrap(self.grad.data.copy())
+            result.grad = _wrap(self.grad._data.copy())
         memo[id(self)] = result
         return result
 
@@ -368,7 +368,7 @@ class Module:
             else:
                 param.grad._ctx = None
                 param.grad.requires_grad = False
-                param.grad.data[...] = 0
+                param.grad._data[...] = 0
 
     # -----------------------------------------------------------------------------------------
     # dtype conversion
@@ -380,15 +380,15 @@ class Module:
         only their ``.data`` is replaced, as PyTorch does."""
         for module in self.modules():
             for param in module._parameters.values():
-                if param is None or param.data.dtype.kind != "f":
+                if param is None or param._data.dtype.kind != "f":
                     continue
-                if param.data.dtype != np_dtype:
-                    param.data = param.data.astype(np_dtype)
+                if param._data.dtype != np_dtype:
+                    param._data = param._data.astype(np_dtype)
                     if param.grad is not None:
-                        param.grad.data = param.grad.data.astype(np_dtype)
+                        param.grad._data = param.grad._data.astype(np_dtype)
             for buf in module._buffers.values():
-                if buf is not None and buf.data.dtype.kind == "f" and buf.data.dtype != np_dtype:
-                    buf.data = buf.data.astype(np_dtype)
+                if buf is not None and buf._data.dtype.kind == "f" and buf._data.dtype != np_dtype:
+                    buf._data = buf._data.astype(np_dtype)
         return self
 
     def float(self):
@@ -413,7 +413,7 @@ class Module:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
         for arg in args:
             if isinstance(arg, Tensor):
-                dtype = arg.data.dtype
+                dtype = arg._data.dtype
             elif isinstance(arg, (str, _device)):
                 device = arg
             elif isinstance(arg, bool):
@@ -447,7 +447,7 @@ class Module:
         if destination is None:
             destination = collections.OrderedDict()
         for key, tensor, _ in self._state_entries():
-            destination[prefix + key] = tensor if keep_vars else _wrap(tensor.data)
+            destination[prefix + key] = tensor if keep_vars else _wrap(tensor._data)
         return destination
 
     # Names of buffers a checkpoint may lack without being reported missing (BatchNorm's
@@ -468,7 +468,7 @@ class Module:
 
     def load_state_dict(self, state_dict, strict=True):
         """Copy values from ``state_dict`` into this module's parameters and buffers, in place
-        (``param.data[...] = value``, cast to the parameter's dtype), so optimizers that hold
+        (``param._data[...] = value``, cast to the parameter's dtype), so optimizers that hold
         the parameters keep working.
 
         With ``strict=True`` the keys must match exactly. Errors (missing keys, unexpected
@@ -494,7 +494,7 @@ class Module:
                 continue
             value = state_dict[key]
             if isinstance(value, Tensor):
-                array = value.data
+                array = value._data
             elif isinstance(value, (np.ndarray, np.generic, int, float, bool)):
                 array = np.asarray(value)
             else:
@@ -502,12 +502,12 @@ class Module:
                     f'While copying the parameter named "{key}", expected Tensor or numpy '
                     f"array from checkpoint but received {type(value).__name__}")
                 continue
-            if array.shape != target.data.shape:
+            if array.shape != target._data.shape:
                 shape_error = True
                 errors.append(
                     f"size mismatch for {key}: copying a param with shape {tuple(array.shape)} "
                     f"from checkpoint, the shape in current model is "
-                    f"{tuple(target.data.shape)}.")
+                    f"{tuple(target._data.shape)}.")
                 continue
             copies.append((target, array))
         if strict:
@@ -523,7 +523,7 @@ class Module:
                 self._get_name(), "\n\t".join(errors)))
         with no_grad():
             for target, array in copies:
-                target.data[...] = array  # numpy casts to the parameter's dtype
+                target._data[...] = array  # numpy casts to the parameter's dtype
         return _IncompatibleKeys(missing, unexpected)
 
     # -----------------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     total = max_i max|g_i|. Every gradient is multiplied by min(1, max_norm / (total + 1e-6)),
     as in PyTorch (the 1e-6 keeps a zero norm from dividing by zero).
     """
-    grads = [p.grad.data for p in _as_list(parameters) if p.grad is not None]
+    grads = [p.grad._data for p in _as_list(parameters) if p.grad is not None]
     norm_type = float(norm_type)
     if not grads:
         return _wrap(np.array(0.0, dtype=np.float32))
@@ -55,24 +55,24 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     clip_value = float(clip_value)
     for p in _as_list(parameters):
         if p.grad is not None:
-            np.clip(p.grad.data, -clip_value, clip_value, out=p.grad.data)
+            np.clip(p.grad._data, -clip_value, clip_value, out=p.grad._data)
 
 
 def parameters_to_vector(parameters):
     """All parameters' values, flattened and concatenated into one 1-D Tensor (a copy)."""
-    arrays = [p.data.reshape(-1) for p in _as_list(parameters)]
+    arrays = [p._data.reshape(-1) for p in _as_list(parameters)]
     return _wrap(np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.float32))
 
 
 def vector_to_parameters(vec, parameters):
     """Copy consecutive slices of the 1-D ``vec`` into the parameters, in place."""
-    values = vec.data if isinstance(vec, Tensor) else np.asarray(vec)
+    values = vec._data if isinstance(vec, Tensor) else np.asarray(vec)
     params = _as_list(parameters)
-    needed = sum(p.data.size for p in params)
+    needed = sum(p._data.size for p in params)
     if values.ndim != 1 or values.size != needed:
         raise ValueError(f"vector_to_parameters: expected a 1-D vector of {needed} values, got "
                          f"shape {tuple(values.shape)}")
     offset = 0
     for p in params:
-        p.data[...] = values[offset:offset + p.data.size].reshape(p.data.shape)
-        offset += p.data.size
+        p._data[...] = values[offset:offset + p._data.size].reshape(p._data.shape)
+        offset += p._data.size

@@ -45,8 +45,8 @@ class Adagrad(Optimizer):
     def _init_state(self, p, group):
         state = self.state[p]
         state["step"] = 0.0
-        state["sum"] = np.full(p.data.shape, group["initial_accumulator_value"],
-                               dtype=p.data.dtype)
+        state["sum"] = np.full(p._data.shape, group["initial_accumulator_value"],
+                               dtype=p._data.dtype)
         return state
 
     def step(self, closure=None):
@@ -70,6 +70,6 @@ class Adagrad(Optimizer):
                 step = param_state["step"] + 1.0
                 param_state["step"] = step
                 clr = lr / (1 + (step - 1) * lr_decay)
-                kernel(p.data, grad.data, param_state["sum"], clr,
+                kernel(p._data, grad._data, param_state["sum"], clr,
                        weight_decay, eps, maximize)
         return loss

@@ -52,7 +52,7 @@ class Adam(Optimizer):
 
     def _init_state(self, p, group):
         state = self.state[p]
-        shape, dtype = p.data.shape, p.data.dtype
+        shape, dtype = p._data.shape, p._data.dtype
         state["step"] = 0.0
         state["exp_avg"] = np.zeros(shape, dtype)
         state["exp_avg_sq"] = np.zeros(shape, dtype)
@@ -88,7 +88,7 @@ class Adam(Optimizer):
                     last_step = step
                     step_size = lr / (1 - beta1**step)
                     bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-                kernel(p.data, grad.data, param_state["exp_avg"],
+                kernel(p._data, grad._data, param_state["exp_avg"],
                        param_state["exp_avg_sq"], param_state.get("max_exp_avg_sq"),
                        lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad,
                        maximize, step_size, bias_correction2_sqrt)

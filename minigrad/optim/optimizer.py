@@ -18,7 +18,7 @@ Follows ``torch.optim.Optimizer``:
 
 A subclass implements ``step``: for each group, for each parameter whose ``grad`` is not None,
 one call to its fused kernel through ``minigrad._kernels.kernels`` (so MINIGRAD_KERNELS=numpy
-runs the plain-numpy twins in ``reference.py``). The kernel updates ``p.data`` in place,
+runs the plain-numpy twins in ``reference.py``). The kernel updates ``p._data`` in place,
 whatever its layout: the array is never replaced, since other objects hold references to it.
 """
 import copy
@@ -137,10 +137,10 @@ class Optimizer:
                 if p.grad is not None:
                     if set_to_none:
                         p.grad = None
-                    elif p.grad.data.flags.writeable:
-                        p.grad.data.fill(0)
+                    elif p.grad._data.flags.writeable:
+                        p.grad._data.fill(0)
                     else:  # e.g. a broadcast view: give the gradient its own zeros
-                        p.grad.data = np.zeros(p.grad.data.shape, p.grad.data.dtype)
+                        p.grad._data = np.zeros(p.grad._data.shape, p.grad._data.dtype)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient. Subclasses implement it."""
@@ -238,7 +238,7 @@ def _copy_state(value, param, index, name=None):
     of the parameter's dtype (as PyTorch casts them to the parameter's dtype).
     """
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._data
     if isinstance(value, dict):
         return {k: _copy_state(v, param, index, k) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
@@ -246,10 +246,10 @@ def _copy_state(value, param, index, name=None):
     if isinstance(value, (np.ndarray, np.generic)):
         if name == "step":
             return float(value)
-        array = np.array(value, dtype=param.data.dtype, order="C", copy=True)
-        if array.ndim and array.size != param.data.size:
+        array = np.array(value, dtype=param._data.dtype, order="C", copy=True)
+        if array.ndim and array.size != param._data.size:
             raise ValueError(f"loaded state dict has a buffer {name!r} of shape {array.shape} "
-                             f"for parameter {index} of shape {param.data.shape}")
-        return array.reshape(param.data.shape) if array.ndim else array
+                             f"for parameter {index} of shape {param._data.shape}")
+        return array.reshape(param._data.shape) if array.ndim else array
     return copy.deepcopy(value)
 

@@ -42,7 +42,7 @@ class RMSprop(Optimizer):
 
     def _init_state(self, p, group):
         state = self.state[p]
-        shape, dtype = p.data.shape, p.data.dtype
+        shape, dtype = p._data.shape, p._data.dtype
         state["step"] = 0.0
         state["square_avg"] = np.zeros(shape, dtype)
         if group["momentum"] > 0:
@@ -72,7 +72,7 @@ class RMSprop(Optimizer):
                 if not param_state:
                     param_state = self._init_state(p, group)
                 param_state["step"] += 1.0
-                kernel(p.data, grad.data, param_state["square_avg"],
+                kernel(p._data, grad._data, param_state["square_avg"],
                        param_state.get("grad_avg"), param_state.get("momentum_buffer"),
                        lr, alpha, eps, weight_decay, momentum, centered, maximize)
         return loss

@@ -55,7 +55,7 @@ class SGD(Optimizer):
                 grad = p.grad
                 if grad is None:
                     continue
-                param = p.data
+                param = p._data
                 buf = None
                 first_step = False
                 if momentum != 0:
@@ -66,6 +66,6 @@ class SGD(Optimizer):
                         buf = param_state["momentum_buffer"] = np.empty(param.shape,
                                                                         param.dtype)
                         first_step = True
-                kernel(param, grad.data, buf, lr, weight_decay, momentum,
+                kernel(param, grad._data, buf, lr, weight_decay, momentum,
                        dampening, nesterov, maximize, first_step)
         return loss

@@ -58,21 +58,21 @@ class TensorDataset(Dataset):
             if not isinstance(t, Tensor):
                 raise TypeError(f"TensorDataset: argument {position} is a "
                                 f"{type(t).__name__}, not a Tensor")
-            if t.data.ndim == 0:
+            if t._data.ndim == 0:
                 raise ValueError(f"TensorDataset: argument {position} is a 0-d tensor; "
                                  f"samples are taken along the first dimension")
-        sizes = [t.data.shape[0] for t in tensors]
+        sizes = [t._data.shape[0] for t in tensors]
         if len(set(sizes)) != 1:
             raise ValueError(f"Size mismatch between tensors: TensorDataset needs the same "
                              f"first dimension in every tensor, got sizes {sizes} (shapes "
-                             f"{[tuple(t.data.shape) for t in tensors]})")
+                             f"{[tuple(t._data.shape) for t in tensors]})")
         self.tensors = tensors
 
     def __getitem__(self, index):
         return tuple(t[index] for t in self.tensors)
 
     def __len__(self):
-        return self.tensors[0].data.shape[0]
+        return self.tensors[0]._data.shape[0]
 
 
 class Subset(Dataset):
@@ -142,7 +142,7 @@ def _stack_tensors(batch):
     if is_grad_enabled() and any(t.requires_grad for t in batch):
         from ..tensor import stack  # the differentiable op, only when a graph is wanted
         return stack(batch, 0)
-    return from_numpy(np.stack([t.data for t in batch]))
+    return from_numpy(np.stack([t._data for t in batch]))
 
 
 def default_collate(batch):
@@ -219,7 +219,7 @@ def _rows_source(dataset):
     index_map = None
     while type(dataset) is Subset:
         indices = dataset.indices
-        indices = indices.data if isinstance(indices, Tensor) else indices
+        indices = indices._data if isinstance(indices, Tensor) else indices
         indices = np.asarray(indices, dtype=np.int64)
         index_map = indices if index_map is None else indices[index_map]
         dataset = dataset.dataset
@@ -234,7 +234,7 @@ def _take_rows(tensor, rows):
     wanted."""
     if tensor.requires_grad and is_grad_enabled():
         return tensor[rows]
-    return from_numpy(tensor.data.take(rows, axis=0))
+    return from_numpy(tensor._data.take(rows, axis=0))
 
 
 class DataLoader:
