@@ -84,6 +84,7 @@ class Tensor:
         self._data = data
         self._grad = None
         self._grad_fn = None
+        self._hooks = None
         self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -125,6 +126,8 @@ class Tensor:
                 "a computed variable in a subgraph that doesn't require differentiation use "
                 "var_no_grad = var.detach().")
         self._requires_grad = bool(requires_grad)
+        if requires_grad and self._grad_fn is None and getattr(self, "_hooks", None) is None:
+            self._hooks = None  # the engine reads a leaf's hooks slot
         return self
 
     @property
@@ -372,7 +375,11 @@ class Tensor:
         values are freed unless ``retain_graph=True``; ``create_graph=True`` records the
         backward itself, so the gradients can be differentiated again; ``inputs`` restricts
         the accumulation to those tensors."""
-        _engine.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+        if gradient is None and inputs is None and not create_graph and self._grad_fn is not None \
+                and self._data.size == 1:
+            _engine.backward_scalar(self, retain_graph)  # the common call, spelled out
+        else:
+            _engine.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
 
     def register_hook(self, hook):
         """Call ``hook(grad)`` each time the gradient with respect to this tensor is computed;
@@ -1147,7 +1154,7 @@ def _filled_like(x, value):
 
 
 def _leaf_hooks(tensor):
-    hooks = getattr(tensor, "_hooks", None)
+    hooks = getattr(tensor, "_hooks", None)  # (a tensor made by an op may not have the slot set)
     if hooks is None:
         hooks = tensor._hooks = _LeafHooks()
     return hooks
@@ -1178,6 +1185,7 @@ def _wrap(array, requires_grad=False):
     t._data = array
     t._grad = None
     t._grad_fn = None
+    t._hooks = None
     t._requires_grad = requires_grad
     return t
 

@@ -203,6 +203,15 @@ def run(roots, root_grads, keep_graph, create_graph, targets=None, accumulate=Tr
         _grad_state.enabled = previous_mode
 
 
+def backward_scalar(tensor, retain_graph):
+    """``tensor.backward()`` for a one-element output: the common call, spelled out."""
+    data = tensor._data
+    if not tensor._requires_grad:
+        raise RuntimeError("element 0 of tensors does not require grad and does not have a "
+                           "grad_fn")
+    run((tensor,), (_seed_gradient(data.shape, data.dtype),), bool(retain_graph), False)
+
+
 def _run(Tensor, xp, roots, root_grads, keep_graph, create_graph, targets, accumulate):
     captured = {}
     needed = target_ids = None
@@ -270,14 +279,24 @@ def _run(Tensor, xp, roots, root_grads, keep_graph, create_graph, targets, accum
             _check_anomaly(node, input_grads)
         if node._hooks is not None and node._hooks.post:
             input_grads = _run_node_post_hooks(node, input_grads, g)
-        inputs = node._inputs
-        for edge, inp, g in zip(node._edges, inputs, input_grads):
+        for edge, inp, g in zip(node._edges, node._inputs, input_grads):
             if edge is None or g is None:
                 continue
             shape = inp._data.shape
             if g.shape != shape:
                 g = xp.sum_to(g, shape)
-            deliver(edge, g)
+            # The common case spelled out: a gradient for another node (its pending sum).
+            if type(edge) is not OutputRef and not isinstance(edge, Tensor):
+                previous = pending.get(edge)
+                if previous is None:
+                    pending[edge] = g
+                    heappush(heap, (-edge._seq, edge))
+                else:
+                    pending[edge] = previous + g
+            elif target_ids is None and type(edge) is not OutputRef:
+                _accumulate_leaf(edge, g, create_graph)
+            else:
+                deliver(edge, g)
         if not keep_graph:
             node.release()
     return captured
@@ -286,7 +305,10 @@ def _run(Tensor, xp, roots, root_grads, keep_graph, create_graph, targets, accum
 def _accumulate_leaf(leaf, g, create_graph):
     """``leaf.grad += g`` (the first gradient is copied so it never aliases another array; under
     create_graph the sum is recorded, out of place, as in PyTorch)."""
-    hooks = getattr(leaf, "_hooks", None)
+    try:
+        hooks = leaf._hooks
+    except AttributeError:  # a leaf made without hooks slot set (rare): none registered
+        hooks = None
     if hooks is not None:
         g = _run_leaf_hooks(leaf, g, create_graph)
     current = leaf._grad

@@ -124,6 +124,20 @@ class Op:
             if record:
                 node.needs_input_grad = (True,)
                 node._edges = (a._grad_fn or a,)
+        elif n == 3 and not options:  # Linear (x, weight, bias) and the weighted losses
+            a, b, c = args
+            need_a = isinstance(a, Tensor) and a._requires_grad
+            need_b = isinstance(b, Tensor) and b._requires_grad
+            need_c = isinstance(c, Tensor) and c._requires_grad
+            out = node.forward(a._data if isinstance(a, Tensor) else a,
+                               b._data if isinstance(b, Tensor) else b,
+                               c._data if isinstance(c, Tensor) else c)
+            record = (need_a or need_b or need_c) and _grad_state.enabled
+            if record:
+                node.needs_input_grad = (need_a, need_b, need_c)
+                node._edges = ((a._grad_fn or a) if need_a else None,
+                               (b._grad_fn or b) if need_b else None,
+                               (c._grad_fn or c) if need_c else None)
         else:
             needs = tuple([isinstance(x, Tensor) and x._requires_grad for x in args])
             out = node.forward(*[x._data if isinstance(x, Tensor) else x for x in args],

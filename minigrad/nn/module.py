@@ -48,6 +48,7 @@ class Parameter(Tensor):
         self._data = array
         self._grad = None
         self._grad_fn = None
+        self._hooks = None
         self.requires_grad = bool(requires_grad)
         return self
 
