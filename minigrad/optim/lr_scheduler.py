@@ -235,8 +235,12 @@ class LRScheduler:
                     values = self.get_lr()
         finally:
             self._get_lr_called_within_step = False
+        self._write_lrs(values)
+
+    def _write_lrs(self, values):
+        """Set every group's lr (a Tensor lr in place) and remember them as the last lrs."""
         groups = self.optimizer.param_groups
-        if len(values) != len(groups):
+        if len(values) != len(groups):  # e.g. a group added after the scheduler was built
             raise ValueError(f"{type(self).__name__} computed {len(values)} learning rates "
                              f"for {len(groups)} parameter groups")
         for group, lr in zip(groups, values):
@@ -386,6 +390,14 @@ class MultiStepLR(LRScheduler):
             return _group_values(self.optimizer, "lr")
         return [group["lr"] * self.gamma ** self.milestones[self.last_epoch]
                 for group in self.optimizer.param_groups]
+
+    def load_state_dict(self, state_dict):
+        """Restore attributes saved by ``state_dict()``; ``milestones`` becomes a Counter
+        again if a checkpoint format turned it into a plain dict."""
+        super().load_state_dict(state_dict)
+        if not isinstance(self.milestones, Counter):
+            self.milestones = Counter({int(epoch): count
+                                       for epoch, count in dict(self.milestones).items()})
 
     def _get_closed_form_lr(self):
         milestones = sorted(self.milestones.elements())
@@ -610,9 +622,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
             values = self.get_lr()
         finally:
             self._get_lr_called_within_step = False
-        for group, lr in zip(self.optimizer.param_groups, values):
-            _set_group_value(group, "lr", lr)
-        self._last_lr = _group_values(self.optimizer, "lr")
+        self._write_lrs(values)
 
 
 # ------------------------------------------------------------------------------------------
