@@ -11,7 +11,9 @@ rule); a gradient of a broadcast shape is summed back to its input's shape in on
 ``create_graph=True`` runs the same formulas on Tensors, with recording on, so the gradients
 carry a graph of their own (see ``graph.py``).
 """
+import sys
 from heapq import heappop, heappush
+from sys import getrefcount
 
 import numpy as np
 
@@ -212,49 +214,64 @@ def backward_scalar(tensor, retain_graph):
     run((tensor,), (_seed_gradient(data.shape, data.dtype),), bool(retain_graph), False)
 
 
+class _Pass:
+    """The state of one backward pass: nodes waiting for their gradient, and what ``grad``
+    or ``backward(inputs=...)`` asked for."""
+
+    __slots__ = ("accumulate", "captured", "create_graph", "heap", "pending", "targets")
+
+    def __init__(self, create_graph, targets, accumulate):
+        self.pending = {}
+        self.heap = []
+        self.create_graph = create_graph
+        self.targets = targets
+        self.accumulate = accumulate
+        self.captured = {}
+
+    def deliver(self, edge, g, Tensor):
+        """Hand gradient ``g`` to a leaf, or add it to a node's pending sum."""
+        if isinstance(edge, Tensor):
+            if self.targets is None:
+                _accumulate_leaf(edge, g, self.create_graph)
+            elif id(edge) in self.targets:
+                if self.accumulate:
+                    _accumulate_leaf(edge, g, self.create_graph)
+                else:
+                    g = _run_leaf_hooks(edge, g, self.create_graph)
+                    previous = self.captured.get(id(edge))
+                    self.captured[id(edge)] = g if previous is None else previous + g
+            return
+        pending = self.pending
+        if type(edge) is OutputRef:
+            node, index = edge
+            grads = pending.get(node)
+            if grads is None:
+                grads = pending[node] = [None] * node.num_outputs
+                heappush(self.heap, (-node._seq, node))
+            grads[index] = g if grads[index] is None else grads[index] + g
+            return
+        previous = pending.get(edge)
+        if previous is None:
+            pending[edge] = g
+            heappush(self.heap, (-edge._seq, edge))
+        else:
+            pending[edge] = previous + g
+
+
 def _run(Tensor, xp, roots, root_grads, keep_graph, create_graph, targets, accumulate):
-    captured = {}
     needed = target_ids = None
     if targets is not None:
         needed = _needed_nodes(roots, targets, Tensor)
         target_ids = {}
         for t in targets:
             target_ids.setdefault(_target_key(t), []).append(t)
-
-    def deliver(edge, g):
-        """Hand gradient ``g`` to a leaf, or to a node's pending sum."""
-        if isinstance(edge, Tensor):
-            if target_ids is None:
-                _accumulate_leaf(edge, g, create_graph)
-            elif id(edge) in target_ids:
-                if accumulate:
-                    _accumulate_leaf(edge, g, create_graph)
-                else:
-                    g = _run_leaf_hooks(edge, g, create_graph)
-                    previous = captured.get(id(edge))
-                    captured[id(edge)] = g if previous is None else previous + g
-            return
-        if type(edge) is OutputRef:
-            node, index = edge
-            grads = pending.get(node)
-            if grads is None:
-                grads = pending[node] = [None] * node.num_outputs
-                heappush(heap, (-node._seq, node))
-            grads[index] = g if grads[index] is None else grads[index] + g
-            return
-        previous = pending.get(edge)
-        if previous is None:
-            pending[edge] = g
-            heappush(heap, (-edge._seq, edge))
-        else:
-            pending[edge] = previous + g
-
-    pending = {}
-    heap = []
+    state = _Pass(create_graph, target_ids, accumulate)
+    pending, heap = state.pending, state.heap
     for root, g in zip(roots, root_grads):
-        deliver(root._grad_fn if root._grad_fn is not None else root, g)
+        state.deliver(root._grad_fn if root._grad_fn is not None else root, g, Tensor)
 
     anomaly = anomaly_mode.state.enabled
+    steal = not create_graph and _CAN_STEAL
     while heap:
         node = heappop(heap)[1]
         g = pending.pop(node)
@@ -262,7 +279,7 @@ def _run(Tensor, xp, roots, root_grads, keep_graph, create_graph, targets, accum
             g = _run_node_pre_hooks(node, g, create_graph)
         if target_ids is not None:
             for t in target_ids.get(id(node), ()):
-                _capture_non_leaf(t, node, g, captured, accumulate, create_graph)
+                _capture_non_leaf(t, node, g, state.captured, accumulate, create_graph)
             if id(node) not in needed:
                 continue
         if node._freed:
@@ -279,27 +296,60 @@ def _run(Tensor, xp, roots, root_grads, keep_graph, create_graph, targets, accum
             _check_anomaly(node, input_grads)
         if node._hooks is not None and node._hooks.post:
             input_grads = _run_node_post_hooks(node, input_grads, g)
+        broadcasts = node.may_broadcast
         for edge, inp, g in zip(node._edges, node._inputs, input_grads):
             if edge is None or g is None:
                 continue
-            shape = inp._data.shape
-            if g.shape != shape:
-                g = xp.sum_to(g, shape)
-            # The common case spelled out: a gradient for another node (its pending sum).
-            if type(edge) is not OutputRef and not isinstance(edge, Tensor):
-                previous = pending.get(edge)
-                if previous is None:
-                    pending[edge] = g
-                    heappush(heap, (-edge._seq, edge))
+            if broadcasts:
+                shape = inp._data.shape
+                if g.shape != shape:
+                    g = xp.sum_to(g, shape)
+            if type(edge) is OutputRef or isinstance(edge, Tensor):
+                if steal and target_ids is None and type(edge) is not OutputRef \
+                        and edge._grad is None and edge._hooks is None \
+                        and g.dtype == edge._data.dtype:
+                    # The first gradient of a leaf: keep the array itself when nothing else
+                    # can see it (PyTorch's AccumulateGrad does the same), else a copy.
+                    if getrefcount(g) <= _UNSHARED_REFCOUNT and g.base is None and \
+                            _owned_layout(g.flags):
+                        edge._grad = graph._constant(g)
+                    else:
+                        edge._grad = graph._constant(np.array(g, copy=True, order="C"))
                 else:
-                    pending[edge] = previous + g
-            elif target_ids is None and type(edge) is not OutputRef:
-                _accumulate_leaf(edge, g, create_graph)
+                    state.deliver(edge, g, Tensor)
+                continue
+            # A gradient for another node: add it to that node's pending sum.
+            previous = pending.get(edge)
+            if previous is None:
+                pending[edge] = g
+                heappush(heap, (-edge._seq, edge))
             else:
-                deliver(edge, g)
+                pending[edge] = previous + g
         if not keep_graph:
             node.release()
-    return captured
+    return state.captured
+
+
+def _owned_layout(flags):
+    return flags.c_contiguous and flags.writeable
+
+
+def _unshared_refcount():
+    """The reference count of a gradient array that only the engine's loop holds: the tuple
+    a formula returned, the loop variable, and getrefcount's own argument. Measured rather
+    than assumed; stealing is off where refcounts may be deferred or borrowed (free-threaded
+    builds, CPython >= 3.14)."""
+    if sys.implementation.name != "cpython" or sys.version_info >= (3, 14) or \
+            not getattr(sys, "_is_gil_enabled", lambda: True)():
+        return None
+    grads = (np.ones(2),)
+    for g in grads:
+        return getrefcount(g)
+    return None  # pragma: no cover
+
+
+_UNSHARED_REFCOUNT = _unshared_refcount()
+_CAN_STEAL = _UNSHARED_REFCOUNT is not None
 
 
 def _accumulate_leaf(leaf, g, create_graph):

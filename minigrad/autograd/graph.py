@@ -82,6 +82,7 @@ class Op:
     saved_tensors = None  # the saved inputs: arrays, or Tensors under create_graph
     result = None         # the saved output, if backward needs it
     is_view = False       # ops whose output shares the input's memory (reshape, index...)
+    may_broadcast = True  # may return a gradient of a broadcast shape (engine sums it back)
     num_outputs = 1
     _freed = False
     _hooks = None         # _NodeHooks, when a hook is registered on this node or its output
