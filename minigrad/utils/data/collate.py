@@ -99,14 +99,15 @@ def collate(batch, *, collate_fn_map=None):
         except TypeError:
             return collated
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-        return elem_type(*(collate(list(samples), collate_fn_map=collate_fn_map)
+        # Each field's samples go on as the tuple zip makes (strings stay a tuple), as in
+        # PyTorch.
+        return elem_type(*(collate(samples, collate_fn_map=collate_fn_map)
                            for samples in zip(*batch)))
     if isinstance(elem, collections.abc.Sequence):
         size = len(elem)
         if any(len(sample) != size for sample in batch):
             raise RuntimeError("each element in list of batch should be of equal size")
-        columns = [collate(list(samples), collate_fn_map=collate_fn_map)
-                   for samples in zip(*batch)]
+        columns = [collate(samples, collate_fn_map=collate_fn_map) for samples in zip(*batch)]
         if isinstance(elem, tuple):
             return columns
         try:
@@ -169,7 +170,8 @@ def collate_int_fn(batch, *, collate_fn_map=None):
 
 
 def collate_str_fn(batch, *, collate_fn_map=None):
-    """Strings and bytes stay a list."""
+    """Strings and bytes stay as they came: the list of them (a tuple inside a sequence or
+    namedtuple sample, where the batch is a column of the samples)."""
     return batch
 
 

@@ -548,24 +548,24 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             for sentinel in ready:
                 self._raise_worker_failed(sentinels[sentinel])
             if deadline is not None and time.monotonic() >= deadline:
-                self._shutdown_workers()
+                self._shutdown_workers(grace=0)  # stuck workers need not finish their task
                 raise RuntimeError(f"DataLoader timed out after {self._timeout} seconds")
 
     def _raise_worker_failed(self, worker_id):
         process = self._workers[worker_id]
         process.join(timeout=1.0)  # it may be closing its pipe just before it ends
         code = process.exitcode
-        self._shutdown_workers()
+        self._shutdown_workers(grace=0)
         if code is not None and code < 0:
             raise RuntimeError(f"DataLoader worker (pid {process.pid}) is killed by signal: "
                                f"{signal.strsignal(-code)}. ")
         raise RuntimeError(f"DataLoader worker (pid(s) {process.pid}) exited unexpectedly")
 
-    def _shutdown_workers(self):
-        """Tell every worker to exit, give each up to ``_SHUTDOWN_GRACE`` seconds to finish
-        the task in hand (reading and dropping what they still send, so none blocks on a full
-        pipe), then terminate the rest. Safe to call twice, and a no-op in a forked child
-        that inherited this object."""
+    def _shutdown_workers(self, grace=_SHUTDOWN_GRACE):
+        """Tell every worker to exit, give each up to ``grace`` seconds to finish the task in
+        hand (reading and dropping what they still send, so none blocks on a full pipe), then
+        terminate the rest. Safe to call twice, and a no-op in a forked child that inherited
+        this object."""
         if self._shutdown or os.getpid() != self._owner_pid:
             return
         self._shutdown = True
@@ -574,7 +574,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 conn.send(None)
             except OSError:
                 pass  # that worker is gone already
-        deadline = time.monotonic() + _SHUTDOWN_GRACE
+        deadline = time.monotonic() + grace
         readable = list(self._result_conns)
         alive = [p for p in self._workers if p.exitcode is None]
         while alive and time.monotonic() < deadline:
