@@ -164,8 +164,8 @@ def test_random_sampler_generator_makes_it_reproducible():
     assert list(mdata.RandomSampler(range(30))) == a
 
 
-@pytest.mark.parametrize("kwargs", [dict(replacement=1), dict(num_samples=0),
-                                    dict(num_samples=-1), dict(num_samples=2.5)])
+@pytest.mark.parametrize("kwargs", [{"replacement": 1}, {"num_samples": 0},
+                                    {"num_samples": -1}, {"num_samples": 2.5}])
 def test_random_sampler_argument_errors_match_torch(kwargs):
     _same_error(lambda T, d: d.RandomSampler(range(5), **kwargs))
 
@@ -371,8 +371,8 @@ def test_iterable_dataset_len_and_its_warning():
         len(mdata.DataLoader(Count(5)))
 
 
-@pytest.mark.parametrize("kwargs", [dict(shuffle=True), dict(sampler=[0]),
-                                    dict(batch_sampler=[[0]])])
+@pytest.mark.parametrize("kwargs", [{"shuffle": True}, {"sampler": [0]},
+                                    {"batch_sampler": [[0]]}])
 def test_iterable_dataset_refuses_samplers_like_torch(kwargs):
     class Stream(mdata.IterableDataset):
         def __iter__(self):
@@ -483,14 +483,14 @@ def test_custom_collate_fn_map():
 # --------------------------------------------------------------------------------------------
 
 LOADER_CASES = {
-    "defaults": dict(),
-    "batch 3": dict(batch_size=3),
-    "batch 3 drop_last": dict(batch_size=3, drop_last=True),
-    "no batching": dict(batch_size=None),
-    "sampler": dict(batch_size=2, sampler=[6, 0, 3, 3]),
-    "batch_sampler": dict(batch_sampler=[[1, 2], [6], [0, 0, 5]]),
+    "defaults": {},
+    "batch 3": {"batch_size": 3},
+    "batch 3 drop_last": {"batch_size": 3, "drop_last": True},
+    "no batching": {"batch_size": None},
+    "sampler": {"batch_size": 2, "sampler": [6, 0, 3, 3]},
+    "batch_sampler": {"batch_sampler": [[1, 2], [6], [0, 0, 5]]},
     "BatchSampler object": "batch_sampler_object",
-    "collate_fn": dict(batch_size=4, collate_fn=lambda samples: [len(samples), samples[0]]),
+    "collate_fn": {"batch_size": 4, "collate_fn": lambda samples: [len(samples), samples[0]]},
 }
 
 
@@ -512,8 +512,8 @@ def test_loader_batches_match_torch(case):
     def run(data):
         kwargs = LOADER_CASES[case]
         if kwargs == "batch_sampler_object":
-            kwargs = dict(batch_sampler=data.BatchSampler(data.SequentialSampler(range(7)), 3,
-                                                          True))
+            kwargs = {"batch_sampler": data.BatchSampler(data.SequentialSampler(range(7)), 3,
+                                                          True)}
         loader = data.DataLoader(Records(), **kwargs)
         return len(loader), [_plain(b) for b in loader]
 
@@ -521,24 +521,24 @@ def test_loader_batches_match_torch(case):
 
 
 @pytest.mark.parametrize("kwargs", [
-    dict(shuffle=True, sampler=[0, 1]),
-    dict(batch_size=2, batch_sampler=[[0, 1]]),
-    dict(shuffle=True, batch_sampler=[[0, 1]]),
-    dict(drop_last=True, batch_sampler=[[0, 1]]),
-    dict(sampler=[0], batch_sampler=[[0, 1]]),
-    dict(batch_size=None, drop_last=True),
-    dict(num_workers=-1),
-    dict(timeout=-1),
-    dict(prefetch_factor=2),
-    dict(num_workers=1, prefetch_factor=-1),
-    dict(persistent_workers=True),
-    dict(multiprocessing_context="fork"),
-    dict(num_workers=1, multiprocessing_context="bogus"),
-    dict(num_workers=1, multiprocessing_context=3),
-    dict(batch_size=0),
-    dict(batch_size=-3),
-    dict(batch_size=1.5),
-    dict(batch_size=True),
+    {"shuffle": True, "sampler": [0, 1]},
+    {"batch_size": 2, "batch_sampler": [[0, 1]]},
+    {"shuffle": True, "batch_sampler": [[0, 1]]},
+    {"drop_last": True, "batch_sampler": [[0, 1]]},
+    {"sampler": [0], "batch_sampler": [[0, 1]]},
+    {"batch_size": None, "drop_last": True},
+    {"num_workers": -1},
+    {"timeout": -1},
+    {"prefetch_factor": 2},
+    {"num_workers": 1, "prefetch_factor": -1},
+    {"persistent_workers": True},
+    {"multiprocessing_context": "fork"},
+    {"num_workers": 1, "multiprocessing_context": "bogus"},
+    {"num_workers": 1, "multiprocessing_context": 3},
+    {"batch_size": 0},
+    {"batch_size": -3},
+    {"batch_size": 1.5},
+    {"batch_size": True},
 ])
 def test_loader_argument_errors_match_torch(kwargs):
     _same_error(lambda T, d: d.DataLoader(d.TensorDataset(T([1.0, 2.0, 3.0])), **kwargs))
@@ -568,8 +568,8 @@ def test_loader_attributes_are_torchs():
                 loader.prefetch_factor, loader.num_workers, loader.timeout, loader.in_order,
                 loader.persistent_workers, loader.pin_memory)
 
-    for kwargs in [dict(), dict(shuffle=True, batch_size=2), dict(batch_size=None),
-                   dict(num_workers=2), dict(batch_sampler=[[0]])]:
+    for kwargs in [{}, {"shuffle": True, "batch_size": 2}, {"batch_size": None},
+                   {"num_workers": 2}, {"batch_sampler": [[0]]}]:
         assert attrs(mg.tensor, mdata, **kwargs) == attrs(torch.tensor, tdata, **kwargs)
 
 

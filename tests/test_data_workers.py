@@ -193,7 +193,7 @@ def test_each_worker_seeds_python_minigrad_and_numpy_like_torch():
     seeds = _first_by_worker(batches, "seed")
     base_seed = seeds[0]
     for worker_id, seed in seeds.items():
-        first = [b for b in batches if b["id"].item() == worker_id][0]
+        first = next(b for b in batches if b["id"].item() == worker_id)
         assert first["python"].item() == random.Random(seed).random()
         assert first["minigrad"].item() == pytest.approx(
             float(np.random.default_rng(seed).random(1, dtype=np.float32)[0]))
@@ -416,8 +416,8 @@ class Count(IterableDataset):
         return iter(range(info.id, self.n, info.num_workers))
 
 
-@pytest.mark.parametrize("kwargs", [dict(batch_size=2), dict(batch_size=2, drop_last=True),
-                                    dict(batch_size=None), dict(batch_size=3)])
+@pytest.mark.parametrize("kwargs", [{"batch_size": 2}, {"batch_size": 2, "drop_last": True},
+                                    {"batch_size": None}, {"batch_size": 3}])
 @pytest.mark.parametrize("shard", [True, False])
 def test_iterable_dataset_with_workers_matches_torch(kwargs, shard):
     torch = pytest.importorskip("torch")

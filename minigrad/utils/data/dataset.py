@@ -154,8 +154,8 @@ class ConcatDataset(Dataset):
             raise AssertionError("datasets should not be an empty iterable")
         for dataset in self.datasets:
             if isinstance(dataset, IterableDataset):
-                # AssertionError: PyTorch's type.
-                raise AssertionError("ConcatDataset does not support IterableDataset")  # noqa: TRY004
+                message = "ConcatDataset does not support IterableDataset"
+                raise AssertionError(message)  # noqa: TRY004 - PyTorch's type
         self.cumulative_sizes = self.cumsum(self.datasets)
 
     def __len__(self):
