@@ -194,6 +194,12 @@ def test_weighted_random_sampler_frequencies():
     np.testing.assert_allclose(counts, weights, atol=0.03)
 
 
+def test_weighted_random_sampler_keeps_weights_as_a_float64_tensor():
+    sampler = mdata.WeightedRandomSampler([1, 2, 3], 2)
+    assert isinstance(sampler.weights, mg.Tensor) and sampler.weights.dtype == mg.float64
+    assert sampler.weights.tolist() == [1.0, 2.0, 3.0] and len(sampler) == 2
+
+
 def test_weighted_random_sampler_without_replacement():
     sampler = mdata.WeightedRandomSampler([1.0, 0.0, 5.0, 2.0], 3, replacement=False)
     for _ in range(20):

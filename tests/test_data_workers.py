@@ -367,6 +367,27 @@ def test_dead_worker_with_no_timeout_does_not_hang():
         list(loader)
 
 
+def test_persistent_loader_recovers_after_a_dead_worker():
+    class KillOnce(Dataset):
+        def __init__(self, flag):
+            self.flag = flag
+
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            if i == 1 and self.flag.value == 0:
+                self.flag.value = 1
+                os.kill(os.getpid(), signal.SIGKILL)
+            return i
+
+    flag = multiprocessing.get_context("fork").Value("i", 0)
+    loader = _fork_loader(KillOnce(flag), num_workers=2, persistent_workers=True)
+    with pytest.raises(RuntimeError, match="killed by signal"):
+        list(loader)
+    assert [b.item() for b in loader] == [0, 1, 2, 3]  # new workers for the next epoch
+
+
 def test_timeout_raises_runtime_error():
     loader = _fork_loader(Slow(delay=3.0), batch_size=1, num_workers=1, timeout=0.3)
     start = time.monotonic()

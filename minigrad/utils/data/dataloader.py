@@ -231,7 +231,8 @@ class DataLoader:
     def __iter__(self):
         # Persistent workers: one iterator for the loader's life, reset each epoch.
         if self.persistent_workers and self.num_workers > 0:
-            if self._iterator is None:
+            # A new one if the last was shut down by an error (a dead worker, a timeout).
+            if self._iterator is None or self._iterator._shutdown:
                 self._iterator = self._get_iterator()
             else:
                 self._iterator._reset(self)

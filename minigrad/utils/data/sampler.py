@@ -14,6 +14,7 @@ import itertools
 import numpy as np
 
 from ... import random as _random
+from ...tensor import from_numpy
 
 __all__ = [
     "BatchSampler",
@@ -136,13 +137,13 @@ class WeightedRandomSampler(Sampler):
         if weights.ndim != 1:
             raise ValueError(f"weights should be a 1d sequence but given weights have shape "
                              f"{tuple(weights.shape)}")
-        self.weights = weights
+        self.weights = from_numpy(weights)  # a float64 Tensor, as PyTorch keeps it
         self.num_samples = num_samples
         self.replacement = replacement
         self.generator = generator
 
     def __iter__(self):
-        weights = self.weights
+        weights = self.weights._data
         # torch.multinomial's checks and messages, in its order.
         if np.isinf(weights).any():
             raise RuntimeError("invalid multinomial distribution (encountering probability "
