@@ -610,3 +610,51 @@ def test_shuffle_same_seed_same_order_new_epoch_new_order():
     g1 = mdata.DataLoader(ds, batch_size=8, shuffle=True, generator=Generator().manual_seed(1))
     g2 = mdata.DataLoader(ds, batch_size=8, shuffle=True, generator=Generator().manual_seed(1))
     assert epochs(g1, 3) == epochs(g2, 3)
+
+
+@pytest.mark.parametrize("make_sampler", [
+    lambda: mdata.SequentialSampler(range(11)),
+    lambda: mdata.RandomSampler(range(11), generator=Generator().manual_seed(4)),
+    lambda: mdata.RandomSampler(range(11), num_samples=25, generator=Generator().manual_seed(4)),
+    lambda: mdata.RandomSampler(range(11), replacement=True, num_samples=7,
+                                generator=Generator().manual_seed(4)),
+])
+@pytest.mark.parametrize("drop_last", [False, True])
+def test_loaders_array_batches_equal_the_batch_samplers_lists(make_sampler, drop_last):
+    """The loader cuts the default samplers' batches from one array per epoch; they must be
+    the batches iter(BatchSampler) gives, from the same draws."""
+    from minigrad.utils.data.sampler import _index_array_batches
+    as_lists = list(mdata.BatchSampler(make_sampler(), 3, drop_last))
+    as_arrays = [a.tolist() for a in _index_array_batches(
+        mdata.BatchSampler(make_sampler(), 3, drop_last))]
+    assert as_arrays == as_lists
+    mg.manual_seed(6)
+    unseeded = list(mdata.BatchSampler(mdata.RandomSampler(range(11)), 4, drop_last))
+    mg.manual_seed(6)
+    assert [a.tolist() for a in _index_array_batches(
+        mdata.BatchSampler(mdata.RandomSampler(range(11)), 4, drop_last))] == unseeded
+
+
+def test_datasets_receive_python_ints():
+    seen = []
+
+    class Recording(mdata.Dataset):
+        def __getitem__(self, i):
+            seen.append(type(i))
+            return i
+
+        def __len__(self):
+            return 5
+
+    class RecordingBatches(Recording):
+        def __getitems__(self, indices):
+            seen.append(type(indices))
+            seen.extend(type(i) for i in indices)
+            return list(indices)
+
+    for dataset in (Recording(), RecordingBatches()):
+        for kwargs in ({"batch_size": 2}, {"batch_size": 2, "shuffle": True},
+                       {"batch_size": None}):
+            seen.clear()
+            list(mdata.DataLoader(dataset, **kwargs))
+            assert seen and set(seen) <= {int, list}, (kwargs, seen)

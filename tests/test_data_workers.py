@@ -127,7 +127,7 @@ class Slow(Dataset):
 
 
 def test_in_order_false_yields_ready_batches_first():
-    loader = _fork_loader(Slow(), batch_size=1, num_workers=2, in_order=False)
+    loader = _fork_loader(Slow(delay=1.5), batch_size=1, num_workers=2, in_order=False)
     got = [b.item() for b in loader]
     assert sorted(got) == list(range(6))
     assert got[0] != 0  # sample 0 was still sleeping when the others were ready

@@ -38,10 +38,13 @@ class _MapDatasetFetcher:
             if index_map is not None:
                 rows = index_map[rows]
             return [_take_rows(t, rows) for t in tensors]
+        indices = possibly_batched_index
+        if isinstance(indices, np.ndarray):  # from the default samplers: give Python ints
+            indices = indices.tolist()
         if callable(getattr(self.dataset, "__getitems__", None)):
-            data = self.dataset.__getitems__(possibly_batched_index)
+            data = self.dataset.__getitems__(indices)
         else:
-            data = [self.dataset[i] for i in possibly_batched_index]
+            data = [self.dataset[i] for i in indices]
         return self.collate_fn(data)
 
 

@@ -34,7 +34,14 @@ from multiprocessing.connection import wait as _wait_ready
 from . import _fetch, _worker
 from .collate import default_collate, default_convert
 from .dataset import IterableDataset
-from .sampler import BatchSampler, RandomSampler, Sampler, SequentialSampler, _draw_seed
+from .sampler import (
+    BatchSampler,
+    RandomSampler,
+    Sampler,
+    SequentialSampler,
+    _draw_seed,
+    _index_array_batches,
+)
 
 __all__ = ["DataLoader", "default_collate", "default_convert", "get_worker_info"]
 
@@ -297,7 +304,7 @@ class _BaseDataLoaderIter:
                           "then device pinned memory won't be used.", stacklevel=3)
         self._timeout = loader.timeout
         self._collate_fn = loader.collate_fn
-        self._sampler_iter = iter(self._index_sampler)
+        self._sampler_iter = self._index_batches()
         # Drawn by every iterator, with or without workers, so the generator's stream (and
         # hence the shuffling that follows) does not depend on num_workers.
         self._base_seed = _draw_seed(loader.generator)
@@ -308,9 +315,15 @@ class _BaseDataLoaderIter:
         return self
 
     def _reset(self, loader, first_iter=False):
-        self._sampler_iter = iter(self._index_sampler)
+        self._sampler_iter = self._index_batches()
         self._num_yielded = 0
         self._IterableDataset_len_called = loader._IterableDataset_len_called
+
+    def _index_batches(self):
+        """An iterator over the index sampler; for the default samplers, batches as int64
+        arrays (the fetchers hand the dataset Python ints either way)."""
+        batches = _index_array_batches(self._index_sampler)
+        return batches if batches is not None else iter(self._index_sampler)
 
     def _next_index(self):
         return next(self._sampler_iter)  # StopIteration ends the epoch

@@ -86,6 +86,11 @@ class RandomSampler(Sampler):
         return self._num_samples
 
     def __iter__(self):
+        # A generator: the draws happen at the first next(), as in PyTorch.
+        yield from self._draw_order().tolist()
+
+    def _draw_order(self):
+        """One epoch's indices as an int64 array: the draws ``__iter__`` makes."""
         n = len(self.data_source)
         if self.generator is None:
             # PyTorch's rule: one seed from the global generator per epoch.
@@ -93,11 +98,12 @@ class RandomSampler(Sampler):
         else:
             rng = self.generator
         if self.replacement:
-            yield from rng.integers(n, size=self.num_samples, dtype=np.int64).tolist()
-            return
-        for _ in range(self.num_samples // n):
-            yield from rng.permutation(n).tolist()
-        yield from rng.permutation(n)[:self.num_samples % n].tolist()
+            return rng.integers(n, size=self.num_samples, dtype=np.int64)
+        parts = [rng.permutation(n) for _ in range(self.num_samples // n)]
+        if self.num_samples % n:
+            parts.append(rng.permutation(n)[:self.num_samples % n])
+        order = parts[0] if len(parts) == 1 else np.concatenate(parts)
+        return order.astype(np.int64, copy=False)
 
     def __len__(self):
         return self.num_samples
@@ -212,3 +218,30 @@ class BatchSampler(Sampler):
         if self.drop_last:
             return len(self.sampler) // self.batch_size
         return (len(self.sampler) + self.batch_size - 1) // self.batch_size
+
+
+def _index_array_batches(batch_sampler):
+    """The batches ``iter(batch_sampler)`` would give, as int64 arrays cut from one array per
+    epoch, when it is a plain ``BatchSampler`` over a ``SequentialSampler`` or
+    ``RandomSampler`` (the loader's defaults): same indices, same random draws at the same
+    moment (the first next()), without a Python int per index. None for any other sampler.
+    """
+    if type(batch_sampler) is not BatchSampler:
+        return None
+    sampler = batch_sampler.sampler
+    if type(sampler) is SequentialSampler:
+        def draw_order():
+            return np.arange(len(sampler.data_source), dtype=np.int64)
+    elif type(sampler) is RandomSampler:
+        draw_order = sampler._draw_order
+    else:
+        return None
+
+    def batches():
+        order = draw_order()
+        size = batch_sampler.batch_size
+        stop = len(order) - len(order) % size if batch_sampler.drop_last else len(order)
+        for start in range(0, stop, size):
+            yield order[start:start + size]
+
+    return batches()
