@@ -446,7 +446,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 self._send_to_worker(worker_id, _worker._ResumeIteration())
             acknowledged = 0
             while acknowledged < self._num_workers:
-                idx, _, _ = self._get_data()
+                idx, _ = self._get_data()
                 if isinstance(idx, _worker._ResumeIteration):
                     acknowledged += 1
         for _ in range(self._prefetch_factor * self._num_workers):
@@ -493,7 +493,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
                 idx = self._rcvd_idx
                 self._rcvd_idx += 1
                 return self._process_data(idx, self._buffer.pop(idx))
-            idx, data, _ = self._get_data()
+            idx, data = self._get_data()
             if isinstance(data, _worker._IterableDatasetStopIteration):
                 self._mark_stream_ended(data.worker_id)
                 continue
@@ -533,7 +533,7 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             self._raise_worker_failed(worker_id)
 
     def _get_data(self):
-        """The next message from any worker, as ``(task_idx, data, worker_id)``.
+        """The next message from any worker, ``(task_idx, data)``.
 
         Waits on the result pipes and on the worker processes themselves at once, so a worker
         that dies (killed by a signal, or exiting) raises RuntimeError at once instead of
@@ -554,11 +554,10 @@ class _MultiProcessingDataLoaderIter(_BaseDataLoaderIter):
             if conns:
                 conn = conns[0]
                 try:
-                    task_idx, data = pickle.loads(conn.recv_bytes())
+                    return pickle.loads(conn.recv_bytes())
                 except EOFError:
                     # Its write end is closed: the worker died, maybe half-way through.
                     self._raise_worker_failed(conn_worker[conn])
-                return task_idx, data, conn_worker[conn]
             for sentinel in ready:
                 self._raise_worker_failed(sentinels[sentinel])
             if deadline is not None and time.monotonic() >= deadline:
