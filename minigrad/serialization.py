@@ -797,25 +797,37 @@ def _read_array_spec(source, member, parsed_headers):
     return _ArraySpec(member, header, dtype, shape, fortran_order, count)
 
 
+# Exactly the header numpy writes (the repr of a dict with sorted keys, padded with spaces
+# and a newline) for a dtype without fields: parsed by this pattern rather than by
+# ast.literal_eval, which numpy uses, because Python's parser warns (SyntaxWarning) about
+# some malformed literals, and numpy adds a fallback for headers written by Python 2.
+_NPY_HEADER = re.compile(
+    rb"\{'descr': '(?P<descr>[<>|=]?[A-Za-z][A-Za-z0-9\[\]]{0,15})', "
+    rb"'fortran_order': (?P<order>True|False), "
+    rb"'shape': \((?P<shape>|[0-9]{1,20},|[0-9]{1,20}(?:, [0-9]{1,20}){1,63})\), \} *\n")
+
+
+# The descr of each tensor dtype, in either byte order, as numpy writes it: '<f8', '|b1', ...
+_NPY_DESCRS = {dtype.newbyteorder(order).str.encode(): dtype.newbyteorder(order)
+               for dtype in _TENSOR_DTYPES for order in "<>"}
+
+
 def _parse_npy_header(source, name, header, version):
-    reader = (np.lib.format.read_array_header_1_0 if version == 1
-              else np.lib.format.read_array_header_2_0)
-    try:
-        shape, fortran_order, dtype = reader(io.BytesIO(header[8:]))
-    except Exception as exc:  # numpy says ValueError; a forged literal can raise others
-        raise CheckpointError(f"{source.where}: corrupt checkpoint: member {name} has a bad "
-                              f".npy header ({exc})") from exc
-    if not isinstance(dtype, np.dtype) or dtype.newbyteorder("=") not in _TENSOR_DTYPES:
-        source.fail(f"member {name} holds dtype {dtype}; a checkpoint holds only the tensor "
-                    f"dtypes (bool, uint8, int8, int16, int32, int64, float16, float32, "
-                    f"float64)")
-    if (type(shape) is not tuple or len(shape) > 64
-            or not all(type(n) is int and n >= 0 for n in shape)):
-        source.fail(f"corrupt checkpoint: member {name} has a bad shape {shape!r}")
+    """(dtype, shape, fortran_order, element count) of a .npy header."""
+    match = _NPY_HEADER.fullmatch(header, 10 if version == 1 else 12)
+    if match is None:
+        source.fail(f"corrupt checkpoint: member {name} has a bad .npy header "
+                    f"{header[8:]!r:.120}")
+    dtype = _NPY_DESCRS.get(match.group("descr"))
+    if dtype is None:
+        source.fail(f"member {name} holds dtype {match.group('descr').decode('ascii')}; a "
+                    f"checkpoint holds only the tensor dtypes (bool, uint8, int8, int16, "
+                    f"int32, int64, float16, float32, float64)")
+    shape = tuple(int(n) for n in match.group("shape").split(b",") if n)
     count = 1
     for n in shape:
         count *= n  # a Python int: no overflow, however large the forged shape
-    return dtype, shape, bool(fortran_order), count
+    return dtype, shape, match.group("order") == b"True", count
 
 
 def _read_array(source, spec):
