@@ -925,13 +925,20 @@ class _Decoder:
                     or type(entry[0]) not in (str, int, bool)):
                 self.fail(f"corrupt manifest: bad dict entry {_short(entry)}")
             result[entry[0]] = self.decode(entry[1])
+        if len(result) != len(entries):  # a key twice (or both 1 and true): last would win
+            self.fail(f"corrupt manifest: a dict with a duplicate key {_short(entries)}")
         return result
 
     def _parse_float(self, text):
+        # save writes repr(x), which float() reads back exactly; float() also reads other
+        # spellings ("1_0", " 1 ", "infinity"), which are not a checkpoint's.
         try:
-            return float(text)
+            value = float(text) if len(text) <= 32 else None
         except ValueError:
-            self.fail(f"corrupt manifest: {text!r} is not a float")
+            value = None
+        if value is None or repr(value) != text:
+            self.fail(f"corrupt manifest: {text!r:.80} is not a float as save writes it")
+        return value
 
     def _array_object(self, index, tag, requires_grad):
         if type(index) is not int or index < 0 or type(requires_grad) is not bool:

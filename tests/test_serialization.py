@@ -146,7 +146,8 @@ def test_dtypes_outside_the_contract_are_refused_by_save(tmp_path, dtype, make):
     assert os.listdir(tmp_path) == []
 
 
-@pytest.mark.parametrize("dtype", [mg.float32, mg.float64, mg.int64, mg.int32, mg.bool])
+@pytest.mark.parametrize("dtype", [mg.float32, mg.float64, mg.float16, mg.int64, mg.int32,
+                                   mg.int16, mg.int8, mg.uint8, mg.bool])
 @pytest.mark.parametrize("shape", [(), (0,), (3,), (2, 3), (2, 0, 4)])
 def test_tensor_roundtrip(tmp_path, dtype, shape):
     values = np.random.default_rng(2).standard_normal(shape) * 10
@@ -915,6 +916,15 @@ def _npy_bytes(array, allow_pickle=False):
     ({"manifest.json": _manifest({"pickle": "cos\nsystem\n"})}, "unknown node"),
     ({"manifest.json": _manifest(1.5)}, "unexpected node"),
     ({"manifest.json": _manifest({"float": "not-a-number"})}, "not a float"),
+    ({"manifest.json": _manifest({"float": "1_000.0"})}, "not a float"),
+    ({"manifest.json": _manifest({"float": " 1.5"})}, "not a float"),
+    ({"manifest.json": _manifest({"float": "Infinity"})}, "not a float"),
+    ({"manifest.json": _manifest({"float": "1" * 100000})}, "not a float"),
+    ({"manifest.json": _manifest({"complex": ["1.0", "1e0"]})}, "not a float"),
+    ({"manifest.json": _manifest({"dict": [["a", 1], ["a", 2]], "ordered": False})},
+     "duplicate key"),
+    ({"manifest.json": _manifest({"dict": [[1, 1], [True, 2]], "ordered": False})},
+     "duplicate key"),
     ({"manifest.json": _manifest({"dict": [[[1], 2]], "ordered": False})}, "dict entry"),
     ({"manifest.json": _manifest({"dict": [], "ordered": "yes"})}, "unknown node"),
     ({"manifest.json": _manifest({"numpy_scalar": 0}), "arrays/0.npy": _npy_bytes(np.ones(2))},
