@@ -46,9 +46,10 @@ would refuse.
 Saving is atomic: the archive is written to a temporary file ``.NAME.XXXXXXXX.tmp`` in the
 target's directory, flushed to disk (fsync) and renamed onto the target (``os.replace``, atomic
 on POSIX and Windows). A save that fails for any reason leaves the previous file untouched and
-removes its temporary. A process killed mid-save cannot clean up, so on POSIX a save holds a
-lock (``flock``) on its temporary, which the system drops when the process dies, and the next
-save to the same path removes that target's temporaries that nobody holds locked.
+removes its temporary. A SIGTERM that would terminate the process mid-save removes the
+temporary first. A process killed outright (SIGKILL, a power cut) cannot clean up, so on POSIX
+a save holds a lock (``flock``) on its temporary, which the system drops when the process
+dies, and the next save to the same path removes that target's temporaries nobody holds.
 """
 import io
 import json
@@ -56,7 +57,6 @@ import os
 import re
 import stat
 import struct
-import zlib
 from collections import OrderedDict
 
 import numpy as np
@@ -423,9 +423,10 @@ def _fsync_directory(directory):
 
 # A JSON string, or an unterminated one running to the end: this always matches at a quote,
 # so the substitution is linear. Inside the prefix json.loads accepts, it delimits strings
-# exactly as json.loads does (an escape is a backslash and one character).
-_JSON_STRING = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)', re.DOTALL)
-_LONG_NUMBER = re.compile(rb"(?<![0-9])[0-9]{%d}" % (_MAX_INT_DIGITS + 1))
+# exactly as json.loads does (an escape is a backslash and one character). Patterns are
+# compiled on first use (re caches them), not when minigrad is imported.
+_JSON_STRING = rb'(?s)"[^"\\]*(?:\\.[^"\\]*)*(?:"|\\?\Z)'
+_LONG_NUMBER = rb"(?<![0-9])[0-9]{%d}" % (_MAX_INT_DIGITS + 1)
 _NOT_BRACKETS = bytes(sorted(set(range(256)) - set(b"[]{}")))
 _BRACKET_STEP = np.zeros(256, dtype=np.int32)
 _BRACKET_STEP[list(b"[{")] = 1
@@ -437,8 +438,8 @@ def _manifest_problem(data):
     small multiple of the number of brackets, itself bounded before it is used."""
     if len(data) > MAX_MANIFEST_BYTES:
         return f"a manifest of {len(data)} bytes; the limit is {MAX_MANIFEST_BYTES}"
-    structure = _JSON_STRING.sub(b"", data)
-    if _LONG_NUMBER.search(structure):
+    structure = re.sub(_JSON_STRING, b"", data)
+    if re.search(_LONG_NUMBER, structure):
         return f"a number of more than {_MAX_INT_DIGITS} digits"
     brackets = structure.translate(None, _NOT_BRACKETS)
     opened = brackets.count(b"[") + brackets.count(b"{")
@@ -496,6 +497,8 @@ class _Source:
 
     def read_into(self, position, view, crc):
         """Fill the byte memoryview ``view`` from ``position``; return the updated CRC-32."""
+        from zlib import crc32
+
         self.fileobj.seek(position)
         filled = 0
         while filled < len(view):
@@ -509,7 +512,7 @@ class _Source:
             if not count:
                 self.fail("truncated checkpoint (the file ended early; did it change while "
                           "loading?)")
-            crc = zlib.crc32(chunk[:count], crc)
+            crc = crc32(chunk[:count], crc)
             filled += count
         return crc
 
@@ -758,7 +761,9 @@ class _ArraySpec:
         self.fortran_order = fortran_order
         self.count = count
         self.payload_offset = member.data_offset + len(header)
-        self.header_crc = zlib.crc32(header)
+        from zlib import crc32
+
+        self.header_crc = crc32(header)
 
 
 def _read_array_spec(source, member, parsed_headers):
@@ -801,7 +806,7 @@ def _read_array_spec(source, member, parsed_headers):
 # and a newline) for a dtype without fields: parsed by this pattern rather than by
 # ast.literal_eval, which numpy uses, because Python's parser warns (SyntaxWarning) about
 # some malformed literals, and numpy adds a fallback for headers written by Python 2.
-_NPY_HEADER = re.compile(
+_NPY_HEADER = (
     rb"\{'descr': '(?P<descr>[<>|=]?[A-Za-z][A-Za-z0-9\[\]]{0,15})', "
     rb"'fortran_order': (?P<order>True|False), "
     rb"'shape': \((?P<shape>|[0-9]{1,20},|[0-9]{1,20}(?:, [0-9]{1,20}){1,63})\), \} *\n")
@@ -814,7 +819,7 @@ _NPY_DESCRS = {dtype.newbyteorder(order).str.encode(): dtype.newbyteorder(order)
 
 def _parse_npy_header(source, name, header, version):
     """(dtype, shape, fortran_order, element count) of a .npy header."""
-    match = _NPY_HEADER.fullmatch(header, 10 if version == 1 else 12)
+    match = re.fullmatch(_NPY_HEADER, header[10 if version == 1 else 12:])
     if match is None:
         source.fail(f"corrupt checkpoint: member {name} has a bad .npy header "
                     f"{header[8:]!r:.120}")
