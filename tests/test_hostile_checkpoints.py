@@ -866,7 +866,7 @@ def outcomes(tmp_path_factory):
 
 
 def test_the_suite_has_many_cases():
-    assert len(CASES) >= 70, len(CASES)
+    assert len(CASES) >= 95, len(CASES)
 
 
 @pytest.mark.parametrize("name", list(CASES))
