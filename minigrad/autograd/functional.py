@@ -115,7 +115,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), J v): the Jacobian-vector product, by the double-vjp trick."""
-    is_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
+    _, inputs = _as_tuple(inputs, "inputs", "jvp")
     leaves = _leaves(inputs, create_graph)
     if v is None:
         if len(leaves) != 1 or leaves[0]._data.size != 1:

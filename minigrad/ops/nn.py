@@ -34,7 +34,7 @@ class Linear(Op):
         x_shape = tuple(x.shape)
         if len(x_shape) != 2:
             x = xp.reshape(x, (-1, x_shape[-1]))
-            grad = xp.reshape(grad, (-1, tuple(weight.shape)[0]))
+            grad = xp.reshape(grad, (-1, weight.shape[0]))
         grad_x, grad_weight, grad_bias = xp.linear_backward(grad, x, weight, need_x,
                                                             need_weight, need_bias)
         if grad_x is not None and len(x_shape) != 2:
