@@ -183,8 +183,8 @@ class BackwardCFunction(FunctionCtx, Op):
             if g is None:
                 checked.append(None)
                 continue
-            if not isinstance(inp, Tensor):  # noqa: TRY004 - PyTorch's type
-                raise RuntimeError(f"function {self.name()} returned a gradient different than "
+            if not isinstance(inp, Tensor):
+                raise RuntimeError(f"function {self.name()} returned a gradient different than "  # noqa: TRY004
                                    f"None at position {i + 1}, but the corresponding forward "
                                    f"input was not a Variable")
             if not isinstance(g, Tensor):
