@@ -9,7 +9,14 @@ Layers, losses and optimizers live in ``minigrad.nn`` and ``minigrad.optim``; da
 ``minigrad.utils.data``; checkpoints in ``mg.save`` / ``mg.load``.
 """
 from ._version import __version__
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .dtypes import bool_ as bool
 from .dtypes import dtype, float16, float32, float64, int8, int16, int32, int64, uint8
 from .errors import ShapeError

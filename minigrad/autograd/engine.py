@@ -215,31 +215,27 @@ def backward_scalar(tensor, retain_graph):
 
 
 class _Pass:
-    """The state of one backward pass: nodes waiting for their gradient, and what ``grad``
-    or ``backward(inputs=...)`` asked for."""
+    """The state of one backward pass: nodes waiting for their gradient, the gradients of the
+    leaves (summed over the pass, then accumulated once each, as PyTorch's AccumulateGrad
+    does), and what ``grad`` or ``backward(inputs=...)`` asked for."""
 
-    __slots__ = ("accumulate", "captured", "create_graph", "heap", "pending", "targets")
+    __slots__ = ("accumulate", "captured", "create_graph", "heap", "leaf_grads", "pending",
+                 "targets")
 
     def __init__(self, create_graph, targets, accumulate):
         self.pending = {}
         self.heap = []
+        self.leaf_grads = {}
         self.create_graph = create_graph
         self.targets = targets
         self.accumulate = accumulate
         self.captured = {}
 
     def deliver(self, edge, g, Tensor):
-        """Hand gradient ``g`` to a leaf, or add it to a node's pending sum."""
+        """Hand gradient ``g`` to a leaf's sum for this pass, or to a node's pending sum."""
         if isinstance(edge, Tensor):
-            if self.targets is None:
-                _accumulate_leaf(edge, g, self.create_graph)
-            elif id(edge) in self.targets:
-                if self.accumulate:
-                    _accumulate_leaf(edge, g, self.create_graph)
-                else:
-                    g = _run_leaf_hooks(edge, g, self.create_graph)
-                    previous = self.captured.get(id(edge))
-                    self.captured[id(edge)] = g if previous is None else previous + g
+            previous = self.leaf_grads.get(edge)
+            self.leaf_grads[edge] = g if previous is None else previous + g
             return
         pending = self.pending
         if type(edge) is OutputRef:
@@ -257,6 +253,29 @@ class _Pass:
         else:
             pending[edge] = previous + g
 
+    def finish_leaves(self):
+        """Accumulate (or, for ``grad``, capture) each leaf's gradient for this pass."""
+        targets, create_graph = self.targets, self.create_graph
+        steal = not create_graph and _CAN_STEAL
+        for leaf, g in self.leaf_grads.items():
+            if targets is not None:
+                if id(leaf) not in targets:
+                    continue
+                if not self.accumulate:
+                    self.captured[id(leaf)] = _run_leaf_hooks(leaf, g, create_graph)
+                    continue
+            if steal and leaf._grad is None and leaf._hooks is None \
+                    and g.dtype == leaf._data.dtype:
+                # The first gradient of a leaf: keep the array itself when nothing else can
+                # see it (PyTorch's AccumulateGrad does the same), else a copy.
+                if getrefcount(g) <= _UNSHARED_REFCOUNT and g.base is None and \
+                        _owned_layout(g.flags):
+                    leaf._grad = graph._constant(g)
+                else:
+                    leaf._grad = graph._constant(np.array(g, copy=True, order="C"))
+            else:
+                _accumulate_leaf(leaf, g, create_graph)
+
 
 def _run(Tensor, xp, roots, root_grads, keep_graph, create_graph, targets, accumulate):
     needed = target_ids = None
@@ -266,12 +285,11 @@ def _run(Tensor, xp, roots, root_grads, keep_graph, create_graph, targets, accum
         for t in targets:
             target_ids.setdefault(_target_key(t), []).append(t)
     state = _Pass(create_graph, target_ids, accumulate)
-    pending, heap = state.pending, state.heap
+    pending, heap, leaf_grads = state.pending, state.heap, state.leaf_grads
     for root, g in zip(roots, root_grads):
         state.deliver(root._grad_fn if root._grad_fn is not None else root, g, Tensor)
 
     anomaly = anomaly_mode.state.enabled
-    steal = not create_graph and _CAN_STEAL
     while heap:
         node = heappop(heap)[1]
         g = pending.pop(node)
@@ -304,29 +322,22 @@ def _run(Tensor, xp, roots, root_grads, keep_graph, create_graph, targets, accum
                 shape = inp._data.shape
                 if g.shape != shape:
                     g = xp.sum_to(g, shape)
-            if type(edge) is OutputRef or isinstance(edge, Tensor):
-                if steal and target_ids is None and type(edge) is not OutputRef \
-                        and edge._grad is None and edge._hooks is None \
-                        and g.dtype == edge._data.dtype:
-                    # The first gradient of a leaf: keep the array itself when nothing else
-                    # can see it (PyTorch's AccumulateGrad does the same), else a copy.
-                    if getrefcount(g) <= _UNSHARED_REFCOUNT and g.base is None and \
-                            _owned_layout(g.flags):
-                        edge._grad = graph._constant(g)
-                    else:
-                        edge._grad = graph._constant(np.array(g, copy=True, order="C"))
+            if type(edge) is OutputRef:
+                state.deliver(edge, g, Tensor)
+            elif isinstance(edge, Tensor):  # a leaf: summed over the pass
+                previous = leaf_grads.get(edge)
+                leaf_grads[edge] = g if previous is None else previous + g
+            else:  # a gradient for another node: add it to that node's pending sum
+                previous = pending.get(edge)
+                if previous is None:
+                    pending[edge] = g
+                    heappush(heap, (-edge._seq, edge))
                 else:
-                    state.deliver(edge, g, Tensor)
-                continue
-            # A gradient for another node: add it to that node's pending sum.
-            previous = pending.get(edge)
-            if previous is None:
-                pending[edge] = g
-                heappush(heap, (-edge._seq, edge))
-            else:
-                pending[edge] = previous + g
+                    pending[edge] = previous + g
         if not keep_graph:
             node.release()
+    if leaf_grads:
+        state.finish_leaves()
     return state.captured
 
 
@@ -335,16 +346,16 @@ def _owned_layout(flags):
 
 
 def _unshared_refcount():
-    """The reference count of a gradient array that only the engine's loop holds: the tuple
-    a formula returned, the loop variable, and getrefcount's own argument. Measured rather
+    """The reference count of a gradient array that only the engine holds: the pass's dict of
+    leaf gradients, the loop variable, and getrefcount's own argument. Measured rather
     than assumed; stealing is off where refcounts may be deferred or borrowed (free-threaded
     builds, CPython >= 3.14)."""
     if sys.implementation.name != "cpython" or sys.version_info >= (3, 14) or \
             not getattr(sys, "_is_gil_enabled", lambda: True)():
         return None
-    grads = (np.ones(2),)
-    for g in grads:
-        return getrefcount(g)
+    leaf_grads = {None: np.ones(2)}
+    for _, g in leaf_grads.items():  # noqa: PERF102 - exactly finish_leaves' loop (the items
+        return getrefcount(g)        # iterator's reused tuple counts)
     return None  # pragma: no cover
 
 
@@ -469,6 +480,8 @@ def _capture_non_leaf(t, node, g, captured, accumulate, create_graph):
     if value is None:
         return
     if accumulate:  # backward(inputs=[non_leaf]) fills its .grad, as torch does
+        if getattr(t, "_retains_grad", False):
+            return  # its retain_grad hook has just done it
         if t._grad is None:
             t._grad = tensor_math.clone(value) if create_graph else \
                 graph._constant(np.array(value, copy=True))

@@ -199,10 +199,8 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
         return _grads(out, args, (None,), True, strict, "hessian")
 
     result = jacobian(gradient, inputs, create_graph=create_graph, strict=strict,
-                      strategy=outer_jacobian_strategy)
-    if not is_tuple:
-        return result[0]
-    return result
+                      strategy=outer_jacobian_strategy)  # a tuple (per input) of tuples
+    return result if is_tuple else result[0][0]
 
 
 def _scalar_gradient(func, leaves, fn_name, strict):

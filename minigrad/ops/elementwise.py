@@ -94,7 +94,8 @@ class Pow(Op):
             a_values = np.asarray(xp.values(a))
             flat = (a_values == 0) & (np.asarray(xp.values(b)) >= 0)
             with np.errstate(divide="ignore", invalid="ignore"):
-                grad_b = xp.where(flat, 0.0, xp.mul(grad, xp.mul(self.result, xp.log(a))))
+                log_a = np.log(a) if isinstance(a, (int, float)) else xp.log(a)  # (2 ** x)
+                grad_b = xp.where(flat, 0.0, xp.mul(grad, xp.mul(self.result, log_a)))
         return grad_a, grad_b
 
 

@@ -24,8 +24,14 @@ class Index(Op):
 
     def forward(self, x, index):
         self.shape, self.index = x.shape, index
-        self.is_view = not is_advanced(index)
-        return np.asarray(x[index])
+        if is_advanced(index):
+            self.is_view = False
+            return np.asarray(x[index])
+        self.is_view = True
+        parts = index if isinstance(index, tuple) else (index,)
+        if not any(p is Ellipsis for p in parts):
+            parts = parts + (Ellipsis,)  # x[0, 1, ...] is a 0-d view where x[0, 1] is a copy
+        return x[parts]
 
     def backward(self, grad, xp):
         return xp.scatter_index(grad, self.index, self.shape), None
