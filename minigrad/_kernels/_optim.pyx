@@ -42,64 +42,89 @@ import numpy as np
 cimport numpy as cnp
 from cython cimport floating
 
+from ._common cimport _fast_float_type
+
 cnp.import_array()
 
 
 # ----------------------------------------------------------------------------------------
 # Input checks (Python layer, once per call; never inside a loop)
+#
+# A loop reads and writes raw pointers, so it may only see arrays that are exactly what it
+# assumes: C-contiguous, aligned, in native byte order, of the compute dtype (the test is
+# ``_fast_float_type`` from _common.pxd, shared with the other kernels). Any other array is
+# replaced by a working copy that is (``_working_copy``), and a written operand's copy is
+# stored back into the caller's array after the loop (``_write_back``): the parameter and its
+# state must be updated in place, because other objects hold those arrays. numpy's assignment
+# does the conversion back (byte order, alignment, strides, float16 rounding). Every check
+# runs before the first write, so a refused call changes nothing.
 # ----------------------------------------------------------------------------------------
 
 
-cdef int _float_typenum(object param) except -1:
-    """The numpy type number of ``param`` (float32 or float64), or raise."""
+cdef int _compute_typenum(object param) except -1:
+    """The numpy type number the loop computes in for ``param``, or raise.
+
+    float64 parameters compute in float64; float32 and float16 ones in float32 (PyTorch's CPU
+    kernels also compute float16 through float32; the result is rounded back on the store).
+    """
     if type(param) is not cnp.ndarray:
         raise TypeError(f"optimizer kernel: expected a numpy array, got {type(param).__name__}")
     cdef int typenum = cnp.PyArray_TYPE(<cnp.ndarray>param)
-    if typenum != cnp.NPY_FLOAT and typenum != cnp.NPY_DOUBLE:
-        raise ValueError(
-            f"optimizer kernel: parameters must be float32 or float64, got {param.dtype}")
-    return typenum
+    if typenum == cnp.NPY_DOUBLE:
+        return cnp.NPY_DOUBLE
+    if typenum == cnp.NPY_FLOAT or typenum == cnp.NPY_FLOAT16:
+        return cnp.NPY_FLOAT
+    raise ValueError("optimizer kernel: parameters must be float16, float32 or float64, got "
+                     f"{param.dtype}")
 
 
-cdef int _check(object array, str name, int typenum, Py_ssize_t size,
-                bint writeable) except -1:
-    """Raise unless ``array`` is a C-contiguous ndarray of ``typenum`` with ``size`` elements."""
+cdef object _working_copy(object array, int typenum):
+    """A new C-contiguous, aligned, native-order array of the compute dtype ``typenum``."""
+    return np.array(array, dtype=np.float64 if typenum == cnp.NPY_DOUBLE else np.float32,
+                    order="C")
+
+
+cdef object _operand(object array, str name, int param_typenum, int typenum,
+                     Py_ssize_t size):
+    """A written operand (the parameter or a state buffer) as the loop may use it.
+
+    ``array`` must be an ndarray of the parameter's dtype (``param_typenum``; any byte order)
+    with ``size`` elements, and writeable: else raise. It is returned itself when the loop can
+    use it directly, else as a working copy that ``_write_back`` stores into it afterwards.
+    """
     if type(array) is not cnp.ndarray:
         raise TypeError(
             f"optimizer kernel: {name} must be a numpy array, got {type(array).__name__}")
     cdef cnp.ndarray a = <cnp.ndarray>array
-    if cnp.PyArray_TYPE(a) != typenum:
+    if cnp.PyArray_TYPE(a) != param_typenum:
         raise ValueError(f"optimizer kernel: {name} has dtype {a.dtype}, expected "
-                         f"{cnp.PyArray_DescrFromType(typenum)}")
+                         f"{cnp.PyArray_DescrFromType(param_typenum)}")
     if cnp.PyArray_SIZE(a) != size:
         raise ValueError(f"optimizer kernel: {name} has {cnp.PyArray_SIZE(a)} elements, "
                          f"the parameter has {size}")
-    if not cnp.PyArray_IS_C_CONTIGUOUS(a):
-        raise ValueError(f"optimizer kernel: {name} is not C-contiguous")
-    if writeable and not cnp.PyArray_ISWRITEABLE(a):
+    if not cnp.PyArray_ISWRITEABLE(a):
         raise ValueError(f"optimizer kernel: {name} is read-only")
-    return 0
+    if _fast_float_type(array) == typenum:
+        return array
+    return _working_copy(array, typenum)
 
 
-cdef object _param_array(object param):
-    """``param`` itself if C-contiguous, else a C-contiguous copy (written back later)."""
-    if not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>param):
-        raise ValueError("optimizer kernel: param is read-only")
-    if cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>param):
-        return param
-    return np.ascontiguousarray(param)
-
-
-cdef object _grad_array(object grad, object param):
-    """``grad`` itself if it is a C-contiguous array of param's dtype and size, else a copy."""
-    if not (type(grad) is cnp.ndarray
-            and cnp.PyArray_TYPE(<cnp.ndarray>grad) == cnp.PyArray_TYPE(<cnp.ndarray>param)
-            and cnp.PyArray_IS_C_CONTIGUOUS(<cnp.ndarray>grad)):
-        grad = np.ascontiguousarray(grad, dtype=param.dtype)
+cdef object _grad_operand(object grad, object param, int typenum):
+    """The gradient as the loop may read it: itself, or a working copy (any dtype, layout and
+    byte order is read as the compute dtype). It must have the parameter's element count."""
+    if _fast_float_type(grad) != typenum:
+        grad = _working_copy(grad, typenum)
     if cnp.PyArray_SIZE(<cnp.ndarray>grad) != cnp.PyArray_SIZE(<cnp.ndarray>param):
         raise ValueError(f"optimizer kernel: grad has shape {grad.shape}, the parameter has "
                          f"shape {param.shape}")
     return grad
+
+
+cdef int _write_back(object target, object work) except -1:
+    """Store a working copy into the caller's array (the same object, updated in place)."""
+    if work is not target:
+        target[...] = work
+    return 0
 
 
 cdef inline void* _ptr(object array):
@@ -195,16 +220,18 @@ cdef void _sgd_momentum_loop(floating* param, const floating* grad, floating* bu
 def sgd_(param, grad, momentum_buffer, double lr, double weight_decay, double momentum,
          double dampening, bint nesterov, bint maximize, bint first_step):
     """In-place SGD step on one parameter; see reference.sgd_ for the equations."""
-    cdef int typenum = _float_typenum(param)
+    cdef int typenum = _compute_typenum(param)
+    cdef int param_typenum = cnp.PyArray_TYPE(<cnp.ndarray>param)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>param)
-    cdef object work = _param_array(param)
-    grad = _grad_array(grad, param)
     cdef bint use_momentum = momentum != 0
+    cdef object work = _operand(param, "param", param_typenum, typenum, n)
+    grad = _grad_operand(grad, param, typenum)
+    cdef object buf = None
     if use_momentum:
-        _check(momentum_buffer, "momentum_buffer", typenum, n, True)
+        buf = _operand(momentum_buffer, "momentum_buffer", param_typenum, typenum, n)
     cdef void* p = _ptr(work)
     cdef void* g = _ptr(grad)
-    cdef void* b = _ptr(momentum_buffer) if use_momentum else NULL
+    cdef void* b = _ptr(buf) if use_momentum else NULL
     with nogil:
         if typenum == cnp.NPY_DOUBLE:
             if use_momentum:
@@ -220,8 +247,9 @@ def sgd_(param, grad, momentum_buffer, double lr, double weight_decay, double mo
                                    first_step)
             else:
                 _sgd_loop(<float*>p, <const float*>g, n, lr, weight_decay, maximize)
-    if work is not param:
-        param[...] = work  # the caller's array, not a new one
+    _write_back(param, work)
+    if use_momentum:
+        _write_back(momentum_buffer, buf)
 
 
 # ----------------------------------------------------------------------------------------
@@ -251,14 +279,15 @@ cdef void _adagrad_loop(floating* param, const floating* grad, floating* state_s
 def adagrad_(param, grad, state_sum, double clr, double weight_decay, double eps,
              bint maximize):
     """In-place Adagrad step on one parameter; see reference.adagrad_ for the equations."""
-    cdef int typenum = _float_typenum(param)
+    cdef int typenum = _compute_typenum(param)
+    cdef int param_typenum = cnp.PyArray_TYPE(<cnp.ndarray>param)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>param)
-    cdef object work = _param_array(param)
-    grad = _grad_array(grad, param)
-    _check(state_sum, "state_sum", typenum, n, True)
+    cdef object work = _operand(param, "param", param_typenum, typenum, n)
+    grad = _grad_operand(grad, param, typenum)
+    cdef object sums = _operand(state_sum, "state_sum", param_typenum, typenum, n)
     cdef void* p = _ptr(work)
     cdef void* g = _ptr(grad)
-    cdef void* s = _ptr(state_sum)
+    cdef void* s = _ptr(sums)
     with nogil:
         if typenum == cnp.NPY_DOUBLE:
             _adagrad_loop(<double*>p, <const double*>g, <double*>s, n, clr, weight_decay,
@@ -266,8 +295,8 @@ def adagrad_(param, grad, state_sum, double clr, double weight_decay, double eps
         else:
             _adagrad_loop(<float*>p, <const float*>g, <float*>s, n, clr, weight_decay,
                           eps, maximize)
-    if work is not param:
-        param[...] = work  # the caller's array, not a new one
+    _write_back(param, work)
+    _write_back(state_sum, sums)
 
 
 # ----------------------------------------------------------------------------------------
@@ -394,21 +423,23 @@ def rmsprop_(param, grad, square_avg, grad_avg, momentum_buffer, double lr, doub
              double eps, double weight_decay, double momentum, bint centered,
              bint maximize):
     """In-place RMSprop step on one parameter; see reference.rmsprop_ for the equations."""
-    cdef int typenum = _float_typenum(param)
+    cdef int typenum = _compute_typenum(param)
+    cdef int param_typenum = cnp.PyArray_TYPE(<cnp.ndarray>param)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>param)
     cdef bint use_momentum = momentum > 0
-    cdef object work = _param_array(param)
-    grad = _grad_array(grad, param)
-    _check(square_avg, "square_avg", typenum, n, True)
+    cdef object work = _operand(param, "param", param_typenum, typenum, n)
+    grad = _grad_operand(grad, param, typenum)
+    cdef object sq_work = _operand(square_avg, "square_avg", param_typenum, typenum, n)
+    cdef object ga_work = None, buf = None
     if centered:
-        _check(grad_avg, "grad_avg", typenum, n, True)
+        ga_work = _operand(grad_avg, "grad_avg", param_typenum, typenum, n)
     if use_momentum:
-        _check(momentum_buffer, "momentum_buffer", typenum, n, True)
+        buf = _operand(momentum_buffer, "momentum_buffer", param_typenum, typenum, n)
     cdef void* p = _ptr(work)
     cdef void* g = _ptr(grad)
-    cdef void* sq = _ptr(square_avg)
-    cdef void* ga = _ptr(grad_avg) if centered else NULL
-    cdef void* b = _ptr(momentum_buffer) if use_momentum else NULL
+    cdef void* sq = _ptr(sq_work)
+    cdef void* ga = _ptr(ga_work) if centered else NULL
+    cdef void* b = _ptr(buf) if use_momentum else NULL
     cdef _RMSpropScalars c = _rmsprop_scalars(lr, alpha, eps, weight_decay, momentum,
                                               maximize)
     with nogil:
@@ -418,8 +449,12 @@ def rmsprop_(param, grad, square_avg, grad_avg, momentum_buffer, double lr, doub
         else:
             _rmsprop_dispatch(<float*>p, <const float*>g, <float*>sq, <float*>ga,
                               <float*>b, n, centered, use_momentum, c)
-    if work is not param:
-        param[...] = work  # the caller's array, not a new one
+    _write_back(param, work)
+    _write_back(square_avg, sq_work)
+    if centered:
+        _write_back(grad_avg, ga_work)
+    if use_momentum:
+        _write_back(momentum_buffer, buf)
 
 
 # ----------------------------------------------------------------------------------------
@@ -500,19 +535,21 @@ def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, double lr, double be
           double beta2, double eps, double weight_decay, bint decoupled_weight_decay,
           bint amsgrad, bint maximize, double step_size, double bias_correction2_sqrt):
     """In-place Adam/AdamW step on one parameter; see reference.adam_ for the equations."""
-    cdef int typenum = _float_typenum(param)
+    cdef int typenum = _compute_typenum(param)
+    cdef int param_typenum = cnp.PyArray_TYPE(<cnp.ndarray>param)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>param)
-    cdef object work = _param_array(param)
-    grad = _grad_array(grad, param)
-    _check(exp_avg, "exp_avg", typenum, n, True)
-    _check(exp_avg_sq, "exp_avg_sq", typenum, n, True)
+    cdef object work = _operand(param, "param", param_typenum, typenum, n)
+    grad = _grad_operand(grad, param, typenum)
+    cdef object m_work = _operand(exp_avg, "exp_avg", param_typenum, typenum, n)
+    cdef object v_work = _operand(exp_avg_sq, "exp_avg_sq", param_typenum, typenum, n)
+    cdef object vmax_work = None
     if amsgrad:
-        _check(max_exp_avg_sq, "max_exp_avg_sq", typenum, n, True)
+        vmax_work = _operand(max_exp_avg_sq, "max_exp_avg_sq", param_typenum, typenum, n)
     cdef void* p = _ptr(work)
     cdef void* g = _ptr(grad)
-    cdef void* m = _ptr(exp_avg)
-    cdef void* v = _ptr(exp_avg_sq)
-    cdef void* vmax = _ptr(max_exp_avg_sq) if amsgrad else NULL
+    cdef void* m = _ptr(m_work)
+    cdef void* v = _ptr(v_work)
+    cdef void* vmax = _ptr(vmax_work) if amsgrad else NULL
     cdef _AdamScalars c = _adam_scalars(lr, beta1, beta2, eps, weight_decay,
                                         decoupled_weight_decay, maximize, step_size,
                                         bias_correction2_sqrt)
@@ -529,5 +566,387 @@ def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, double lr, double be
                                    <float*>vmax, n, c)
             else:
                 _adam_loop(<float*>p, <const float*>g, <float*>m, <float*>v, n, c)
-    if work is not param:
-        param[...] = work  # the caller's array, not a new one
+    _write_back(param, work)
+    _write_back(exp_avg, m_work)
+    _write_back(exp_avg_sq, v_work)
+    if amsgrad:
+        _write_back(max_exp_avg_sq, vmax_work)
+
+
+# ----------------------------------------------------------------------------------------
+# NAdam: Adam with Nesterov momentum (Dozat, 2016); the momentum schedule mu_t, its running
+# product and the two update coefficients are scalars computed by the caller.
+# ----------------------------------------------------------------------------------------
+
+
+cdef struct _NAdamScalars:
+    double sign, decay, wd, w1, beta2, one_minus_beta2, bias_correction2, eps
+    double grad_coeff, exp_avg_coeff
+    bint l2
+
+
+cdef void _nadam_loop(floating* param, const floating* grad, floating* exp_avg,
+                      floating* exp_avg_sq, Py_ssize_t n, _NAdamScalars c) noexcept nogil:
+    cdef floating sign = <floating>c.sign, decay = <floating>c.decay, wd = <floating>c.wd
+    cdef floating w1 = <floating>c.w1, coeff1 = _lerp_coeff(w1)
+    cdef floating b2 = <floating>c.beta2, one_minus_b2 = <floating>c.one_minus_beta2
+    cdef floating bc2 = <floating>c.bias_correction2, e = <floating>c.eps
+    cdef floating grad_coeff = <floating>c.grad_coeff
+    cdef floating exp_avg_coeff = <floating>c.exp_avg_coeff
+    cdef bint l2 = c.l2, w1_small = fabs(w1) < 0.5
+    cdef floating g, p, m, v, denom
+    cdef Py_ssize_t i
+    for i in range(n):
+        g = sign * grad[i]
+        p = param[i] * decay
+        g = g + wd * p if l2 else g
+        m = _lerp(exp_avg[i], g, coeff1, w1_small)
+        exp_avg[i] = m
+        v = exp_avg_sq[i] * b2 + one_minus_b2 * g * g
+        exp_avg_sq[i] = v
+        denom = <floating>sqrt(v / bc2) + e
+        p = p + grad_coeff * g / denom
+        param[i] = p + exp_avg_coeff * m / denom
+
+
+def nadam_(param, grad, exp_avg, exp_avg_sq, double lr, double beta1, double beta2,
+           double eps, double weight_decay, bint decoupled_weight_decay, bint maximize,
+           double bias_correction2, double grad_coeff, double exp_avg_coeff):
+    """In-place NAdam step on one parameter; see reference.nadam_ for the equations."""
+    cdef int typenum = _compute_typenum(param)
+    cdef int param_typenum = cnp.PyArray_TYPE(<cnp.ndarray>param)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>param)
+    cdef object work = _operand(param, "param", param_typenum, typenum, n)
+    grad = _grad_operand(grad, param, typenum)
+    cdef object m_work = _operand(exp_avg, "exp_avg", param_typenum, typenum, n)
+    cdef object v_work = _operand(exp_avg_sq, "exp_avg_sq", param_typenum, typenum, n)
+    cdef _NAdamScalars c
+    c.sign = -1.0 if maximize else 1.0
+    c.l2 = weight_decay != 0 and not decoupled_weight_decay
+    c.decay = 1.0 - lr * weight_decay if weight_decay != 0 and decoupled_weight_decay else 1.0
+    c.wd = weight_decay
+    c.w1 = 1.0 - beta1
+    c.beta2 = beta2
+    c.one_minus_beta2 = 1.0 - beta2
+    c.bias_correction2 = bias_correction2
+    c.eps = eps
+    c.grad_coeff = grad_coeff
+    c.exp_avg_coeff = exp_avg_coeff
+    cdef void* p = _ptr(work)
+    cdef void* g = _ptr(grad)
+    cdef void* m = _ptr(m_work)
+    cdef void* v = _ptr(v_work)
+    with nogil:
+        if typenum == cnp.NPY_DOUBLE:
+            _nadam_loop(<double*>p, <const double*>g, <double*>m, <double*>v, n, c)
+        else:
+            _nadam_loop(<float*>p, <const float*>g, <float*>m, <float*>v, n, c)
+    _write_back(param, work)
+    _write_back(exp_avg, m_work)
+    _write_back(exp_avg_sq, v_work)
+
+
+# ----------------------------------------------------------------------------------------
+# RAdam: two loops, with the rectified adaptive step (rho_t > 5) and without it (plain
+# bias-corrected momentum SGD in the first steps).
+# ----------------------------------------------------------------------------------------
+
+
+cdef struct _RAdamScalars:
+    double sign, decay, wd, w1, beta2, one_minus_beta2, lr, bias_correction1
+    double bias_correction2_sqrt, eps, rect
+    bint l2
+
+
+cdef void _radam_loop(floating* param, const floating* grad, floating* exp_avg,
+                      floating* exp_avg_sq, Py_ssize_t n, _RAdamScalars c,
+                      bint rectified) noexcept nogil:
+    cdef floating sign = <floating>c.sign, decay = <floating>c.decay, wd = <floating>c.wd
+    cdef floating w1 = <floating>c.w1, coeff1 = _lerp_coeff(w1)
+    cdef floating b2 = <floating>c.beta2, one_minus_b2 = <floating>c.one_minus_beta2
+    cdef floating lr = <floating>c.lr, bc1 = <floating>c.bias_correction1
+    cdef floating bc2_sqrt = <floating>c.bias_correction2_sqrt, e = <floating>c.eps
+    cdef floating rect = <floating>c.rect
+    cdef bint l2 = c.l2, w1_small = fabs(w1) < 0.5
+    cdef floating g, p, m, v
+    cdef Py_ssize_t i
+    if rectified:
+        for i in range(n):
+            g = sign * grad[i]
+            p = param[i] * decay
+            g = g + wd * p if l2 else g
+            m = _lerp(exp_avg[i], g, coeff1, w1_small)
+            exp_avg[i] = m
+            v = exp_avg_sq[i] * b2 + one_minus_b2 * g * g
+            exp_avg_sq[i] = v
+            param[i] = p - m / bc1 * lr * (bc2_sqrt / (<floating>sqrt(v) + e)) * rect
+        return
+    for i in range(n):
+        g = sign * grad[i]
+        p = param[i] * decay
+        g = g + wd * p if l2 else g
+        m = _lerp(exp_avg[i], g, coeff1, w1_small)
+        exp_avg[i] = m
+        exp_avg_sq[i] = exp_avg_sq[i] * b2 + one_minus_b2 * g * g
+        param[i] = p - m / bc1 * lr
+
+
+def radam_(param, grad, exp_avg, exp_avg_sq, double lr, double beta1, double beta2,
+           double eps, double weight_decay, bint decoupled_weight_decay, bint maximize,
+           double bias_correction1, double bias_correction2_sqrt, double rect):
+    """In-place RAdam step on one parameter; see reference.radam_ for the equations.
+    ``rect`` <= 0 means the variance is not yet tractable (rho_t <= 5): no adaptive step."""
+    cdef int typenum = _compute_typenum(param)
+    cdef int param_typenum = cnp.PyArray_TYPE(<cnp.ndarray>param)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>param)
+    cdef object work = _operand(param, "param", param_typenum, typenum, n)
+    grad = _grad_operand(grad, param, typenum)
+    cdef object m_work = _operand(exp_avg, "exp_avg", param_typenum, typenum, n)
+    cdef object v_work = _operand(exp_avg_sq, "exp_avg_sq", param_typenum, typenum, n)
+    cdef _RAdamScalars c
+    c.sign = -1.0 if maximize else 1.0
+    c.l2 = weight_decay != 0 and not decoupled_weight_decay
+    c.decay = 1.0 - lr * weight_decay if weight_decay != 0 and decoupled_weight_decay else 1.0
+    c.wd = weight_decay
+    c.w1 = 1.0 - beta1
+    c.beta2 = beta2
+    c.one_minus_beta2 = 1.0 - beta2
+    c.lr = lr
+    c.bias_correction1 = bias_correction1
+    c.bias_correction2_sqrt = bias_correction2_sqrt
+    c.eps = eps
+    c.rect = rect
+    cdef bint rectified = rect > 0
+    cdef void* p = _ptr(work)
+    cdef void* g = _ptr(grad)
+    cdef void* m = _ptr(m_work)
+    cdef void* v = _ptr(v_work)
+    with nogil:
+        if typenum == cnp.NPY_DOUBLE:
+            _radam_loop(<double*>p, <const double*>g, <double*>m, <double*>v, n, c, rectified)
+        else:
+            _radam_loop(<float*>p, <const float*>g, <float*>m, <float*>v, n, c, rectified)
+    _write_back(param, work)
+    _write_back(exp_avg, m_work)
+    _write_back(exp_avg_sq, v_work)
+
+
+# ----------------------------------------------------------------------------------------
+# Adamax: Adam with the infinity norm in place of the second moment.
+# ----------------------------------------------------------------------------------------
+
+
+cdef void _adamax_loop(floating* param, const floating* grad, floating* exp_avg,
+                       floating* exp_inf, Py_ssize_t n, double beta1, double beta2,
+                       double eps, double weight_decay, bint maximize,
+                       double clr) noexcept nogil:
+    cdef floating sign = -1 if maximize else 1
+    cdef bint has_wd = weight_decay != 0
+    cdef floating wd = <floating>weight_decay
+    cdef floating w1 = <floating>(1.0 - beta1), coeff1 = _lerp_coeff(w1)
+    cdef bint w1_small = fabs(w1) < 0.5
+    cdef floating b2 = <floating>beta2, e = <floating>eps, neg_clr = <floating>(-clr)
+    cdef floating g, m, u, absg
+    cdef Py_ssize_t i
+    for i in range(n):
+        g = sign * grad[i]
+        g = g + wd * param[i] if has_wd else g
+        m = _lerp(exp_avg[i], g, coeff1, w1_small)
+        exp_avg[i] = m
+        absg = -g if g < 0 else g
+        u = _maximum(exp_inf[i] * b2, absg + e)
+        exp_inf[i] = u
+        param[i] = param[i] + neg_clr * m / u
+
+
+def adamax_(param, grad, exp_avg, exp_inf, double beta1, double beta2, double eps,
+            double weight_decay, bint maximize, double clr):
+    """In-place Adamax step on one parameter; see reference.adamax_ for the equations."""
+    cdef int typenum = _compute_typenum(param)
+    cdef int param_typenum = cnp.PyArray_TYPE(<cnp.ndarray>param)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>param)
+    cdef object work = _operand(param, "param", param_typenum, typenum, n)
+    grad = _grad_operand(grad, param, typenum)
+    cdef object m_work = _operand(exp_avg, "exp_avg", param_typenum, typenum, n)
+    cdef object u_work = _operand(exp_inf, "exp_inf", param_typenum, typenum, n)
+    cdef void* p = _ptr(work)
+    cdef void* g = _ptr(grad)
+    cdef void* m = _ptr(m_work)
+    cdef void* u = _ptr(u_work)
+    with nogil:
+        if typenum == cnp.NPY_DOUBLE:
+            _adamax_loop(<double*>p, <const double*>g, <double*>m, <double*>u, n, beta1,
+                         beta2, eps, weight_decay, maximize, clr)
+        else:
+            _adamax_loop(<float*>p, <const float*>g, <float*>m, <float*>u, n, beta1,
+                         beta2, eps, weight_decay, maximize, clr)
+    _write_back(param, work)
+    _write_back(exp_avg, m_work)
+    _write_back(exp_inf, u_work)
+
+
+# ----------------------------------------------------------------------------------------
+# Adadelta
+# ----------------------------------------------------------------------------------------
+
+
+cdef void _adadelta_loop(floating* param, const floating* grad, floating* square_avg,
+                         floating* acc_delta, Py_ssize_t n, double lr, double rho,
+                         double eps, double weight_decay, bint maximize) noexcept nogil:
+    cdef floating sign = -1 if maximize else 1
+    cdef bint has_wd = weight_decay != 0
+    cdef floating wd = <floating>weight_decay, r = <floating>rho
+    cdef floating one_minus_rho = <floating>(1.0 - rho), e = <floating>eps
+    cdef floating neg_lr = <floating>(-lr)
+    cdef floating g, sq, std, delta, acc
+    cdef Py_ssize_t i
+    for i in range(n):
+        g = sign * grad[i]
+        g = g + wd * param[i] if has_wd else g
+        sq = square_avg[i] * r + one_minus_rho * g * g
+        square_avg[i] = sq
+        std = <floating>sqrt(sq + e)
+        acc = acc_delta[i]
+        delta = <floating>sqrt(acc + e) / std * g
+        acc_delta[i] = acc * r + one_minus_rho * delta * delta
+        param[i] = param[i] + neg_lr * delta
+
+
+def adadelta_(param, grad, square_avg, acc_delta, double lr, double rho, double eps,
+              double weight_decay, bint maximize):
+    """In-place Adadelta step on one parameter; see reference.adadelta_ for the equations."""
+    cdef int typenum = _compute_typenum(param)
+    cdef int param_typenum = cnp.PyArray_TYPE(<cnp.ndarray>param)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>param)
+    cdef object work = _operand(param, "param", param_typenum, typenum, n)
+    grad = _grad_operand(grad, param, typenum)
+    cdef object sq_work = _operand(square_avg, "square_avg", param_typenum, typenum, n)
+    cdef object acc_work = _operand(acc_delta, "acc_delta", param_typenum, typenum, n)
+    cdef void* p = _ptr(work)
+    cdef void* g = _ptr(grad)
+    cdef void* sq = _ptr(sq_work)
+    cdef void* acc = _ptr(acc_work)
+    with nogil:
+        if typenum == cnp.NPY_DOUBLE:
+            _adadelta_loop(<double*>p, <const double*>g, <double*>sq, <double*>acc, n, lr,
+                           rho, eps, weight_decay, maximize)
+        else:
+            _adadelta_loop(<float*>p, <const float*>g, <float*>sq, <float*>acc, n, lr,
+                           rho, eps, weight_decay, maximize)
+    _write_back(param, work)
+    _write_back(square_avg, sq_work)
+    _write_back(acc_delta, acc_work)
+
+
+# ----------------------------------------------------------------------------------------
+# ASGD: SGD with a decaying step eta_t and a running average ax of the iterates; two loops,
+# for mu == 1 (ax copies the parameter) and mu != 1 (ax moves towards it).
+# ----------------------------------------------------------------------------------------
+
+
+cdef void _asgd_loop(floating* param, const floating* grad, floating* ax, Py_ssize_t n,
+                     double eta, double lambd, double mu, double weight_decay,
+                     bint maximize) noexcept nogil:
+    cdef floating sign = -1 if maximize else 1
+    cdef bint has_wd = weight_decay != 0
+    cdef floating wd = <floating>weight_decay
+    cdef floating decay = <floating>(1.0 - lambd * eta), neg_eta = <floating>(-eta)
+    cdef floating m = <floating>mu
+    cdef floating g, p, a
+    cdef Py_ssize_t i
+    if mu == 1:
+        for i in range(n):
+            g = sign * grad[i]
+            g = g + wd * param[i] if has_wd else g
+            p = param[i] * decay
+            p = p + neg_eta * g
+            param[i] = p
+            ax[i] = p
+        return
+    for i in range(n):
+        g = sign * grad[i]
+        g = g + wd * param[i] if has_wd else g
+        p = param[i] * decay
+        p = p + neg_eta * g
+        param[i] = p
+        a = ax[i]
+        ax[i] = a + (p - a) * m
+
+
+def asgd_(param, grad, ax, double eta, double lambd, double mu, double weight_decay,
+          bint maximize):
+    """In-place ASGD step on one parameter; see reference.asgd_ for the equations."""
+    cdef int typenum = _compute_typenum(param)
+    cdef int param_typenum = cnp.PyArray_TYPE(<cnp.ndarray>param)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>param)
+    cdef object work = _operand(param, "param", param_typenum, typenum, n)
+    grad = _grad_operand(grad, param, typenum)
+    cdef object ax_work = _operand(ax, "ax", param_typenum, typenum, n)
+    cdef void* p = _ptr(work)
+    cdef void* g = _ptr(grad)
+    cdef void* a = _ptr(ax_work)
+    with nogil:
+        if typenum == cnp.NPY_DOUBLE:
+            _asgd_loop(<double*>p, <const double*>g, <double*>a, n, eta, lambd, mu,
+                       weight_decay, maximize)
+        else:
+            _asgd_loop(<float*>p, <const float*>g, <float*>a, n, eta, lambd, mu,
+                       weight_decay, maximize)
+    _write_back(param, work)
+    _write_back(ax, ax_work)
+
+
+# ----------------------------------------------------------------------------------------
+# Rprop: per-coordinate step sizes grown or shrunk by the sign agreement of successive
+# gradients; the gradient's magnitude is never used, only its sign.
+# ----------------------------------------------------------------------------------------
+
+
+cdef void _rprop_loop(floating* param, const floating* grad, floating* prev,
+                      floating* step_size, Py_ssize_t n, double etaminus, double etaplus,
+                      double step_size_min, double step_size_max,
+                      bint maximize) noexcept nogil:
+    cdef floating sign = -1 if maximize else 1
+    cdef floating minus = <floating>etaminus, plus = <floating>etaplus, one = 1, zero = 0
+    cdef floating lo = <floating>step_size_min, hi = <floating>step_size_max
+    cdef floating g, s, factor, size, direction
+    cdef Py_ssize_t i
+    for i in range(n):
+        g = sign * grad[i]
+        s = g * prev[i]
+        # torch.sign(NaN) is 0, so a NaN product keeps the step size (factor 1).
+        factor = plus if s > 0 else (minus if s < 0 else one)
+        size = step_size[i] * factor
+        size = lo if size < lo else size  # clamp; NaN passes through, as in torch.clamp
+        size = hi if size > hi else size
+        step_size[i] = size
+        g = zero if s < 0 else g
+        direction = one if g > 0 else (-one if g < 0 else zero)
+        param[i] = param[i] + (-direction) * size
+        prev[i] = g
+
+
+def rprop_(param, grad, prev, step_size, double etaminus, double etaplus,
+           double step_size_min, double step_size_max, bint maximize):
+    """In-place Rprop step on one parameter; see reference.rprop_ for the equations."""
+    cdef int typenum = _compute_typenum(param)
+    cdef int param_typenum = cnp.PyArray_TYPE(<cnp.ndarray>param)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>param)
+    cdef object work = _operand(param, "param", param_typenum, typenum, n)
+    grad = _grad_operand(grad, param, typenum)
+    cdef object prev_work = _operand(prev, "prev", param_typenum, typenum, n)
+    cdef object size_work = _operand(step_size, "step_size", param_typenum, typenum, n)
+    cdef void* p = _ptr(work)
+    cdef void* g = _ptr(grad)
+    cdef void* pr = _ptr(prev_work)
+    cdef void* s = _ptr(size_work)
+    with nogil:
+        if typenum == cnp.NPY_DOUBLE:
+            _rprop_loop(<double*>p, <const double*>g, <double*>pr, <double*>s, n, etaminus,
+                        etaplus, step_size_min, step_size_max, maximize)
+        else:
+            _rprop_loop(<float*>p, <const float*>g, <float*>pr, <float*>s, n, etaminus,
+                        etaplus, step_size_min, step_size_max, maximize)
+    _write_back(param, work)
+    _write_back(prev, prev_work)
+    _write_back(step_size, size_work)
