@@ -1,10 +1,20 @@
-"""Optimizers (``mg.optim``) and learning-rate schedulers (``mg.optim.lr_scheduler``)."""
+"""Optimizers (``mg.optim``), learning-rate schedulers (``mg.optim.lr_scheduler``) and
+stochastic weight averaging (``mg.optim.swa_utils``)."""
 from . import lr_scheduler
+from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam
+from .adamax import Adamax
 from .adamw import AdamW
+from .asgd import ASGD
+from .lbfgs import LBFGS
+from .nadam import NAdam
 from .optimizer import Optimizer
+from .radam import RAdam
 from .rmsprop import RMSprop
+from .rprop import Rprop
 from .sgd import SGD
+from . import swa_utils  # noqa: E402  (imports lr_scheduler and the optimizers above)
 
-__all__ = ["SGD", "Adagrad", "Adam", "AdamW", "Optimizer", "RMSprop", "lr_scheduler"]
+__all__ = ["ASGD", "Adadelta", "Adagrad", "Adam", "AdamW", "Adamax", "LBFGS", "NAdam",
+           "Optimizer", "RAdam", "RMSprop", "Rprop", "SGD", "lr_scheduler", "swa_utils"]

@@ -320,6 +320,10 @@ class Optimizer:
         with enable_grad():
             return closure()
 
+    def _load_param_state(self, value, param, index):
+        """One parameter's loaded state: a copy, buffers cast to the parameter's dtype."""
+        return _copy_state(value, param, index, self._scalar_state)
+
     # ------------------------------------------------------------------------------------
     # Hooks
     # ------------------------------------------------------------------------------------
@@ -434,7 +438,7 @@ class Optimizer:
             key = int(key) if isinstance(key, str) and key.isdigit() else key
             if key in id_map:
                 param = id_map[key]
-                state[param] = _copy_state(value, param, key, self._scalar_state)
+                state[param] = self._load_param_state(value, param, key)
             else:
                 state[key] = copy.deepcopy(value)
 
