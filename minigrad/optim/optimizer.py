@@ -158,10 +158,12 @@ def _refuse_capturable(what="params and state_steps", devices=_CAPTURABLE_DEVICE
                          f"{devices}.")
 
 
-def _grad_array(p):
+def _grad_array(p, grad_first=False):
     """The array of ``p.grad``, checked against the parameter's shape as PyTorch's in-place
     update would: a gradient that broadcasts to the parameter's shape is broadcast, any other
-    shape raises RuntimeError with PyTorch's message."""
+    shape raises RuntimeError with PyTorch's message. ``grad_first``: the gradient is the
+    first operand of the optimizer's first operation (Rprop's grad * prev), which decides
+    which shape PyTorch's message calls "tensor a"."""
     grad = p.grad._data
     shape = p._data.shape
     if grad.shape == shape:
@@ -171,8 +173,9 @@ def _grad_array(p):
     b = (1,) * (ndim - len(grad.shape)) + tuple(grad.shape)
     for i in range(ndim - 1, -1, -1):
         if a[i] != b[i] and a[i] != 1 and b[i] != 1:
-            raise RuntimeError(f"The size of tensor a ({a[i]}) must match the size of tensor "
-                               f"b ({b[i]}) at non-singleton dimension {i}")
+            first, second = (b[i], a[i]) if grad_first else (a[i], b[i])
+            raise RuntimeError(f"The size of tensor a ({first}) must match the size of tensor "
+                               f"b ({second}) at non-singleton dimension {i}")
     broadcast = tuple(max(x, y) for x, y in zip(a, b))
     if broadcast != tuple(shape):
         raise RuntimeError(f"output with shape {list(shape)} doesn't match the broadcast "

@@ -59,7 +59,7 @@ class Rprop(Optimizer):
                     continue
                 if group["capturable"]:
                     _refuse_capturable()
-                grad = _grad_array(p)
+                grad = _grad_array(p, grad_first=True)
                 state = self.state.get(p) or self._init_state(p, _hyperparameter(group["lr"]))
                 state["step"] += 1.0
                 kernel(p._data, grad, state["prev"], state["step_size"], etaminus, etaplus,
