@@ -242,6 +242,34 @@ def _kernel_cases():
             yield ("adam_", ["m", "v", "vmax" if amsgrad else None],
                    [(0.01, 0.9, 0.999, 1e-8, 0.1, decoupled, amsgrad, False, 0.05, 0.3),
                     (0.01, 0.2, 0.5, 1e-8, 0.0, decoupled, amsgrad, True, 0.05, 0.3)])
+    for decoupled in (False, True):
+        yield ("nadam_", ["m", "v"],
+               [(0.01, 0.9, 0.999, 1e-8, 0.1, decoupled, False, 0.3, -0.02, -0.05),
+                (0.01, 0.2, 0.5, 1e-8, 0.0, decoupled, True, 0.3, -0.02, -0.05)])
+        yield ("radam_", ["m", "v"],
+               [(0.01, 0.9, 0.999, 1e-8, 0.1, decoupled, False, 0.4, 0.5, 0.0),
+                (0.01, 0.2, 0.5, 1e-8, 0.1, decoupled, True, 0.4, 0.5, 0.7)])
+    yield "adamax_", ["m", "u"], [(0.9, 0.999, 1e-8, 0.1, False, 0.05),
+                                  (0.2, 0.5, 1e-8, 0.0, True, 0.05)]
+    yield "adadelta_", ["sq", "acc"], [(1.0, 0.9, 1e-6, 0.0, False), (0.5, 0.8, 1e-5, 0.1, True)]
+    yield "asgd_", ["ax"], [(0.01, 1e-4, 1.0, 0.0, False), (0.01, 0.01, 0.3, 0.1, True)]
+    yield "rprop_", ["prev", "size"], [(0.5, 1.2, 1e-6, 50, False), (0.3, 1.5, 0.5, 0.9, True)]
+
+
+def _kernel_buffers(rng, buffers, shape, dtype):
+    """State buffers as they are in use: nonnegative second moments, signed previous
+    gradients, and a mean gradient small enough that RMSprop's centered variance v - m^2
+    stays positive."""
+    out = []
+    for b in buffers:
+        if b is None:
+            out.append(None)
+        elif b in ("prev", "ax"):
+            out.append(rng.standard_normal(shape).astype(dtype))
+        else:
+            out.append((np.abs(rng.standard_normal(shape)) * (0.1 if b == "ga" else 1.0)
+                        + (1.0 if b == "sq" else 0.0)).astype(dtype))
+    return out
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -253,11 +281,7 @@ def test_compiled_kernels_equal_numpy_twins(dtype):
             shape = (7, 5)
             param = rng.standard_normal(shape).astype(dtype)
             grad = rng.standard_normal(shape).astype(dtype)
-            # Buffers as they are in use: nonnegative second moments, and a mean gradient
-            # small enough that RMSprop's centered variance v - m^2 stays positive.
-            bufs = [None if b is None else
-                    (np.abs(rng.standard_normal(shape)) * (0.1 if b == "ga" else 1.0)
-                     + (1.0 if b == "sq" else 0.0)).astype(dtype) for b in buffers]
+            bufs = _kernel_buffers(rng, buffers, shape, dtype)
             results = []
             for module in (compiled, reference):
                 p, bs = param.copy(), [None if b is None else b.copy() for b in bufs]
@@ -272,18 +296,92 @@ def test_compiled_kernels_equal_numpy_twins(dtype):
                 np.testing.assert_array_equal(a, b, err_msg=f"{name}{args}")
 
 
+def _in_layout(values, layout):
+    """A new array holding ``values`` in the given memory layout."""
+    if layout == "contiguous":
+        return values.copy()
+    if layout == "fortran":
+        return np.asfortranarray(values)
+    if layout == "strided":  # every other element of a wider array
+        wide = np.zeros(values.shape[:-1] + (2 * values.shape[-1],), values.dtype)
+        view = wide[..., ::2]
+        view[...] = values
+        return view
+    if layout == "misaligned":  # one byte past an aligned address
+        buffer = bytearray(values.nbytes + 1)
+        array = np.frombuffer(buffer, values.dtype, values.size, offset=1).reshape(values.shape)
+        array[...] = values
+        assert not array.flags.aligned
+        return array
+    if layout == "byteswapped":
+        return values.astype(values.dtype.newbyteorder("S"))
+    raise ValueError(layout)
+
+
+LAYOUTS = ["fortran", "strided", "misaligned", "byteswapped"]
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kernels_update_any_layout_in_place(dtype, layout):
+    # Parameter, gradient and every state buffer in an unusual layout: both backends give the
+    # contiguous result to the last bit, written into the caller's arrays.
+    compiled = _kernels.compiled_module("_optim")
+    rng = np.random.default_rng(1)
+    for name, buffers, arg_sets in _kernel_cases():
+        for args in arg_sets:
+            shape = (6, 5)
+            param = rng.standard_normal(shape).astype(dtype)
+            grad = rng.standard_normal(shape).astype(dtype)
+            bufs = _kernel_buffers(rng, buffers, shape, dtype)
+            expected_p = param.copy()
+            expected_bufs = [None if b is None else b.copy() for b in bufs]
+            getattr(compiled, name)(expected_p, grad.copy(), *expected_bufs, *args)
+            for module in (compiled, reference):
+                p = _in_layout(param, layout)
+                bs = [None if b is None else _in_layout(b, layout) for b in bufs]
+                getattr(module, name)(p, _in_layout(grad, layout), *bs, *args)
+                np.testing.assert_array_equal(p, expected_p, err_msg=f"{module} {name}{args}")
+                for b, e in zip(bs, expected_bufs):
+                    if b is not None:
+                        np.testing.assert_array_equal(b, e, err_msg=f"{name}{args}")
+
+
+def test_kernels_update_float16_through_float32():
+    # float16 parameters and buffers: computed in float32, rounded once; both backends agree
+    # to the last bit and equal the float32 update rounded to float16.
+    compiled = _kernels.compiled_module("_optim")
+    rng = np.random.default_rng(2)
+    for name, buffers, arg_sets in _kernel_cases():
+        for args in arg_sets:
+            shape = (4, 3)
+            param = rng.standard_normal(shape).astype(np.float16)
+            grad = rng.standard_normal(shape).astype(np.float16)
+            bufs = _kernel_buffers(rng, buffers, shape, np.float16)
+            p32 = param.astype(np.float32)
+            b32 = [None if b is None else b.astype(np.float32) for b in bufs]
+            getattr(compiled, name)(p32, grad.astype(np.float32), *b32, *args)
+            for module in (compiled, reference):
+                p = param.copy()
+                bs = [None if b is None else b.copy() for b in bufs]
+                getattr(module, name)(p, grad, *bs, *args)
+                assert p.dtype == np.float16
+                np.testing.assert_array_equal(p, p32.astype(np.float16), err_msg=name)
+                for b, e in zip(bs, b32):
+                    if b is not None:
+                        np.testing.assert_array_equal(b, e.astype(np.float16))
+
+
 def test_compiled_kernel_rejects_bad_arrays():
     compiled = _kernels.compiled_module("_optim")
     p = np.zeros((3, 4))
-    with pytest.raises(ValueError, match="not C-contiguous"):
-        compiled.adagrad_(p, np.zeros((3, 4)), np.zeros((4, 3)).T, 0.1, 0.0, 1e-10, False)
     with pytest.raises(ValueError, match="dtype"):
         compiled.adagrad_(p, np.zeros((3, 4)), np.zeros((3, 4), np.float32), 0.1, 0, 0, False)
     with pytest.raises(ValueError, match="elements"):
         compiled.adagrad_(p, np.zeros((3, 4)), np.zeros(5), 0.1, 0.0, 1e-10, False)
     with pytest.raises(ValueError, match="shape"):
         compiled.adagrad_(p, np.zeros(5), np.zeros((3, 4)), 0.1, 0.0, 1e-10, False)
-    with pytest.raises(ValueError, match="float32 or float64"):
+    with pytest.raises(ValueError, match="float16, float32 or float64"):
         compiled.adagrad_(np.zeros(3, np.int64), np.zeros(3, np.int64),
                           np.zeros(3, np.int64), 0.1, 0.0, 1e-10, False)
     with pytest.raises(TypeError):
@@ -292,6 +390,10 @@ def test_compiled_kernel_rejects_bad_arrays():
     read_only.flags.writeable = False
     with pytest.raises(ValueError, match="read-only"):
         compiled.adagrad_(read_only, np.zeros((3, 4)), np.zeros((3, 4)), 0.1, 0, 0, False)
+    with pytest.raises(ValueError, match="state_sum is read-only"):
+        compiled.adagrad_(p, np.zeros((3, 4)), read_only, 0.1, 0, 0, False)
+    with pytest.raises(TypeError, match="exp_inf must be a numpy array"):
+        compiled.adamax_(p, np.zeros((3, 4)), np.zeros((3, 4)), None, 0.9, 0.9, 0, 0, False, 1)
     # Nothing was written by the refused calls.
     np.testing.assert_array_equal(p, 0.0)
 
