@@ -322,8 +322,10 @@ def test_state_dict_hooks_can_replace_the_dict():
 
 
 def test_global_step_hooks():
-    from minigrad.optim.optimizer import (register_optimizer_step_post_hook,
-                                          register_optimizer_step_pre_hook)
+    from minigrad.optim.optimizer import (
+        register_optimizer_step_post_hook,
+        register_optimizer_step_pre_hook,
+    )
     p = mg.tensor([1.0], requires_grad=True)
     p.grad = mg.tensor([1.0])
     log = []

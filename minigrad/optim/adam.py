@@ -2,9 +2,8 @@
 import numpy as np
 
 from .._kernels import kernels as K
-from .optimizer import (Optimizer, _check_fused, _grad_array, _hyperparameter,
-                        _refuse_capturable)
 from ..tensor import Tensor
+from .optimizer import Optimizer, _check_fused, _grad_array, _hyperparameter, _refuse_capturable
 
 
 def _check_adam_hyperparameters(lr, betas, eps, weight_decay, foreach=None, capturable=False):
@@ -26,7 +25,7 @@ def _check_adam_hyperparameters(lr, betas, eps, weight_decay, foreach=None, capt
         raise ValueError(f"Invalid weight_decay value: {weight_decay}")
     if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
             or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))):
-        raise ValueError("betas must be either both floats or both Tensors")
+        raise ValueError("betas must be either both floats or both Tensors")  # noqa: TRY004
     for i, beta in enumerate(betas):
         if isinstance(beta, Tensor):
             if foreach and not capturable:

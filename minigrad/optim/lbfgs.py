@@ -192,9 +192,11 @@ class LBFGS(Optimizer):
         offset = 0
         for p in self._params:
             numel = p._data.size
-            # p <- p + step_size * update[part], in place (the array keeps its identity).
-            p._data[...] = p._data + step_size * update[offset:offset + numel].reshape(
-                p._data.shape)
+            # p <- p + step_size * update[part], in place (the array keeps its identity), with
+            # step_size rounded to the parameter's dtype as PyTorch's add_(alpha=) does.
+            data = p._data
+            data += data.dtype.type(step_size) * update[offset:offset + numel].reshape(
+                data.shape)
             offset += numel
 
     def _clone_param(self):

@@ -2,8 +2,7 @@
 import numpy as np
 
 from .._kernels import kernels as K
-from .optimizer import (Optimizer, _check_tensor_lr, _grad_array, _hyperparameter,
-                        _refuse_capturable)
+from .optimizer import Optimizer, _check_tensor_lr, _grad_array, _hyperparameter, _refuse_capturable
 
 
 class RMSprop(Optimizer):

@@ -2,8 +2,7 @@
 import numpy as np
 
 from .._kernels import kernels as K
-from .optimizer import (Optimizer, _check_fused, _check_tensor_lr, _grad_array,
-                        _hyperparameter)
+from .optimizer import Optimizer, _check_fused, _check_tensor_lr, _grad_array, _hyperparameter
 
 
 class SGD(Optimizer):
