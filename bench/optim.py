@@ -11,7 +11,8 @@ time / minigrad's, from the same run (> 1: minigrad is faster). LBFGS is timed a
 step(closure) with max_iter=1 and a closure that only returns a fixed loss (the gradient
 stays the same), i.e. one iteration of its bookkeeping and update.
 
-    python bench/optim.py [--steps-small 3000] [--steps-large 100]
+    python bench/optim.py [--steps-small 3000] [--steps-large 100] [--only Adam "SGD momentum"]
+                          [--large-only]
 """
 import argparse
 import statistics
@@ -94,6 +95,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps-small", type=int, default=3000)
     parser.add_argument("--steps-large", type=int, default=100)
+    parser.add_argument("--only", nargs="*", help="optimizer names to time (default: all)")
+    parser.add_argument("--large-only", action="store_true", help="time only model (b)")
     args = parser.parse_args()
     try:
         import torch
@@ -109,6 +112,8 @@ def main():
     cases = [("(a) seed network 2-10-1, 4 params, 41 numbers", SMALL, args.steps_small),
              (f"(b) MLP 784-1024-256-10, 6 params, {large_size} numbers", LARGE,
               args.steps_large)]
+    if args.large_only:
+        cases = cases[1:]
     for title, shapes, steps in cases:
         print(f"\n{title}: median us per step() (+- IQR %), float32"
               + (f", torch threads {torch.get_num_threads()}" if torch else ""))
@@ -117,6 +122,8 @@ def main():
             header += "".join(f" {'torch ' + v:>15}" for v, _ in variants) + f" {'ratio':>6}"
         print(header)
         for name, kwargs in OPTIMIZERS:
+            if args.only and name not in args.only:
+                continue
             ours, spread = timed_step_us(minigrad_step(name, kwargs, shapes), steps)
             row = f"{name:13} {ours:9.1f} +-{spread:3.0f}%"
             if torch:

@@ -6,6 +6,7 @@ every step. In float64 they agree to round-off: both follow PyTorch's single-ten
 order; the only differences left are PyTorch's vectorised fused multiply-adds.
 """
 import copy
+import types
 
 import numpy as np
 import pytest
@@ -272,9 +273,27 @@ def _kernel_buffers(rng, buffers, shape, dtype):
     return out
 
 
+def _compiled_builds():
+    """Every build of the compiled optimizer kernels this machine runs: the portable one and,
+    on CPUs with AVX2, the AVX2 one that _optim dispatches to (see _optim.pyx)."""
+    optim = _kernels.compiled_module("_optim")
+    builds = [("portable", types.SimpleNamespace(**optim._portable))]
+    if optim._simd == "avx2":
+        builds.append(("avx2", _kernels.compiled_module("_optim_avx2")))
+    return builds
+
+
+def test_dispatch_uses_the_avx2_build_exactly_where_the_cpu_has_avx2():
+    optim = _kernels.compiled_module("_optim")
+    avx2 = optim._cpu_has_avx2() and _kernels.compiled_module("_optim_avx2")._built_for_avx2
+    assert optim._simd == ("avx2" if avx2 else "baseline")
+    assert (optim.adam_ is optim._portable["adam_"]) == (not avx2)
+
+
+@pytest.mark.parametrize("build", [name for name, _ in _compiled_builds()])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_compiled_kernels_equal_numpy_twins(dtype):
-    compiled = _kernels.compiled_module("_optim")
+def test_compiled_kernels_equal_numpy_twins(dtype, build):
+    compiled = dict(_compiled_builds())[build]
     rng = np.random.default_rng(0)
     for name, buffers, arg_sets in _kernel_cases():
         for args in arg_sets:
@@ -321,12 +340,13 @@ def _in_layout(values, layout):
 LAYOUTS = ["fortran", "strided", "misaligned", "byteswapped"]
 
 
+@pytest.mark.parametrize("build", [name for name, _ in _compiled_builds()])
 @pytest.mark.parametrize("layout", LAYOUTS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_kernels_update_any_layout_in_place(dtype, layout):
+def test_kernels_update_any_layout_in_place(dtype, layout, build):
     # Parameter, gradient and every state buffer in an unusual layout: both backends give the
     # contiguous result to the last bit, written into the caller's arrays.
-    compiled = _kernels.compiled_module("_optim")
+    compiled = dict(_compiled_builds())[build]
     rng = np.random.default_rng(1)
     for name, buffers, arg_sets in _kernel_cases():
         for args in arg_sets:
@@ -347,10 +367,11 @@ def test_kernels_update_any_layout_in_place(dtype, layout):
                         np.testing.assert_array_equal(b, e, err_msg=f"{name}{args}")
 
 
-def test_kernels_update_float16_through_float32():
+@pytest.mark.parametrize("build", [name for name, _ in _compiled_builds()])
+def test_kernels_update_float16_through_float32(build):
     # float16 parameters and buffers: computed in float32, rounded once; both backends agree
     # to the last bit and equal the float32 update rounded to float16.
-    compiled = _kernels.compiled_module("_optim")
+    compiled = dict(_compiled_builds())[build]
     rng = np.random.default_rng(2)
     for name, buffers, arg_sets in _kernel_cases():
         for args in arg_sets:

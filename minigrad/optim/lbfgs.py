@@ -7,6 +7,11 @@ from ..tensor import Tensor
 from .optimizer import Optimizer, _check_tensor_lr, _hyperparameter
 
 
+def _abs_max(x):
+    """max |x_i| in two reductions and no temporary array (the same value as abs(x).max())."""
+    return max(x.max(), -x.min())
+
+
 def _cubic_interpolate(x1, f1, g1, x2, f2, g2, bounds=None):
     """The minimiser of the cubic through (x1, f1, slope g1) and (x2, f2, slope g2), clipped
     to ``bounds`` (default: the interval between x1 and x2); the midpoint of the bounds if the
@@ -33,7 +38,7 @@ def _strong_wolfe(obj_func, x, t, d, f, g, gtd, c1=1e-4, c2=0.9, tolerance_chang
     f(x + t d) <= f + c1 t gtd and |g(x + t d) . d| <= -c2 gtd: a bracketing phase (growing t
     by cubic extrapolation) then a zoom phase (cubic interpolation inside the bracket), as in
     minFunc and PyTorch. Returns (f_new, g_new, t, number of function evaluations)."""
-    d_norm = np.abs(d).max()
+    d_norm = _abs_max(d)
     g = g.copy()
     f_new, g_new = obj_func(x, t, d)
     ls_func_evals = 1
@@ -164,6 +169,7 @@ class LBFGS(Optimizer):
         if len(self.param_groups) != 1:
             raise ValueError("LBFGS doesn't support per-parameter options (parameter groups)")
         self._params = self.param_groups[0]["params"]
+        self._scaled_update = None  # reused buffer for step_size * update
 
     def _load_param_state(self, value, param, index):
         """LBFGS's state is flat vectors and numbers, not buffers of the parameter's shape."""
@@ -189,15 +195,17 @@ class LBFGS(Optimizer):
         return np.concatenate(views)
 
     def _add_grad(self, step_size, update):
+        """p <- p + step_size * update[part of p], in place (each array keeps its identity),
+        step_size rounded to the parameters' dtype as PyTorch's add_(alpha=) does."""
+        buffer = self._scaled_update
+        if buffer is None or buffer.shape != update.shape or buffer.dtype != update.dtype:
+            buffer = self._scaled_update = np.empty_like(update)
+        np.multiply(update, update.dtype.type(step_size), out=buffer)
         offset = 0
         for p in self._params:
-            numel = p._data.size
-            # p <- p + step_size * update[part], in place (the array keeps its identity), with
-            # step_size rounded to the parameter's dtype as PyTorch's add_(alpha=) does.
             data = p._data
-            data += data.dtype.type(step_size) * update[offset:offset + numel].reshape(
-                data.shape)
-            offset += numel
+            data += buffer[offset:offset + data.size].reshape(data.shape)
+            offset += data.size
 
     def _clone_param(self):
         return [p._data.copy() for p in self._params]
@@ -238,7 +246,7 @@ class LBFGS(Optimizer):
         state["func_evals"] += 1
 
         flat_grad = self._gather_flat_grad()
-        if np.abs(flat_grad).max() <= tolerance_grad:  # already optimal
+        if _abs_max(flat_grad) <= tolerance_grad:  # already optimal
             return orig_loss
 
         d = state.get("d")
@@ -282,8 +290,8 @@ class LBFGS(Optimizer):
                 q = -flat_grad
                 for i in range(num_old - 1, -1, -1):
                     al[i] = old_stps[i].dot(q) * ro[i]
-                    q = q + (-al[i]) * old_dirs[i]
-                d = r = q * H_diag
+                    q += (-al[i]) * old_dirs[i]
+                d = r = np.multiply(q, H_diag, out=q)  # q is not used again
                 for i in range(num_old):
                     be_i = old_dirs[i].dot(r) * ro[i]
                     r += (al[i] - be_i) * old_stps[i]
@@ -316,7 +324,7 @@ class LBFGS(Optimizer):
                     obj_func, x_init, t, d, loss, flat_grad, gtd,
                     max_ls=max_eval - current_evals)
                 self._add_grad(t, d)
-                opt_cond = np.abs(flat_grad).max() <= tolerance_grad
+                opt_cond = _abs_max(flat_grad) <= tolerance_grad
             else:
                 self._add_grad(t, d)
                 if n_iter != max_iter:
@@ -324,7 +332,7 @@ class LBFGS(Optimizer):
                     # next step does that).
                     loss = float(evaluate())
                     flat_grad = self._gather_flat_grad()
-                    opt_cond = np.abs(flat_grad).max() <= tolerance_grad
+                    opt_cond = _abs_max(flat_grad) <= tolerance_grad
                     ls_func_evals = 1
 
             current_evals += ls_func_evals
@@ -336,7 +344,7 @@ class LBFGS(Optimizer):
                 break
             if opt_cond:
                 break
-            if np.abs(d * t).max() <= tolerance_change:
+            if _abs_max(d * t) <= tolerance_change:
                 break
             if abs(loss - prev_loss) < tolerance_change:
                 break
