@@ -18,6 +18,8 @@ Conventions shared by both backends
 Select the backend for the whole engine with the environment variable
 ``MINIGRAD_KERNELS=numpy`` (read once at import); see ``minigrad/_kernels/__init__.py``.
 """
+import functools
+
 import numpy as np
 
 # ---------------------------------------------------------------------------------------------
@@ -217,8 +219,7 @@ def _float16_in_float32(kernel):
         for a in originals:
             a[...] = copies[id(a)]
 
-    run.__name__, run.__doc__ = kernel.__name__, kernel.__doc__
-    return run
+    return functools.wraps(kernel)(run)
 
 
 def _scalar(value, array):
