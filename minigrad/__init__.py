@@ -57,7 +57,7 @@ from .functions import (
     unsqueeze,
     var,
 )
-from .random import initial_seed, manual_seed, seed
+from .random import Generator, initial_seed, manual_seed, seed
 from .tensor import (
     Size,
     Tensor,
