@@ -37,7 +37,6 @@ whatever its layout: the array is never replaced, since other objects hold refer
 """
 import copy
 import functools
-import weakref
 from collections import OrderedDict, defaultdict
 from itertools import chain
 
@@ -45,6 +44,7 @@ import numpy as np
 
 from ..autograd import enable_grad
 from ..tensor import Tensor
+from ..utils.hooks import RemovableHandle
 
 
 class _RequiredParameter:
@@ -55,29 +55,6 @@ class _RequiredParameter:
 
 
 required = _RequiredParameter()
-
-
-class RemovableHandle:
-    """What a ``register_*_hook`` returns: ``remove()`` unregisters the hook (as
-    ``torch.utils.hooks.RemovableHandle``; also a context manager that removes on exit)."""
-
-    next_id = 0
-
-    def __init__(self, hooks_dict):
-        self.hooks_dict_ref = weakref.ref(hooks_dict)
-        self.id = RemovableHandle.next_id
-        RemovableHandle.next_id += 1
-
-    def remove(self):
-        hooks_dict = self.hooks_dict_ref()
-        if hooks_dict is not None and self.id in hooks_dict:
-            del hooks_dict[self.id]
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.remove()
 
 
 _global_optimizer_pre_hooks = OrderedDict()
