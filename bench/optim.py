@@ -9,7 +9,8 @@ torch.optim runs at 1 thread its default single-tensor path (foreach=False), the
 foreach=True and fused=True where CPU supports them. "ratio" is the fastest torch variant's
 time / minigrad's, from the same run (> 1: minigrad is faster). LBFGS is timed as one
 step(closure) with max_iter=1 and a closure that only returns a fixed loss (the gradient
-stays the same), i.e. one iteration of its bookkeeping and update.
+stays the same), i.e. one iteration of its bookkeeping and update. Muon takes matrices only:
+it is timed on the 2-D parameters of each model.
 
     python bench/optim.py [--steps-small 3000] [--steps-large 100] [--only Adam "SGD momentum"]
                           [--large-only]
@@ -39,6 +40,8 @@ OPTIMIZERS = [
     ("Adadelta", {}),
     ("ASGD", {"lr": 0.001}),
     ("Rprop", {"lr": 0.001}),
+    ("Adafactor", {"lr": 0.001}),
+    ("Muon", {"lr": 0.001}),
     ("LBFGS", {"lr": 0.001, "max_iter": 1}),
 ]
 
@@ -63,7 +66,12 @@ def _stepper(opt, name, loss):
     return opt.step
 
 
+def _shapes_for(name, shapes):
+    return [s for s in shapes if len(s) == 2] if name == "Muon" else shapes
+
+
 def minigrad_step(name, kwargs, shapes):
+    shapes = _shapes_for(name, shapes)
     rng = np.random.default_rng(0)
     params = []
     for shape in shapes:
@@ -75,6 +83,7 @@ def minigrad_step(name, kwargs, shapes):
 
 
 def torch_step(torch, name, kwargs, shapes, variant):
+    shapes = _shapes_for(name, shapes)
     params = []
     gen = torch.Generator().manual_seed(0)
     for shape in shapes:
@@ -129,11 +138,11 @@ def main():
             if torch:
                 fastest = None
                 for variant_name, variant in variants:
-                    if name == "LBFGS" and variant_name != "default":
-                        step = None  # LBFGS has neither switch
+                    if name in ("LBFGS", "Muon") and variant_name != "default":
+                        step = None  # neither has foreach or fused
                     else:
                         step = torch_step(torch, name, kwargs, shapes,
-                                          variant if name != "LBFGS" else {})
+                                          variant if name not in ("LBFGS", "Muon") else {})
                     if step is None:
                         row += f" {'n/a':>15}"
                         continue
