@@ -739,3 +739,28 @@ def test_default_hyperparameters_are_pytorchs():
     assert mg.optim.Adam(p).defaults["betas"] == (0.9, 0.999)
     assert mg.optim.Adam(p).defaults["weight_decay"] == 0
     assert mg.optim.AdamW(p).defaults["weight_decay"] == 1e-2
+
+
+@pytest.mark.parametrize("build", [name for name, _ in _compiled_builds()] + ["numpy"])
+def test_bfloat16_round_matches_torch(build):
+    # Muon's bfloat16 emulation: every float32 (ties, subnormals, inf, NaN, the largest
+    # finite values that round to inf) rounds as torch's float32 -> bfloat16 conversion.
+    torch = pytest.importorskip("torch")
+    kernel = reference.bfloat16_round_ if build == "numpy" else \
+        getattr(dict(_compiled_builds())[build], "bfloat16_round_")
+    rng = np.random.default_rng(9)
+    bits = np.concatenate([rng.integers(0, 2**32, 20000, dtype=np.uint64).astype(np.uint32),
+                           np.array([0x3F808000, 0x3F818000, 0x7F7FFFFF, 0x7F800000,
+                                     0xFF800000, 0x7FC00001, 0xFFFFFFFF, 0x00008000,
+                                     0x80000001, 0x3F800000], dtype=np.uint32)])
+    values = bits.view(np.float32)
+    expected = torch.from_numpy(values.copy()).bfloat16().float().numpy()
+    x = values.copy()
+    kernel(x)
+    nan = np.isnan(expected)
+    np.testing.assert_array_equal(np.isnan(x), nan)
+    np.testing.assert_array_equal(x[~nan].view(np.uint32), expected[~nan].view(np.uint32))
+    strided = np.zeros(2 * values.size, np.float32)[::2]  # any layout: rounded in place
+    strided[...] = values
+    kernel(strided)
+    np.testing.assert_array_equal(strided[~nan], x[~nan])

@@ -915,3 +915,32 @@ def rprop_(param, grad, prev, step_size, double etaminus, double etaplus,
     _write_back(param, work)
     _write_back(prev, prev_work)
     _write_back(step_size, size_work)
+
+
+# ----------------------------------------------------------------------------------------
+# bfloat16 rounding, for Muon's Newton-Schulz iteration (PyTorch runs it in bfloat16; numpy
+# has no bfloat16, so each float32 result is rounded to bfloat16's 8 significant bits).
+# ----------------------------------------------------------------------------------------
+
+
+cdef void _bfloat16_round_loop(unsigned int* bits, Py_ssize_t n) noexcept nogil:
+    cdef unsigned int b
+    cdef Py_ssize_t i
+    for i in range(n):
+        b = bits[i]
+        # Round to nearest, ties to even, on the upper 16 bits; a NaN becomes the quiet NaN
+        # 0x7FC0 (as c10::BFloat16 does), which rounding could otherwise turn into inf.
+        bits[i] = (0x7FC00000u if (b & 0x7FFFFFFFu) > 0x7F800000u
+                   else (b + 0x7FFFu + ((b >> 16) & 1u)) & 0xFFFF0000u)
+
+
+def bfloat16_round_(x):
+    """Round a float32 array to bfloat16 values in place; see reference.bfloat16_round_."""
+    if type(x) is not cnp.ndarray or cnp.PyArray_TYPE(<cnp.ndarray>x) != cnp.NPY_FLOAT:
+        raise TypeError("bfloat16_round_: expected a float32 numpy array")
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>x)
+    cdef object work = _operand(x, "x", cnp.NPY_FLOAT, cnp.NPY_FLOAT, n)
+    cdef unsigned int* bits = <unsigned int*>_ptr(work)
+    with nogil:
+        _bfloat16_round_loop(bits, n)
+    _write_back(x, work)

@@ -517,3 +517,19 @@ def rprop_(param, grad, prev, step_size, etaminus, etaplus, step_size_min, step_
     direction = (g > 0).astype(param.dtype) - (g < 0).astype(param.dtype)
     param[...] = param + (-direction) * step_size
     prev[...] = g
+
+
+def bfloat16_round_(x):
+    """Round a float32 array to the nearest bfloat16 values (ties to even), in place: keep
+    the upper 16 bits of each float32 after adding half of the dropped part. A NaN becomes
+    the quiet NaN 0x7FC00000, as c10::BFloat16 does. Used by Muon, whose Newton-Schulz
+    iteration PyTorch runs in bfloat16.
+    """
+    if not (isinstance(x, np.ndarray) and x.dtype == np.float32):
+        raise TypeError("bfloat16_round_: expected a float32 numpy array")
+    native = np.ascontiguousarray(x, dtype=np.dtype(np.float32).newbyteorder("="))
+    bits = native.view(np.uint32)
+    rounded = (bits + np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1))) \
+        & np.uint32(0xFFFF0000)
+    is_nan = (bits & np.uint32(0x7FFFFFFF)) > np.uint32(0x7F800000)
+    x[...] = np.where(is_nan, np.uint32(0x7FC00000), rounded).view(np.float32)

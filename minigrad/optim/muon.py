@@ -3,6 +3,7 @@ import math
 
 import numpy as np
 
+from .._kernels import kernels as K
 from .optimizer import Optimizer, _check_tensor_lr, _grad_array, _hyperparameter
 
 EPS = 1e-7
@@ -12,18 +13,17 @@ DEFAULT_C = 2.0315
 DEFAULT_NS_STEPS = 5
 
 
-def _bfloat16(x):
+def _bfloat16(x, copy=False):
     """x rounded to bfloat16 (round to nearest even), held in a float32 array.
 
     PyTorch runs Muon's Newton-Schulz iteration in bfloat16; numpy has no bfloat16, so each
     operation is computed in float32 and its result rounded to bfloat16's 8 significant bits
-    here (float32 with the low 16 bits rounded away)."""
-    x = np.ascontiguousarray(x, dtype=np.float32)
-    bits = x.view(np.uint32)
-    rounded = (bits + np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1))) \
-        & np.uint32(0xFFFF0000)
-    out = rounded.view(np.float32)
-    return np.where(np.isnan(x), x, out)
+    (the kernel ``K.bfloat16_round_``). Rounds in place when x is already a C-contiguous
+    float32 array (a temporary of the iteration) unless ``copy``."""
+    x = np.array(x, dtype=np.float32, order="C", copy=True) if copy else \
+        np.ascontiguousarray(x, dtype=np.float32)
+    K.bfloat16_round_(x)
+    return x
 
 
 def _zeropower_via_newtonschulz(grad, ns_coefficients, ns_steps, eps):
@@ -36,21 +36,26 @@ def _zeropower_via_newtonschulz(grad, ns_coefficients, ns_steps, eps):
         raise ValueError("Input tensor gradient must be a 2D matrix")
     if len(ns_coefficients) != 3:
         raise ValueError("Coefficients must be a tuple of exactly 3 values")
-    a, b, c = ns_coefficients
-    ortho_grad = _bfloat16(grad)
+    a, b, c = (np.float32(v) for v in ns_coefficients)
     transposed = grad.shape[0] > grad.shape[1]
-    if transposed:
-        ortho_grad = ortho_grad.T
-    norm = _bfloat16(np.sqrt(np.sum(ortho_grad * ortho_grad)))
-    ortho_grad = _bfloat16(ortho_grad / np.maximum(norm, _bfloat16(eps)))
+    x = _bfloat16(grad.T if transposed else grad, copy=True)
+    flat = x.reshape(-1)
+    # x / max(||x||, eps), each operand and the result rounded to bfloat16.
+    norm = _bfloat16(np.sqrt(np.dot(flat, flat)))
+    x /= np.maximum(norm, _bfloat16(eps))
+    K.bfloat16_round_(x)
     for _ in range(ns_steps):
-        gram_matrix = _bfloat16(ortho_grad @ ortho_grad.T)
-        gram_update = _bfloat16(np.float32(b) * gram_matrix
-                                + np.float32(c) * (gram_matrix @ gram_matrix))
-        ortho_grad = _bfloat16(np.float32(a) * ortho_grad + gram_update @ ortho_grad)
-    if transposed:
-        ortho_grad = ortho_grad.T
-    return ortho_grad
+        gram_matrix = x @ x.T                                     # A = X X^T
+        K.bfloat16_round_(gram_matrix)
+        gram_update = gram_matrix @ gram_matrix                   # b A + c A A
+        gram_update *= c
+        gram_update += b * gram_matrix
+        K.bfloat16_round_(gram_update)
+        new_x = gram_update @ x                                   # a X + (b A + c A A) X
+        new_x += a * x
+        K.bfloat16_round_(new_x)
+        x = new_x
+    return x.T if transposed else x
 
 
 def _adjust_lr(lr, adjust_lr_fn, param_shape):
