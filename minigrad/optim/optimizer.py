@@ -16,13 +16,17 @@ Follows ``torch.optim.Optimizer``:
   ``load_state_dict()`` copies every buffer, so the optimizer never shares an array with the
   dict it was loaded from.
 
-Hooks follow PyTorch's signatures: ``register_step_pre_hook(hook(optimizer, args, kwargs))``
-(may return new ``(args, kwargs)``; ``args`` starts with the optimizer), ``register_step_post_hook``,
-``register_state_dict_pre_hook(hook(optimizer))``, ``register_state_dict_post_hook(hook(optimizer,
-state_dict))`` (may return a new dict), ``register_load_state_dict_pre_hook(hook(optimizer,
-state_dict))`` (may return a new dict) and ``register_load_state_dict_post_hook(hook(optimizer))``;
-each returns a handle whose ``remove()`` unregisters it. ``register_optimizer_step_pre_hook`` and
-``register_optimizer_step_post_hook`` register global step hooks for every optimizer.
+Hooks follow PyTorch's signatures:
+
+- ``register_step_pre_hook(hook(optimizer, args, kwargs))``: may return new ``(args, kwargs)``;
+  ``args`` starts with the optimizer. ``register_step_post_hook``: the same, returns nothing.
+- ``register_state_dict_pre_hook(hook(optimizer))``,
+  ``register_state_dict_post_hook(hook(optimizer, state_dict))`` (may return a new dict).
+- ``register_load_state_dict_pre_hook(hook(optimizer, state_dict))`` (may return a new dict),
+  ``register_load_state_dict_post_hook(hook(optimizer))``.
+
+Each returns a handle whose ``remove()`` unregisters it. ``register_optimizer_step_pre_hook``
+and ``register_optimizer_step_post_hook`` (this module) register step hooks for every optimizer.
 
 PyTorch's implementation switches ``foreach``, ``fused``, ``capturable`` and ``differentiable``
 are accepted by every optimizer that has them, stored in the groups as PyTorch does (so state
@@ -30,10 +34,13 @@ dicts have PyTorch's keys), and raise where PyTorch raises on CPU; they otherwis
 nothing: minigrad has one implementation, a fused kernel per parameter, whose results are
 PyTorch's single-tensor ones. ``lr`` may be a 1-element Tensor (its value is used).
 
-A subclass implements ``step``: for each group, for each parameter whose ``grad`` is not None,
-one call to its fused kernel through ``minigrad._kernels.kernels`` (so MINIGRAD_KERNELS=numpy
-runs the plain-numpy twins in ``reference.py``). The kernel updates ``p._data`` in place,
+A subclass implements ``step`` (wrapped with the step hooks when the class is defined): for
+each group, for each parameter whose ``grad`` is not None, one call to its fused kernel
+through ``minigrad._kernels.kernels`` (so MINIGRAD_KERNELS=numpy runs the plain-numpy twins in
+``reference.py``). The kernel updates ``p._data`` in place,
 whatever its layout: the array is never replaced, since other objects hold references to it.
+LBFGS, Adafactor and Muon are written in numpy instead (flat vectors, row and column
+reductions, matrix products), with the same in-place rule.
 """
 import copy
 import functools
