@@ -419,3 +419,65 @@ def test_load_torch_state_dict_continues_torchs_trajectory(backend, name, kwargs
         # NAdam: torch casts the loaded float32 mu_product to float64; minigrad keeps
         # PyTorch's float32 rounding of a fresh run, a 1e-8 relative difference at most.
         np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-7, atol=1e-9)
+
+
+def _swap_in_run(lib):
+    """Adam on two parameters; then one step on swapped-in copies of params and state."""
+    rng = np.random.default_rng(8)
+    init = [rng.standard_normal((3, 2)), rng.standard_normal(2)]
+    params = [lib.tensor(a.copy(), requires_grad=True) for a in init]
+    opt = lib.optim.Adam(params, lr=0.1)
+    for p in params:
+        p.grad = lib.tensor(np.ones(p.shape))
+    opt.step()
+    sd = opt.state_dict()
+    swap_state = {"state": {k: {n: (v.clone() if hasattr(v, "clone") else np.array(v))
+                                for n, v in s.items()} for k, s in sd["state"].items()},
+                  "param_groups": [dict(g, lr=0.5) for g in sd["param_groups"]]}
+    swap_params = {f"p{i}": lib.tensor(a.copy() * 2, requires_grad=True)
+                   for i, a in enumerate(init)}
+    for p in swap_params.values():
+        p.grad = lib.tensor(np.full(p.shape, 0.5))
+    live_before = [np.array(p.detach().numpy()) for p in params]
+    with lib.optim.swap_in_optimizer_params_and_state(opt, swap_params, swap_state):
+        assert opt.param_groups[0]["lr"] == 0.5
+        opt.step()
+    assert opt.param_groups[0]["lr"] == 0.1 and opt.param_groups[0]["params"] is not None
+    for p, before in zip(params, live_before):
+        np.testing.assert_array_equal(p.detach().numpy(), before)  # the live ones untouched
+    return ([np.array(p.detach().numpy()) for p in swap_params.values()],
+            [np.asarray(swap_state["state"][i]["exp_avg"]) for i in range(2)],
+            opt.state[params[0]]["step"])
+
+
+def test_swap_in_optimizer_params_and_state_like_torch():
+    torch = pytest.importorskip("torch")
+    ours, theirs = _swap_in_run(mg), _swap_in_run(torch)
+    for a, b in zip(ours[0], theirs[0]):  # the swapped-in parameters took the step
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    for a, b in zip(ours[1], theirs[1]):  # in place into the caller's state dict
+        np.testing.assert_allclose(a, b, rtol=1e-12)
+    assert float(ours[2]) == float(theirs[2]) == 1.0  # the live state is restored
+
+
+def test_swap_in_optimizer_params_and_state_errors_like_torch():
+    torch = pytest.importorskip("torch")
+
+    def attempt(lib, make_state):
+        p = lib.tensor([1.0, 2.0], requires_grad=True)
+        opt = lib.optim.SGD([p], lr=0.1, momentum=0.9)
+        p.grad = lib.tensor([1.0, 1.0])
+        opt.step()
+        with lib.optim.swap_in_optimizer_params_and_state(opt, {"p": p},
+                                                          make_state(opt.state_dict())):
+            pass
+
+    for make_state in [lambda sd: [], lambda sd: {"state": [], "param_groups": []},
+                       lambda sd: dict(sd, param_groups=[]),
+                       lambda sd: dict(sd, param_groups=[dict(sd["param_groups"][0], x=1)]),
+                       lambda sd: dict(sd, state={5: {}}),
+                       lambda sd: dict(sd, param_groups=[dict(sd["param_groups"][0],
+                                                              params=[0, 1])])]:
+        expected = _error(lambda: attempt(torch, make_state))
+        assert expected is not None
+        assert _error(lambda: attempt(mg, make_state)) == expected
