@@ -5,13 +5,16 @@ from collections import defaultdict
 
 from ..tensor import Tensor
 
+# PyTorch raises RuntimeError (not TypeError) for every malformed argument here; so does this
+# module, hence the TRY004 exemptions below.
+
 _STATE_DICT_STYLE = ("swap_in_optimizer_params_and_state requires optimizer.state_dict()-style ")
 
 
 def _validate_state_field(state):
     """``state`` must map packed parameter ids to per-parameter state dicts."""
     if not isinstance(state, dict):
-        raise RuntimeError(
+        raise RuntimeError(  # noqa: TRY004
             "swap_in_optimizer_params_and_state requires swapin_optim_state['state'] to be a "
             "dict mapping packed parameter ids to per-param state dicts, got "
             f"{type(state).__name__}.")
@@ -25,7 +28,7 @@ def _validate_state_field(state):
 
 def _validate_param_groups_field(optimizer, param_groups):
     if not isinstance(param_groups, list):
-        raise RuntimeError(
+        raise RuntimeError(  # noqa: TRY004
             "swap_in_optimizer_params_and_state requires swapin_optim_state['param_groups'] "
             f"to be a list of param-group dicts, got {type(param_groups).__name__}.")
     if len(optimizer.param_groups) != len(param_groups):
@@ -38,8 +41,9 @@ def _validate_group_against_live(idx, group, swapin_group):
     """A swap-in group: a dict with packed integer ``params`` as many as the live group's,
     and exactly the live group's keys. Returns its packed ids."""
     if not isinstance(swapin_group, dict):
-        raise RuntimeError("swap_in_optimizer_params_and_state requires each optimizer param "
-                           "group to be a dictionary.")
+        raise RuntimeError(  # noqa: TRY004
+            "swap_in_optimizer_params_and_state requires each optimizer param group to be a "
+            "dictionary.")
     ids = swapin_group.get("params")
     if not isinstance(ids, list) or not all(isinstance(pid, int) for pid in ids):
         raise RuntimeError(_STATE_DICT_STYLE + "param_groups[*]['params'] entries keyed by "
@@ -76,8 +80,8 @@ def swap_in_optimizer_params_and_state(optimizer, swapin_parameters, swapin_opti
         raise RuntimeError("swap_in_optimizer_params_and_state requires initialized "
                            "optimizer state.")
     if not isinstance(swapin_optim_state, dict):
-        raise RuntimeError("swap_in_optimizer_params_and_state requires a DCP-style "
-                           "optimizer state_dict.")
+        raise RuntimeError(  # noqa: TRY004
+            "swap_in_optimizer_params_and_state requires a DCP-style optimizer state_dict.")
     state = _validate_state_field(swapin_optim_state.get("state"))
     swapin_groups = _validate_param_groups_field(optimizer,
                                                  swapin_optim_state.get("param_groups"))
