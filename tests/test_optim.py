@@ -368,7 +368,8 @@ def test_kernels_update_any_layout_in_place(dtype, layout, build):
 
 
 @pytest.mark.parametrize("build", [name for name, _ in _compiled_builds()])
-def test_kernels_update_float16_through_float32(build):
+@pytest.mark.parametrize("layout", ["contiguous", "byteswapped", "strided"])
+def test_kernels_update_float16_through_float32(build, layout):
     # float16 parameters and buffers: computed in float32, rounded once; both backends agree
     # to the last bit and equal the float32 update rounded to float16.
     compiled = dict(_compiled_builds())[build]
@@ -383,10 +384,10 @@ def test_kernels_update_float16_through_float32(build):
             b32 = [None if b is None else b.astype(np.float32) for b in bufs]
             getattr(compiled, name)(p32, grad.astype(np.float32), *b32, *args)
             for module in (compiled, reference):
-                p = param.copy()
-                bs = [None if b is None else b.copy() for b in bufs]
+                p = _in_layout(param, layout)
+                bs = [None if b is None else _in_layout(b, layout) for b in bufs]
                 getattr(module, name)(p, grad, *bs, *args)
-                assert p.dtype == np.float16
+                assert p.dtype.type is np.float16
                 np.testing.assert_array_equal(p, p32.astype(np.float16), err_msg=name)
                 for b, e in zip(bs, b32):
                     if b is not None:
@@ -444,7 +445,7 @@ def test_non_contiguous_param_and_grad_are_updated_in_place(backend):
     rng = np.random.default_rng(3)
     start = rng.standard_normal((4, 6))
     p = mg.tensor(start.copy(), requires_grad=True)
-    p.data = mg.from_numpy(np.asfortranarray(start))  # another layout, as after some external assignment
+    p.data = mg.from_numpy(np.asfortranarray(start))  # another layout (external assignment)
     array = p.numpy()
     tp = torch.tensor(start.copy(), requires_grad=True)
     opt, topt = mg.optim.Adam([p], lr=0.1), torch.optim.Adam([tp], lr=0.1, foreach=False)
@@ -764,3 +765,29 @@ def test_bfloat16_round_matches_torch(build):
     strided[...] = values
     kernel(strided)
     np.testing.assert_array_equal(strided[~nan], x[~nan])
+
+
+@pytest.mark.parametrize("build", [name for name, _ in _compiled_builds()])
+@pytest.mark.parametrize("layout", ["contiguous"] + LAYOUTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_adafactor_update_kernel_equals_twin(build, layout, dtype):
+    compiled = dict(_compiled_builds())[build]
+    rng = np.random.default_rng(11)
+    batches, rows, cols = 3, 5, 4
+    grad = rng.standard_normal((batches, rows, cols)).astype(dtype)
+    row_var = np.abs(rng.standard_normal((batches, rows, 1))).astype(dtype)
+    col_var = np.abs(rng.standard_normal((batches, 1, cols))).astype(dtype)
+    row_var[0, 0, 0] = 0.0  # clamped to eps1**2
+    mean = np.maximum(row_var.mean(axis=-2, keepdims=True), dtype(1e-3))
+    results = []
+    for module in (compiled, reference):
+        update = _in_layout(np.zeros_like(grad), layout)
+        module.adafactor_update_(update, _in_layout(grad, layout), row_var, col_var, mean,
+                                 batches, rows, cols, 1e-6)
+        assert update.dtype.type is dtype
+        results.append(np.array(update))
+    np.testing.assert_array_equal(results[0], results[1])
+    # And the formula, in float64: g / sqrt(max(R C / mean, eps1^2)).
+    expected = grad / np.sqrt(np.maximum(row_var.astype(np.float64) * col_var / mean, 1e-6))
+    np.testing.assert_allclose(results[0], expected, rtol={np.float16: 3e-3,
+                                                           np.float32: 1e-6}.get(dtype, 1e-14))

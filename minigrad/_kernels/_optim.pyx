@@ -55,7 +55,8 @@ include "_optim_impl.pxi"
 # ----------------------------------------------------------------------------------------
 
 _KERNEL_NAMES = ("sgd_", "adagrad_", "rmsprop_", "adam_", "nadam_", "radam_", "adamax_",
-                 "adadelta_", "asgd_", "rprop_", "bfloat16_round_")
+                 "adadelta_", "asgd_", "rprop_", "bfloat16_round_",
+                 "adafactor_update_")
 _portable = {name: globals()[name] for name in _KERNEL_NAMES}
 _simd = "baseline"
 

@@ -944,3 +944,65 @@ def bfloat16_round_(x):
     with nogil:
         _bfloat16_round_loop(bits, n)
     _write_back(x, work)
+
+
+# ----------------------------------------------------------------------------------------
+# Adafactor's factored update direction (the reductions over rows and columns stay in
+# numpy; this is the elementwise part, one pass instead of six numpy passes).
+# ----------------------------------------------------------------------------------------
+
+
+cdef void _adafactor_update_loop(floating* update, const floating* grad,
+                                 const floating* row_var, const floating* col_var,
+                                 const floating* row_var_mean, Py_ssize_t batches,
+                                 Py_ssize_t rows, Py_ssize_t cols,
+                                 double eps1_squared) noexcept nogil:
+    cdef floating floor = <floating>eps1_squared, one = 1
+    cdef floating r, mean, v
+    cdef const floating* g
+    cdef const floating* c
+    cdef floating* u
+    cdef Py_ssize_t b, i, j
+    for b in range(batches):
+        mean = row_var_mean[b]
+        c = col_var + b * cols
+        for i in range(rows):
+            r = row_var[b * rows + i]
+            u = update + (b * rows + i) * cols
+            g = grad + (b * rows + i) * cols
+            for j in range(cols):
+                v = r * c[j] / mean
+                v = floor if v < floor else v  # clamp(min=); NaN passes through
+                u[j] = one / <floating>sqrt(v) * g[j]
+
+
+def adafactor_update_(update, grad, row_var, col_var, row_var_mean, Py_ssize_t batches,
+                      Py_ssize_t rows, Py_ssize_t cols, double eps1_squared):
+    """Adafactor's update direction into ``update``; see reference.adafactor_update_."""
+    cdef int typenum = _compute_typenum(update)
+    cdef int update_typenum = cnp.PyArray_TYPE(<cnp.ndarray>update)
+    if batches < 0 or rows < 0 or cols < 0:
+        raise ValueError("adafactor_update_: negative dimensions")
+    cdef Py_ssize_t n = batches * rows * cols
+    cdef object u_work = _operand(update, "update", update_typenum, typenum, n)
+    grad = _grad_operand(grad, update, typenum)
+    # The factors are read only: _operand's checks, and a copy when not directly usable.
+    cdef object r_work = _operand(row_var, "row_var", update_typenum, typenum, batches * rows)
+    cdef object c_work = _operand(col_var, "col_var", update_typenum, typenum, batches * cols)
+    cdef object m_work = _operand(row_var_mean, "row_var_mean", update_typenum, typenum,
+                                  batches)
+    cdef void* u = _ptr(u_work)
+    cdef void* g = _ptr(grad)
+    cdef void* r = _ptr(r_work)
+    cdef void* c = _ptr(c_work)
+    cdef void* m = _ptr(m_work)
+    with nogil:
+        if typenum == cnp.NPY_DOUBLE:
+            _adafactor_update_loop(<double*>u, <const double*>g, <const double*>r,
+                                   <const double*>c, <const double*>m, batches, rows, cols,
+                                   eps1_squared)
+        else:
+            _adafactor_update_loop(<float*>u, <const float*>g, <const float*>r,
+                                   <const float*>c, <const float*>m, batches, rows, cols,
+                                   eps1_squared)
+    _write_back(update, u_work)

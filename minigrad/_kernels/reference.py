@@ -210,7 +210,7 @@ def _float16_in_float32(kernel):
     """Run ``kernel`` on float32 copies of a float16 parameter and of its float16 buffers, then
     round the results back into the caller's arrays (the compiled kernels' float16 path)."""
     def run(param, grad, *args):
-        if param.dtype != np.float16:
+        if param.dtype.type is not np.float16:  # (any byte order)
             return kernel(param, grad, *args)
         originals = [param] + [a for a in args if isinstance(a, np.ndarray)]
         copies = {id(a): a.astype(np.float32) for a in originals}
@@ -533,3 +533,24 @@ def bfloat16_round_(x):
         & np.uint32(0xFFFF0000)
     is_nan = (bits & np.uint32(0x7FFFFFFF)) > np.uint32(0x7F800000)
     x[...] = np.where(is_nan, np.uint32(0x7FC00000), rounded).view(np.float32)
+
+
+@_float16_in_float32
+def adafactor_update_(update, grad, row_var, col_var, row_var_mean, batches, rows, cols,
+                      eps1_squared):
+    """Adafactor's update direction for a parameter of ``batches`` matrices of shape
+    (rows, cols), written into ``update`` (PyTorch's order):
+
+        v[b, i, j] = row_var[b, i] * col_var[b, j] / row_var_mean[b]     ((R @ C) / mean)
+        v = max(v, eps1_squared)                                         (clamp, NaN kept)
+        update[b, i, j] = (1 / sqrt(v)) * grad[b, i, j]
+    """
+    dtype = update.dtype
+    g = np.asarray(grad, dtype=dtype).reshape(batches, rows, cols)
+    r = np.asarray(row_var).reshape(batches, rows, 1)
+    c = np.asarray(col_var).reshape(batches, 1, cols)
+    m = np.asarray(row_var_mean).reshape(batches, 1, 1)
+    v = r * c / m
+    floor = _scalar(eps1_squared, update)
+    v = np.where(v < floor, floor, v)
+    update[...] = (_scalar(1, update) / np.sqrt(v) * g).reshape(update.shape)

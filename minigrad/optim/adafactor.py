@@ -1,6 +1,7 @@
 """Adafactor: Adam-like steps with a factored (row x column) second moment."""
 import numpy as np
 
+from .._kernels import kernels as K
 from ..tensor import Tensor
 from .optimizer import Optimizer, _check_tensor_lr, _grad_array, _hyperparameter
 
@@ -43,9 +44,10 @@ class Adafactor(Optimizer):
 
     The second moment of an r x c matrix costs r + c numbers instead of r c. State: ``step``
     and ``row_var`` and ``col_var`` (parameters with two or more dimensions) or ``variance``.
-    Written in numpy (reductions over rows and columns and an outer product, not one
-    elementwise pass like the other optimizers' kernels); the operations and their order are
-    PyTorch's, so trajectories agree to round-off. ``lr`` may be a 1-element Tensor;
+    The row and column reductions are numpy's; the elementwise update direction u of a
+    factored parameter is one kernel pass (``K.adafactor_update_``). The operations and their
+    order are PyTorch's, so trajectories agree to round-off (the reductions sum in another
+    order). ``lr`` may be a 1-element Tensor;
     ``foreach`` changes nothing.
     """
 
@@ -136,18 +138,22 @@ class Adafactor(Optimizer):
                     col_mean = squared.sum(axis=-2, keepdims=True)
                     col_mean /= dtype.type(grad.shape[-2])
                     _lerp_(col_var, col_mean, one_minus_beta2_t)
-                    update = np.multiply(row_var, col_var, out=squared)  # R @ C: an outer product
-                    update /= np.maximum(row_var.mean(axis=-2, keepdims=True),
-                                         dtype.type(eps1_value))
+                    row_var_mean = np.maximum(row_var.mean(axis=-2, keepdims=True),
+                                              dtype.type(eps1_value))
+                    # u = g / sqrt(max((R @ C) / mean, eps1**2)): one fused kernel pass.
+                    rows, cols = grad.shape[-2:]
+                    update = squared
+                    K.adafactor_update_(update, grad, row_var, col_var, row_var_mean,
+                                        grad.size // (rows * cols), rows, cols,
+                                        eps1_value * eps1_value)
                 else:
                     variance = state["variance"]
                     _lerp_(variance, grad * grad, one_minus_beta2_t)
                     update = variance.copy()
-
-                np.maximum(update, dtype.type(eps1_value * eps1_value), out=update)
-                np.sqrt(update, out=update)
-                np.divide(dtype.type(1), update, out=update)  # rsqrt
-                update *= grad
+                    np.maximum(update, dtype.type(eps1_value * eps1_value), out=update)
+                    np.sqrt(update, out=update)
+                    np.divide(dtype.type(1), update, out=update)  # rsqrt
+                    update *= grad
                 denom = max(1.0, _norm(update) / ((update.size**0.5) * d))
                 update *= dtype.type(-alpha / denom)
                 param += update
