@@ -59,7 +59,7 @@ class Adadelta(Optimizer):
             weight_decay = group["weight_decay"]
             maximize = group["maximize"]
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 if group["capturable"]:
                     _refuse_capturable(devices="['cuda', 'xpu', 'hpu', 'privateuseone']")

@@ -109,7 +109,7 @@ class Adafactor(Optimizer):
             weight_decay = group["weight_decay"]
             maximize = group["maximize"]
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 grad = _grad_array(p)
                 param = p._data

@@ -68,7 +68,7 @@ class Adagrad(Optimizer):
             eps = group["eps"]
             maximize = group["maximize"]
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 grad = _grad_array(p)
                 param_state = state.get(p)

@@ -103,7 +103,7 @@ class Adam(Optimizer):
             decoupled = group["decoupled_weight_decay"]
             last_step = None
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 if group["capturable"]:
                     _refuse_capturable()

@@ -51,7 +51,7 @@ class Adamax(Optimizer):
             weight_decay = group["weight_decay"]
             maximize = group["maximize"]
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 if group["capturable"]:
                     _refuse_capturable()

@@ -66,7 +66,7 @@ class ASGD(Optimizer):
             weight_decay = group["weight_decay"]
             maximize = group["maximize"]
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 if group["capturable"]:
                     _refuse_capturable("params, mus, etas, and state_steps")

@@ -188,10 +188,10 @@ class LBFGS(Optimizer):
     def _gather_flat_grad(self):
         views = []
         for p in self._params:
-            if p.grad is None:
+            if p._grad is None:
                 views.append(np.zeros(p._data.size, p._data.dtype))
             else:
-                views.append(p.grad._data.reshape(-1))
+                views.append(p._grad._data.reshape(-1))
         return np.concatenate(views)
 
     def _add_grad(self, step_size, update):

@@ -118,7 +118,7 @@ class Muon(Optimizer):
             weight_decay = group["weight_decay"]
             momentum = group["momentum"]
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 param = p._data
                 dtype = param.dtype.newbyteorder("=")

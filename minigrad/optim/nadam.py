@@ -69,7 +69,7 @@ class NAdam(Optimizer):
             decoupled = group["decoupled_weight_decay"]
             maximize = group["maximize"]
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 if group["capturable"]:
                     _refuse_capturable("params, mu_products and state_steps")

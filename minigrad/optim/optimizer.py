@@ -50,6 +50,7 @@ from itertools import chain
 import numpy as np
 
 from ..autograd import enable_grad
+from ..autograd import graph as _graph
 from ..tensor import Tensor
 from ..utils.hooks import RemovableHandle
 
@@ -83,11 +84,18 @@ def register_optimizer_step_post_hook(hook):
 
 
 def _with_step_hooks(step):
-    """Wrap a subclass's ``step`` so that the step pre- and post-hooks run around it."""
+    """Wrap a subclass's ``step``: the step pre- and post-hooks run around it, and afterwards
+    autograd learns that the parameters changed in place (as PyTorch's in-place update bumps
+    their version counters), so a retained graph that saved them refuses to backward."""
 
     @functools.wraps(step)
     def wrapper(*args, **kwargs):
         self = args[0]
+        if not (self._optimizer_step_pre_hooks or self._optimizer_step_post_hooks
+                or _global_optimizer_pre_hooks or _global_optimizer_post_hooks):
+            out = step(*args, **kwargs)
+            _graph.mark_bulk_write(self)
+            return out
         if self.__dict__.get("_in_hooked_step"):  # a subclass's step calling super().step()
             return step(*args, **kwargs)
         for pre_hook in chain(_global_optimizer_pre_hooks.values(),
@@ -104,6 +112,7 @@ def _with_step_hooks(step):
             out = step(*args, **kwargs)
         finally:
             self._in_hooked_step = False
+        _graph.mark_bulk_write(self)
         for post_hook in chain(self._optimizer_step_post_hooks.values(),
                                _global_optimizer_post_hooks.values()):
             post_hook(self, args, kwargs)
@@ -148,7 +157,7 @@ def _grad_array(p, grad_first=False):
     shape raises RuntimeError with PyTorch's message. ``grad_first``: the gradient is the
     first operand of the optimizer's first operation (Rprop's grad * prev), which decides
     which shape PyTorch's message calls "tensor a"."""
-    grad = p.grad._data
+    grad = p._grad._data
     shape = p._data.shape
     if grad.shape == shape:
         return grad
@@ -175,6 +184,10 @@ class Optimizer:
     defaults: dict of hyper-parameter defaults.
     """
 
+    def modified_arrays(self):
+        """The arrays ``step`` changes in place (for autograd's version check)."""
+        return [p._data for group in self.param_groups for p in group["params"]]
+
     # Per-parameter state entries that are Python numbers (PyTorch keeps 0-d tensors); the
     # others are arrays of the parameter's dtype. Subclasses with more extend the tuple.
     _scalar_state = ("step",)
@@ -187,6 +200,7 @@ class Optimizer:
 
     def __init__(self, params, defaults):
         self.defaults = defaults
+        _graph.register_bulk_writer(self)
         self._optimizer_step_pre_hooks = OrderedDict()
         self._optimizer_step_post_hooks = OrderedDict()
         self._optimizer_state_dict_pre_hooks = OrderedDict()
@@ -287,13 +301,13 @@ class Optimizer:
         """
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
+                if p._grad is not None:
                     if set_to_none:
-                        p.grad = None
-                    elif p.grad._data.flags.writeable:
-                        p.grad._data.fill(0)
+                        p._grad = None
+                    elif p._grad._data.flags.writeable:
+                        p._grad._data.fill(0)
                     else:  # e.g. a broadcast view: give the gradient its own zeros
-                        p.grad._data = np.zeros(p.grad._data.shape, p.grad._data.dtype)
+                        p._grad._data = np.zeros(p._grad._data.shape, p._grad._data.dtype)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient. Subclasses implement it."""

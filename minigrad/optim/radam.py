@@ -64,7 +64,7 @@ class RAdam(Optimizer):
             maximize = group["maximize"]
             rho_inf = 2 / (1 - beta2) - 1
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 if group["capturable"]:
                     _refuse_capturable()

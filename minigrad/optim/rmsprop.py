@@ -71,7 +71,7 @@ class RMSprop(Optimizer):
             centered = group["centered"]
             maximize = group["maximize"]
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 if group["capturable"]:
                     _refuse_capturable()

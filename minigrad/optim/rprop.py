@@ -54,7 +54,7 @@ class Rprop(Optimizer):
             step_size_min, step_size_max = group["step_sizes"]
             maximize = group["maximize"]
             for p in group["params"]:
-                if p.grad is None:
+                if p._grad is None:
                     continue
                 if group["capturable"]:
                     _refuse_capturable()
