@@ -73,6 +73,7 @@ class Tensor:
     __slots__ = ("__weakref__", "_data", "_grad", "_grad_fn", "_hooks", "_requires_grad",
                  "_retains_grad", "_untracked", "_view_of")
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
+    _edge_kind = _graph.EDGE_LEAF  # as the end of a graph edge (autograd/engine.py)
     __hash__ = object.__hash__  # tensors are dict keys by identity (optimizer state), as in torch
 
     def __init__(self, *args, dtype=None, requires_grad=False):

@@ -22,6 +22,8 @@ from ..errors import ShapeError
 from . import anomaly_mode, graph
 from .grad_mode import state as _grad_state
 from .graph import FREED_MESSAGE, OutputRef, inplace_state
+from .graph import EDGE_LEAF as _LEAF
+from .graph import EDGE_NODE as _NODE
 
 tensor_math = None  # the namespace of recorded tensor functions, registered by minigrad.ops
 
@@ -267,9 +269,9 @@ class _Pass:
             if steal and leaf._grad is None and leaf._hooks is None \
                     and g.dtype == leaf._data.dtype:
                 # The first gradient of a leaf: keep the array itself when nothing else can
-                # see it (PyTorch's AccumulateGrad does the same), else a copy.
-                if getrefcount(g) <= _UNSHARED_REFCOUNT and g.base is None and \
-                        _owned_layout(g.flags):
+                # see it (no other reference, not a view: PyTorch's AccumulateGrad does the
+                # same), else a copy.
+                if getrefcount(g) <= _UNSHARED_REFCOUNT and g.base is None:
                     leaf._grad = graph._constant(g)
                 else:
                     leaf._grad = graph._constant(np.array(g, copy=True, order="C"))
@@ -290,10 +292,13 @@ def _run(Tensor, xp, roots, root_grads, keep_graph, create_graph, targets, accum
         state.deliver(root._grad_fn if root._grad_fn is not None else root, g, Tensor)
 
     anomaly = anomaly_mode.state.enabled
+    versions = inplace_state
+    backward = "backward_recorded" if create_graph else "backward"
     while heap:
         node = heappop(heap)[1]
         g = pending.pop(node)
-        if node._hooks is not None:
+        hooks = node._hooks
+        if hooks is not None:
             g = _run_node_pre_hooks(node, g, create_graph)
         if target_ids is not None:
             for t in target_ids.get(id(node), ()):
@@ -302,17 +307,14 @@ def _run(Tensor, xp, roots, root_grads, keep_graph, create_graph, targets, accum
                 continue
         if node._freed:
             raise RuntimeError(FREED_MESSAGE)
-        if node._seq < inplace_state.last:
+        if node._seq < versions.last:
             node.check_saved_versions()
-        if create_graph:
-            input_grads = node.backward_recorded(g, xp)
-        else:
-            input_grads = node.backward(g, xp)
+        input_grads = getattr(node, backward)(g, xp)
         if type(input_grads) is not tuple:
             input_grads = (input_grads,)
         if anomaly:
             _check_anomaly(node, input_grads)
-        if node._hooks is not None and node._hooks.post:
+        if hooks is not None and hooks.post:
             input_grads = _run_node_post_hooks(node, input_grads, g)
         broadcasts = node.may_broadcast
         for edge, inp, g in zip(node._edges, node._inputs, input_grads):
@@ -322,27 +324,25 @@ def _run(Tensor, xp, roots, root_grads, keep_graph, create_graph, targets, accum
                 shape = inp._data.shape
                 if g.shape != shape:
                     g = xp.sum_to(g, shape)
-            if type(edge) is OutputRef:
-                state.deliver(edge, g, Tensor)
-            elif isinstance(edge, Tensor):  # a leaf: summed over the pass
-                previous = leaf_grads.get(edge)
-                leaf_grads[edge] = g if previous is None else previous + g
-            else:  # a gradient for another node: add it to that node's pending sum
+            kind = edge._edge_kind
+            if kind is _NODE:  # a gradient for another node: add it to its pending sum
                 previous = pending.get(edge)
                 if previous is None:
                     pending[edge] = g
                     heappush(heap, (-edge._seq, edge))
                 else:
                     pending[edge] = previous + g
+            elif kind is _LEAF:  # summed over the pass, accumulated at the end
+                previous = leaf_grads.get(edge)
+                leaf_grads[edge] = g if previous is None else previous + g
+            else:
+                state.deliver(edge, g, Tensor)
         if not keep_graph:
             node.release()
     if leaf_grads:
+        input_grads = g = None  # this frame's references would stop finish_leaves stealing
         state.finish_leaves()
     return state.captured
-
-
-def _owned_layout(flags):
-    return flags.c_contiguous and flags.writeable
 
 
 def _unshared_refcount():

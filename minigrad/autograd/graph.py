@@ -46,6 +46,11 @@ _ndarray = np.ndarray
 _tensor_type = None  # minigrad.tensor.Tensor, registered by tensor.py (nothing imports upward)
 _next_sequence = itertools.count(1).__next__  # creation order of nodes and in-place changes
 
+# What an edge of the graph points at, read by the engine as one class attribute:
+EDGE_NODE = "node"      # an Op: add the gradient to its pending sum
+EDGE_LEAF = "leaf"      # a Tensor (leaf): accumulate into its .grad
+EDGE_OUTPUT = "output"  # output k of a node with several outputs (OutputRef)
+
 FREED_MESSAGE = (
     "Trying to backward through the graph a second time (or directly access saved tensors "
     "after they have already been freed). Saved intermediate values of the graph are freed "
@@ -82,6 +87,7 @@ class Op:
 
     saved_tensors = None  # the saved inputs: arrays, or Tensors under create_graph
     result = None         # the saved output, if backward needs it
+    _edge_kind = EDGE_NODE
     is_view = False       # ops whose output shares the input's memory (reshape, index...)
     may_broadcast = True  # may return a gradient of a broadcast shape (engine sums it back)
     num_outputs = 1
@@ -271,6 +277,7 @@ class OutputRef(tuple):
     """The ``grad_fn`` edge of output ``index`` of a node with several outputs."""
 
     __slots__ = ()
+    _edge_kind = EDGE_OUTPUT
 
     def __new__(cls, node, index):
         return super().__new__(cls, (node, index))
