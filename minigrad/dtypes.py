@@ -8,11 +8,18 @@ widen to float64), and a 0-d tensor does not widen a dimensioned tensor of the s
 import numpy as np
 
 
+_LEGACY_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
+                 "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
+                 "bool": "Bool"}
+
+
 class dtype:
-    __slots__ = ("is_floating_point", "itemsize", "name", "np_dtype")
+    __slots__ = ("is_floating_point", "itemsize", "legacy_name", "name", "np_dtype")
 
     def __init__(self, name, np_dtype):
         self.name = name
+        # PyTorch's scalar-type names, as its error messages spell them ("Float", "Long"...)
+        self.legacy_name = _LEGACY_NAMES.get(name, name)
         self.np_dtype = np.dtype(np_dtype)
         self.is_floating_point = self.np_dtype.kind == "f"
         self.itemsize = self.np_dtype.itemsize

@@ -7,16 +7,29 @@ checking that names the shapes at fault. Derived ops (``mean``, ``squeeze``, ``s
 ``min``...) are compositions of primitives and need no backward of their own.
 """
 import numbers
+import warnings
+import weakref
+from collections import OrderedDict
 
 import numpy as np
 
-from . import autograd, ops
+from . import ops
+from .autograd import engine as _engine
+from .autograd import graph as _graph
+from .autograd.grad_mode import no_grad as _no_grad
+from .autograd.grad_mode import state as _grad_state
 from . import dtypes as _dt
 from . import random as _random
 from .errors import ShapeError
 
 _FLOAT32 = np.dtype(np.float32)
 _INT64 = np.dtype(np.int64)
+_NON_LEAF_GRAD_WARNING = (
+    "The .grad attribute of a Tensor that is not a leaf Tensor is being accessed. Its .grad "
+    "attribute won't be populated during autograd.backward(). If you indeed want the .grad "
+    "field to be populated for a non-leaf Tensor, use .retain_grad() on the non-leaf Tensor. "
+    "If you access the non-leaf Tensor by mistake, make sure you access the leaf Tensor "
+    "instead.")
 _LEGACY_TYPE_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half",
                       "int64": "Long", "int32": "Int", "int16": "Short", "int8": "Char",
                       "uint8": "Byte", "bool": "Bool"}
@@ -47,9 +60,18 @@ def _binary_operator(fn):
 
 
 class Tensor:
-    """An n-dimensional array that records the operations applied to it for autograd."""
+    """An n-dimensional array that records the operations applied to it for autograd.
 
-    __slots__ = ("__weakref__", "_ctx", "_data", "_requires_grad", "grad")
+    Internals: ``_data`` is the numpy array (``numpy()`` returns it); ``_grad_fn`` the op that
+    made the tensor (None for a leaf); ``_grad`` the accumulated gradient (a Tensor). Three
+    optional slots are set only when used: ``_hooks`` (hooks of a leaf), ``_view_of`` (for a
+    view: its base and how to take it again, so that an in-place change through the view can
+    be recorded on the base), ``_untracked`` (``.data`` aliases, whose in-place changes autograd
+    does not see, as in PyTorch).
+    """
+
+    __slots__ = ("__weakref__", "_data", "_grad", "_grad_fn", "_hooks", "_requires_grad",
+                 "_retains_grad", "_untracked", "_view_of")
     __array_ufunc__ = None  # numpy defers to our reflected operators: ndarray + Tensor -> Tensor
     __hash__ = object.__hash__  # tensors are dict keys by identity (optimizer state), as in torch
 
@@ -60,8 +82,9 @@ class Tensor:
         else:
             data = np.zeros(_size(args), dtype=_np_dtype(dtype, _FLOAT32))
         self._data = data
-        self.grad = None
-        self._ctx = None
+        self._grad = None
+        self._grad_fn = None
+        self._hooks = None
         self._requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
@@ -71,9 +94,11 @@ class Tensor:
     @property
     def data(self):
         """A Tensor sharing this tensor's storage, outside autograd (``requires_grad=False``):
-        ``p.data -= lr * p.grad`` updates ``p`` without recording. The numpy array itself is
-        ``numpy()``."""
-        return _wrap(self._data)
+        ``p.data -= lr * p.grad`` updates ``p`` without recording, and without the version
+        check (as in PyTorch). The numpy array itself is ``numpy()``."""
+        t = _wrap(self._data)
+        t._untracked = True
+        return t
 
     @data.setter
     def data(self, value):
@@ -93,13 +118,81 @@ class Tensor:
     def requires_grad_(self, requires_grad=True):
         if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError(
-                f"only Tensors of floating point dtype can require gradients (this tensor is "
-                f"{self.dtype})")
-        if not requires_grad and self._ctx is not None:
+                f"only Tensors of floating point and complex dtype can require gradients "
+                f"(this tensor is {self.dtype})")
+        if not requires_grad and self._grad_fn is not None:
             raise RuntimeError(
-                "you can only change requires_grad flags of leaf variables; use detach()")
+                "you can only change requires_grad flags of leaf variables. If you want to use "
+                "a computed variable in a subgraph that doesn't require differentiation use "
+                "var_no_grad = var.detach().")
         self._requires_grad = bool(requires_grad)
+        if requires_grad and self._grad_fn is None and getattr(self, "_hooks", None) is None:
+            self._hooks = None  # the engine reads a leaf's hooks slot
         return self
+
+    @property
+    def grad(self):
+        """The gradient accumulated by backward: a Tensor, or None. Only leaves (and tensors
+        that called ``retain_grad()``) get one; reading it on another tensor warns, as in
+        PyTorch, because it is almost always a mistake."""
+        if self._grad_fn is not None and not getattr(self, "_retains_grad", False):
+            warnings.warn(_NON_LEAF_GRAD_WARNING, UserWarning, stacklevel=2)
+        return self._grad
+
+    @grad.setter
+    def grad(self, value):
+        if value is not None:
+            if not isinstance(value, Tensor):
+                raise TypeError(f"assigned grad expected to be a Tensor or None but got grad of "
+                                f"type {type(value).__name__}")
+            if value._data.shape != self._data.shape:
+                raise RuntimeError(f"assigned grad has data of a different size (grad "
+                                   f"{list(value._data.shape)}, tensor "
+                                   f"{list(self._data.shape)})")
+            if value._data.dtype != self._data.dtype and self._data.dtype.kind == "f":
+                raise RuntimeError(f"assigned grad has data of a different type (grad "
+                                   f"{value.dtype}, tensor {self.dtype})")
+        self._grad = value
+
+    @grad.deleter
+    def grad(self):
+        self._grad = None
+
+    @property
+    def grad_fn(self):
+        fn = self._grad_fn
+        return fn[0] if type(fn) is _graph.OutputRef else fn
+
+    @property
+    def is_leaf(self):
+        return self._grad_fn is None
+
+    @property
+    def retains_grad(self):
+        return self._grad_fn is not None and getattr(self, "_retains_grad", False)
+
+    @property
+    def output_nr(self):
+        fn = self._grad_fn
+        return fn[1] if type(fn) is _graph.OutputRef else 0
+
+    @property
+    def _version(self):
+        """How many in-place changes this tensor's memory has had (PyTorch's version
+        counter, shared with every view of the memory)."""
+        return _graph.version(self._data)
+
+    @property
+    def _base(self):
+        view = getattr(self, "_view_of", None)
+        return view[0] if view is not None else None
+
+    def _is_view(self):
+        return getattr(self, "_view_of", None) is not None
+
+    @staticmethod
+    def _legacy_type_name(np_dtype):
+        return "minigrad." + _LEGACY_TYPE_NAMES.get(np.dtype(np_dtype).name, "") + "Tensor"
 
     @property
     def shape(self):
@@ -115,11 +208,11 @@ class Tensor:
 
     @property
     def grad_fn(self):
-        return self._ctx
+        return self._grad_fn
 
     @property
     def is_leaf(self):
-        return self._ctx is None
+        return self._grad_fn is None
 
     @property
     def device(self):
@@ -202,11 +295,15 @@ class Tensor:
         return bool(self._data.item())
 
     def detach(self):
-        """A new leaf sharing this tensor's values, cut off from the graph."""
+        """A new leaf sharing this tensor's memory, cut off from the graph (an in-place change
+        of either is seen by the other, and by autograd's version check)."""
         return _wrap(self._data)
 
     def detach_(self):
-        self._ctx = None
+        """Cut this tensor off from the graph, in place: it becomes a leaf."""
+        if getattr(self, "_view_of", None) is not None and self._grad_fn is not None:
+            raise RuntimeError("Can't detach views in-place. Use detach() instead.")
+        self._grad_fn = None
         self._requires_grad = False
         return self
 
@@ -271,20 +368,53 @@ class Tensor:
     # ----- autograd ---------------------------------------------------------------------------
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
+        """Add d(self)/d(leaf) into every leaf's ``.grad`` (``torch.Tensor.backward``).
 
-        A scalar (one-element) output needs no ``gradient``; any other output needs one of its
-        own shape (the vector in the vector-Jacobian product). Gradients add up across calls,
-        and the graph is kept, so backward may be called again on it."""
-        if create_graph:
-            raise NotImplementedError("minigrad does not build graphs of gradients "
-                                      "(create_graph=True)")
-        if inputs is not None:
-            raise NotImplementedError("backward(inputs=...) is not supported")
-        autograd.backward(self, gradient)
+        A one-element output needs no ``gradient``; any other needs one of its own shape (the
+        vector of the vector-Jacobian product). Gradients add up across calls. The graph's saved
+        values are freed unless ``retain_graph=True``; ``create_graph=True`` records the
+        backward itself, so the gradients can be differentiated again; ``inputs`` restricts
+        the accumulation to those tensors."""
+        if gradient is None and inputs is None and not create_graph and self._grad_fn is not None \
+                and self._data.size == 1:
+            _engine.backward_scalar(self, retain_graph)  # the common call, spelled out
+        else:
+            _engine.backward(self, gradient, retain_graph, create_graph, inputs=inputs)
+
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` each time the gradient with respect to this tensor is computed;
+        a hook may return a new gradient (of the same shape) to use instead. Returns a handle
+        whose ``remove()`` takes the hook off."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        fn = self._grad_fn
+        if fn is None:
+            return _leaf_hooks(self).add("tensor", hook)
+        node, index = (fn[0], fn[1]) if type(fn) is _graph.OutputRef else (fn, 0)
+        return _graph.node_hooks(node).add("tensor", hook, index)
+
+    def register_post_accumulate_grad_hook(self, hook):
+        """Call ``hook(tensor)`` after a backward has accumulated into this leaf's ``.grad``."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        if self._grad_fn is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        return _leaf_hooks(self).add("post_accumulate", hook)
 
     def retain_grad(self):
-        raise NotImplementedError("minigrad stores .grad on leaf tensors only")
+        """Keep this non-leaf tensor's gradient in ``.grad`` during backward (a no-op on
+        leaves, which always keep theirs)."""
+        if not self._requires_grad:
+            raise RuntimeError("can't retain_grad on Tensor that has requires_grad=False")
+        fn = self._grad_fn
+        if fn is None or getattr(self, "_retains_grad", False):
+            return
+        node, index = (fn[0], fn[1]) if type(fn) is _graph.OutputRef else (fn, 0)
+        _graph.node_hooks(node).retain[index] = weakref.ref(self)
+        self._retains_grad = True
 
     # ----- printing -----------------------------------------------------------------------
 
@@ -296,8 +426,8 @@ class Tensor:
         if data.dtype not in (_FLOAT32, _INT64, np.dtype(bool)) or data.size == 0 and \
                 data.dtype != _FLOAT32:
             extras.append(f"dtype={self.dtype}")
-        if self._ctx is not None:
-            extras.append(f"grad_fn=<{self._ctx.name()}>")
+        if self._grad_fn is not None:
+            extras.append(f"grad_fn=<{self._grad_fn.name()}>")
         elif self._requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + _format_values(data, extras) + ")"
@@ -351,71 +481,246 @@ class Tensor:
     pow = __pow__
     neg = __neg__
 
-    # In-place arithmetic changes the values without recording (as torch does for tensors that
-    # need no grad). On a leaf that requires grad it is an error unless under no_grad.
-    def _check_inplace(self, what):
-        """Refuse an in-place change that would corrupt autograd or cannot be made.
+    # ----- in-place ops ------------------------------------------------------------------------
+    #
+    # ``t.op_(...)`` changes t's memory, and so every view of it. As in PyTorch:
+    # - with nothing to record (grad mode off, or neither t nor the operands require grad) the
+    #   values are updated where they are, allocation-free where numpy allows;
+    # - otherwise the op is recorded: t's new grad_fn is the op applied to t's previous
+    #   history (a snapshot of the old values, so that nothing saved is overwritten), and when
+    #   t is a view, its base's history is extended too (the view's positions in the base are
+    #   rewritten), so gradients of the base see the change;
+    # - every in-place change bumps the memory's version, and a backward that needs the old
+    #   values raises instead of computing a wrong gradient (see autograd/graph.py);
+    # - refused: a leaf that requires grad (or a view of one) while recording, and memory that
+    #   several elements share (an expand() view).
 
-        Refused: on a leaf that requires grad while recording (as in torch); on a tensor a
-        recorded op produced, whatever the grad mode (its values may be saved for backward:
-        torch detects a later backward with version counters, minigrad refuses up front); on
-        a read-only view, such as the result of ``expand``."""
-        if self._ctx is not None:
-            raise RuntimeError(
-                f"{what}: in-place changes to a tensor produced by a recorded op are not "
-                "supported (backward may need its values); use the out-of-place form")
-        if self._requires_grad and _grad_on():
-            raise RuntimeError(
-                "a leaf Variable that requires grad is being used in an in-place operation.")
+    def _check_inplace(self, recording):
         if not self._data.flags.writeable:
-            raise RuntimeError(f"{what}: this tensor is a read-only view (expand() makes one); "
-                               "clone() it first")
+            raise RuntimeError(
+                "unsupported operation: more than one element of the written-to tensor refers "
+                "to a single memory location (or the memory is read-only). Please clone() the "
+                "tensor before performing the operation.")
+        if recording:
+            if self._grad_fn is None and self._requires_grad:
+                raise RuntimeError("a leaf Variable that requires grad is being used in an "
+                                   "in-place operation.")
+            view = getattr(self, "_view_of", None)
+            if view is not None and view[0]._grad_fn is None and view[0]._requires_grad:
+                raise RuntimeError("a view of a leaf Variable that requires grad is being used "
+                                   "in an in-place operation.")
 
-    def _inplace(self, other, ufunc):
-        self._check_inplace(f"in-place {ufunc.__name__}")
-        value = other._data if isinstance(other, Tensor) else other
-        try:
-            ufunc(self._data, value, out=self._data, casting="same_kind")
-        except ValueError:
-            raise ShapeError(
-                f"in-place {ufunc.__name__}: a tensor of shape {tuple(self._data.shape)} cannot "
-                f"take an operand of shape {tuple(np.shape(value))}") from None
+    def _inplace(self, compute, operands=(), fast=None, casting="same_kind"):
+        """self <- compute(self), in place; returns self.
+
+        ``compute(x)`` gives the new value as a tensor (recorded when it should be);
+        ``operands`` are the other inputs (their requires_grad decides recording); ``fast()``,
+        if given, updates ``self._data`` directly when nothing is recorded."""
+        recording = _grad_state.enabled and (self._requires_grad or any(
+            isinstance(o, Tensor) and o._requires_grad for o in operands))
+        self._check_inplace(_grad_state.enabled)
+        if not recording:
+            if fast is not None:
+                fast()
+            else:
+                with _no_grad():
+                    self._assign(compute(self)._data, casting)
+        else:
+            self._record_inplace(compute, casting)
+        if not getattr(self, "_untracked", False):
+            _graph.bump(self._data)
         return self
 
+    def _assign(self, values, casting):
+        """Write ``values`` into this tensor's memory, with PyTorch's dtype and shape rules."""
+        target = self._data
+        if values.shape != target.shape:
+            try:
+                if np.broadcast_shapes(values.shape, target.shape) != target.shape:
+                    raise ValueError
+            except ValueError:
+                raise ShapeError(f"output with shape {list(target.shape)} doesn't match the "
+                                 f"broadcast shape "
+                                 f"{list(np.broadcast_shapes(values.shape, target.shape))}"
+                                 if _broadcastable(values.shape, target.shape) else
+                                 f"the value of shape {list(values.shape)} cannot be written "
+                                 f"into a tensor of shape {list(target.shape)}") from None
+        if casting == "same_kind" and not np.can_cast(values.dtype, target.dtype, "same_kind"):
+            raise RuntimeError(f"result type {_dt.from_numpy_dtype(values.dtype).legacy_name}"
+                               f" can't be cast to the desired output type "
+                               f"{_dt.from_numpy_dtype(target.dtype).legacy_name}")
+        np.copyto(target, values, casting="unsafe")
+
+    def _snapshot(self):
+        """A copy of this tensor's values that carries its current history."""
+        t = Tensor.__new__(Tensor)
+        t._data = self._data.copy()
+        t._grad = None
+        t._grad_fn = self._grad_fn
+        t._requires_grad = self._requires_grad
+        return t
+
+    def _record_inplace(self, compute, casting):
+        result = compute(self._snapshot())
+        if result._data.dtype != self._data.dtype:
+            self._assign(result._data, casting)  # checks the cast and the shape first
+            result = _as_type(result, self._data.dtype)
+        else:
+            self._assign(result._data, casting)
+        view = getattr(self, "_view_of", None)
+        if view is not None:
+            self._rebase_view(view, result)
+        else:
+            self._set_history(result._grad_fn)
+
+    def _set_history(self, grad_fn):
+        previous = self._grad_fn
+        self._grad_fn = grad_fn
+        self._requires_grad = True
+        if getattr(self, "_retains_grad", False) and previous is not None:
+            # retain_grad follows the tensor to its new history, as in PyTorch
+            old = previous[0] if type(previous) is _graph.OutputRef else previous
+            ref = old._hooks.retain.pop(0, None) if old._hooks is not None else None
+            if ref is not None:
+                _graph.node_hooks(grad_fn).retain[0] = ref
+
+    def _rebase_view(self, view, result):
+        """The view's values changed to ``result``: record the change on its base (the base's
+        new value is the old one with the view's positions rewritten), and make the view read
+        from the base's new history."""
+        base, steps = view
+        positions = _view_positions(base._data.shape, steps)
+        old_base = Tensor.__new__(Tensor)
+        old_base._data, old_base._grad = base._data, None
+        old_base._grad_fn, old_base._requires_grad = base._grad_fn, base._requires_grad
+        flat = ops.IndexPut.apply(ops.Reshape.apply(old_base, (-1,)), result, positions)
+        base._set_history(ops.Reshape.apply(flat, base._data.shape)._grad_fn)
+        reread = ops.Index.apply(ops.Reshape.apply(base, (-1,)), positions)
+        self._set_history(reread._grad_fn)
+        if base._data is not self._data:
+            _graph.bump(base._data)
+
+    def _binary_inplace(self, other, fn, ufunc, alpha=None):
+        value = other._data if isinstance(other, Tensor) else other
+        if alpha is not None and alpha != 1:
+            other = other * alpha
+            value = other._data if isinstance(other, Tensor) else other
+
+        def fast():
+            try:
+                ufunc(self._data, value, out=self._data, casting="same_kind")
+            except TypeError:  # numpy's UFuncTypeError: the result type cannot be stored here
+                result_dtype = np.result_type(self._data, value)
+                raise RuntimeError(
+                    f"result type {_dt.from_numpy_dtype(result_dtype).legacy_name} can't be "
+                    f"cast to the desired output type {self.dtype.legacy_name}") from None
+            except ValueError:
+                shape = np.shape(value)
+                raise ShapeError(
+                    f"output with shape {list(self._data.shape)} doesn't match the broadcast "
+                    f"shape {list(_broadcast_or(shape, self._data.shape))}") from None
+
+        return self._inplace(lambda x: _binary(fn, x, other), (other,), fast)
+
     def __iadd__(self, other):
-        return self._inplace(other, np.add)
+        return self._binary_inplace(other, ops.Add, np.add)
 
     def __isub__(self, other):
-        return self._inplace(other, np.subtract)
+        return self._binary_inplace(other, ops.Sub, np.subtract)
 
     def __imul__(self, other):
-        return self._inplace(other, np.multiply)
+        return self._binary_inplace(other, ops.Mul, np.multiply)
 
     def __itruediv__(self, other):
-        return self._inplace(other, np.true_divide)
+        return self._binary_inplace(other, ops.Div, np.true_divide)
 
-    add_ = __iadd__
-    sub_ = __isub__
-    mul_ = __imul__
-    div_ = __itruediv__
+    def __ipow__(self, other):
+        return self._binary_inplace(other, ops.Pow, np.power)
+
+    def add_(self, other, *, alpha=1):
+        return self._binary_inplace(other, ops.Add, np.add, alpha)
+
+    def sub_(self, other, *, alpha=1):
+        return self._binary_inplace(other, ops.Sub, np.subtract, alpha)
+
+    def mul_(self, other):
+        return self._binary_inplace(other, ops.Mul, np.multiply)
+
+    def div_(self, other):
+        return self._binary_inplace(other, ops.Div, np.true_divide)
+
+    def pow_(self, exponent):
+        return self._binary_inplace(exponent, ops.Pow, np.power)
+
+    def _unary_inplace(self, method, *args, **kwargs):
+        return self._inplace(lambda x: getattr(x, method)(*args, **kwargs))
+
+    def neg_(self):
+        return self._unary_inplace("neg")
+
+    def exp_(self):
+        return self._unary_inplace("exp")
+
+    def log_(self):
+        return self._unary_inplace("log")
+
+    def sqrt_(self):
+        return self._unary_inplace("sqrt")
+
+    def abs_(self):
+        return self._unary_inplace("abs")
+
+    def relu_(self):
+        return self._unary_inplace("relu")
+
+    def sigmoid_(self):
+        return self._unary_inplace("sigmoid")
+
+    def tanh_(self):
+        return self._unary_inplace("tanh")
+
+    def clamp_(self, min=None, max=None):
+        operands = tuple(v for v in (min, max) if isinstance(v, Tensor))
+        return self._inplace(lambda x: x.clamp(min, max), operands)
+
+    clip_ = clamp_
+
+    def clamp_min_(self, min):
+        return self.clamp_(min=min)
+
+    def clamp_max_(self, max):
+        return self.clamp_(max=max)
 
     def zero_(self):
         return self.fill_(0)
 
     def fill_(self, value):
-        self._check_inplace("fill_")
-        self._data[...] = value
-        return self
+        """Set every element to ``value`` (a number, or a one-element tensor, which then gets
+        the sum of the gradient)."""
+        if isinstance(value, Tensor) and value._data.ndim:
+            raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
+                               f"with {value._data.ndim} dimensions.")
 
-    def copy_(self, src):
-        self._check_inplace("copy_")
-        src = src._data if isinstance(src, Tensor) else np.asarray(src)
-        try:
-            np.copyto(self._data, np.broadcast_to(src, self._data.shape), casting="unsafe")
-        except ValueError:
-            raise ShapeError(f"copy_: source of shape {tuple(src.shape)} does not broadcast to "
-                             f"{tuple(self._data.shape)}") from None
-        return self
+        def fast():
+            self._data[...] = value._data if isinstance(value, Tensor) else value
+
+        return self._inplace(lambda x: _filled_like(x, value), (value,), fast, "unsafe")
+
+    def copy_(self, src, non_blocking=False):
+        """Copy ``src``'s values (broadcast, converted to this dtype) into this tensor; the
+        gradient flows to ``src``."""
+        source = src if isinstance(src, Tensor) else tensor(src)
+        shape = source._data.shape
+        if not _broadcastable(shape, self._data.shape) or \
+                np.broadcast_shapes(shape, self._data.shape) != self._data.shape:
+            raise ShapeError(f"copy_: the source of shape {list(shape)} must be broadcastable "
+                             f"to the destination of shape {list(self._data.shape)}")
+
+        def fast():
+            np.copyto(self._data, np.broadcast_to(source._data, self._data.shape),
+                      casting="unsafe")
+
+        return self._inplace(lambda x: _filled_like(x, source), (source,), fast, "unsafe")
 
     # ----- comparisons (not differentiable; they return bool tensors) ----------------------
 
@@ -619,7 +924,7 @@ class Tensor:
                              f"{tuple(self._data.shape)} ({self._data.size} elements)") from None
         # Always a new node, even for the same shape: torch's view is a new tensor, and
         # returning self would make it a leaf that aliases the input's .grad and flags.
-        return ops.Reshape.apply(self, target)
+        return _view(self, ops.Reshape, "reshape", target)
 
     view = reshape
 
@@ -645,10 +950,10 @@ class Tensor:
         nd = self._data.ndim
         axes = list(range(nd))
         if nd == 0:
-            return ops.Permute.apply(self, ())
+            return _view(self, ops.Permute, "permute", ())
         a, b = _axis(dim0, nd), _axis(dim1, nd)
         axes[a], axes[b] = axes[b], axes[a]
-        return ops.Permute.apply(self, tuple(axes))
+        return _view(self, ops.Permute, "permute", tuple(axes))
 
     def t(self):
         if self._data.ndim > 2:
@@ -665,12 +970,12 @@ class Tensor:
         axes = tuple(_axis(d, nd) for d in dims)
         if len(set(axes)) != nd:
             raise ValueError(f"permute: repeated dim in {tuple(dims)}")
-        return ops.Permute.apply(self, axes)
+        return _view(self, ops.Permute, "permute", axes)
 
     def unsqueeze(self, dim):
         axis = _axis(dim, self._data.ndim + 1)
         shape = self._data.shape
-        return ops.Reshape.apply(self, shape[:axis] + (1,) + shape[axis:])
+        return _view(self, ops.Reshape, "reshape", shape[:axis] + (1,) + shape[axis:])
 
     def squeeze(self, dim=None):
         shape = self._data.shape
@@ -679,7 +984,7 @@ class Tensor:
         else:
             axes = _axes(dim, self._data.ndim) or ()
             new = tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1))
-        return ops.Reshape.apply(self, new)  # a new node even when nothing is squeezed
+        return _view(self, ops.Reshape, "reshape", new)  # a new node even when nothing is squeezed
 
     def expand(self, *sizes):
         sizes = _size(sizes)
@@ -696,7 +1001,7 @@ class Tensor:
         except ValueError:
             raise ShapeError(f"expand: shape {tuple(shape)} cannot be expanded to "
                              f"{tuple(sizes)}") from None
-        return ops.Expand.apply(self, target)
+        return _view(self, ops.Expand, "expand", target)
 
     def expand_as(self, other):
         return self.expand(other.shape)
@@ -704,13 +1009,24 @@ class Tensor:
     def __getitem__(self, index):
         index = _index(index)
         try:
-            return ops.Index.apply(self, index)
+            return _view(self, ops.Index, "index", index)
         except IndexError as exc:
             raise IndexError(f"{exc} (tensor of shape {tuple(self._data.shape)})") from None
 
     def __setitem__(self, index, value):
-        self._check_inplace("item assignment")
-        self._data[_index(index)] = _data(value)
+        """``t[index] = value``: in place (see the in-place ops above); recorded as an
+        index-put when value or t requires grad, so both get their gradients."""
+        index = _index(index)
+        if isinstance(value, Tensor):
+            source = value
+        else:
+            source = _wrap(np.asarray(_unwrap_nested(value), dtype=self._data.dtype))
+
+        def fast():
+            self._data[index] = source._data
+
+        self._inplace(lambda x: ops.IndexPut.apply(x, _as_type(source, x._data.dtype), index),
+                      (source,), fast, "unsafe")
 
     # ----- matrix ops -------------------------------------------------------------------------
 
@@ -730,7 +1046,7 @@ class Tensor:
         return matmul(self, other)
 
 
-autograd._tensor_type = Tensor
+_graph.register_tensor_type(Tensor)
 
 
 class Size(tuple):
@@ -787,16 +1103,89 @@ def _check_device(value):
 # ---------------------------------------------------------------------------------------------
 
 
+def _view(tensor, op, kind, arg):
+    """``op`` applied to ``tensor``; when numpy made a view, the result remembers its base and
+    how to take the view again (for in-place changes through it, see ``_rebase_view``)."""
+    result = op.apply(tensor, arg)
+    if result._data.base is not None:
+        view = getattr(tensor, "_view_of", None)
+        result._view_of = (tensor, ((kind, arg),)) if view is None else \
+            (view[0], view[1] + ((kind, arg),))
+        if getattr(tensor, "_untracked", False):
+            result._untracked = True
+    return result
+
+
+def _view_positions(shape, steps):
+    """For each element of a view, its flat (C-order) position in the base of ``shape``:
+    the view steps replayed on the base's positions."""
+    positions = np.arange(int(np.prod(shape, dtype=np.int64))).reshape(shape)
+    for kind, arg in steps:
+        if kind == "reshape":
+            positions = positions.reshape(arg)
+        elif kind == "permute":
+            positions = positions.transpose(arg)
+        elif kind == "expand":
+            positions = np.broadcast_to(positions, arg)
+        else:
+            positions = positions[arg]
+    return np.asarray(positions)
+
+
+def _broadcastable(shape, other):
+    try:
+        np.broadcast_shapes(shape, other)
+        return True
+    except ValueError:
+        return False
+
+
+def _broadcast_or(shape, other):
+    return np.broadcast_shapes(shape, other) if _broadcastable(shape, other) else shape
+
+
+def _filled_like(x, value):
+    """A tensor of x's shape and dtype holding ``value`` everywhere (a number, or a tensor
+    broadcast to x's shape, which then gets the gradient; x gets none)."""
+    everywhere = np.ones(x._data.shape, dtype=bool)
+    if isinstance(value, Tensor):
+        return ops.Where.apply(everywhere, _as_type(value, x._data.dtype), x)
+    return ops.Where.apply(everywhere, np.asarray(value).astype(x._data.dtype), x)
+
+
+def _leaf_hooks(tensor):
+    hooks = getattr(tensor, "_hooks", None)  # (a tensor made by an op may not have the slot set)
+    if hooks is None:
+        hooks = tensor._hooks = _LeafHooks()
+    return hooks
+
+
+class _LeafHooks:
+    """The hooks of a leaf tensor: ``register_hook`` and ``register_post_accumulate_grad_hook``."""
+
+    def __init__(self):
+        self.tensor = OrderedDict()
+        self.post_accumulate = OrderedDict()
+
+    def add(self, kind, fn):
+        from .utils.hooks import RemovableHandle
+        table = getattr(self, kind)
+        handle = RemovableHandle(table)
+        table[handle.id] = fn
+        return handle
+
+
 def _grad_on():
-    return autograd._grad_enabled
+    return _grad_state.enabled
 
 
 def _wrap(array, requires_grad=False):
     """A new leaf Tensor around ``array`` (no copy, no checks): the internal constructor."""
     t = Tensor.__new__(Tensor)
     t._data = array
-    t.grad = None
-    t._ctx = None
+    t._grad = None
+    t._grad_fn = None
+    t._hooks = None
     t._requires_grad = requires_grad
     return t
 

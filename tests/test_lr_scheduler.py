@@ -1,6 +1,5 @@
 """mg.optim.lr_scheduler against torch.optim.lr_scheduler: the same lr sequences, step by step."""
 import math
-import warnings
 
 import numpy as np
 import pytest
@@ -39,10 +38,40 @@ SCHEDULERS = [
     ("LinearLR", {"start_factor": 1.0, "end_factor": 0.0, "total_iters": 10}),
     ("CosineAnnealingLR", {"T_max": 10}),
     ("CosineAnnealingLR", {"T_max": 7, "eta_min": 0.001}),
+    ("ConstantLR", {}),
+    ("ConstantLR", {"factor": 0.25, "total_iters": 13}),
+    ("PolynomialLR", {}),
+    ("PolynomialLR", {"total_iters": 30, "power": 2.5}),
+    ("PolynomialLR", {"total_iters": 12, "power": 0.5}),
+    # Schedulers without a closed form (step(epoch) evaluates get_lr at that epoch).
     ("LambdaLR", {"lr_lambda": lambda epoch: 1.0 / (1 + epoch)}),
     ("LambdaLR", {"lr_lambda": [lambda epoch: 0.95 ** epoch, lambda epoch: epoch % 4 + 1]}),
+    ("MultiplicativeLR", {"lr_lambda": lambda epoch: 0.93}),
+    ("MultiplicativeLR", {"lr_lambda": [lambda epoch: 0.9,
+                                        lambda epoch: 1.0 + 1.0 / (epoch + 1)]}),
+    ("CosineAnnealingWarmRestarts", {"T_0": 7}),
+    ("CosineAnnealingWarmRestarts", {"T_0": 3, "T_mult": 2, "eta_min": 1e-3}),
+    ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 4}),
+    ("CyclicLR", {"base_lr": [0.01, 0.002], "max_lr": [0.1, 0.05], "step_size_up": 3,
+                  "step_size_down": 5, "mode": "triangular2"}),
+    ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 4, "mode": "exp_range",
+                  "gamma": 0.97}),
+    ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 4,
+                  "scale_fn": lambda x: 0.5 ** x, "scale_mode": "iterations"}),
+    ("CyclicLR", {"base_lr": 0.01, "max_lr": 0.1, "step_size_up": 2, "step_size_down": 3,
+                  "scale_fn": lambda c: 1.0 / c, "cycle_momentum": False}),
+    ("OneCycleLR", {"max_lr": 1.0, "total_steps": 45}),
+    ("OneCycleLR", {"max_lr": [1.0, 0.5], "epochs": 5, "steps_per_epoch": 9,
+                    "anneal_strategy": "linear", "three_phase": True}),
+    ("OneCycleLR", {"max_lr": 0.3, "total_steps": 44, "pct_start": 0.45, "div_factor": 10.0,
+                    "final_div_factor": 100.0, "three_phase": True,
+                    "base_momentum": [0.8, 0.7], "max_momentum": 0.99}),
 ]
 IDS = [f"{name}-{i}" for i, (name, _) in enumerate(SCHEDULERS)]
+CLOSED_FORM = [(name, kwargs) for name, kwargs in SCHEDULERS
+               if name in ("StepLR", "MultiStepLR", "ExponentialLR", "LinearLR",
+                           "CosineAnnealingLR", "ConstantLR", "PolynomialLR")]
+CLOSED_FORM_IDS = [IDS[SCHEDULERS.index(case)] for case in CLOSED_FORM]
 
 
 @pytest.mark.parametrize("name, kwargs", SCHEDULERS, ids=IDS)
@@ -52,8 +81,9 @@ def test_lr_sequence_matches_torch(name, kwargs):
     msched = getattr(lr_scheduler, name)(mopt, **kwargs)
     tsched = getattr(torch.optim.lr_scheduler, name)(topt, **kwargs)
     assert msched.get_last_lr() == tsched.get_last_lr()
-    assert [g["initial_lr"] for g in mopt.param_groups] == [0.1, 0.03]
-    for epoch in range(40):
+    assert ([g["initial_lr"] for g in mopt.param_groups]
+            == [g["initial_lr"] for g in topt.param_groups])
+    for epoch in range(44):
         mopt.step()
         topt.step()
         msched.step()
@@ -61,19 +91,23 @@ def test_lr_sequence_matches_torch(name, kwargs):
         # The recursive forms are the same float operations: equal, not merely close.
         assert msched.get_last_lr() == tsched.get_last_lr(), epoch
         assert [g["lr"] for g in mopt.param_groups] == [g["lr"] for g in topt.param_groups]
+        # CyclicLR and OneCycleLR also cycle the momentum.
+        assert ([g["momentum"] for g in mopt.param_groups]
+                == [g["momentum"] for g in topt.param_groups]), epoch
         assert msched.last_epoch == tsched.last_epoch == epoch + 1
+    assert sorted(msched.state_dict()) == sorted(tsched.state_dict())
 
 
-@pytest.mark.parametrize("name, kwargs", SCHEDULERS[:9], ids=IDS[:9])
+@pytest.mark.parametrize("name, kwargs", CLOSED_FORM, ids=CLOSED_FORM_IDS)
 def test_closed_form_agrees_with_recursion(name, kwargs):
     # Independent of torch: step(epoch) uses the closed form; it must match the recursion.
     opt = _mg_optimizer()
     sched = getattr(lr_scheduler, name)(opt, **kwargs)
     for _ in range(25):
+        opt.step()
         sched.step()
     recursive = sched.get_last_lr()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with pytest.warns(UserWarning, match="epoch parameter in `scheduler.step\\(\\)`"):
         sched.step(25)
     np.testing.assert_allclose(sched.get_last_lr(), recursive, rtol=1e-9, atol=1e-15)
 
@@ -92,6 +126,7 @@ def test_hand_computed_values():
     cosine = lr_scheduler.CosineAnnealingLR(opt, T_max=4)
     values = [cosine.get_last_lr()[0]]
     for _ in range(4):
+        opt.step()
         cosine.step()
         values.append(cosine.get_last_lr()[0])
     expected = [(1 + math.cos(math.pi * t / 4)) / 2 for t in range(5)]
@@ -109,7 +144,7 @@ def test_scheduled_lr_is_used_by_the_optimizer():
     np.testing.assert_allclose(p.data, [-(1.0 + 0.1 + 0.01)], rtol=1e-12)
 
 
-@pytest.mark.parametrize("name, kwargs", SCHEDULERS[:9], ids=IDS[:9])
+@pytest.mark.parametrize("name, kwargs", SCHEDULERS, ids=IDS)
 def test_state_dict_round_trip(name, kwargs):
     opt = _mg_optimizer()
     sched = getattr(lr_scheduler, name)(opt, **kwargs)
@@ -118,6 +153,7 @@ def test_state_dict_round_trip(name, kwargs):
         sched.step()
     state = sched.state_dict()
     assert "optimizer" not in state and state["last_epoch"] == 8
+    assert "lr_lambdas" not in state or all(fn is None for fn in state["lr_lambdas"])
 
     # Resume as PyTorch's docs say: build both, then load the optimizer's state after the
     # scheduler's construction (whose initial step changes the lr), then the scheduler's.
@@ -127,10 +163,14 @@ def test_state_dict_round_trip(name, kwargs):
     new_sched.load_state_dict(state)
     assert new_sched.get_last_lr() == sched.get_last_lr()
     for _ in range(20):
+        opt.step()
+        new_opt.step()
         sched.step()
         new_sched.step()
         assert new_sched.get_last_lr() == sched.get_last_lr()
         assert [g["lr"] for g in new_opt.param_groups] == [g["lr"] for g in opt.param_groups]
+        assert ([g["momentum"] for g in new_opt.param_groups]
+                == [g["momentum"] for g in opt.param_groups])
 
 
 def test_lambda_lr_state_dict_keeps_callable_objects_state():

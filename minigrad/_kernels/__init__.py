@@ -10,7 +10,7 @@ import os
 import sys
 import types
 
-from . import reference
+from . import arraymath, reference
 
 # The compiled modules, one per area. Each defines twins of the functions in reference.py.
 _COMPILED_MODULES = ("_elementwise", "_matmul", "_loss", "_optim")
@@ -84,11 +84,13 @@ def _load_compiled():
 def use(name):
     """Select the kernel backend: 'cython' (compiled, the default) or 'numpy' (reference)."""
     global backend_name
+    # The array functions of the backward formulas (arraymath), then the kernels' numpy twins,
+    # then, for 'cython', the compiled kernels over them.
+    table = {k: getattr(arraymath, k) for k in arraymath.__all__}
     if name == "numpy":
-        table = {k: v for k, v in vars(reference).items() if not k.startswith("_")}
+        table.update({k: v for k, v in vars(reference).items() if not k.startswith("_")})
     elif name == "cython":
-        table = dict(vars(reference))  # anything not compiled falls back to its twin
-        table = {k: v for k, v in table.items() if not k.startswith("_")}
+        table.update({k: v for k, v in vars(reference).items() if not k.startswith("_")})
         table.update(_load_compiled())
     else:
         raise ValueError(f"unknown kernel backend {name!r}; expected 'cython' or 'numpy'")

@@ -1,9 +1,9 @@
 """``minigrad.nn.functional`` (``F``): the stateless functions behind the layers and losses.
 
-Each function here that is not a plain composition is a ``Function`` with its forward and
-its analytic backward side by side (the same contract as ``minigrad/ops.py``): a Linear layer,
-a softmax or a loss is ONE node of the graph, which keeps the per-step Python overhead small
-and lets the numerically delicate parts (log-sum-exp) be written once, carefully.
+Each function here that is not a plain composition checks its arguments and applies one op
+of ``minigrad/ops/nn.py`` (forward and analytic backward side by side): a Linear layer, a
+softmax or a loss is ONE node of the graph, which keeps the per-step Python overhead small and
+lets the numerically delicate parts (log-sum-exp) be written once, carefully.
 
 The loss functions (``F.mse_loss``, ``F.cross_entropy``, ...) live in ``losses.py`` and are
 re-exported here, as in PyTorch.
@@ -14,9 +14,8 @@ import numpy as np
 
 from .. import ops
 from .. import random as _random
-from .._kernels import kernels as K
-from ..autograd import Function
 from ..errors import ShapeError
+from ..ops.nn import BatchNorm, Dropout, Linear, LogSoftmax, Softmax
 from .losses import (
     _check_tensor,
     binary_cross_entropy,
@@ -55,44 +54,6 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 
 
-class Linear(Function):
-    """y = x @ weight.T + bias, one graph node over the fused kernels.
-
-    Shapes: x (*, in) (any number of leading dimensions, or none), weight (out, in),
-    bias (out,) or None, y (*, out). Inputs other than 2-D are reshaped to (N, in) for the
-    kernel and back. With g = dL/dy (as (N, out)):
-
-        dL/dx = g @ weight,   dL/dweight = g.T @ x,   dL/dbias = sum over rows of g.
-    """
-
-    def forward(self, x, weight, bias):
-        if x.dtype != weight.dtype or (bias is not None and bias.dtype != weight.dtype):
-            raise TypeError(
-                f"linear: input dtype {x.dtype} does not match weight dtype {weight.dtype}"
-                + (f" / bias dtype {bias.dtype}" if bias is not None else "")
-                + "; convert the input (x.float() / x.double()) or the model "
-                  "(model.float() / model.double())")
-        self.weight = weight
-        if x.ndim == 2:
-            self.x = x
-            self.x_shape = None
-            return K.linear_forward(x, weight, bias)
-        self.x_shape = x.shape
-        x2 = x.reshape(-1, weight.shape[1])
-        self.x = x2
-        return K.linear_forward(x2, weight, bias).reshape(x.shape[:-1] + (weight.shape[0],))
-
-    def backward(self, grad_output):
-        needs = self.needs_input_grad
-        if self.x_shape is not None:
-            grad_output = grad_output.reshape(-1, self.weight.shape[0])
-        grad_x, grad_weight, grad_bias = K.linear_backward(
-            grad_output, self.x, self.weight, needs[0], needs[1], needs[2])
-        if grad_x is not None and self.x_shape is not None:
-            grad_x = grad_x.reshape(self.x_shape)
-        return grad_x, grad_weight, grad_bias
-
-
 def _linear_shape_message(x_shape, weight_shape, bias_shape):
     message = f"linear: input has shape {tuple(x_shape)} and weight has shape " \
               f"{tuple(weight_shape)}"
@@ -110,7 +71,19 @@ def linear(input, weight, bias=None):
     if (len(w_shape) != 2 or input._data.ndim == 0 or x_shape[-1] != w_shape[1]
             or (b_shape is not None and b_shape != (w_shape[0],))):
         raise ShapeError(_linear_shape_message(x_shape, w_shape, b_shape))
+    dtype = weight._data.dtype
+    if input._data.dtype != dtype or (bias is not None and bias._data.dtype != dtype):
+        raise_linear_dtype_error(input, weight, bias)
     return Linear.apply(input, weight, bias)
+
+
+def raise_linear_dtype_error(input, weight, bias):
+    """PyTorch raises RuntimeError ("mat1 and mat2 must have the same dtype") here."""
+    raise RuntimeError(
+        f"linear: input dtype {input.dtype} does not match weight dtype {weight.dtype}"
+        + (f" / bias dtype {bias.dtype}" if bias is not None else "")
+        + "; convert the input (x.float() / x.double()) or the model "
+          "(model.float() / model.double())")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -124,20 +97,8 @@ def relu(input, inplace=False):
     return ops.ReLU.apply(input)
 
 
-class LeakyReLU(Function):
-    """y = x for x > 0, negative_slope * x otherwise;  dy/dx = 1 or negative_slope."""
-
-    def forward(self, x, negative_slope):
-        self.x = x
-        self.negative_slope = negative_slope
-        return K.leaky_relu(x, negative_slope)
-
-    def backward(self, grad_output):
-        return K.leaky_relu_backward(self.x, grad_output, self.negative_slope), None
-
-
 def leaky_relu(input, negative_slope=0.01, inplace=False):
-    return LeakyReLU.apply(input, float(negative_slope))
+    return ops.LeakyReLU.apply(input, float(negative_slope))
 
 
 def sigmoid(input):
@@ -166,56 +127,6 @@ def _normalize_dim(dim, ndim, function):
         raise IndexError(f"{function}(): dimension out of range (expected to be in range of "
                          f"[{-size}, {size - 1}], but got {dim})")
     return int(dim) % size
-
-
-class Softmax(Function):
-    """y = exp(x - max) / sum(exp(x - max)) along ``dim`` (shifting by the max cannot
-    overflow).  Backward: dL/dx = y * (g - sum(g * y, dim))."""
-
-    def forward(self, x, dim):
-        if x.ndim == 0:
-            self.y = np.ones_like(x)
-            self.dim = None
-            return self.y
-        self.dim = dim
-        if x.size == 0:
-            self.y = x.copy()
-            return self.y
-        e = np.exp(x - np.max(x, axis=dim, keepdims=True))
-        e /= np.sum(e, axis=dim, keepdims=True)
-        self.y = e
-        return e
-
-    def backward(self, grad_output):
-        y = self.y
-        if self.dim is None:
-            return np.zeros_like(grad_output), None
-        return y * (grad_output - np.sum(grad_output * y, axis=self.dim, keepdims=True)), None
-
-
-class LogSoftmax(Function):
-    """y = x - max - log(sum(exp(x - max))) along ``dim`` (log-sum-exp: finite for any finite
-    x).  Backward: dL/dx = g - exp(y) * sum(g, dim)."""
-
-    def forward(self, x, dim):
-        if x.ndim == 0:
-            self.y = np.zeros_like(x)
-            self.dim = None
-            return self.y
-        self.dim = dim
-        if x.size == 0:
-            self.y = x.copy()
-            return self.y
-        shifted = x - np.max(x, axis=dim, keepdims=True)
-        shifted -= np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
-        self.y = shifted
-        return shifted
-
-    def backward(self, grad_output):
-        if self.dim is None:
-            return np.zeros_like(grad_output), None
-        return grad_output - np.exp(self.y) * np.sum(grad_output, axis=self.dim,
-                                                     keepdims=True), None
 
 
 def _cast_for_softmax(input, dtype):
@@ -256,23 +167,6 @@ def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
 # ---------------------------------------------------------------------------------------------
 
 
-class Dropout(Function):
-    """Inverted dropout: y = x * mask / (1 - p), mask_i ~ Bernoulli(1 - p), so E[y] = x and
-    evaluation needs no rescaling.  dL/dx = g * mask / (1 - p)."""
-
-    def forward(self, x, p):
-        if p == 1.0:
-            self.scaled_mask = np.zeros_like(x)
-        else:
-            u = _random.generator().random(x.shape, dtype=x.dtype if x.dtype in (
-                np.float32, np.float64) else np.float64)
-            self.scaled_mask = (u >= p).astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
-        return x * self.scaled_mask
-
-    def backward(self, grad_output):
-        return grad_output * self.scaled_mask, None
-
-
 def _check_dropout_p(p):
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
@@ -284,63 +178,21 @@ def dropout(input, p=0.5, training=True, inplace=False):
     _check_dropout_p(p)
     if not training or p == 0.0:
         return input
-    if input._data.dtype.kind != "f":
-        raise TypeError(f"dropout: expected a floating point tensor, got {input._data.dtype}")
-    return Dropout.apply(input, float(p))
+    x = input._data
+    if x.dtype.kind != "f":
+        raise TypeError(f"dropout: expected a floating point tensor, got {x.dtype}")
+    if p == 1.0:
+        scaled_mask = np.zeros_like(x)
+    else:
+        u = _random.generator().random(x.shape, dtype=x.dtype if x.dtype in (
+            np.float32, np.float64) else np.float64)
+        scaled_mask = (u >= p).astype(x.dtype) * x.dtype.type(1.0 / (1.0 - p))
+    return Dropout.apply(input, scaled_mask)
 
 
 # ---------------------------------------------------------------------------------------------
 # Batch normalisation
 # ---------------------------------------------------------------------------------------------
-
-
-class BatchNorm(Function):
-    """y = gamma * (x - mean) / sqrt(var + eps) + beta, per channel (dim 1).
-
-    x is (N, C) or (N, C, L); statistics are over every dimension but the channel one (m
-    values per channel). ``mean``/``var`` are either the batch's own statistics
-    (``batch_stats=True``: they depend on x) or constants (running statistics in eval).
-    With x_hat = (x - mean) * inv_std and dx_hat = g * gamma:
-
-        dL/dgamma = sum(g * x_hat),   dL/dbeta = sum(g),
-        dL/dx = inv_std * dx_hat                                     (constant statistics)
-        dL/dx = inv_std / m * (m dx_hat - sum(dx_hat) - x_hat sum(dx_hat x_hat))  (batch)
-    """
-
-    def forward(self, x, weight, bias, mean, var, eps, batch_stats):
-        shape = (1, -1) if x.ndim == 2 else (1, -1, 1)
-        self.axes = (0,) if x.ndim == 2 else (0, 2)
-        self.shape = shape
-        self.batch_stats = batch_stats
-        self.inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False).reshape(shape)
-        self.x_hat = (x - mean.astype(x.dtype, copy=False).reshape(shape)) * self.inv_std
-        self.weight = weight
-        y = self.x_hat
-        if weight is not None:
-            y = y * weight.reshape(shape)
-        if bias is not None:
-            y = y + bias.reshape(shape)
-        elif weight is None:
-            y = y.copy()  # the output must not alias the array saved for backward
-        return y
-
-    def backward(self, grad_output):
-        needs = self.needs_input_grad
-        axes, shape, x_hat = self.axes, self.shape, self.x_hat
-        grad_weight = np.sum(grad_output * x_hat, axis=axes) if needs[1] else None
-        grad_bias = np.sum(grad_output, axis=axes) if needs[2] else None
-        grad_x = None
-        if needs[0]:
-            dx_hat = grad_output if self.weight is None else \
-                grad_output * self.weight.reshape(shape)
-            if self.batch_stats:
-                m = x_hat.size // x_hat.shape[1]
-                grad_x = (self.inv_std / m) * (
-                    m * dx_hat - np.sum(dx_hat, axis=axes, keepdims=True)
-                    - x_hat * np.sum(dx_hat * x_hat, axis=axes, keepdims=True))
-            else:
-                grad_x = dx_hat * self.inv_std
-        return grad_x, grad_weight, grad_bias, None, None, None, None
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,

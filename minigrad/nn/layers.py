@@ -88,7 +88,11 @@ class Linear(Module):
                 f"Linear(in_features={self.in_features}, out_features={self.out_features}): "
                 f"input has shape {tuple(input._data.shape)}, expected last dimension "
                 f"{weight._data.shape[1]}")
-        return F.Linear.apply(input, weight, self.bias)
+        bias = self.bias
+        if input._data.dtype != weight._data.dtype or (
+                bias is not None and bias._data.dtype != weight._data.dtype):
+            F.raise_linear_dtype_error(input, weight, bias)
+        return F.Linear.apply(input, weight, bias)
 
     def extra_repr(self):
         return (f"in_features={self.in_features}, out_features={self.out_features}, "

@@ -1,10 +1,11 @@
 """Loss functions (``F.mse_loss``, ``F.cross_entropy``, ...) and their modules (``nn.MSELoss``).
 
-Every loss is ONE node of the graph: its forward computes the per-element losses *and* their
-derivatives with respect to the input, and its backward only scales that saved derivative by
-the incoming gradient. The hot ones (MSE, cross-entropy with class indices, BCE with logits)
-call the fused value-and-gradient kernels (``K.mse_loss``, ``K.softmax_cross_entropy``,
-``K.bce_with_logits``); the others are a few lines of numpy each.
+Every loss is ONE node of the graph. Its forward computes the per-element losses; its
+backward computes their derivative with respect to the input and scales it by the incoming
+gradient. The hot ones (MSE, cross-entropy with class indices, BCE with logits) call fused
+value-and-gradient kernels (``K.mse_loss``, ``K.softmax_cross_entropy``, ``K.bce_with_logits``)
+and keep the derivative from forward; under ``create_graph`` every loss recomputes its
+derivative from the saved input and target with ``xp``, so losses differentiate twice.
 
 Reductions. With per-element losses l_i (i = 1..n) and incoming gradient g:
 
@@ -25,7 +26,7 @@ import warnings
 import numpy as np
 
 from .._kernels import kernels as K
-from ..autograd import Function
+from ..autograd.graph import Op
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .module import Module
@@ -130,35 +131,37 @@ def _reduce(losses, reduction, dtype):
 
 
 # ---------------------------------------------------------------------------------------------
-# Pointwise losses: l_i = f(x_i, y_i), one Function base for all of them
+# Pointwise losses: l_i = f(x_i, y_i), one Op base for all of them
 # ---------------------------------------------------------------------------------------------
 
 
-class PointwiseLoss(Function):
-    """Base of the elementwise losses. A subclass defines
+class PointwiseLoss(Op):
+    """Base of the elementwise losses l_i = f(x_i, y_i). A subclass defines
 
-    - ``loss_and_grad(x, y, *params) -> (l, dl/dx)``, elementwise;
-    - ``target_grad(x, y, *params) -> dl/dy``, only called when the target requires grad.
+    - ``losses(x, y, *params)``: the per-element losses, on arrays (forward);
+    - ``derivative(xp, x, y, *params)``: dl/dx, elementwise, written with ``xp``;
+    - ``target_derivative(xp, x, y, *params)``: dl/dy, called only when the target requires
+      grad.
 
-    This class applies the optional ``weight`` (l_i w_i), the reduction, and the chain rule.
-    A weighted 'mean' divides by n, or by sum_i w_i where PyTorch does (MSE and L1).
+    This class applies the optional ``weight`` (l_i w_i), the reduction and the chain rule. A
+    weighted 'mean' divides by n, or by sum_i w_i where PyTorch does (MSE and L1).
     """
 
     weighted_mean_divides_by_weight_sum = False
+    cached_derivative = None  # dl/dx from a fused forward kernel, for the fast path
 
     def forward(self, x, y, reduction, weight, *params):
+        self.saved_tensors = (x, y)
         self.x_dtype, self.y_dtype = x.dtype, y.dtype
-        dtype = _common_float_dtype(x, y)
+        self.dtype = dtype = _common_float_dtype(x, y)
         x = x.astype(dtype, copy=False)
         y = y.astype(dtype, copy=False)
         if weight is not None:
             weight = weight.astype(dtype, copy=False)
-        losses, dx = self.loss_and_grad(x, y, *params)
+        losses = self.losses(x, y, *params)
         if weight is not None:
             losses = losses * weight
-            dx = dx * weight
-        self.x, self.y, self.weight, self.params = x, y, weight, params
-        self.dx, self.reduction = dx, reduction
+        self.weight, self.params, self.reduction = weight, params, reduction
         if weight is not None and self.weighted_mean_divides_by_weight_sum:
             self.n = np.sum(np.broadcast_to(weight, losses.shape))
             if reduction == "mean":
@@ -168,28 +171,36 @@ class PointwiseLoss(Function):
             self.n = losses.size
         return _reduce(losses, reduction, dtype)
 
-    def _scale(self, grad_output):
+    def backward(self, grad, xp):
+        x, y = self.saved_tensors
+        x, y = xp.cast(x, self.dtype), xp.cast(y, self.dtype)
         if self.reduction == "mean":
             with np.errstate(invalid="ignore", divide="ignore"):
-                return grad_output / self.n
-        return grad_output
-
-    def backward(self, grad_output):
-        scale = self._scale(grad_output)
+                scale = xp.div(grad, self.n) if self.n else xp.mul(grad, np.nan)
+        else:
+            scale = grad
+        need_x, need_y = self.needs_input_grad[:2]
         grad_x = grad_y = None
-        if self.needs_input_grad[0]:
-            grad_x = (self.dx * scale).astype(self.x_dtype, copy=False)
-        if self.needs_input_grad[1]:
-            dy = self.target_grad(self.x, self.y, *self.params)
+        if need_x:
+            d = self.cached_derivative if (xp is K and self.cached_derivative is not None) \
+                else self.derivative(xp, x, y, *self.params)
             if self.weight is not None:
-                dy = dy * self.weight
-            grad_y = (dy * scale).astype(self.y_dtype, copy=False)
+                d = xp.mul(d, self.weight)
+            grad_x = xp.cast(xp.mul(d, scale), self.x_dtype)
+        if need_y:
+            d = self.target_derivative(xp, x, y, *self.params)
+            if self.weight is not None:
+                d = xp.mul(d, self.weight)
+            grad_y = xp.cast(xp.mul(d, scale), self.y_dtype)
         return (grad_x, grad_y) + (None,) * (2 + len(self.params))
 
-    def loss_and_grad(self, x, y, *params):  # pragma: no cover - abstract
+    def losses(self, x, y, *params):  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def target_grad(self, x, y, *params):  # pragma: no cover - abstract
+    def derivative(self, xp, x, y, *params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def target_derivative(self, xp, x, y, *params):  # pragma: no cover - abstract
         raise NotImplementedError
 
 
@@ -198,23 +209,27 @@ class SquaredError(PointwiseLoss):
 
     weighted_mean_divides_by_weight_sum = True
 
-    def loss_and_grad(self, x, y):
+    def losses(self, x, y):
         diff = x - y
-        return diff * diff, 2 * diff
+        return diff * diff
 
-    def target_grad(self, x, y):
-        return -2 * (x - y)
+    def derivative(self, xp, x, y):
+        return xp.mul(xp.sub(x, y), 2.0)
+
+    def target_derivative(self, xp, x, y):
+        return xp.mul(xp.sub(x, y), -2.0)
 
 
-class MSEFused(Function):
-    """mean of (x - y)^2 in one fused kernel pass, which also returns G = 2 (x - y);
-    backward is G * g / n, and minus that for the target. (Two tensor arguments and no
-    options: the engine's quickest path, this being the loss of every regression step.)"""
+class MSEFused(Op):
+    """mean of (x - y)^2 in one fused kernel pass, which also returns 2 (x - y);  backward is
+    2 (x - y) g / n, and minus that for the target. (Two tensor arguments and no options: the
+    engine's quickest path, this being the loss of every regression step.)"""
 
     mean = True
 
     def forward(self, x, y):
-        total, self.grad = K.mse_loss(x, y)
+        self.saved_tensors = (x, y)
+        total, self.twice_diff = K.mse_loss(x, y)
         if self.mean:
             n = x.size
             self.scale = 1.0 / n if n else np.nan
@@ -222,9 +237,13 @@ class MSEFused(Function):
         self.scale = 1.0
         return np.asarray(total, dtype=x.dtype)
 
-    def backward(self, grad_output):
-        grad_x = K.mul(self.grad, float(grad_output) * self.scale)  # 0-d: a Python float is cheaper
-        grad_y = -grad_x if self.needs_input_grad[1] else None
+    def backward(self, grad, xp):
+        if xp is K:  # 0-d: a Python float is the cheapest scale for the kernel
+            grad_x = K.mul(self.twice_diff, float(grad) * self.scale)
+        else:
+            x, y = self.saved_tensors
+            grad_x = xp.mul(xp.mul(xp.sub(x, y), 2.0), xp.mul(grad, self.scale))
+        grad_y = xp.neg(grad_x) if self.needs_input_grad[1] else None
         return grad_x, grad_y
 
 
@@ -239,44 +258,54 @@ class AbsoluteError(PointwiseLoss):
 
     weighted_mean_divides_by_weight_sum = True
 
-    def loss_and_grad(self, x, y):
-        diff = x - y
-        return np.abs(diff), np.sign(diff)
+    def losses(self, x, y):
+        return np.abs(x - y)
 
-    def target_grad(self, x, y):
-        return -np.sign(x - y)
+    def derivative(self, xp, x, y):
+        return np.sign(xp.values(x) - xp.values(y))
+
+    def target_derivative(self, xp, x, y):
+        return -np.sign(xp.values(x) - xp.values(y))
 
 
 class SmoothL1(PointwiseLoss):
     """With d = x - y:  l = 0.5 d^2 / beta if |d| < beta, else |d| - 0.5 beta;
     dl/dx = d / beta or sign(d).  beta = 0 is exactly the L1 loss."""
 
-    def loss_and_grad(self, x, y, beta):
+    def losses(self, x, y, beta):
         diff = x - y
-        if beta == 0.0:
-            return np.abs(diff), np.sign(diff)
         abs_diff = np.abs(diff)
-        inside = abs_diff < beta
-        losses = np.where(inside, 0.5 * diff * diff / beta, abs_diff - 0.5 * beta)
-        return losses, np.where(inside, diff / beta, np.sign(diff))
+        if beta == 0.0:
+            return abs_diff
+        return np.where(abs_diff < beta, 0.5 * diff * diff / beta, abs_diff - 0.5 * beta)
 
-    def target_grad(self, x, y, beta):
-        return -self.loss_and_grad(x, y, beta)[1]
+    def derivative(self, xp, x, y, beta):
+        diff = xp.sub(x, y)
+        values = xp.values(diff)
+        if beta == 0.0:
+            return np.sign(values)
+        return xp.where(np.abs(values) < beta, xp.div(diff, beta), np.sign(values))
+
+    def target_derivative(self, xp, x, y, beta):
+        return xp.neg(self.derivative(xp, x, y, beta))
 
 
 class Huber(PointwiseLoss):
     """With d = x - y:  l = 0.5 d^2 if |d| <= delta, else delta (|d| - 0.5 delta);
     dl/dx = d or delta sign(d).  (Huber = delta * SmoothL1 with beta = delta.)"""
 
-    def loss_and_grad(self, x, y, delta):
+    def losses(self, x, y, delta):
         diff = x - y
         abs_diff = np.abs(diff)
-        inside = abs_diff < delta
-        losses = np.where(inside, 0.5 * diff * diff, delta * (abs_diff - 0.5 * delta))
-        return losses, np.where(inside, diff, delta * np.sign(diff))
+        return np.where(abs_diff < delta, 0.5 * diff * diff, delta * (abs_diff - 0.5 * delta))
 
-    def target_grad(self, x, y, delta):
-        return -self.loss_and_grad(x, y, delta)[1]
+    def derivative(self, xp, x, y, delta):
+        diff = xp.sub(x, y)
+        values = xp.values(diff)
+        return xp.where(np.abs(values) < delta, diff, delta * np.sign(values))
+
+    def target_derivative(self, xp, x, y, delta):
+        return xp.neg(self.derivative(xp, x, y, delta))
 
 
 class BinaryCrossEntropy(PointwiseLoss):
@@ -285,18 +314,19 @@ class BinaryCrossEntropy(PointwiseLoss):
     or 1 gives a large finite loss instead of inf);
     dl/dx = (x - y) / max(x (1 - x), 1e-12),   dl/dy = log(1 - x) - log(x)."""
 
-    def loss_and_grad(self, x, y):
+    def losses(self, x, y):
         with np.errstate(divide="ignore"):
             log_x = np.maximum(np.log(x), -100.0)
             log_1mx = np.maximum(np.log1p(-x), -100.0)
-        losses = -(y * log_x + (1 - y) * log_1mx)
-        grad = (x - y) / np.maximum(x * (1 - x), 1e-12)
-        return losses, grad
+        return -(y * log_x + (1 - y) * log_1mx)
 
-    def target_grad(self, x, y):
-        # d/dy of -(y log x + (1 - y) log(1 - x)), unclamped: torch gives +-inf at x = 0, 1 too
+    def derivative(self, xp, x, y):
+        return xp.div(xp.sub(x, y), xp.maximum(xp.mul(x, xp.sub(1.0, x)), 1e-12))
+
+    def target_derivative(self, xp, x, y):
+        # unclamped, as torch: +-inf at x = 0 or 1
         with np.errstate(divide="ignore", invalid="ignore"):
-            return np.log1p(-x) - np.log(x)
+            return xp.sub(xp.log1p(xp.neg(x)), xp.log(x))
 
 
 class BCEWithLogits(PointwiseLoss):
@@ -306,21 +336,25 @@ class BCEWithLogits(PointwiseLoss):
     dl/dx = (1 - y) - (1 + (p - 1) y) (1 - s(x))   (= s(x) - y when p = 1)
     dl/dy = -x + (p - 1) softplus(-x)."""
 
-    def loss_and_grad(self, x, y, pos_weight):
+    def losses(self, x, y, pos_weight):
         if pos_weight is None:
-            return K.bce_with_logits(x, y)
+            losses, self.cached_derivative = K.bce_with_logits(x, y)
+            return losses
         pos_weight = pos_weight.astype(x.dtype, copy=False)
-        log_weight = 1 + (pos_weight - 1) * y
         softplus_neg_x = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
-        losses = (1 - y) * x + log_weight * softplus_neg_x
-        grad = (1 - y) - log_weight * (1 - K.sigmoid(x))
-        return losses, grad
+        return (1 - y) * x + (1 + (pos_weight - 1) * y) * softplus_neg_x
 
-    def target_grad(self, x, y, pos_weight):
+    def derivative(self, xp, x, y, pos_weight):
         if pos_weight is None:
-            return -x
-        softplus_neg_x = np.maximum(-x, 0) + np.log1p(np.exp(-np.abs(x)))
-        return -x + (pos_weight.astype(x.dtype, copy=False) - 1) * softplus_neg_x
+            return xp.sub(xp.sigmoid(x), y)
+        log_weight = xp.add(xp.mul(y, pos_weight.astype(xp.values(x).dtype) - 1), 1.0)
+        return xp.sub(xp.sub(1.0, y), xp.mul(log_weight, xp.sub(1.0, xp.sigmoid(x))))
+
+    def target_derivative(self, xp, x, y, pos_weight):
+        if pos_weight is None:
+            return xp.neg(x)
+        weight = pos_weight.astype(xp.values(x).dtype) - 1
+        return xp.add(xp.neg(x), xp.mul(xp.softplus(xp.neg(x)), weight))
 
 
 def _pointwise(function_class, name, input, target, reduction, weight=None, *params):
@@ -497,6 +531,24 @@ def _from_rows(rows, shape):
     return np.moveaxis(rows.reshape(moved), -1, 1)
 
 
+def _rows_xp(xp, x):
+    """``_to_rows(x, True)`` written with xp (arrays or Tensors)."""
+    shape = tuple(x.shape)
+    if len(shape) <= 2:
+        return xp.reshape(x, (-1, shape[-1]))
+    axes = (0,) + tuple(range(2, len(shape))) + (1,)
+    return xp.reshape(xp.permute(x, axes), (-1, shape[1]))
+
+
+def _from_rows_xp(xp, rows, shape):
+    """``_from_rows`` written with xp (arrays or Tensors)."""
+    if len(shape) <= 2:
+        return xp.reshape(rows, shape)
+    n = len(shape)
+    moved = xp.reshape(rows, shape[:1] + shape[2:] + shape[1:2])
+    return xp.permute(moved, (0, n - 1) + tuple(range(1, n - 1)))
+
+
 def _log_softmax_rows(z):
     """log softmax of each row of z (M, C), by log-sum-exp: finite for any finite z."""
     if z.shape[1] == 0:
@@ -505,12 +557,17 @@ def _log_softmax_rows(z):
     return shifted - np.log(np.sum(np.exp(shifted), axis=1, keepdims=True))
 
 
-class _ClassLoss(Function):
-    """Shared tail of the classification losses: reduction of the per-row losses and the
-    chain rule through the saved per-row gradient (M, C) (and dl/dtarget if any)."""
+class _ClassLoss(Op):
+    """Shared tail of the classification losses: reduction of the per-row losses, and the
+    chain rule through the per-row derivative (M, C) (and dl/dtarget, for probabilities).
+
+    The fast path keeps the derivative from forward; ``derivative_rows(xp, x, t)`` recomputes
+    it with xp under create_graph (the default: it is a constant, as for NLL)."""
+
+    target_grad = None
 
     def reduce(self, losses, grad, denominator, reduction, x_shape, dtype):
-        self.grad = grad
+        self.grad_rows = grad
         self.x_shape = x_shape
         if reduction == "none":
             self.scale = None
@@ -524,17 +581,27 @@ class _ClassLoss(Function):
             self.scale = np.float64(1.0) / denominator
             return np.asarray(total * self.scale, dtype=dtype)
 
-    def backward(self, grad_output):
+    def derivative_rows(self, xp, x, t):
+        return self.grad_rows, None
+
+    def backward(self, grad, xp):
+        x, t = self.saved_tensors
         if self.scale is None:
-            per_row = grad_output.reshape(-1, 1)
-        else:  # a Python float: a numpy float64 scalar would make the product float64
-            per_row = float(grad_output) * float(self.scale)
-        grad_x = _from_rows((self.grad * per_row).astype(grad_output.dtype, copy=False),
-                            self.x_shape)
+            per_row = xp.reshape(grad, (-1, 1))
+        elif xp is K:  # a Python float: a numpy float64 scalar would make the product float64
+            per_row = float(grad) * float(self.scale)
+        else:
+            per_row = xp.mul(grad, float(self.scale))
+        if xp is K:
+            rows, target_rows = self.grad_rows, self.target_grad
+        else:
+            rows, target_rows = self.derivative_rows(xp, x, t)
+        grad_x = xp.cast(_from_rows_xp(xp, xp.mul(rows, per_row), self.x_shape),
+                         xp.values(x).dtype)
         grad_t = None
-        if self.needs_input_grad[1] and getattr(self, "target_grad", None) is not None:
-            grad_t = _from_rows((self.target_grad * per_row).astype(self.target_dtype,
-                                                                    copy=False), self.x_shape)
+        if self.needs_input_grad[1] and target_rows is not None:
+            grad_t = xp.cast(_from_rows_xp(xp, xp.mul(target_rows, per_row), self.x_shape),
+                             xp.values(t).dtype)
         return (grad_x, grad_t) + (None,) * 5
 
 
@@ -558,41 +625,53 @@ class CrossEntropy(_ClassLoss):
     """
 
     def forward(self, x, t, reduction, weight, ignore_index, label_smoothing, fast):
-        self.target_grad = None
+        self.saved_tensors = (x, t)
+        self.weight, self.ignore_index, self.label_smoothing = weight, ignore_index, \
+            label_smoothing
         rows = _to_rows(x, True)
+        self.probabilities = t.dtype.kind == "f"
         if fast:
-            losses, grad = K.softmax_cross_entropy(rows, _to_rows(t, False))
+            self.target_rows = _to_rows(t, False)
+            losses, grad = K.softmax_cross_entropy(rows, self.target_rows)
             denominator = rows.shape[0]
-        elif t.dtype.kind == "f":
+        elif self.probabilities:
             losses, grad, denominator = self._probabilities(rows, _to_rows(t, True), weight,
                                                             label_smoothing)
         else:
-            losses, grad, denominator = self._indices(rows, _to_rows(t, False), weight,
+            self.target_rows = _to_rows(t, False)
+            losses, grad, denominator = self._indices(rows, self.target_rows, weight,
                                                       ignore_index, label_smoothing)
         return self.reduce(losses, grad, denominator, reduction, x.shape, x.dtype)
 
     def _indices(self, z, target, weight, ignore_index, label_smoothing):
-        num_rows, num_classes = z.shape
         log_p = _log_softmax_rows(z)
-        p = np.exp(log_p)
-        kept = target != ignore_index
-        safe_target = np.where(kept, target, 0)
-        rows = np.arange(num_rows)
-        w = np.ones(num_classes, dtype=z.dtype) if weight is None else weight
-        w_y = w[safe_target] * kept
-        losses = -log_p[rows, safe_target] * w_y
-        grad = p * w_y[:, None]
-        grad[rows, safe_target] -= w_y
+        coef, offset, w_y = self._linear_in_p(z.shape, z.dtype, target)
+        losses = -log_p[np.arange(z.shape[0]), np.where(target != ignore_index, target, 0)] * w_y
         if label_smoothing:
-            e = label_smoothing
-            smooth = -np.sum(log_p * w, axis=1) * kept / num_classes
-            losses = (1 - e) * losses + e * smooth
-            grad = (1 - e) * grad + (e / num_classes) * kept[:, None] * (p * np.sum(w) - w)
-        return losses, grad.astype(z.dtype, copy=False), np.sum(w_y)
+            w = np.ones(z.shape[1], dtype=z.dtype) if weight is None else weight
+            kept = target != ignore_index
+            smooth = -np.sum(log_p * w, axis=1) * kept / z.shape[1]
+            losses = (1 - label_smoothing) * losses + label_smoothing * smooth
+        grad = (np.exp(log_p) * coef + offset).astype(z.dtype, copy=False)
+        return losses, grad, np.sum(w_y)
+
+    def _linear_in_p(self, shape, dtype, target):
+        """dl/dz = p * coef + offset, with coef (M, 1) and offset (M, C) constants (the
+        indices, weights, smoothing and ignored rows fixed); also w_y per row."""
+        num_rows, num_classes = shape
+        e = self.label_smoothing
+        w = np.ones(num_classes, dtype=dtype) if self.weight is None else self.weight
+        kept = target != self.ignore_index
+        safe_target = np.where(kept, target, 0)
+        w_y = w[safe_target] * kept
+        coef = ((1 - e) * w_y + (e / num_classes) * kept * np.sum(w))[:, None]
+        offset = -(e / num_classes) * kept[:, None] * w[None, :]
+        offset = offset.astype(dtype, copy=False) if e else np.zeros(shape, dtype=dtype)
+        offset[np.arange(num_rows), safe_target] -= (1 - e) * w_y
+        return coef.astype(dtype, copy=False), offset, w_y
 
     def _probabilities(self, z, t, weight, label_smoothing):
         num_classes = z.shape[1]
-        self.target_dtype = t.dtype
         t = t.astype(z.dtype, copy=False)
         if label_smoothing:
             t = t * (1 - label_smoothing) + label_smoothing / num_classes
@@ -604,6 +683,23 @@ class CrossEntropy(_ClassLoss):
         w_log_p = log_p if weight is None else log_p * weight
         self.target_grad = -(1 - label_smoothing) * w_log_p
         return losses, grad, z.shape[0]
+
+    def derivative_rows(self, xp, x, t):
+        rows = _rows_xp(xp, x)
+        dtype = xp.values(x).dtype
+        if not self.probabilities:
+            coef, offset, _ = self._linear_in_p(tuple(rows.shape), dtype, self.target_rows)
+            return xp.add(xp.mul(xp.softmax(rows, 1), coef), offset), None
+        num_classes = tuple(rows.shape)[1]
+        e = self.label_smoothing
+        t_rows = _rows_xp(xp, xp.cast(t, dtype))
+        if e:
+            t_rows = xp.add(xp.mul(t_rows, 1 - e), e / num_classes)
+        wt = t_rows if self.weight is None else xp.mul(t_rows, self.weight)
+        log_p = xp.log_softmax(rows, 1)
+        grad = xp.sub(xp.mul(xp.exp(log_p), xp.sum(wt, 1, True)), wt)
+        w_log_p = log_p if self.weight is None else xp.mul(log_p, self.weight)
+        return grad, xp.mul(w_log_p, -(1 - e))
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
@@ -637,10 +733,10 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
 
 class NegativeLogLikelihood(_ClassLoss):
     """l_i = -w_{y_i} input[i, y_i] for log-probabilities ``input`` (rows not ignored);
-    dl_i/dinput[i, c] = -w_{y_i} 1[c = y_i]. 'mean' divides by sum_i w_{y_i}."""
+    dl_i/dinput[i, c] = -w_{y_i} 1[c = y_i] (a constant). 'mean' divides by sum_i w_{y_i}."""
 
     def forward(self, x, t, reduction, weight, ignore_index):
-        self.target_grad = None
+        self.saved_tensors = (x, t)
         rows, target = _to_rows(x, True), _to_rows(t, False)
         kept = target != ignore_index
         safe_target = np.where(kept, target, 0)

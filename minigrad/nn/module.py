@@ -46,8 +46,9 @@ class Parameter(Tensor):
             array = np.asarray(data)
         self = Tensor.__new__(cls)
         self._data = array
-        self.grad = None
-        self._ctx = None
+        self._grad = None
+        self._grad_fn = None
+        self._hooks = None
         self.requires_grad = bool(requires_grad)
         return self
 
@@ -366,7 +367,7 @@ class Module:
             if set_to_none:
                 param.grad = None
             else:
-                param.grad._ctx = None
+                param.grad._grad_fn = None
                 param.grad.requires_grad = False
                 param.grad._data[...] = 0
 

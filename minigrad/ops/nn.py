@@ -1,0 +1,169 @@
+"""The ops behind ``nn``: Linear, softmax and log-softmax, dropout, batch normalisation.
+
+Each is ONE node of the graph over fused kernels or a few numpy passes: fewer Python steps per
+training step, and the numerically delicate parts (log-sum-exp) written once, carefully. Their
+backward formulas follow the same protocol as every op (``xp``), so they differentiate twice.
+"""
+import numpy as np
+
+from .._kernels import kernels as K
+from ..autograd.graph import Op
+
+
+class Linear(Op):
+    """y = x @ weight.T + bias.
+
+    Shapes: x (*, in) (any number of leading dimensions, or none), weight (out, in),
+    bias (out,) or None, y (*, out). With g = dL/dy (as (N, out)) and x as (N, in):
+
+        dL/dx = g @ weight,   dL/dweight = g.T @ x,   dL/dbias = sum over rows of g.
+    """
+
+    def forward(self, x, weight, bias):
+        self.saved_tensors = (x, weight)
+        if x.ndim == 2:
+            return K.linear_forward(x, weight, bias)
+        return K.linear_forward(x.reshape(-1, weight.shape[1]), weight, bias).reshape(
+            x.shape[:-1] + (weight.shape[0],))
+
+    def backward(self, grad, xp):
+        x, weight = self.saved_tensors
+        need_x, need_weight, need_bias = self.needs_input_grad
+        x_shape = tuple(x.shape)
+        if len(x_shape) != 2:
+            x = xp.reshape(x, (-1, x_shape[-1]))
+            grad = xp.reshape(grad, (-1, tuple(weight.shape)[0]))
+        grad_x, grad_weight, grad_bias = xp.linear_backward(grad, x, weight, need_x,
+                                                            need_weight, need_bias)
+        if grad_x is not None and len(x_shape) != 2:
+            grad_x = xp.reshape(grad_x, x_shape)
+        return grad_x, grad_weight, grad_bias
+
+
+class Softmax(Op):
+    """y = exp(x - max) / sum(exp(x - max)) along ``dim`` (shifting by the max cannot
+    overflow).  dL/dx = y * (g - sum(g * y, dim))."""
+
+    def forward(self, x, dim):
+        self.dim = dim
+        if x.ndim == 0:
+            out = np.ones_like(x)
+        elif x.size == 0:
+            out = x.copy()
+        else:
+            out = np.exp(x - np.max(x, axis=dim, keepdims=True))
+            out /= np.sum(out, axis=dim, keepdims=True)
+        self.result = out
+        return out
+
+    def backward(self, grad, xp):
+        y = self.result
+        if y.ndim == 0:
+            return xp.mul(grad, 0.0), None
+        return xp.mul(y, xp.sub(grad, xp.sum(xp.mul(grad, y), self.dim, True))), None
+
+
+class LogSoftmax(Op):
+    """y = x - max - log(sum(exp(x - max))) along ``dim`` (log-sum-exp: finite for any finite
+    x).  dL/dx = g - exp(y) * sum(g, dim)."""
+
+    def forward(self, x, dim):
+        self.dim = dim
+        if x.ndim == 0:
+            out = np.zeros_like(x)
+        elif x.size == 0:
+            out = x.copy()
+        else:
+            out = x - np.max(x, axis=dim, keepdims=True)
+            out -= np.log(np.sum(np.exp(out), axis=dim, keepdims=True))
+        self.result = out
+        return out
+
+    def backward(self, grad, xp):
+        y = self.result
+        if y.ndim == 0:
+            return xp.mul(grad, 0.0), None
+        return xp.sub(grad, xp.mul(xp.exp(y), xp.sum(grad, self.dim, True))), None
+
+
+class Dropout(Op):
+    """Inverted dropout: y = x * mask / (1 - p), mask_i ~ Bernoulli(1 - p), so E[y] = x and
+    evaluation needs no rescaling.  dL/dx = g * mask / (1 - p) (the scaled mask is a
+    constant, drawn in forward)."""
+
+    def forward(self, x, scaled_mask):
+        self.scaled_mask = scaled_mask
+        return x * scaled_mask
+
+    def backward(self, grad, xp):
+        return xp.mul(grad, self.scaled_mask), None
+
+
+class BatchNorm(Op):
+    """y = gamma * (x - mean) * inv_std + beta per channel (dim 1), inv_std = 1/sqrt(var + eps).
+
+    x is (N, C, *); statistics are over every dimension but dim 1 (m values per channel).
+    ``mean``/``var`` are the batch's own (biased) statistics when ``batch_stats`` (they depend
+    on x) or constants (running statistics in eval). With x_hat = (x - mean) inv_std and
+    dx_hat = g gamma:
+
+        dL/dgamma = sum(g x_hat),   dL/dbeta = sum(g),
+        dL/dx = inv_std dx_hat                                                 (constants)
+        dL/dx = inv_std / m (m dx_hat - sum(dx_hat) - x_hat sum(dx_hat x_hat))  (batch)
+
+    The fast path keeps x_hat and inv_std from forward; under create_graph they are recomputed
+    from x with ``xp``, so the formula is differentiated through the statistics too.
+    """
+
+    def forward(self, x, weight, bias, mean, var, eps, batch_stats):
+        self.saved_tensors = (x, weight)
+        shape = (1, -1) + (1,) * (x.ndim - 2)
+        self.axes = (0,) + tuple(range(2, x.ndim))
+        self.shape, self.eps, self.batch_stats = shape, eps, batch_stats
+        self.mean, self.var = mean, var  # constants unless batch_stats (then recomputed)
+        self.inv_std = (1.0 / np.sqrt(var + eps)).astype(x.dtype, copy=False).reshape(shape)
+        self.x_hat = (x - mean.astype(x.dtype, copy=False).reshape(shape)) * self.inv_std
+        y = self.x_hat
+        if weight is not None:
+            y = y * weight.reshape(shape)
+        if bias is not None:
+            y = y + bias.reshape(shape)
+        elif weight is None:
+            y = y.copy()  # the output must not alias the array kept for backward
+        return y
+
+    def _normalized(self, x, xp):
+        """(x_hat, inv_std), computed with xp from x (the create_graph path)."""
+        dtype = xp.values(x).dtype
+        if not self.batch_stats:
+            inv_std = self.inv_std
+            mean = self.mean.astype(dtype, copy=False).reshape(self.shape)
+            return xp.mul(xp.sub(x, mean), inv_std), inv_std
+        m = xp.values(x).size // xp.values(x).shape[1]
+        mean = xp.div(xp.sum(x, self.axes, True), float(m))
+        centered = xp.sub(x, mean)
+        var = xp.div(xp.sum(xp.mul(centered, centered), self.axes, True), float(m))
+        inv_std = xp.div(1.0, xp.sqrt(xp.add(var, self.eps)))
+        return xp.mul(centered, inv_std), inv_std
+
+    def backward(self, grad, xp):
+        x, weight = self.saved_tensors
+        need_x, need_weight, need_bias = self.needs_input_grad[:3]
+        if xp is K:
+            x_hat, inv_std = self.x_hat, self.inv_std
+        else:
+            x_hat, inv_std = self._normalized(x, xp)
+        axes, shape = self.axes, self.shape
+        grad_weight = xp.sum(xp.mul(grad, x_hat), axes) if need_weight else None
+        grad_bias = xp.sum(grad, axes) if need_bias else None
+        grad_x = None
+        if need_x:
+            dx_hat = grad if weight is None else xp.mul(grad, xp.reshape(weight, shape))
+            if self.batch_stats:
+                m = float(xp.values(x).size // xp.values(x).shape[1])
+                grad_x = xp.mul(xp.div(inv_std, m), xp.sub(
+                    xp.sub(xp.mul(dx_hat, m), xp.sum(dx_hat, axes, True)),
+                    xp.mul(x_hat, xp.sum(xp.mul(dx_hat, x_hat), axes, True))))
+            else:
+                grad_x = xp.mul(dx_hat, inv_std)
+        return grad_x, grad_weight, grad_bias, None, None, None, None

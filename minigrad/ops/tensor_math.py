@@ -1,0 +1,196 @@
+"""The tensor side of the namespace that backward formulas are written against.
+
+Under ``backward(create_graph=True)`` the engine runs each op's backward formula with ``xp`` set
+to this module: the same names as the array side (``minigrad/_kernels/arraymath.py`` plus the
+kernels), the same meaning, but on Tensors, and every step is a recorded op. The gradient that
+comes out therefore has a graph of its own, and can be differentiated again. Arguments that are
+numpy arrays or Python numbers are constants.
+"""
+import numpy as np
+
+from ..autograd.graph import tensor_type
+from . import elementwise as E
+from . import index as I
+from . import nn as N
+from . import reduce as R
+from . import shape as S
+from .linalg import MatMul
+
+
+def values(x):
+    """The numpy values of x (for masks and other constants a formula derives)."""
+    return x._data if isinstance(x, tensor_type()) else x
+
+
+def add(a, b):
+    return E.Add.apply(a, b)
+
+
+def sub(a, b):
+    return E.Sub.apply(a, b)
+
+
+def mul(a, b):
+    return E.Mul.apply(a, b)
+
+
+def div(a, b):
+    return E.Div.apply(a, b)
+
+
+def neg(x):
+    return E.Neg.apply(x)
+
+
+def pow(x, exponent):
+    return E.Pow.apply(x, exponent)
+
+
+def exp(x):
+    return E.Exp.apply(x)
+
+
+def log(x):
+    return E.Log.apply(x)
+
+
+def sqrt(x):
+    return E.Sqrt.apply(x)
+
+
+def log1p(x):
+    return E.Log1p.apply(x)
+
+
+def softplus(x):
+    return E.Softplus.apply(x)
+
+
+def maximum(a, b):
+    return E.Maximum.apply(a, b)
+
+
+def where(condition, a, b):
+    return E.Where.apply(np.asarray(condition, dtype=bool), a, b)
+
+
+def sigmoid(x):
+    return E.Sigmoid.apply(x)
+
+
+def softmax(x, axis):
+    return N.Softmax.apply(x, axis)
+
+
+def log_softmax(x, axis):
+    return N.LogSoftmax.apply(x, axis)
+
+
+def relu_backward(x, grad):
+    """grad where x > 0 (NaN x passes grad, as PyTorch's threshold_backward), else 0."""
+    return where(~(values(x) <= 0), grad, 0.0)
+
+
+def leaky_relu_backward(x, grad, negative_slope):
+    return where(values(x) > 0, grad, mul(grad, negative_slope))
+
+
+def sigmoid_backward(y, grad):
+    """grad * y * (1 - y), with y = sigmoid(x) a tensor whose graph leads back to x."""
+    return mul(grad, mul(y, sub(1.0, y)))
+
+
+def tanh_backward(y, grad):
+    """grad * (1 - y * y), with y = tanh(x)."""
+    return mul(grad, sub(1.0, mul(y, y)))
+
+
+def linear_backward(grad, x, weight, need_x, need_weight, need_bias):
+    """(grad @ weight, grad^T @ x, sum of grad's rows), each only if asked for."""
+    return (matmul(grad, weight) if need_x else None,
+            matmul(mT(grad), x) if need_weight else None,
+            sum(grad, 0) if need_bias else None)
+
+
+def cast(x, dtype):
+    return x if x._data.dtype == dtype else E.Cast.apply(x, np.dtype(dtype))
+
+
+def clone(x):
+    return E.Clone.apply(x)
+
+
+def sum(x, axis=None, keepdims=False):
+    return R.Sum.apply(x, axis=axis, keepdims=keepdims)
+
+
+def sum_to(grad, shape):
+    """Sum ``grad`` down to ``shape`` over the axes broadcasting added or stretched."""
+    shape = tuple(shape)
+    grad_shape = tuple(grad.shape)
+    if grad_shape == shape:
+        return grad
+    extra = len(grad_shape) - len(shape)
+    if extra:
+        grad = sum(grad, tuple(range(extra)))
+        grad_shape = grad_shape[extra:]
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad_shape[i] != 1)
+    if axes:
+        grad = sum(grad, axes, True)
+    return grad
+
+
+def sum_backward(grad, shape, axis, keepdims):
+    """The gradient of a sum over ``axis``: ``grad`` broadcast back to ``shape``."""
+    if not keepdims and axis is not None:
+        grad = reshape(grad, np.expand_dims(np.empty(tuple(grad.shape)), axis).shape)
+    return S.Expand.apply(grad, tuple(shape))
+
+
+def reshape(x, shape):
+    return S.Reshape.apply(x, tuple(shape))
+
+
+def permute(x, axes):
+    return S.Permute.apply(x, tuple(axes))
+
+
+def mT(x):
+    axes = list(range(x.ndim))
+    axes[-1], axes[-2] = axes[-2], axes[-1]
+    return permute(x, axes)
+
+
+def matmul(a, b):
+    return MatMul.apply(a, b)
+
+
+def split(x, bounds, axis):
+    edges = (0,) + tuple(bounds) + (tuple(x.shape)[axis],)
+    lead = (slice(None),) * axis
+    return tuple(index(x, lead + (slice(lo, hi),)) for lo, hi in zip(edges[:-1], edges[1:]))
+
+
+def unstack(x, axis, count):
+    lead = (slice(None),) * axis
+    return tuple(index(x, lead + (i,)) for i in range(count))
+
+
+def index(x, index):
+    return I.Index.apply(x, index)
+
+
+def scatter_index(grad, index, shape):
+    return I.ScatterIndex.apply(grad, index, tuple(shape))
+
+
+def index_put(x, index, value):
+    return I.IndexPut.apply(x, value, index)
+
+
+def take_along_axis(x, indices, axis):
+    return I.TakeAlongAxis.apply(x, indices, axis)
+
+
+def scatter_along_axis(grad, indices, axis, shape):
+    return I.ScatterAlongAxis.apply(grad, indices, axis, tuple(shape))
