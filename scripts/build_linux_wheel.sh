@@ -72,10 +72,12 @@ quiet_pip install -q --no-deps "$REPAIRED"
 after=$(du -sb "$SITE" | cut -f1)
 echo "installed: site-packages grew by $((after - before)) bytes" \
      "(minigrad/ $(du -sb "$SITE/minigrad" | cut -f1) bytes, $(du -sh "$SITE/minigrad" | cut -f1) on disk)"
+# The test dependencies without byte-compiling them (much CPU for torch, scipy and
+# matplotlib; Python compiles what it imports on first use). minigrad itself is in already.
 # shellcheck disable=SC2086
-quiet_pip install -q "$REPAIRED[test]" ${MINIGRAD_TEST_PINS:-}
+quiet_pip install -q --no-compile "$REPAIRED[test]" ${MINIGRAD_TEST_PINS:-}
 if [ "${MINIGRAD_ORACLE:-$(python -c 'import sys; print(int(sys.version_info[:2] == (3, 11)))')}" = 1 ]; then
-  quiet_pip install -q torch==2.13.0
+  quiet_pip install -q --no-compile torch==2.13.0
 fi
 
 step "tests of the sdist against the installed wheel, from outside the source tree"
