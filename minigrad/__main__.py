@@ -35,9 +35,9 @@ def describe_backend():
 def describe_build(options):
     if options is None:
         return "unknown (no record of the build: kernels not built by setup.py)"
-    flags = " ".join(options["compile_args"] + options["link_args"])
     return (f"{options['mode']} (debug={options['debug']}, native={options['native']}, "
-            f"sanitize={options['sanitize']}; flags: {flags}; Cython {options['cython']}, "
+            f"sanitize={options['sanitize']}; compile: {' '.join(options['compile_args'])}; "
+            f"link: {' '.join(options['link_args']) or '-'}; Cython {options['cython']}, "
             f"compiled against numpy {options['numpy']})")
 
 

@@ -41,31 +41,26 @@ def _missing_kernels_message(name, exc):
     """
     package_dir = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     tree = os.path.dirname(package_dir)
-    message = f"minigrad's compiled kernel module {name!r} could not be imported ({exc}). "
+    lines = [f"minigrad's compiled kernel module {name!r} could not be imported ({exc})."]
     if os.path.exists(os.path.join(tree, "setup.py")):
-        message += (
+        lines.append(
             f"The minigrad being imported is the source tree {package_dir}, which holds no "
             "compiled kernels: Python imports it first because it was started in "
-            f"{tree} (or that folder is on sys.path). "
+            f"{tree} (or that folder is on sys.path)."
         )
         installed = _installed_elsewhere(tree)
         if installed is not None:
-            message += (
-                f"minigrad is also installed at {installed}: to use it, start Python from "
-                "another directory. "
-            )
+            lines.append(f"- minigrad is also installed at {installed}: to use it, start "
+                         "Python from another directory.")
         else:
-            message += "To install minigrad, run `pip install .` there and start Python from "
-            message += "another directory. "
-        message += (
-            "To work inside the source tree, build the kernels in place with "
-            "`pip install -e .` (again after editing a .pyx file). "
-        )
+            lines.append("- To install minigrad, run `pip install .` there, then start Python "
+                         "from another directory.")
+        lines.append("- To work inside the source tree, build the kernels in place with "
+                     "`pip install -e .` (again after editing a .pyx file).")
     else:
-        message += "Reinstall the package with `pip install .` (or `pip install -e .`). "
-    return message + (
-        "Or set MINIGRAD_KERNELS=numpy to run on the plain-numpy reference kernels."
-    )
+        lines.append("- Reinstall the package with `pip install .` (or `pip install -e .`).")
+    lines.append("- Or set MINIGRAD_KERNELS=numpy to run on the plain-numpy reference kernels.")
+    return "\n".join(lines)
 
 
 def _load_compiled():
