@@ -9,87 +9,27 @@ Layers, losses and optimizers live in ``minigrad.nn`` and ``minigrad.optim``; da
 ``minigrad.utils.data``; checkpoints in ``mg.save`` / ``mg.load``.
 """
 from ._version import __version__
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import (
+    enable_grad,
+    inference_mode,
+    is_grad_enabled,
+    is_inference_mode_enabled,
+    no_grad,
+    set_grad_enabled,
+)
 from .dtypes import bool_ as bool
 from .dtypes import dtype, float16, float32, float64, int8, int16, int32, int64, uint8
 from .errors import ShapeError
-from .functions import (
-    abs,
-    add,
-    allclose,
-    amax,
-    amin,
-    argmax,
-    argmin,
-    clamp,
-    clip,
-    div,
-    dot,
-    equal,
-    exp,
-    flatten,
-    is_tensor,
-    isfinite,
-    isinf,
-    isnan,
-    log,
-    max,
-    mean,
-    min,
-    mm,
-    mul,
-    neg,
-    numel,
-    permute,
-    pow,
-    relu,
-    reshape,
-    sigmoid,
-    sqrt,
-    square,
-    squeeze,
-    std,
-    sub,
-    sum,
-    t,
-    tanh,
-    transpose,
-    unsqueeze,
-    var,
-)
-from .random import initial_seed, manual_seed, seed
-from .tensor import (
-    Size,
-    Tensor,
-    arange,
-    as_tensor,
-    cat,
-    concat,
-    concatenate,
-    device,
-    empty,
-    eye,
-    from_numpy,
-    full,
-    full_like,
-    linspace,
-    matmul,
-    maximum,
-    minimum,
-    ones,
-    ones_like,
-    rand,
-    rand_like,
-    randint,
-    randn,
-    randn_like,
-    randperm,
-    stack,
-    tensor,
-    where,
-    zeros,
-    zeros_like,
-)
+
+# The torch.* functions, one module per family (each lists its names in __all__).
+from .functions.creation import *
+from .functions.elementwise import *
+from .functions.index import *
+from .functions.linalg import *
+from .functions.reduce import *
+from .functions.shape import *
+from .random import Generator, initial_seed, manual_seed, seed
+from .tensor import Size, Tensor, device
 
 float = float32
 double = float64

@@ -7,7 +7,6 @@ widen to float64), and a 0-d tensor does not widen a dimensioned tensor of the s
 """
 import numpy as np
 
-
 _LEGACY_NAMES = {"float32": "Float", "float64": "Double", "float16": "Half", "int64": "Long",
                  "int32": "Int", "int16": "Short", "int8": "Char", "uint8": "Byte",
                  "bool": "Bool"}

@@ -13,13 +13,13 @@ from collections import OrderedDict
 
 import numpy as np
 
+from . import dtypes as _dt
 from . import ops
+from . import random as _random
 from .autograd import engine as _engine
 from .autograd import graph as _graph
 from .autograd.grad_mode import no_grad as _no_grad
 from .autograd.grad_mode import state as _grad_state
-from . import dtypes as _dt
-from . import random as _random
 from .errors import ShapeError
 
 _FLOAT32 = np.dtype(np.float32)
@@ -205,14 +205,6 @@ class Tensor:
     @property
     def ndim(self):
         return self._data.ndim
-
-    @property
-    def grad_fn(self):
-        return self._grad_fn
-
-    @property
-    def is_leaf(self):
-        return self._grad_fn is None
 
     @property
     def device(self):

@@ -38,10 +38,10 @@ class PairsDataset(Dataset):
 # Datasets
 # --------------------------------------------------------------------------------------------
 
-def test_dataset_base_requires_getitem_and_len():
+def test_dataset_base_requires_getitem_and_has_no_len():
     with pytest.raises(NotImplementedError):
         Dataset()[0]
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(TypeError):  # no default __len__, as in PyTorch
         len(Dataset())
 
 
@@ -59,18 +59,23 @@ def test_tensor_dataset_samples_are_rows():
 
 
 def test_tensor_dataset_size_mismatch_names_the_sizes():
-    with pytest.raises(ValueError, match=r"\[3, 4\]"):
+    # AssertionError is PyTorch's type; our message also names the sizes.
+    with pytest.raises(AssertionError, match=r"Size mismatch between tensors.*\[3, 4\]"):
         TensorDataset(mg.zeros(3, 2), mg.zeros(4))
-    with pytest.raises(ValueError, match=r"\[5, 5, 2\]"):
+    with pytest.raises(AssertionError, match=r"\[5, 5, 2\]"):
         TensorDataset(mg.zeros(5), mg.zeros(5, 1), mg.zeros(2, 5))
+    torch = pytest.importorskip("torch")
+    with pytest.raises(AssertionError, match="Size mismatch between tensors"):
+        torch.utils.data.TensorDataset(torch.zeros(3, 2), torch.zeros(4))
 
 
 def test_tensor_dataset_rejects_non_tensors_and_scalars():
     with pytest.raises(TypeError, match="argument 1"):
         TensorDataset(mg.zeros(3), np.zeros(3))
-    with pytest.raises(ValueError, match="0-d"):
+    # IndexError, as PyTorch's TensorDataset gives for both.
+    with pytest.raises(IndexError, match="0-d"):
         TensorDataset(mg.tensor(1.0))
-    with pytest.raises(ValueError):
+    with pytest.raises(IndexError):
         TensorDataset()
 
 
@@ -80,7 +85,9 @@ def test_subset_indexes_through():
     assert len(sub) == 3
     assert sub[0][1].item() == 5
     assert sub[2][1].item() == 7
-    assert [s[1].item() for s in sub[[1, 2]]] == [0, 7]
+    # A list index goes to the dataset as one list, as in PyTorch: rows 0 and 7 together.
+    X, y = sub[[1, 2]]
+    assert y.numpy().tolist() == [0, 7] and X.shape == (2, 3)
 
 
 # --------------------------------------------------------------------------------------------
@@ -265,12 +272,20 @@ def test_shuffle_is_reproducible_under_manual_seed():
     assert [_epoch_labels(loader) for _ in range(2)] != first
 
 
-def test_shuffle_uses_the_global_generator_in_order():
-    """The permutation is the global generator's next draw, so it is pinned by the seed."""
+def _seed_draw(rng):
+    return int(rng.integers(2**63 - 1, dtype=np.int64))
+
+
+def test_shuffle_follows_pytorchs_seed_draws():
+    """PyTorch's rule: each iterator draws base_seed from the generator, then the
+    RandomSampler (no generator of its own) draws a seed and shuffles with a fresh generator
+    made from it; so the order is pinned by mg.manual_seed."""
     loader = DataLoader(make_dataset(12), batch_size=12, shuffle=True)
     mg.manual_seed(7)
     order = _epoch_labels(loader)[0]
-    expected = np.random.default_rng(7).permutation(12).tolist()
+    reference = np.random.default_rng(7)
+    _seed_draw(reference)  # base_seed
+    expected = np.random.default_rng(_seed_draw(reference)).permutation(12).tolist()
     assert order == expected
 
 
@@ -279,9 +294,11 @@ def test_own_generator_leaves_the_global_one_alone():
     control = mg.random.generator().random()
     mg.manual_seed(0)
     loader = DataLoader(make_dataset(10), batch_size=10, shuffle=True,
-                        generator=np.random.default_rng(9))
+                        generator=mg.random.Generator().manual_seed(9))
     order = _epoch_labels(loader)[0]
-    assert order == np.random.default_rng(9).permutation(10).tolist()
+    reference = np.random.default_rng(9)
+    _seed_draw(reference)  # base_seed comes from the loader's generator too
+    assert order == reference.permutation(10).tolist()
     assert mg.random.generator().random() == control
 
 
@@ -291,8 +308,13 @@ def test_batch_size_must_be_a_positive_int(bad):
         DataLoader(make_dataset(4), batch_size=bad)
 
 
-def test_numpy_integer_batch_size_is_fine():
-    assert len(DataLoader(make_dataset(10), batch_size=np.int64(5))) == 2
+def test_numpy_integer_batch_size_is_refused_like_torch():
+    with pytest.raises(ValueError, match="batch_size"):
+        DataLoader(make_dataset(10), batch_size=np.int64(5))
+    torch = pytest.importorskip("torch")
+    with pytest.raises(ValueError, match="batch_size"):
+        torch.utils.data.DataLoader(torch.utils.data.TensorDataset(torch.zeros(10)),
+                                    batch_size=np.int64(5))
 
 
 def test_option_conflicts_are_errors():
@@ -325,8 +347,9 @@ def test_batch_size_none_yields_single_samples():
 
 def test_pytorch_style_arguments_are_accepted():
     loader = DataLoader(make_dataset(5), 2, True, num_workers=2, pin_memory=True,
-                        persistent_workers=False, prefetch_factor=None)
-    assert sorted(_flat(_epoch_labels(loader))) == list(range(5))
+                        persistent_workers=False, prefetch_factor=None, timeout=20)
+    with pytest.warns(UserWarning, match="pin_memory"):  # no accelerator: as in PyTorch
+        assert sorted(_flat(_epoch_labels(loader))) == list(range(5))
 
 
 def test_custom_collate_fn():

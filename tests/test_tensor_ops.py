@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-from minigrad.autograd import gradcheck
+from minigrad.autograd import gradcheck, gradgradcheck
 
 # ---------------------------------------------------------------------------------------------
 # Input generators: values kept away from every kink and tie the table uses (0, +-0.5, +-1),
@@ -310,6 +310,39 @@ def test_forward_matches_numpy(backend, op, case):
 def test_gradcheck(backend, op, case):
     xs = _mg_inputs(op.inputs(case))
     assert gradcheck(lambda *t: op.fn(mg, *t), xs)
+
+
+@pytest.mark.parametrize("op, case", NONEMPTY_CASES)
+def test_gradgradcheck(backend, op, case):
+    """Second derivatives (every backward formula differentiated once more, under
+    create_graph) against finite differences of the first."""
+    xs = _mg_inputs(op.inputs(case))
+    assert gradgradcheck(lambda *t: op.fn(mg, *t), xs)
+
+
+@pytest.mark.parametrize("op, case", NONEMPTY_CASES)
+def test_second_derivative_matches_torch(backend, op, case):
+    """d/dx of (v . d out/dx): the double-backward graph, compared with PyTorch's."""
+    torch = pytest.importorskip("torch")
+    arrays = op.inputs(case)
+
+    def second(lib):
+        xs = [lib.tensor(a, dtype=lib.float64, requires_grad=True) for a in arrays]
+        out = op.fn(lib, *xs)
+        v = lib.tensor(_upstream(out.shape), dtype=lib.float64)
+        grads = lib.autograd.grad(out, xs, v, create_graph=True, allow_unused=True)
+        total = sum((g * g).sum() for g in grads if g is not None and g.requires_grad)
+        if not isinstance(total, lib.Tensor):
+            return [None] * len(xs)
+        seconds = lib.autograd.grad(total, xs, allow_unused=True)
+        return [None if g is None else np.array(g.detach().numpy(force=True)) for g in seconds]
+
+    for got, want in zip(second(mg), second(torch)):
+        if want is None or got is None:  # one of them found no path: the other's is zero
+            other = want if got is None else got
+            assert other is None or not np.any(other)
+            continue
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-11)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

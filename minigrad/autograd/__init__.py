@@ -68,12 +68,35 @@ from .grad_mode import (
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph import Op
 
-__all__ = ["Function", "FunctionCtx", "GradcheckError", "InplaceFunction", "NestedIOFunction",
-           "Op", "Variable", "backward", "detect_anomaly", "enable_grad", "function",
-           "functional", "grad", "grad_mode", "gradcheck", "gradgradcheck", "graph",
-           "inference_mode", "is_anomaly_enabled", "is_grad_enabled",
-           "is_inference_mode_enabled", "no_grad", "once_differentiable", "set_detect_anomaly",
-           "set_grad_enabled", "engine", "anomaly_mode"]
+__all__ = [
+    "Function",
+    "FunctionCtx",
+    "GradcheckError",
+    "InplaceFunction",
+    "NestedIOFunction",
+    "Op",
+    "Variable",
+    "anomaly_mode",
+    "backward",
+    "detect_anomaly",
+    "enable_grad",
+    "engine",
+    "function",
+    "functional",
+    "grad",
+    "grad_mode",
+    "gradcheck",
+    "gradgradcheck",
+    "graph",
+    "inference_mode",
+    "is_anomaly_enabled",
+    "is_grad_enabled",
+    "is_inference_mode_enabled",
+    "no_grad",
+    "once_differentiable",
+    "set_detect_anomaly",
+    "set_grad_enabled",
+]
 
 
 def Variable(data, requires_grad=False, volatile=False):

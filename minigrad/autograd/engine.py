@@ -11,7 +11,9 @@ rule); a gradient of a broadcast shape is summed back to its input's shape in on
 ``create_graph=True`` runs the same formulas on Tensors, with recording on, so the gradients
 carry a graph of their own (see ``graph.py``).
 """
+import sys
 from heapq import heappop, heappush
+from sys import getrefcount
 
 import numpy as np
 
@@ -212,47 +214,80 @@ def backward_scalar(tensor, retain_graph):
     run((tensor,), (_seed_gradient(data.shape, data.dtype),), bool(retain_graph), False)
 
 
+class _Pass:
+    """The state of one backward pass: nodes waiting for their gradient, the gradients of the
+    leaves (summed over the pass, then accumulated once each, as PyTorch's AccumulateGrad
+    does), and what ``grad`` or ``backward(inputs=...)`` asked for."""
+
+    __slots__ = ("accumulate", "captured", "create_graph", "heap", "leaf_grads", "pending",
+                 "targets")
+
+    def __init__(self, create_graph, targets, accumulate):
+        self.pending = {}
+        self.heap = []
+        self.leaf_grads = {}
+        self.create_graph = create_graph
+        self.targets = targets
+        self.accumulate = accumulate
+        self.captured = {}
+
+    def deliver(self, edge, g, Tensor):
+        """Hand gradient ``g`` to a leaf's sum for this pass, or to a node's pending sum."""
+        if isinstance(edge, Tensor):
+            previous = self.leaf_grads.get(edge)
+            self.leaf_grads[edge] = g if previous is None else previous + g
+            return
+        pending = self.pending
+        if type(edge) is OutputRef:
+            node, index = edge
+            grads = pending.get(node)
+            if grads is None:
+                grads = pending[node] = [None] * node.num_outputs
+                heappush(self.heap, (-node._seq, node))
+            grads[index] = g if grads[index] is None else grads[index] + g
+            return
+        previous = pending.get(edge)
+        if previous is None:
+            pending[edge] = g
+            heappush(self.heap, (-edge._seq, edge))
+        else:
+            pending[edge] = previous + g
+
+    def finish_leaves(self):
+        """Accumulate (or, for ``grad``, capture) each leaf's gradient for this pass."""
+        targets, create_graph = self.targets, self.create_graph
+        steal = not create_graph and _CAN_STEAL
+        for leaf, g in self.leaf_grads.items():
+            if targets is not None:
+                if id(leaf) not in targets:
+                    continue
+                if not self.accumulate:
+                    self.captured[id(leaf)] = _run_leaf_hooks(leaf, g, create_graph)
+                    continue
+            if steal and leaf._grad is None and leaf._hooks is None \
+                    and g.dtype == leaf._data.dtype:
+                # The first gradient of a leaf: keep the array itself when nothing else can
+                # see it (PyTorch's AccumulateGrad does the same), else a copy.
+                if getrefcount(g) <= _UNSHARED_REFCOUNT and g.base is None and \
+                        _owned_layout(g.flags):
+                    leaf._grad = graph._constant(g)
+                else:
+                    leaf._grad = graph._constant(np.array(g, copy=True, order="C"))
+            else:
+                _accumulate_leaf(leaf, g, create_graph)
+
+
 def _run(Tensor, xp, roots, root_grads, keep_graph, create_graph, targets, accumulate):
-    captured = {}
     needed = target_ids = None
     if targets is not None:
         needed = _needed_nodes(roots, targets, Tensor)
         target_ids = {}
         for t in targets:
             target_ids.setdefault(_target_key(t), []).append(t)
-
-    def deliver(edge, g):
-        """Hand gradient ``g`` to a leaf, or to a node's pending sum."""
-        if isinstance(edge, Tensor):
-            if target_ids is None:
-                _accumulate_leaf(edge, g, create_graph)
-            elif id(edge) in target_ids:
-                if accumulate:
-                    _accumulate_leaf(edge, g, create_graph)
-                else:
-                    g = _run_leaf_hooks(edge, g, create_graph)
-                    previous = captured.get(id(edge))
-                    captured[id(edge)] = g if previous is None else previous + g
-            return
-        if type(edge) is OutputRef:
-            node, index = edge
-            grads = pending.get(node)
-            if grads is None:
-                grads = pending[node] = [None] * node.num_outputs
-                heappush(heap, (-node._seq, node))
-            grads[index] = g if grads[index] is None else grads[index] + g
-            return
-        previous = pending.get(edge)
-        if previous is None:
-            pending[edge] = g
-            heappush(heap, (-edge._seq, edge))
-        else:
-            pending[edge] = previous + g
-
-    pending = {}
-    heap = []
+    state = _Pass(create_graph, target_ids, accumulate)
+    pending, heap, leaf_grads = state.pending, state.heap, state.leaf_grads
     for root, g in zip(roots, root_grads):
-        deliver(root._grad_fn if root._grad_fn is not None else root, g)
+        state.deliver(root._grad_fn if root._grad_fn is not None else root, g, Tensor)
 
     anomaly = anomaly_mode.state.enabled
     while heap:
@@ -262,7 +297,7 @@ def _run(Tensor, xp, roots, root_grads, keep_graph, create_graph, targets, accum
             g = _run_node_pre_hooks(node, g, create_graph)
         if target_ids is not None:
             for t in target_ids.get(id(node), ()):
-                _capture_non_leaf(t, node, g, captured, accumulate, create_graph)
+                _capture_non_leaf(t, node, g, state.captured, accumulate, create_graph)
             if id(node) not in needed:
                 continue
         if node._freed:
@@ -279,27 +314,53 @@ def _run(Tensor, xp, roots, root_grads, keep_graph, create_graph, targets, accum
             _check_anomaly(node, input_grads)
         if node._hooks is not None and node._hooks.post:
             input_grads = _run_node_post_hooks(node, input_grads, g)
+        broadcasts = node.may_broadcast
         for edge, inp, g in zip(node._edges, node._inputs, input_grads):
             if edge is None or g is None:
                 continue
-            shape = inp._data.shape
-            if g.shape != shape:
-                g = xp.sum_to(g, shape)
-            # The common case spelled out: a gradient for another node (its pending sum).
-            if type(edge) is not OutputRef and not isinstance(edge, Tensor):
+            if broadcasts:
+                shape = inp._data.shape
+                if g.shape != shape:
+                    g = xp.sum_to(g, shape)
+            if type(edge) is OutputRef:
+                state.deliver(edge, g, Tensor)
+            elif isinstance(edge, Tensor):  # a leaf: summed over the pass
+                previous = leaf_grads.get(edge)
+                leaf_grads[edge] = g if previous is None else previous + g
+            else:  # a gradient for another node: add it to that node's pending sum
                 previous = pending.get(edge)
                 if previous is None:
                     pending[edge] = g
                     heappush(heap, (-edge._seq, edge))
                 else:
                     pending[edge] = previous + g
-            elif target_ids is None and type(edge) is not OutputRef:
-                _accumulate_leaf(edge, g, create_graph)
-            else:
-                deliver(edge, g)
         if not keep_graph:
             node.release()
-    return captured
+    if leaf_grads:
+        state.finish_leaves()
+    return state.captured
+
+
+def _owned_layout(flags):
+    return flags.c_contiguous and flags.writeable
+
+
+def _unshared_refcount():
+    """The reference count of a gradient array that only the engine holds: the pass's dict of
+    leaf gradients, the loop variable, and getrefcount's own argument. Measured rather
+    than assumed; stealing is off where refcounts may be deferred or borrowed (free-threaded
+    builds, CPython >= 3.14)."""
+    if sys.implementation.name != "cpython" or sys.version_info >= (3, 14) or \
+            not getattr(sys, "_is_gil_enabled", lambda: True)():
+        return None
+    leaf_grads = {None: np.ones(2)}
+    for _, g in leaf_grads.items():  # noqa: PERF102 - exactly finish_leaves' loop (the items
+        return getrefcount(g)        # iterator's reused tuple counts)
+    return None  # pragma: no cover
+
+
+_UNSHARED_REFCOUNT = _unshared_refcount()
+_CAN_STEAL = _UNSHARED_REFCOUNT is not None
 
 
 def _accumulate_leaf(leaf, g, create_graph):
@@ -419,6 +480,8 @@ def _capture_non_leaf(t, node, g, captured, accumulate, create_graph):
     if value is None:
         return
     if accumulate:  # backward(inputs=[non_leaf]) fills its .grad, as torch does
+        if getattr(t, "_retains_grad", False):
+            return  # its retain_grad hook has just done it
         if t._grad is None:
             t._grad = tensor_math.clone(value) if create_graph else \
                 graph._constant(np.array(value, copy=True))

@@ -184,7 +184,7 @@ class BackwardCFunction(FunctionCtx, Op):
                 checked.append(None)
                 continue
             if not isinstance(inp, Tensor):
-                raise RuntimeError(f"function {self.name()} returned a gradient different than "
+                raise RuntimeError(f"function {self.name()} returned a gradient different than "  # noqa: TRY004
                                    f"None at position {i + 1}, but the corresponding forward "
                                    f"input was not a Variable")
             if not isinstance(g, Tensor):
@@ -270,6 +270,9 @@ class Function(FunctionCtx, metaclass=FunctionMeta):
                 cls.setup_context(node, args, outputs)
             else:
                 outputs = cls.forward(node, *args, **kwargs)
+        # The edges to the inputs' history, captured before a dirty input (changed in place
+        # by forward) is rebased onto this node.
+        edges = tuple((a._grad_fn or a) if need else None for a, need in zip(args, needs))
         is_tuple = isinstance(outputs, tuple)
         outs = list(outputs) if is_tuple else [outputs]
         node.num_outputs = len(outs)
@@ -297,26 +300,24 @@ class Function(FunctionCtx, metaclass=FunctionMeta):
                 o._requires_grad = False
         if record:
             node._inputs = args
-            node._edges = tuple((a._grad_fn or a) if need else None
-                                for a, need in zip(args, needs))
+            node._edges = edges
             node._output_meta = [(np.shape(o._data) if isinstance(o, Tensor) else (),
                                   o._data.dtype if isinstance(o, Tensor) else np.float32)
                                  for o in outs]
             node._seq = graph._next_sequence()
             if anomaly_mode.state.enabled:
                 node._trace = anomaly_mode.creation_trace()
-            node._saved = _pack_saved(node, args, outs)
+            node._saved = _pack_saved(node, args, outs, edges)
         node.__dict__.pop("to_save", None)
         return tuple(outs) if is_tuple else outs[0]
 
 
-def _pack_saved(node, args, outs):
+def _pack_saved(node, args, outs, edges):
     Tensor = graph.tensor_type()
     to_save = node.__dict__.get("to_save", ())
     packed = []
     output_index = {id(o): k for k, o in enumerate(outs) if isinstance(o, Tensor)}
-    input_edges = {id(a): ((a._grad_fn or a) if a._requires_grad else None)
-                   for a in args if isinstance(a, Tensor)}
+    input_edges = {id(a): edge for a, edge in zip(args, edges) if isinstance(a, Tensor)}
     for t in to_save:
         if t is None:
             packed.append(("other", None, None))

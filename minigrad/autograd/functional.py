@@ -115,7 +115,7 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
 
 def jvp(func, inputs, v=None, create_graph=False, strict=False):
     """(func(inputs), J v): the Jacobian-vector product, by the double-vjp trick."""
-    is_tuple, inputs = _as_tuple(inputs, "inputs", "jvp")
+    _, inputs = _as_tuple(inputs, "inputs", "jvp")
     leaves = _leaves(inputs, create_graph)
     if v is None:
         if len(leaves) != 1 or leaves[0]._data.size != 1:
@@ -199,10 +199,8 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False,
         return _grads(out, args, (None,), True, strict, "hessian")
 
     result = jacobian(gradient, inputs, create_graph=create_graph, strict=strict,
-                      strategy=outer_jacobian_strategy)
-    if not is_tuple:
-        return result[0]
-    return result
+                      strategy=outer_jacobian_strategy)  # a tuple (per input) of tuples
+    return result if is_tuple else result[0][0]
 
 
 def _scalar_gradient(func, leaves, fn_name, strict):

@@ -67,7 +67,7 @@ class _DecoratorContextManager:
                         with self.clone():
                             gen.close()
                         raise
-                    except BaseException:
+                    except BaseException:  # noqa: BLE001 - handed on to the generator
                         with self.clone():
                             response = gen.throw(*sys.exc_info()[1:2])
                     else:

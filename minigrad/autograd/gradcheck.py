@@ -165,7 +165,7 @@ def gradgradcheck(func, inputs, grad_outputs=None, *, eps=1e-6, atol=1e-5, rtol=
         outs = _differentiable_outputs(_as_tuple(func(*args[:n_inputs])))
         used = [(o, v) for o, v in zip(outs, args[n_inputs:]) if o.requires_grad]
         if not used:
-            return tuple()
+            return ()
         diff_inputs = [t for t in args[:n_inputs] if isinstance(t, Tensor) and t.requires_grad]
         grads = _grad([o for o, _ in used], diff_inputs, [v for _, v in used],
                       create_graph=True, allow_unused=True)

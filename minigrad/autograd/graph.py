@@ -42,6 +42,7 @@ import numpy as np
 from . import anomaly_mode
 from .grad_mode import state as _grad_state
 
+_ndarray = np.ndarray
 _tensor_type = None  # minigrad.tensor.Tensor, registered by tensor.py (nothing imports upward)
 _next_sequence = itertools.count(1).__next__  # creation order of nodes and in-place changes
 
@@ -82,6 +83,7 @@ class Op:
     saved_tensors = None  # the saved inputs: arrays, or Tensors under create_graph
     result = None         # the saved output, if backward needs it
     is_view = False       # ops whose output shares the input's memory (reshape, index...)
+    may_broadcast = True  # may return a gradient of a broadcast shape (engine sums it back)
     num_outputs = 1
     _freed = False
     _hooks = None         # _NodeHooks, when a hook is registered on this node or its output
@@ -147,6 +149,8 @@ class Op:
                 node.needs_input_grad = needs
                 node._edges = tuple([(x._grad_fn or x) if need else None
                                      for x, need in zip(args, needs)])
+        if type(out) is not _ndarray:  # numpy answers a 0-d input with a scalar, not an array
+            out = np.asarray(out)
         result = Tensor.__new__(Tensor)
         result._data = out
         result._grad = None

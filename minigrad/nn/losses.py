@@ -147,6 +147,8 @@ class PointwiseLoss(Op):
     weighted 'mean' divides by n, or by sum_i w_i where PyTorch does (MSE and L1).
     """
 
+    may_broadcast = False
+
     weighted_mean_divides_by_weight_sum = False
     cached_derivative = None  # dl/dx from a fused forward kernel, for the fast path
 
@@ -224,6 +226,8 @@ class MSEFused(Op):
     """mean of (x - y)^2 in one fused kernel pass, which also returns 2 (x - y);  backward is
     2 (x - y) g / n, and minus that for the target. (Two tensor arguments and no options: the
     engine's quickest path, this being the loss of every regression step.)"""
+
+    may_broadcast = False
 
     mean = True
 
@@ -563,6 +567,8 @@ class _ClassLoss(Op):
 
     The fast path keeps the derivative from forward; ``derivative_rows(xp, x, t)`` recomputes
     it with xp under create_graph (the default: it is a constant, as for NLL)."""
+
+    may_broadcast = False
 
     target_grad = None
 

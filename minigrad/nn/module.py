@@ -13,16 +13,21 @@ registered value is *also* stored in the instance ``__dict__``, so ``self.weight
 ordinary attribute look-up. ``__setattr__`` and ``__delattr__`` keep the two in step; the
 registries alone define order and membership.
 
-``Module.__call__`` just calls ``forward``: there is no hook machinery in the hot path.
+Hooks (``register_forward_pre_hook``, ``register_forward_hook``,
+``register_full_backward_pre_hook``, ``register_full_backward_hook``) follow PyTorch's
+signatures and order. ``Module.__call__`` checks one attribute for them and otherwise just calls
+``forward``: a model without hooks pays nothing for the machinery.
 """
 import collections
 import collections.abc
 import itertools
+import warnings
 
 import numpy as np
 
 from .. import dtypes as _dtypes
-from ..autograd import no_grad
+from ..autograd import Function, no_grad
+from ..autograd.graph import OutputRef
 from ..errors import ShapeError
 from ..tensor import Tensor, _check_device, _wrap
 from ..tensor import device as _device
@@ -92,6 +97,125 @@ class _IncompatibleKeys(
     __str__ = __repr__
 
 
+class _ModuleHooks:
+    """The hook tables of one module, made when its first hook is registered."""
+
+    def __init__(self):
+        self.forward_pre = collections.OrderedDict()
+        self.forward = collections.OrderedDict()
+        self.backward_pre = collections.OrderedDict()
+        self.backward = collections.OrderedDict()
+
+
+class _Identity(Function):
+    """Passes tensors through unchanged; its node is where module backward hooks attach."""
+
+    @staticmethod
+    def forward(ctx, *tensors):
+        return tensors
+
+    @staticmethod
+    def backward(ctx, *grads):
+        return grads
+
+
+class _BackwardHooks:
+    """PyTorch's full backward hooks: an identity node after the module's outputs catches
+    grad_output (and runs the backward pre-hooks); one before its inputs catches grad_input
+    and runs the backward hooks with both."""
+
+    def __init__(self, module, tables):
+        self.module = module
+        self.tables = tables
+        self.grad_output = None
+        self.n_inputs = 0
+        self.input_positions = None
+
+    def _tensors(self, values):
+        return [i for i, v in enumerate(values) if isinstance(v, Tensor) and v.requires_grad]
+
+    def setup_inputs(self, args):
+        self.n_inputs = len(args)
+        positions = self._tensors(args)
+        self.input_positions = positions
+        if not positions:
+            return args
+        outs = _Identity.apply(*[args[i] for i in positions])
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        node = _node_of(outs[0])
+        node.register_hook(self._on_grad_input)
+        args = list(args)
+        for i, t in zip(positions, outs):
+            args[i] = t
+        return tuple(args)
+
+    def setup_outputs(self, output):
+        single = isinstance(output, Tensor)
+        values = (output,) if single else tuple(output) if isinstance(output, (tuple, list)) \
+            else None
+        if values is None:
+            return output
+        positions = self._tensors(values)
+        if not positions:
+            return output
+        self.n_outputs = len(values)
+        self.output_positions = positions
+        outs = _Identity.apply(*[values[i] for i in positions])
+        outs = outs if isinstance(outs, tuple) else (outs,)
+        node = _node_of(outs[0])
+        node.register_prehook(self._on_grad_output)
+        values = list(values)
+        for i, t in zip(positions, outs):
+            values[i] = t
+        return values[0] if single else type(output)(values)
+
+    def _on_grad_output(self, grads):
+        grad_output = [None] * self.n_outputs
+        for i, g in zip(self.output_positions, grads):
+            grad_output[i] = g
+        grad_output = tuple(grad_output)
+        for hook, _ in list(self.tables.backward_pre.values()):
+            result = hook(self.module, grad_output)
+            if result is not None:
+                result = result if isinstance(result, tuple) else (result,)
+                if len(result) != len(grad_output):
+                    raise RuntimeError(f"Backward pre hook returned an invalid number of "
+                                       f"grad_output, got {len(result)}, but expected "
+                                       f"{len(grad_output)}")
+                grad_output = result
+        self.grad_output = grad_output
+        if not self.input_positions:  # nothing before the module needs a gradient
+            if self.tables.backward:
+                warnings.warn("Full backward hook is firing when gradients are computed with "
+                              "respect to module outputs since no inputs require gradients.",
+                              UserWarning, stacklevel=2)
+            self._call_backward_hooks((None,) * self.n_inputs)
+        return tuple(grad_output[i] for i in self.output_positions)
+
+    def _on_grad_input(self, grad_inputs, grad_outputs):
+        grad_input = [None] * self.n_inputs
+        for i, g in zip(self.input_positions, grad_inputs):
+            grad_input[i] = g
+        result = self._call_backward_hooks(tuple(grad_input))
+        return tuple(result[i] for i in self.input_positions)
+
+    def _call_backward_hooks(self, grad_input):
+        for hook, _ in list(self.tables.backward.values()):
+            result = hook(self.module, grad_input, self.grad_output)
+            if result is not None:
+                result = result if isinstance(result, tuple) else (result,)
+                if len(result) != len(grad_input):
+                    raise RuntimeError(f"Backward hook returned an invalid number of grad_input, "
+                                       f"got {len(result)}, but expected {len(grad_input)}")
+                grad_input = result
+        return grad_input
+
+
+def _node_of(tensor):
+    fn = tensor._grad_fn
+    return fn[0] if type(fn) is OutputRef else fn
+
+
 def _addindent(text, num_spaces):
     """Indent every line of ``text`` but the first (PyTorch's helper for nested reprs)."""
     lines = text.split("\n")
@@ -113,6 +237,7 @@ class Module:
     """
 
     training: bool
+    _hook_tables = None  # a _ModuleHooks once a hook is registered
 
     def __init__(self, *args, **kwargs):
         if args or kwargs:
@@ -130,7 +255,96 @@ class Module:
             f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        if self._hook_tables is None:
+            return self.forward(*args, **kwargs)
+        return self._call_with_hooks(args, kwargs)
+
+    # -----------------------------------------------------------------------------------------
+    # Hooks
+    # -----------------------------------------------------------------------------------------
+
+    def _hooks_of(self, kind):
+        if self._hook_tables is None:
+            object.__setattr__(self, "_hook_tables", _ModuleHooks())
+        return getattr(self._hook_tables, kind)
+
+    def _add_hook(self, kind, hook, prepend=False, **flags):
+        from ..utils.hooks import RemovableHandle
+        table = self._hooks_of(kind)
+        handle = RemovableHandle(table)
+        table[handle.id] = (hook, flags)
+        if prepend:
+            table.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args)`` (or ``hook(module, args, kwargs)`` with ``with_kwargs``) before
+        ``forward``; it may return new args (a single value is wrapped in a tuple), or with
+        ``with_kwargs`` a new ``(args, kwargs)``."""
+        return self._add_hook("forward_pre", hook, prepend, with_kwargs=with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
+                              always_call=False):
+        """``hook(module, args, output)`` (or ``hook(module, args, kwargs, output)``) after
+        ``forward``; it may return a new output. ``always_call``: run it even when forward
+        raised."""
+        return self._add_hook("forward", hook, prepend, with_kwargs=with_kwargs,
+                              always_call=always_call)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output)`` when the gradients with respect to the module's
+        outputs are known; it may return a new ``grad_output``."""
+        return self._add_hook("backward_pre", hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """``hook(module, grad_input, grad_output)`` when the gradients with respect to the
+        module's positional tensor inputs are known (None for inputs that need none); it may
+        return a new ``grad_input``."""
+        return self._add_hook("backward", hook, prepend)
+
+    def register_backward_hook(self, hook):
+        raise RuntimeError("register_backward_hook is deprecated in PyTorch and not provided; "
+                           "use register_full_backward_hook")
+
+    def _call_with_hooks(self, args, kwargs):
+        tables = self._hook_tables
+        for hook, flags in list(tables.forward_pre.values()):
+            if flags["with_kwargs"]:
+                result = hook(self, args, kwargs)
+                if result is not None:
+                    if not (isinstance(result, tuple) and len(result) == 2):
+                        raise RuntimeError("forward pre-hook must return None or a tuple of "
+                                           f"(new_args, new_kwargs), but got {result}.")
+                    args, kwargs = result
+            else:
+                result = hook(self, args)
+                if result is not None:
+                    args = result if isinstance(result, tuple) else (result,)
+        backward_hooks = None
+        if tables.backward or tables.backward_pre:
+            backward_hooks = _BackwardHooks(self, tables)
+            args = backward_hooks.setup_inputs(args)
+        try:
+            output = self.forward(*args, **kwargs)
+        except BaseException:
+            for hook, flags in list(tables.forward.values()):
+                if flags["always_call"]:
+                    try:
+                        if flags["with_kwargs"]:
+                            hook(self, args, kwargs, None)
+                        else:
+                            hook(self, args, None)
+                    except Exception:  # noqa: BLE001, S110 - the forward's error wins
+                        pass
+            raise
+        for hook, flags in list(tables.forward.values()):
+            result = hook(self, args, kwargs, output) if flags["with_kwargs"] else \
+                hook(self, args, output)
+            if result is not None:
+                output = result
+        if backward_hooks is not None:
+            output = backward_hooks.setup_outputs(output)
+        return output
 
     # -----------------------------------------------------------------------------------------
     # Registration

@@ -94,12 +94,15 @@ class Pow(Op):
             a_values = np.asarray(xp.values(a))
             flat = (a_values == 0) & (np.asarray(xp.values(b)) >= 0)
             with np.errstate(divide="ignore", invalid="ignore"):
-                grad_b = xp.where(flat, 0.0, xp.mul(grad, xp.mul(self.result, xp.log(a))))
+                log_a = np.log(a) if isinstance(a, (int, float)) else xp.log(a)  # (2 ** x)
+                grad_b = xp.where(flat, 0.0, xp.mul(grad, xp.mul(self.result, log_a)))
         return grad_a, grad_b
 
 
 class Neg(Op):
     """out = -a;  d out/da = -1."""
+
+    may_broadcast = False
 
     def forward(self, a):
         return np.negative(a)
@@ -147,6 +150,8 @@ class Where(Op):
 class Exp(Op):
     """out = exp(x);  d out/dx = exp(x) = out."""
 
+    may_broadcast = False
+
     def forward(self, x):
         self.result = out = K.exp(x)
         return out
@@ -157,6 +162,8 @@ class Exp(Op):
 
 class Log(Op):
     """out = log(x);  d out/dx = 1/x."""
+
+    may_broadcast = False
 
     def forward(self, x):
         self.saved_tensors = (x,)
@@ -170,6 +177,8 @@ class Log(Op):
 class Log1p(Op):
     """out = log(1 + x);  d out/dx = 1/(1 + x)."""
 
+    may_broadcast = False
+
     def forward(self, x):
         self.saved_tensors = (x,)
         return np.log1p(x)
@@ -182,6 +191,8 @@ class Log1p(Op):
 class Sqrt(Op):
     """out = sqrt(x);  d out/dx = 1 / (2 sqrt(x)) = 1 / (2 out)."""
 
+    may_broadcast = False
+
     def forward(self, x):
         self.result = out = K.sqrt(x)
         return out
@@ -192,6 +203,8 @@ class Sqrt(Op):
 
 class Abs(Op):
     """out = |x|;  d out/dx = sign(x) (0 at x == 0, as in PyTorch)."""
+
+    may_broadcast = False
 
     def forward(self, x):
         self.saved_tensors = (x,)
@@ -205,6 +218,8 @@ class Abs(Op):
 class Clamp(Op):
     """out = min(max(x, lo), hi);  d out/dx = 1 where lo <= x <= hi, else 0 (PyTorch's rule:
     the boundary counts as inside)."""
+
+    may_broadcast = False
 
     def forward(self, x, lo=None, hi=None):
         inside = np.ones(x.shape, dtype=bool)
@@ -230,6 +245,8 @@ class Clamp(Op):
 class ReLU(Op):
     """out = max(x, 0);  d out/dx = 1[x > 0]."""
 
+    may_broadcast = False
+
     def forward(self, x):
         self.saved_tensors = (x,)
         return K.relu(x)
@@ -241,6 +258,8 @@ class ReLU(Op):
 
 class LeakyReLU(Op):
     """out = x for x > 0, negative_slope * x otherwise;  d out/dx = 1 or negative_slope."""
+
+    may_broadcast = False
 
     def forward(self, x, negative_slope):
         self.saved_tensors = (x,)
@@ -255,6 +274,8 @@ class LeakyReLU(Op):
 class Sigmoid(Op):
     """out = 1 / (1 + exp(-x));  d out/dx = out (1 - out)."""
 
+    may_broadcast = False
+
     def forward(self, x):
         self.result = out = K.sigmoid(x)
         return out
@@ -265,6 +286,8 @@ class Sigmoid(Op):
 
 class Tanh(Op):
     """out = tanh(x);  d out/dx = 1 - out**2."""
+
+    may_broadcast = False
 
     def forward(self, x):
         self.result = out = K.tanh(x)
@@ -282,6 +305,8 @@ class Tanh(Op):
 class Cast(Op):
     """out = x converted to another floating dtype;  the gradient is converted back."""
 
+    may_broadcast = False
+
     def forward(self, x, dtype):
         self.input_dtype = x.dtype
         return x.astype(dtype)
@@ -293,6 +318,8 @@ class Cast(Op):
 class Clone(Op):
     """out = a copy of x;  d out/dx = 1."""
 
+    may_broadcast = False
+
     def forward(self, x):
         return x.copy()
 
@@ -303,6 +330,8 @@ class Clone(Op):
 class Softplus(Op):
     """out = log(1 + exp(x)), computed as max(x, 0) + log1p(exp(-|x|)) (no overflow);
     d out/dx = sigmoid(x)."""
+
+    may_broadcast = False
 
     def forward(self, x):
         self.saved_tensors = (x,)

@@ -20,10 +20,18 @@ class Index(Op):
     """out = x[index];  d out/dx scatters the gradient back into zeros of x's shape, adding up
     where an index repeats."""
 
+    may_broadcast = False
+
     def forward(self, x, index):
         self.shape, self.index = x.shape, index
-        self.is_view = not is_advanced(index)
-        return np.asarray(x[index])
+        if is_advanced(index):
+            self.is_view = False
+            return np.asarray(x[index])
+        self.is_view = True
+        parts = index if isinstance(index, tuple) else (index,)
+        if not any(p is Ellipsis for p in parts):
+            parts = parts + (Ellipsis,)  # x[0, 1, ...] is a 0-d view where x[0, 1] is a copy
+        return x[parts]
 
     def backward(self, grad, xp):
         return xp.scatter_index(grad, self.index, self.shape), None
@@ -32,6 +40,8 @@ class Index(Op):
 class ScatterIndex(Op):
     """out = zeros of ``shape`` with ``grad`` added at ``index`` (the derivative of Index);
     d out/d grad = reading at ``index`` again."""
+
+    may_broadcast = False
 
     def forward(self, grad, index, shape):
         self.index = index
@@ -67,6 +77,8 @@ class TakeAlongAxis(Op):
     """out = take_along_axis(x, indices, axis) (gather);  the gradient is scattered back,
     adding where an index repeats."""
 
+    may_broadcast = False
+
     def forward(self, x, indices, axis):
         self.shape, self.indices, self.axis = x.shape, indices, axis
         return np.take_along_axis(x, indices, axis=axis)
@@ -78,6 +90,8 @@ class TakeAlongAxis(Op):
 class ScatterAlongAxis(Op):
     """out = zeros of ``shape`` with ``grad`` added at ``indices`` along ``axis`` (the
     derivative of TakeAlongAxis);  d out/d grad = gathering at ``indices`` again."""
+
+    may_broadcast = False
 
     def forward(self, grad, indices, axis, shape):
         self.indices, self.axis = indices, axis

@@ -19,6 +19,8 @@ class Linear(Op):
         dL/dx = g @ weight,   dL/dweight = g.T @ x,   dL/dbias = sum over rows of g.
     """
 
+    may_broadcast = False
+
     def forward(self, x, weight, bias):
         self.saved_tensors = (x, weight)
         if x.ndim == 2:
@@ -32,7 +34,7 @@ class Linear(Op):
         x_shape = tuple(x.shape)
         if len(x_shape) != 2:
             x = xp.reshape(x, (-1, x_shape[-1]))
-            grad = xp.reshape(grad, (-1, tuple(weight.shape)[0]))
+            grad = xp.reshape(grad, (-1, weight.shape[0]))
         grad_x, grad_weight, grad_bias = xp.linear_backward(grad, x, weight, need_x,
                                                             need_weight, need_bias)
         if grad_x is not None and len(x_shape) != 2:
@@ -43,6 +45,8 @@ class Linear(Op):
 class Softmax(Op):
     """y = exp(x - max) / sum(exp(x - max)) along ``dim`` (shifting by the max cannot
     overflow).  dL/dx = y * (g - sum(g * y, dim))."""
+
+    may_broadcast = False
 
     def forward(self, x, dim):
         self.dim = dim
@@ -66,6 +70,8 @@ class Softmax(Op):
 class LogSoftmax(Op):
     """y = x - max - log(sum(exp(x - max))) along ``dim`` (log-sum-exp: finite for any finite
     x).  dL/dx = g - exp(y) * sum(g, dim)."""
+
+    may_broadcast = False
 
     def forward(self, x, dim):
         self.dim = dim
@@ -91,6 +97,8 @@ class Dropout(Op):
     evaluation needs no rescaling.  dL/dx = g * mask / (1 - p) (the scaled mask is a
     constant, drawn in forward)."""
 
+    may_broadcast = False
+
     def forward(self, x, scaled_mask):
         self.scaled_mask = scaled_mask
         return x * scaled_mask
@@ -114,6 +122,8 @@ class BatchNorm(Op):
     The fast path keeps x_hat and inv_std from forward; under create_graph they are recomputed
     from x with ``xp``, so the formula is differentiated through the statistics too.
     """
+
+    may_broadcast = False
 
     def forward(self, x, weight, bias, mean, var, eps, batch_stats):
         self.saved_tensors = (x, weight)

@@ -9,6 +9,8 @@ class Sum(Op):
     """out = sum of x over ``axis`` (all axes if None);  every summed element gets the gradient
     of its sum: d out/dx = 1, broadcast back over the summed axes."""
 
+    may_broadcast = False
+
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         if axis is None and x.dtype.kind == "f":
@@ -23,6 +25,8 @@ class Sum(Op):
 class Amax(Op):
     """out = max of x over ``axis``;  the gradient is shared evenly by the elements that attain
     the max (PyTorch's rule for amax and for max() over all elements)."""
+
+    may_broadcast = False
 
     def forward(self, x, axis=None, keepdims=False):
         self.axis, self.keepdims = axis, keepdims
@@ -45,6 +49,8 @@ class MaxDim(Op):
     """values = x at ``argmax`` along ``axis`` (the first maximal index, given by the caller,
     who also returns it);  the gradient goes to that index only (PyTorch's rule for
     max(dim) / min(dim))."""
+
+    may_broadcast = False
 
     def forward(self, x, axis, argmax, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims

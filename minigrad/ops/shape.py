@@ -8,6 +8,8 @@ class Reshape(Op):
     """out = x with a new shape (a view when numpy can make one);  the gradient is reshaped
     back."""
 
+    may_broadcast = False
+
     is_view = True
 
     def forward(self, x, shape):
@@ -20,6 +22,8 @@ class Reshape(Op):
 
 class Permute(Op):
     """out = x with its axes reordered (a view);  the gradient gets the inverse order."""
+
+    may_broadcast = False
 
     is_view = True
 
@@ -47,6 +51,8 @@ class Expand(Op):
 class Cat(Op):
     """out = the inputs joined along ``axis``;  each input gets its slice of the gradient."""
 
+    may_broadcast = False
+
     def forward(self, *arrays, axis=0):
         self.axis = axis
         self.bounds = tuple(np.cumsum([a.shape[axis] for a in arrays])[:-1].tolist())
@@ -59,6 +65,8 @@ class Cat(Op):
 class Stack(Op):
     """out = the inputs stacked along a new ``axis``;  each input gets its slice of the
     gradient."""
+
+    may_broadcast = False
 
     def forward(self, *arrays, axis=0):
         self.axis = axis
