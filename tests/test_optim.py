@@ -6,6 +6,7 @@ every step. In float64 they agree to round-off: both follow PyTorch's single-ten
 order; the only differences left are PyTorch's vectorised fused multiply-adds.
 """
 import copy
+import types
 
 import numpy as np
 import pytest
@@ -46,6 +47,30 @@ CONFIGS = [
     ("AdamW", {"lr": 0.01, "amsgrad": True}),
     ("AdamW", {"lr": 0.01, "weight_decay": 0.3}),
     ("AdamW", {"lr": 0.01, "weight_decay": 0.3, "amsgrad": True, "betas": (0.5, 0.9)}),
+    ("AdamW", {"lr": 0.01, "maximize": True}),
+    ("Adagrad", {"lr": 0.1, "maximize": True}),
+    ("RMSprop", {"lr": 0.01, "momentum": 0.5, "centered": True, "maximize": True}),
+    ("NAdam", {"lr": 0.01}),
+    ("NAdam", {"lr": 0.01, "weight_decay": 0.1}),
+    ("NAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("NAdam", {"lr": 0.01, "momentum_decay": 0.1, "betas": (0.3, 0.9), "eps": 1e-6}),
+    ("NAdam", {"lr": 0.01, "maximize": True}),
+    ("RAdam", {"lr": 0.01}),
+    ("RAdam", {"lr": 0.01, "weight_decay": 0.1}),
+    ("RAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("RAdam", {"lr": 0.01, "betas": (0.3, 0.9), "eps": 1e-6, "maximize": True}),
+    ("Adamax", {"lr": 0.01}),
+    ("Adamax", {"lr": 0.01, "weight_decay": 0.1}),
+    ("Adamax", {"lr": 0.01, "betas": (0.3, 0.9), "eps": 1e-6, "maximize": True}),
+    ("Adadelta", {}),
+    ("Adadelta", {"lr": 0.5, "rho": 0.8, "eps": 1e-5}),
+    ("Adadelta", {"lr": 0.5, "weight_decay": 0.1, "maximize": True}),
+    ("ASGD", {"lr": 0.05}),
+    ("ASGD", {"lr": 0.05, "lambd": 0.01, "alpha": 0.5, "t0": 20}),  # averaging starts at 21
+    ("ASGD", {"lr": 0.05, "weight_decay": 0.1, "t0": 1, "maximize": True}),
+    ("Rprop", {"lr": 0.01}),
+    ("Rprop", {"lr": 0.01, "etas": (0.3, 1.5), "step_sizes": (1e-3, 0.05)}),
+    ("Rprop", {"lr": 0.01, "maximize": True}),
 ]
 IDS = [name + "-" + "-".join(f"{k}={v}" for k, v in kw.items()) for name, kw in CONFIGS]
 
@@ -134,9 +159,12 @@ def test_trajectory_matches_torch_float64(backend, name, kwargs):
                                        atol=1e-12, err_msg=key)
 
 
-@pytest.mark.parametrize("name, kwargs", [CONFIGS[1], CONFIGS[10], CONFIGS[16], CONFIGS[20],
-                                          CONFIGS[26]], ids=[IDS[1], IDS[10], IDS[16],
-                                                             IDS[20], IDS[26]])
+# float32: one or two configurations of each of the first optimizers, every one of the others.
+FLOAT32_CASES = [1, 10, 16, 20, 26] + list(range(30, len(CONFIGS)))
+
+
+@pytest.mark.parametrize("name, kwargs", [CONFIGS[i] for i in FLOAT32_CASES],
+                         ids=[IDS[i] for i in FLOAT32_CASES])
 def test_trajectory_matches_torch_float32(backend, name, kwargs):
     torch = pytest.importorskip("torch")
 
@@ -149,7 +177,7 @@ def test_trajectory_matches_torch_float32(backend, name, kwargs):
     mopt, _ = run_side_by_side(torch, name, kwargs, 50, np.float32, check=check)
     for state in mopt.state.values():
         for key, value in state.items():
-            if key != "step":
+            if isinstance(value, np.ndarray):  # buffers; step, mu_product... are floats
                 assert value.dtype == np.float32, key
 
 
@@ -215,22 +243,64 @@ def _kernel_cases():
             yield ("adam_", ["m", "v", "vmax" if amsgrad else None],
                    [(0.01, 0.9, 0.999, 1e-8, 0.1, decoupled, amsgrad, False, 0.05, 0.3),
                     (0.01, 0.2, 0.5, 1e-8, 0.0, decoupled, amsgrad, True, 0.05, 0.3)])
+    for decoupled in (False, True):
+        yield ("nadam_", ["m", "v"],
+               [(0.01, 0.9, 0.999, 1e-8, 0.1, decoupled, False, 0.3, -0.02, -0.05),
+                (0.01, 0.2, 0.5, 1e-8, 0.0, decoupled, True, 0.3, -0.02, -0.05)])
+        yield ("radam_", ["m", "v"],
+               [(0.01, 0.9, 0.999, 1e-8, 0.1, decoupled, False, 0.4, 0.5, 0.0),
+                (0.01, 0.2, 0.5, 1e-8, 0.1, decoupled, True, 0.4, 0.5, 0.7)])
+    yield "adamax_", ["m", "u"], [(0.9, 0.999, 1e-8, 0.1, False, 0.05),
+                                  (0.2, 0.5, 1e-8, 0.0, True, 0.05)]
+    yield "adadelta_", ["sq", "acc"], [(1.0, 0.9, 1e-6, 0.0, False), (0.5, 0.8, 1e-5, 0.1, True)]
+    yield "asgd_", ["ax"], [(0.01, 1e-4, 1.0, 0.0, False), (0.01, 0.01, 0.3, 0.1, True)]
+    yield "rprop_", ["prev", "size"], [(0.5, 1.2, 1e-6, 50, False), (0.3, 1.5, 0.5, 0.9, True)]
 
 
+def _kernel_buffers(rng, buffers, shape, dtype):
+    """State buffers as they are in use: nonnegative second moments, signed previous
+    gradients, and a mean gradient small enough that RMSprop's centered variance v - m^2
+    stays positive."""
+    out = []
+    for b in buffers:
+        if b is None:
+            out.append(None)
+        elif b in ("prev", "ax"):
+            out.append(rng.standard_normal(shape).astype(dtype))
+        else:
+            out.append((np.abs(rng.standard_normal(shape)) * (0.1 if b == "ga" else 1.0)
+                        + (1.0 if b == "sq" else 0.0)).astype(dtype))
+    return out
+
+
+def _compiled_builds():
+    """Every build of the compiled optimizer kernels this machine runs: the portable one and,
+    on CPUs with AVX2, the AVX2 one that _optim dispatches to (see _optim.pyx)."""
+    optim = _kernels.compiled_module("_optim")
+    builds = [("portable", types.SimpleNamespace(**optim._portable))]
+    if optim._simd == "avx2":
+        builds.append(("avx2", _kernels.compiled_module("_optim_avx2")))
+    return builds
+
+
+def test_dispatch_uses_the_avx2_build_exactly_where_the_cpu_has_avx2():
+    optim = _kernels.compiled_module("_optim")
+    avx2 = optim._cpu_has_avx2() and _kernels.compiled_module("_optim_avx2")._built_for_avx2
+    assert optim._simd == ("avx2" if avx2 else "baseline")
+    assert (optim.adam_ is optim._portable["adam_"]) == (not avx2)
+
+
+@pytest.mark.parametrize("build", [name for name, _ in _compiled_builds()])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_compiled_kernels_equal_numpy_twins(dtype):
-    compiled = _kernels.compiled_module("_optim")
+def test_compiled_kernels_equal_numpy_twins(dtype, build):
+    compiled = dict(_compiled_builds())[build]
     rng = np.random.default_rng(0)
     for name, buffers, arg_sets in _kernel_cases():
         for args in arg_sets:
             shape = (7, 5)
             param = rng.standard_normal(shape).astype(dtype)
             grad = rng.standard_normal(shape).astype(dtype)
-            # Buffers as they are in use: nonnegative second moments, and a mean gradient
-            # small enough that RMSprop's centered variance v - m^2 stays positive.
-            bufs = [None if b is None else
-                    (np.abs(rng.standard_normal(shape)) * (0.1 if b == "ga" else 1.0)
-                     + (1.0 if b == "sq" else 0.0)).astype(dtype) for b in buffers]
+            bufs = _kernel_buffers(rng, buffers, shape, dtype)
             results = []
             for module in (compiled, reference):
                 p, bs = param.copy(), [None if b is None else b.copy() for b in bufs]
@@ -245,18 +315,95 @@ def test_compiled_kernels_equal_numpy_twins(dtype):
                 np.testing.assert_array_equal(a, b, err_msg=f"{name}{args}")
 
 
+def _in_layout(values, layout):
+    """A new array holding ``values`` in the given memory layout."""
+    if layout == "contiguous":
+        return values.copy()
+    if layout == "fortran":
+        return np.asfortranarray(values)
+    if layout == "strided":  # every other element of a wider array
+        wide = np.zeros(values.shape[:-1] + (2 * values.shape[-1],), values.dtype)
+        view = wide[..., ::2]
+        view[...] = values
+        return view
+    if layout == "misaligned":  # one byte past an aligned address
+        buffer = bytearray(values.nbytes + 1)
+        array = np.frombuffer(buffer, values.dtype, values.size, offset=1).reshape(values.shape)
+        array[...] = values
+        assert not array.flags.aligned
+        return array
+    if layout == "byteswapped":
+        return values.astype(values.dtype.newbyteorder("S"))
+    raise ValueError(layout)
+
+
+LAYOUTS = ["fortran", "strided", "misaligned", "byteswapped"]
+
+
+@pytest.mark.parametrize("build", [name for name, _ in _compiled_builds()])
+@pytest.mark.parametrize("layout", LAYOUTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_kernels_update_any_layout_in_place(dtype, layout, build):
+    # Parameter, gradient and every state buffer in an unusual layout: both backends give the
+    # contiguous result to the last bit, written into the caller's arrays.
+    compiled = dict(_compiled_builds())[build]
+    rng = np.random.default_rng(1)
+    for name, buffers, arg_sets in _kernel_cases():
+        for args in arg_sets:
+            shape = (6, 5)
+            param = rng.standard_normal(shape).astype(dtype)
+            grad = rng.standard_normal(shape).astype(dtype)
+            bufs = _kernel_buffers(rng, buffers, shape, dtype)
+            expected_p = param.copy()
+            expected_bufs = [None if b is None else b.copy() for b in bufs]
+            getattr(compiled, name)(expected_p, grad.copy(), *expected_bufs, *args)
+            for module in (compiled, reference):
+                p = _in_layout(param, layout)
+                bs = [None if b is None else _in_layout(b, layout) for b in bufs]
+                getattr(module, name)(p, _in_layout(grad, layout), *bs, *args)
+                np.testing.assert_array_equal(p, expected_p, err_msg=f"{module} {name}{args}")
+                for b, e in zip(bs, expected_bufs):
+                    if b is not None:
+                        np.testing.assert_array_equal(b, e, err_msg=f"{name}{args}")
+
+
+@pytest.mark.parametrize("build", [name for name, _ in _compiled_builds()])
+@pytest.mark.parametrize("layout", ["contiguous", "byteswapped", "strided"])
+def test_kernels_update_float16_through_float32(build, layout):
+    # float16 parameters and buffers: computed in float32, rounded once; both backends agree
+    # to the last bit and equal the float32 update rounded to float16.
+    compiled = dict(_compiled_builds())[build]
+    rng = np.random.default_rng(2)
+    for name, buffers, arg_sets in _kernel_cases():
+        for args in arg_sets:
+            shape = (4, 3)
+            param = rng.standard_normal(shape).astype(np.float16)
+            grad = rng.standard_normal(shape).astype(np.float16)
+            bufs = _kernel_buffers(rng, buffers, shape, np.float16)
+            p32 = param.astype(np.float32)
+            b32 = [None if b is None else b.astype(np.float32) for b in bufs]
+            getattr(compiled, name)(p32, grad.astype(np.float32), *b32, *args)
+            for module in (compiled, reference):
+                p = _in_layout(param, layout)
+                bs = [None if b is None else _in_layout(b, layout) for b in bufs]
+                getattr(module, name)(p, grad, *bs, *args)
+                assert p.dtype.type is np.float16
+                np.testing.assert_array_equal(p, p32.astype(np.float16), err_msg=name)
+                for b, e in zip(bs, b32):
+                    if b is not None:
+                        np.testing.assert_array_equal(b, e.astype(np.float16))
+
+
 def test_compiled_kernel_rejects_bad_arrays():
     compiled = _kernels.compiled_module("_optim")
     p = np.zeros((3, 4))
-    with pytest.raises(ValueError, match="not C-contiguous"):
-        compiled.adagrad_(p, np.zeros((3, 4)), np.zeros((4, 3)).T, 0.1, 0.0, 1e-10, False)
     with pytest.raises(ValueError, match="dtype"):
         compiled.adagrad_(p, np.zeros((3, 4)), np.zeros((3, 4), np.float32), 0.1, 0, 0, False)
     with pytest.raises(ValueError, match="elements"):
         compiled.adagrad_(p, np.zeros((3, 4)), np.zeros(5), 0.1, 0.0, 1e-10, False)
     with pytest.raises(ValueError, match="shape"):
         compiled.adagrad_(p, np.zeros(5), np.zeros((3, 4)), 0.1, 0.0, 1e-10, False)
-    with pytest.raises(ValueError, match="float32 or float64"):
+    with pytest.raises(ValueError, match="float16, float32 or float64"):
         compiled.adagrad_(np.zeros(3, np.int64), np.zeros(3, np.int64),
                           np.zeros(3, np.int64), 0.1, 0.0, 1e-10, False)
     with pytest.raises(TypeError):
@@ -265,6 +412,10 @@ def test_compiled_kernel_rejects_bad_arrays():
     read_only.flags.writeable = False
     with pytest.raises(ValueError, match="read-only"):
         compiled.adagrad_(read_only, np.zeros((3, 4)), np.zeros((3, 4)), 0.1, 0, 0, False)
+    with pytest.raises(ValueError, match="state_sum is read-only"):
+        compiled.adagrad_(p, np.zeros((3, 4)), read_only, 0.1, 0, 0, False)
+    with pytest.raises(TypeError, match="exp_inf must be a numpy array"):
+        compiled.adamax_(p, np.zeros((3, 4)), np.zeros((3, 4)), None, 0.9, 0.9, 0, 0, False, 1)
     # Nothing was written by the refused calls.
     np.testing.assert_array_equal(p, 0.0)
 
@@ -294,7 +445,7 @@ def test_non_contiguous_param_and_grad_are_updated_in_place(backend):
     rng = np.random.default_rng(3)
     start = rng.standard_normal((4, 6))
     p = mg.tensor(start.copy(), requires_grad=True)
-    p.data = mg.from_numpy(np.asfortranarray(start))  # another layout, as after some external assignment
+    p.data = mg.from_numpy(np.asfortranarray(start))  # another layout (external assignment)
     array = p.numpy()
     tp = torch.tensor(start.copy(), requires_grad=True)
     opt, topt = mg.optim.Adam([p], lr=0.1), torch.optim.Adam([tp], lr=0.1, foreach=False)
@@ -589,3 +740,54 @@ def test_default_hyperparameters_are_pytorchs():
     assert mg.optim.Adam(p).defaults["betas"] == (0.9, 0.999)
     assert mg.optim.Adam(p).defaults["weight_decay"] == 0
     assert mg.optim.AdamW(p).defaults["weight_decay"] == 1e-2
+
+
+@pytest.mark.parametrize("build", [name for name, _ in _compiled_builds()] + ["numpy"])
+def test_bfloat16_round_matches_torch(build):
+    # Muon's bfloat16 emulation: every float32 (ties, subnormals, inf, NaN, the largest
+    # finite values that round to inf) rounds as torch's float32 -> bfloat16 conversion.
+    torch = pytest.importorskip("torch")
+    kernel = reference.bfloat16_round_ if build == "numpy" else \
+        dict(_compiled_builds())[build].bfloat16_round_
+    rng = np.random.default_rng(9)
+    bits = np.concatenate([rng.integers(0, 2**32, 20000, dtype=np.uint64).astype(np.uint32),
+                           np.array([0x3F808000, 0x3F818000, 0x7F7FFFFF, 0x7F800000,
+                                     0xFF800000, 0x7FC00001, 0xFFFFFFFF, 0x00008000,
+                                     0x80000001, 0x3F800000], dtype=np.uint32)])
+    values = bits.view(np.float32)
+    expected = torch.from_numpy(values.copy()).bfloat16().float().numpy()
+    x = values.copy()
+    kernel(x)
+    nan = np.isnan(expected)
+    np.testing.assert_array_equal(np.isnan(x), nan)
+    np.testing.assert_array_equal(x[~nan].view(np.uint32), expected[~nan].view(np.uint32))
+    strided = np.zeros(2 * values.size, np.float32)[::2]  # any layout: rounded in place
+    strided[...] = values
+    kernel(strided)
+    np.testing.assert_array_equal(strided[~nan], x[~nan])
+
+
+@pytest.mark.parametrize("build", [name for name, _ in _compiled_builds()])
+@pytest.mark.parametrize("layout", ["contiguous"] + LAYOUTS)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+def test_adafactor_update_kernel_equals_twin(build, layout, dtype):
+    compiled = dict(_compiled_builds())[build]
+    rng = np.random.default_rng(11)
+    batches, rows, cols = 3, 5, 4
+    grad = rng.standard_normal((batches, rows, cols)).astype(dtype)
+    row_var = np.abs(rng.standard_normal((batches, rows, 1))).astype(dtype)
+    col_var = np.abs(rng.standard_normal((batches, 1, cols))).astype(dtype)
+    row_var[0, 0, 0] = 0.0  # clamped to eps1**2
+    mean = np.maximum(row_var.mean(axis=-2, keepdims=True), dtype(1e-3))
+    results = []
+    for module in (compiled, reference):
+        update = _in_layout(np.zeros_like(grad), layout)
+        module.adafactor_update_(update, _in_layout(grad, layout), row_var, col_var, mean,
+                                 batches, rows, cols, 1e-6)
+        assert update.dtype.type is dtype
+        results.append(np.array(update))
+    np.testing.assert_array_equal(results[0], results[1])
+    # And the formula, in float64: g / sqrt(max(R C / mean, eps1^2)).
+    expected = grad / np.sqrt(np.maximum(row_var.astype(np.float64) * col_var / mean, 1e-6))
+    np.testing.assert_allclose(results[0], expected, rtol={np.float16: 3e-3,
+                                                           np.float32: 1e-6}.get(dtype, 1e-14))

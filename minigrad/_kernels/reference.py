@@ -18,6 +18,8 @@ Conventions shared by both backends
 Select the backend for the whole engine with the environment variable
 ``MINIGRAD_KERNELS=numpy`` (read once at import); see ``minigrad/_kernels/__init__.py``.
 """
+import functools
+
 import numpy as np
 
 # ---------------------------------------------------------------------------------------------
@@ -197,9 +199,27 @@ def bce_with_logits(x, y):
 # torch.optim to round-off. PyTorch does the arithmetic in the parameter's dtype, rounding each
 # Python-float hyper-parameter to that dtype first; ``_scalar`` does the same here (numpy would
 # otherwise keep a float64 scalar strong and compute a float32 update in float64).
-# ``grad`` is never modified and is read in the parameter's dtype. ``param`` and ``grad`` may
-# have any layout; the state buffers are C-contiguous arrays of the parameter's dtype.
+# ``grad`` is never modified and is read in the parameter's dtype. ``param``, ``grad`` and the
+# state buffers may have any layout and byte order (numpy's own loops handle both); the
+# parameter and its buffers are written in place, never replaced. A float16 parameter is
+# updated in float32 (``_float16_in_float32``), as the compiled kernels do.
 # ---------------------------------------------------------------------------------------------
+
+
+def _float16_in_float32(kernel):
+    """Run ``kernel`` on float32 copies of a float16 parameter and of its float16 buffers, then
+    round the results back into the caller's arrays (the compiled kernels' float16 path)."""
+    def run(param, grad, *args):
+        if param.dtype.type is not np.float16:  # (any byte order)
+            return kernel(param, grad, *args)
+        originals = [param] + [a for a in args if isinstance(a, np.ndarray)]
+        copies = {id(a): a.astype(np.float32) for a in originals}
+        kernel(copies[id(param)], np.asarray(grad, dtype=np.float32),
+               *[copies[id(a)] if isinstance(a, np.ndarray) else a for a in args])
+        for a in originals:
+            a[...] = copies[id(a)]
+
+    return functools.wraps(kernel)(run)
 
 
 def _scalar(value, array):
@@ -219,6 +239,7 @@ def _lerp(start, end, weight):
     return end - (end - start) * (_scalar(1, start) - w)
 
 
+@_float16_in_float32
 def sgd_(param, grad, momentum_buffer, lr, weight_decay, momentum, dampening, nesterov,
          maximize, first_step):
     """SGD with momentum, PyTorch's form (the dampening applies to the gradient term):
@@ -246,6 +267,7 @@ def sgd_(param, grad, momentum_buffer, lr, weight_decay, momentum, dampening, ne
     param[...] = param + _scalar(-lr, param) * g
 
 
+@_float16_in_float32
 def adagrad_(param, grad, state_sum, clr, weight_decay, eps, maximize):
     """Adagrad; ``clr = lr / (1 + (step - 1) * lr_decay)`` is computed by the caller:
 
@@ -263,6 +285,7 @@ def adagrad_(param, grad, state_sum, clr, weight_decay, eps, maximize):
     param[...] = param + _scalar(-clr, param) * g / std
 
 
+@_float16_in_float32
 def rmsprop_(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
              weight_decay, momentum, centered, maximize):
     """RMSprop, PyTorch's form (eps added outside the square root):
@@ -297,6 +320,7 @@ def rmsprop_(param, grad, square_avg, grad_avg, momentum_buffer, lr, alpha, eps,
         param[...] = param + _scalar(-lr, param) * g / avg
 
 
+@_float16_in_float32
 def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, eps,
           weight_decay, decoupled_weight_decay, amsgrad, maximize, step_size,
           bias_correction2_sqrt):
@@ -332,3 +356,201 @@ def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, ep
         v = exp_avg_sq
     denom = np.sqrt(v) / _scalar(bias_correction2_sqrt, param) + _scalar(eps, param)
     param[...] = param + _scalar(-step_size, param) * exp_avg / denom
+
+
+@_float16_in_float32
+def nadam_(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay,
+           decoupled_weight_decay, maximize, bias_correction2, grad_coeff, exp_avg_coeff):
+    """NAdam, PyTorch's form. The caller computes, with t the step count after increment,
+    mu_t = beta1 (1 - 0.5 * 0.96**(t * momentum_decay)) and the running product
+    mu_product = mu_1 ... mu_t: ``bias_correction2 = 1 - beta2**t``,
+    ``grad_coeff = -lr (1 - mu_t) / (1 - mu_product)`` and
+    ``exp_avg_coeff = -lr mu_{t+1} / (1 - mu_product mu_{t+1})``:
+
+        g = -grad if maximize else grad
+        decoupled: param = param * (1 - lr * weight_decay)    (if weight_decay != 0)
+        else:      g = g + weight_decay * param               (if weight_decay != 0)
+        exp_avg = lerp(exp_avg, g, 1 - beta1)
+        exp_avg_sq = exp_avg_sq * beta2 + (1 - beta2) * g * g
+        denom = sqrt(exp_avg_sq / bias_correction2) + eps
+        param = param + grad_coeff * g / denom
+        param = param + exp_avg_coeff * exp_avg / denom
+    """
+    grad = np.asarray(grad, dtype=param.dtype)
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param[...] = param * _scalar(1 - lr * weight_decay, param)
+        else:
+            g = g + _scalar(weight_decay, param) * param
+    exp_avg[...] = _lerp(exp_avg, g, 1 - beta1)
+    exp_avg_sq[...] = (exp_avg_sq * _scalar(beta2, param)
+                       + _scalar(1 - beta2, param) * g * g)
+    denom = np.sqrt(exp_avg_sq / _scalar(bias_correction2, param)) + _scalar(eps, param)
+    param[...] = param + _scalar(grad_coeff, param) * g / denom
+    param[...] = param + _scalar(exp_avg_coeff, param) * exp_avg / denom
+
+
+@_float16_in_float32
+def radam_(param, grad, exp_avg, exp_avg_sq, lr, beta1, beta2, eps, weight_decay,
+           decoupled_weight_decay, maximize, bias_correction1, bias_correction2_sqrt, rect):
+    """RAdam, PyTorch's form. The caller computes, with t the step count after increment,
+    ``bias_correction1 = 1 - beta1**t``, ``bias_correction2_sqrt = (1 - beta2**t) ** 0.5`` and
+    the rectification ``rect`` (> 0 once rho_t > 5, else 0: see RAdam's docstring):
+
+        g = -grad if maximize else grad
+        decoupled: param = param * (1 - lr * weight_decay)    (if weight_decay != 0)
+        else:      g = g + weight_decay * param               (if weight_decay != 0)
+        exp_avg = lerp(exp_avg, g, 1 - beta1)
+        exp_avg_sq = exp_avg_sq * beta2 + (1 - beta2) * g * g
+        m_hat = exp_avg / bias_correction1
+        rect > 0:  param = param - m_hat * lr * (bias_correction2_sqrt
+                                                 / (sqrt(exp_avg_sq) + eps)) * rect
+        otherwise: param = param - m_hat * lr
+    """
+    grad = np.asarray(grad, dtype=param.dtype)
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        if decoupled_weight_decay:
+            param[...] = param * _scalar(1 - lr * weight_decay, param)
+        else:
+            g = g + _scalar(weight_decay, param) * param
+    exp_avg[...] = _lerp(exp_avg, g, 1 - beta1)
+    exp_avg_sq[...] = (exp_avg_sq * _scalar(beta2, param)
+                       + _scalar(1 - beta2, param) * g * g)
+    update = exp_avg / _scalar(bias_correction1, param) * _scalar(lr, param)
+    if rect > 0:
+        adaptive = _scalar(bias_correction2_sqrt, param) / (np.sqrt(exp_avg_sq)
+                                                            + _scalar(eps, param))
+        update = update * adaptive * _scalar(rect, param)
+    param[...] = param - update
+
+
+@_float16_in_float32
+def adamax_(param, grad, exp_avg, exp_inf, beta1, beta2, eps, weight_decay, maximize, clr):
+    """Adamax, PyTorch's form; ``clr = lr / (1 - beta1**t)`` is computed by the caller:
+
+        g = -grad if maximize else grad
+        g = g + weight_decay * param                          (if weight_decay != 0)
+        exp_avg = lerp(exp_avg, g, 1 - beta1)
+        exp_inf = maximum(exp_inf * beta2, |g| + eps)
+        param = param + (-clr) * exp_avg / exp_inf
+    """
+    grad = np.asarray(grad, dtype=param.dtype)
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + _scalar(weight_decay, param) * param
+    exp_avg[...] = _lerp(exp_avg, g, 1 - beta1)
+    exp_inf[...] = np.maximum(exp_inf * _scalar(beta2, param), np.abs(g) + _scalar(eps, param))
+    param[...] = param + _scalar(-clr, param) * exp_avg / exp_inf
+
+
+@_float16_in_float32
+def adadelta_(param, grad, square_avg, acc_delta, lr, rho, eps, weight_decay, maximize):
+    """Adadelta, PyTorch's form (with its learning rate, 1.0 by default):
+
+        g = -grad if maximize else grad
+        g = g + weight_decay * param                          (if weight_decay != 0)
+        square_avg = square_avg * rho + (1 - rho) * g * g
+        delta = sqrt(acc_delta + eps) / sqrt(square_avg + eps) * g
+        acc_delta = acc_delta * rho + (1 - rho) * delta * delta
+        param = param + (-lr) * delta
+    """
+    grad = np.asarray(grad, dtype=param.dtype)
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + _scalar(weight_decay, param) * param
+    rho_, one_minus_rho = _scalar(rho, param), _scalar(1 - rho, param)
+    square_avg[...] = square_avg * rho_ + one_minus_rho * g * g
+    std = np.sqrt(square_avg + _scalar(eps, param))
+    delta = np.sqrt(acc_delta + _scalar(eps, param)) / std * g
+    acc_delta[...] = acc_delta * rho_ + one_minus_rho * delta * delta
+    param[...] = param + _scalar(-lr, param) * delta
+
+
+@_float16_in_float32
+def asgd_(param, grad, ax, eta, lambd, mu, weight_decay, maximize):
+    """ASGD, PyTorch's form; eta and mu are the state's current values (the caller updates
+    them after the step):
+
+        g = -grad if maximize else grad
+        g = g + weight_decay * param                          (if weight_decay != 0)
+        param = param * (1 - lambd * eta)
+        param = param + (-eta) * g
+        ax = ax + (param - ax) * mu  if mu != 1,  else  ax = param
+    """
+    grad = np.asarray(grad, dtype=param.dtype)
+    g = -grad if maximize else grad
+    if weight_decay != 0:
+        g = g + _scalar(weight_decay, param) * param
+    param[...] = param * _scalar(1 - lambd * eta, param)
+    param[...] = param + _scalar(-eta, param) * g
+    if mu != 1:
+        ax[...] = ax + (param - ax) * _scalar(mu, param)
+    else:
+        ax[...] = param
+
+
+@_float16_in_float32
+def rprop_(param, grad, prev, step_size, etaminus, etaplus, step_size_min, step_size_max,
+           maximize):
+    """Rprop, PyTorch's form:
+
+        g = -grad if maximize else grad
+        s = sign(g * prev)                                    (sign(NaN) = 0, as torch.sign)
+        factor = etaplus where s > 0, etaminus where s < 0, 1 where s == 0
+        step_size = clamp(step_size * factor, step_size_min, step_size_max)
+        g = 0 where s < 0
+        param = param - sign(g) * step_size
+        prev = g
+    """
+    grad = np.asarray(grad, dtype=param.dtype)
+    g = -grad if maximize else grad
+    s = g * prev
+    factor = np.where(s > 0, _scalar(etaplus, param),
+                      np.where(s < 0, _scalar(etaminus, param), _scalar(1, param)))
+    size = step_size * factor
+    size = np.where(size < _scalar(step_size_min, param), _scalar(step_size_min, param), size)
+    size = np.where(size > _scalar(step_size_max, param), _scalar(step_size_max, param), size)
+    step_size[...] = size
+    g = np.where(s < 0, _scalar(0, param), g)
+    direction = (g > 0).astype(param.dtype) - (g < 0).astype(param.dtype)
+    param[...] = param + (-direction) * step_size
+    prev[...] = g
+
+
+def bfloat16_round_(x):
+    """Round a float32 array to the nearest bfloat16 values (ties to even), in place: keep
+    the upper 16 bits of each float32 after adding half of the dropped part. A NaN becomes
+    the quiet NaN 0x7FC00000, as c10::BFloat16 does. Used by Muon, whose Newton-Schulz
+    iteration PyTorch runs in bfloat16.
+    """
+    if not (isinstance(x, np.ndarray) and x.dtype == np.float32):
+        raise TypeError("bfloat16_round_: expected a float32 numpy array")
+    native = np.ascontiguousarray(x, dtype=np.dtype(np.float32).newbyteorder("="))
+    bits = native.view(np.uint32)
+    rounded = (bits + np.uint32(0x7FFF) + ((bits >> np.uint32(16)) & np.uint32(1))) \
+        & np.uint32(0xFFFF0000)
+    is_nan = (bits & np.uint32(0x7FFFFFFF)) > np.uint32(0x7F800000)
+    x[...] = np.where(is_nan, np.uint32(0x7FC00000), rounded).view(np.float32)
+
+
+@_float16_in_float32
+def adafactor_update_(update, grad, row_var, col_var, row_var_mean, batches, rows, cols,
+                      eps1_squared):
+    """Adafactor's update direction for a parameter of ``batches`` matrices of shape
+    (rows, cols), written into ``update`` (PyTorch's order):
+
+        v[b, i, j] = row_var[b, i] * col_var[b, j] / row_var_mean[b]     ((R @ C) / mean)
+        v = max(v, eps1_squared)                                         (clamp, NaN kept)
+        update[b, i, j] = (1 / sqrt(v)) * grad[b, i, j]
+    """
+    dtype = update.dtype
+    g = np.asarray(grad, dtype=dtype).reshape(batches, rows, cols)
+    r = np.asarray(row_var).reshape(batches, rows, 1)
+    c = np.asarray(col_var).reshape(batches, 1, cols)
+    m = np.asarray(row_var_mean).reshape(batches, 1, 1)
+    v = r * c / m
+    floor = _scalar(eps1_squared, update)
+    v = np.where(v < floor, floor, v)
+    update[...] = (_scalar(1, update) / np.sqrt(v) * g).reshape(update.shape)

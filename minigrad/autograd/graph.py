@@ -407,17 +407,42 @@ def bump(array):
     inplace_state.last = seq
 
 
+# Bulk writers (optimizers) change many arrays in place at once, every step. Bumping each
+# array's version would cost a dict update per parameter per step; instead a writer records one
+# sequence number per call, and the (rare) check of a node older than that asks the writer
+# which arrays it changed.
+_bulk_writers = weakref.WeakSet()
+
+
+def register_bulk_writer(writer):
+    """``writer`` has ``modified_arrays()``; call ``mark_bulk_write(writer)`` after each write."""
+    writer._modified_at = 0
+    _bulk_writers.add(writer)
+
+
+def mark_bulk_write(writer):
+    seq = _next_sequence()
+    writer._modified_at = seq
+    inplace_state.last = seq
+
+
+def _bulk_writes_after(array, seq):
+    owner = _owner(array)
+    return sum(1 for writer in list(_bulk_writers) if writer._modified_at > seq
+               and any(_owner(a) is owner for a in writer.modified_arrays()))
+
+
 def version(array):
     entry = _versions.get(id(_owner(array)))
     return entry[0] if entry is not None else 0
 
 
 def versions_after(array, seq):
-    """How many in-place changes the memory of ``array`` had after sequence number ``seq``."""
+    """How many in-place changes the memory of ``array`` had after sequence number ``seq``
+    (an optimizer's step counts as one)."""
     entry = _versions.get(id(_owner(array)))
-    if entry is None:
-        return 0
-    return sum(1 for s in entry[1] if s > seq)
+    changes = 0 if entry is None else sum(1 for s in entry[1] if s > seq)
+    return changes + (_bulk_writes_after(array, seq) if _bulk_writers else 0)
 
 
 def _modified_message(node, array, is_output, changed):

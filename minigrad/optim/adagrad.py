@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._kernels import kernels as K
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check_fused, _check_tensor_lr, _grad_array, _hyperparameter
 
 
 class Adagrad(Optimizer):
@@ -17,13 +17,18 @@ class Adagrad(Optimizer):
         p     <- p - clr * g / (sqrt(s_t) + eps)
 
     As in PyTorch, the state (``step`` and the accumulator ``sum``) is created in
-    ``__init__`` rather than on the first step (for a group added later, on its first step). One fused kernel call (``K.adagrad_``) per
-    parameter per step; ``clr`` is computed here, once per parameter.
+    ``__init__`` rather than on the first step (for a group added later, on its first step).
+    One fused kernel call (``K.adagrad_``) per parameter per step; ``clr`` is computed here,
+    once per parameter. ``lr`` may be a 1-element Tensor; ``foreach``, ``fused`` and
+    ``differentiable`` change nothing (``fused=True`` raises with ``foreach=True`` or
+    ``differentiable=True``, as in PyTorch).
     """
 
     def __init__(self, params, lr=1e-2, lr_decay=0, weight_decay=0,
-                 initial_accumulator_value=0, eps=1e-10, *, maximize=False):
-        if lr < 0.0:
+                 initial_accumulator_value=0, eps=1e-10, foreach=None, *, maximize=False,
+                 differentiable=False, fused=None):
+        _check_tensor_lr(lr)
+        if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if lr_decay < 0.0:
             raise ValueError(f"Invalid lr_decay value: {lr_decay}")
@@ -36,8 +41,10 @@ class Adagrad(Optimizer):
             raise ValueError(f"Invalid epsilon value: {eps}")
         defaults = {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
                     "initial_accumulator_value": initial_accumulator_value,
-                    "maximize": maximize}
+                    "foreach": foreach, "maximize": maximize,
+                    "differentiable": differentiable, "fused": fused}
         super().__init__(params, defaults)
+        _check_fused(fused, foreach, differentiable)
         for group in self.param_groups:
             for p in group["params"]:
                 self._init_state(p, group)
@@ -46,7 +53,7 @@ class Adagrad(Optimizer):
         state = self.state[p]
         state["step"] = 0.0
         state["sum"] = np.full(p._data.shape, group["initial_accumulator_value"],
-                               dtype=p._data.dtype)
+                               dtype=p._data.dtype.newbyteorder("="))
         return state
 
     def step(self, closure=None):
@@ -55,21 +62,21 @@ class Adagrad(Optimizer):
         kernel = K.adagrad_
         state = self.state
         for group in self.param_groups:
-            lr = group["lr"]
+            lr = _hyperparameter(group["lr"])
             lr_decay = group["lr_decay"]
             weight_decay = group["weight_decay"]
             eps = group["eps"]
             maximize = group["maximize"]
             for p in group["params"]:
-                grad = p.grad
-                if grad is None:
+                if p._grad is None:
                     continue
+                grad = _grad_array(p)
                 param_state = state.get(p)
                 if not param_state:
                     param_state = self._init_state(p, group)
                 step = param_state["step"] + 1.0
                 param_state["step"] = step
                 clr = lr / (1 + (step - 1) * lr_decay)
-                kernel(p._data, grad._data, param_state["sum"], clr,
+                kernel(p._data, grad, param_state["sum"], clr,
                        weight_decay, eps, maximize)
         return loss

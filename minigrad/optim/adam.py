@@ -2,11 +2,18 @@
 import numpy as np
 
 from .._kernels import kernels as K
-from .optimizer import Optimizer
+from ..tensor import Tensor
+from .optimizer import Optimizer, _check_fused, _grad_array, _hyperparameter, _refuse_capturable
 
 
-def _check_adam_hyperparameters(lr, betas, eps, weight_decay):
-    if lr < 0.0:
+def _check_adam_hyperparameters(lr, betas, eps, weight_decay, foreach=None, capturable=False):
+    if isinstance(lr, Tensor):
+        if foreach and not capturable:
+            raise ValueError("lr as a Tensor is not supported for capturable=False and "
+                             "foreach=True")
+        if lr.numel() != 1:
+            raise ValueError("Tensor lr must be 1-element")
+    if not 0.0 <= lr:
         raise ValueError(f"Invalid learning rate: {lr}")
     if eps < 0.0:
         raise ValueError(f"Invalid epsilon value: {eps}")
@@ -16,6 +23,16 @@ def _check_adam_hyperparameters(lr, betas, eps, weight_decay):
         raise ValueError(f"Invalid beta parameter at index 1: {betas[1]}")
     if weight_decay < 0.0:
         raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+    if not ((isinstance(betas[0], float) and isinstance(betas[1], float))
+            or (isinstance(betas[0], Tensor) and isinstance(betas[1], Tensor))):
+        raise ValueError("betas must be either both floats or both Tensors")  # noqa: TRY004
+    for i, beta in enumerate(betas):
+        if isinstance(beta, Tensor):
+            if foreach and not capturable:
+                raise ValueError(f"betas[{i}] as a Tensor is not supported for "
+                                 "capturable=False and foreach=True")
+            if beta.numel() != 1:
+                raise ValueError(f"Tensor betas[{i}] must be 1-element")
 
 
 class Adam(Optimizer):
@@ -40,20 +57,31 @@ class Adam(Optimizer):
     bias-corrected sqrt(v), exactly as in PyTorch. State: ``step``, ``exp_avg`` (m),
     ``exp_avg_sq`` (v), ``max_exp_avg_sq`` (vmax, if amsgrad). One fused kernel call
     (``K.adam_``) per parameter per step.
+
+    ``lr`` and the betas may be 1-element Tensors (PyTorch's rules: both betas floats or
+    both Tensors; a Tensor lr or beta with ``foreach=True`` raises). ``foreach``, ``fused``
+    and ``differentiable`` change nothing; ``fused=True`` raises with ``foreach=True`` or
+    ``differentiable=True``, and ``capturable=True`` raises on the first update (it needs an
+    accelerator), as in PyTorch on CPU.
     """
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False, *, maximize=False, decoupled_weight_decay=False):
-        _check_adam_hyperparameters(lr, betas, eps, weight_decay)
+                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
+                 differentiable=False, fused=None, decoupled_weight_decay=False):
+        _check_adam_hyperparameters(lr, betas, eps, weight_decay, foreach, capturable)
         defaults = {"lr": lr, "betas": tuple(betas), "eps": eps,
                     "weight_decay": weight_decay, "amsgrad": amsgrad, "maximize": maximize,
+                    "foreach": foreach, "capturable": capturable,
+                    "differentiable": differentiable, "fused": fused,
                     "decoupled_weight_decay": decoupled_weight_decay}
         super().__init__(params, defaults)
+        _check_fused(fused, foreach, differentiable)
 
     def _init_state(self, p, group):
         state = self.state[p]
         shape, dtype = p._data.shape, p._data.dtype
         state["step"] = 0.0
+        dtype = dtype.newbyteorder("=")
         state["exp_avg"] = np.zeros(shape, dtype)
         state["exp_avg_sq"] = np.zeros(shape, dtype)
         if group["amsgrad"]:
@@ -66,8 +94,8 @@ class Adam(Optimizer):
         kernel = K.adam_
         state = self.state
         for group in self.param_groups:
-            lr = group["lr"]
-            beta1, beta2 = group["betas"]
+            lr = _hyperparameter(group["lr"])
+            beta1, beta2 = map(_hyperparameter, group["betas"])
             eps = group["eps"]
             weight_decay = group["weight_decay"]
             amsgrad = group["amsgrad"]
@@ -75,9 +103,11 @@ class Adam(Optimizer):
             decoupled = group["decoupled_weight_decay"]
             last_step = None
             for p in group["params"]:
-                grad = p.grad
-                if grad is None:
+                if p._grad is None:
                     continue
+                if group["capturable"]:
+                    _refuse_capturable()
+                grad = _grad_array(p)
                 param_state = state.get(p)
                 if not param_state:
                     param_state = self._init_state(p, group)
@@ -88,7 +118,7 @@ class Adam(Optimizer):
                     last_step = step
                     step_size = lr / (1 - beta1**step)
                     bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-                kernel(p._data, grad._data, param_state["exp_avg"],
+                kernel(p._data, grad, param_state["exp_avg"],
                        param_state["exp_avg_sq"], param_state.get("max_exp_avg_sq"),
                        lr, beta1, beta2, eps, weight_decay, decoupled, amsgrad,
                        maximize, step_size, bias_correction2_sqrt)

@@ -16,19 +16,43 @@ Follows ``torch.optim.Optimizer``:
   ``load_state_dict()`` copies every buffer, so the optimizer never shares an array with the
   dict it was loaded from.
 
-A subclass implements ``step``: for each group, for each parameter whose ``grad`` is not None,
-one call to its fused kernel through ``minigrad._kernels.kernels`` (so MINIGRAD_KERNELS=numpy
-runs the plain-numpy twins in ``reference.py``). The kernel updates ``p._data`` in place,
+Hooks follow PyTorch's signatures:
+
+- ``register_step_pre_hook(hook(optimizer, args, kwargs))``: may return new ``(args, kwargs)``;
+  ``args`` starts with the optimizer. ``register_step_post_hook``: the same, returns nothing.
+- ``register_state_dict_pre_hook(hook(optimizer))``,
+  ``register_state_dict_post_hook(hook(optimizer, state_dict))`` (may return a new dict).
+- ``register_load_state_dict_pre_hook(hook(optimizer, state_dict))`` (may return a new dict),
+  ``register_load_state_dict_post_hook(hook(optimizer))``.
+
+Each returns a handle whose ``remove()`` unregisters it. ``register_optimizer_step_pre_hook``
+and ``register_optimizer_step_post_hook`` (this module) register step hooks for every optimizer.
+
+PyTorch's implementation switches ``foreach``, ``fused``, ``capturable`` and ``differentiable``
+are accepted by every optimizer that has them, stored in the groups as PyTorch does (so state
+dicts have PyTorch's keys), and raise where PyTorch raises on CPU; they otherwise change
+nothing: minigrad has one implementation, a fused kernel per parameter, whose results are
+PyTorch's single-tensor ones. ``lr`` may be a 1-element Tensor (its value is used).
+
+A subclass implements ``step`` (wrapped with the step hooks when the class is defined): for
+each group, for each parameter whose ``grad`` is not None, one call to its fused kernel
+through ``minigrad._kernels.kernels`` (so MINIGRAD_KERNELS=numpy runs the plain-numpy twins in
+``reference.py``). The kernel updates ``p._data`` in place,
 whatever its layout: the array is never replaced, since other objects hold references to it.
+LBFGS, Adafactor and Muon are written in numpy instead (flat vectors, row and column
+reductions, matrix products), with the same in-place rule.
 """
 import copy
-from collections import defaultdict
+import functools
+from collections import OrderedDict, defaultdict
 from itertools import chain
 
 import numpy as np
 
 from ..autograd import enable_grad
+from ..autograd import graph as _graph
 from ..tensor import Tensor
+from ..utils.hooks import RemovableHandle
 
 
 class _RequiredParameter:
@@ -41,6 +65,117 @@ class _RequiredParameter:
 required = _RequiredParameter()
 
 
+_global_optimizer_pre_hooks = OrderedDict()
+_global_optimizer_post_hooks = OrderedDict()
+
+
+def register_optimizer_step_pre_hook(hook):
+    """Register ``hook(optimizer, args, kwargs)`` to run before every optimizer's step."""
+    handle = RemovableHandle(_global_optimizer_pre_hooks)
+    _global_optimizer_pre_hooks[handle.id] = hook
+    return handle
+
+
+def register_optimizer_step_post_hook(hook):
+    """Register ``hook(optimizer, args, kwargs)`` to run after every optimizer's step."""
+    handle = RemovableHandle(_global_optimizer_post_hooks)
+    _global_optimizer_post_hooks[handle.id] = hook
+    return handle
+
+
+def _with_step_hooks(step):
+    """Wrap a subclass's ``step``: the step pre- and post-hooks run around it, and afterwards
+    autograd learns that the parameters changed in place (as PyTorch's in-place update bumps
+    their version counters), so a retained graph that saved them refuses to backward."""
+
+    @functools.wraps(step)
+    def wrapper(*args, **kwargs):
+        self = args[0]
+        if not (self._optimizer_step_pre_hooks or self._optimizer_step_post_hooks
+                or _global_optimizer_pre_hooks or _global_optimizer_post_hooks):
+            out = step(*args, **kwargs)
+            _graph.mark_bulk_write(self)
+            return out
+        if self.__dict__.get("_in_hooked_step"):  # a subclass's step calling super().step()
+            return step(*args, **kwargs)
+        for pre_hook in chain(_global_optimizer_pre_hooks.values(),
+                              self._optimizer_step_pre_hooks.values()):
+            result = pre_hook(self, args, kwargs)
+            if result is not None:
+                if isinstance(result, tuple) and len(result) == 2:
+                    args, kwargs = result
+                else:
+                    raise RuntimeError(f"{step} must return None or a tuple of "
+                                       f"(new_args, new_kwargs), but got {result}.")
+        self._in_hooked_step = True
+        try:
+            out = step(*args, **kwargs)
+        finally:
+            self._in_hooked_step = False
+        _graph.mark_bulk_write(self)
+        for post_hook in chain(self._optimizer_step_post_hooks.values(),
+                               _global_optimizer_post_hooks.values()):
+            post_hook(self, args, kwargs)
+        return out
+
+    wrapper.hooked = True
+    return wrapper
+
+
+def _hyperparameter(value):
+    """A hyper-parameter as a Python number: a 1-element Tensor (e.g. a Tensor lr) gives its
+    value, anything else is returned as it is."""
+    return value.item() if isinstance(value, Tensor) else value
+
+
+def _check_tensor_lr(lr):
+    if isinstance(lr, Tensor) and lr.numel() != 1:
+        raise ValueError("Tensor lr must be 1-element")
+
+
+def _check_fused(fused, foreach, differentiable):
+    """PyTorch's checks of ``fused=True`` (SGD, Adam, AdamW, Adagrad), made in __init__."""
+    if fused:
+        if differentiable:
+            raise RuntimeError("`fused` does not support `differentiable`")
+        if foreach:
+            raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
+
+
+_CAPTURABLE_DEVICES = "['cuda', 'xpu', 'hpu', 'privateuseone', 'xla']"
+
+
+def _refuse_capturable(what="params and state_steps", devices=_CAPTURABLE_DEVICES):
+    """capturable=True needs an accelerator: PyTorch raises this at the first CPU update."""
+    raise AssertionError(f"If capturable=True, {what} must be on supported devices: "
+                         f"{devices}.")
+
+
+def _grad_array(p, grad_first=False):
+    """The array of ``p.grad``, checked against the parameter's shape as PyTorch's in-place
+    update would: a gradient that broadcasts to the parameter's shape is broadcast, any other
+    shape raises RuntimeError with PyTorch's message. ``grad_first``: the gradient is the
+    first operand of the optimizer's first operation (Rprop's grad * prev), which decides
+    which shape PyTorch's message calls "tensor a"."""
+    grad = p._grad._data
+    shape = p._data.shape
+    if grad.shape == shape:
+        return grad
+    ndim = max(len(shape), len(grad.shape))
+    a = (1,) * (ndim - len(shape)) + tuple(shape)
+    b = (1,) * (ndim - len(grad.shape)) + tuple(grad.shape)
+    for i in range(ndim - 1, -1, -1):
+        if a[i] != b[i] and a[i] != 1 and b[i] != 1:
+            first, second = (b[i], a[i]) if grad_first else (a[i], b[i])
+            raise RuntimeError(f"The size of tensor a ({first}) must match the size of tensor "
+                               f"b ({second}) at non-singleton dimension {i}")
+    broadcast = tuple(max(x, y) for x, y in zip(a, b))
+    if broadcast != tuple(shape):
+        raise RuntimeError(f"output with shape {list(shape)} doesn't match the broadcast "
+                           f"shape {list(broadcast)}")
+    return np.broadcast_to(grad, shape)
+
+
 class Optimizer:
     """Base class of all optimizers.
 
@@ -49,8 +184,29 @@ class Optimizer:
     defaults: dict of hyper-parameter defaults.
     """
 
+    def modified_arrays(self):
+        """The arrays ``step`` changes in place (for autograd's version check)."""
+        return [p._data for group in self.param_groups for p in group["params"]]
+
+    # Per-parameter state entries that are Python numbers (PyTorch keeps 0-d tensors); the
+    # others are arrays of the parameter's dtype. Subclasses with more extend the tuple.
+    _scalar_state = ("step",)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        step = cls.__dict__.get("step")
+        if step is not None and not getattr(step, "hooked", False):
+            cls.step = _with_step_hooks(step)
+
     def __init__(self, params, defaults):
         self.defaults = defaults
+        _graph.register_bulk_writer(self)
+        self._optimizer_step_pre_hooks = OrderedDict()
+        self._optimizer_step_post_hooks = OrderedDict()
+        self._optimizer_state_dict_pre_hooks = OrderedDict()
+        self._optimizer_state_dict_post_hooks = OrderedDict()
+        self._optimizer_load_state_dict_pre_hooks = OrderedDict()
+        self._optimizer_load_state_dict_post_hooks = OrderedDict()
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             "Tensors or dicts, but got a Tensor")
@@ -97,7 +253,18 @@ class Optimizer:
         elif params is None:
             raise ValueError('param_group must have a "params" entry')
         params = list(params)
+        # named_parameters() gives (name, tensor) pairs: PyTorch keeps the names.
+        names = [param[0] for param in params if isinstance(param, tuple)]
+        params = [param[1] if isinstance(param, tuple) else param for param in params]
         param_group["params"] = params
+        if names:
+            if len(names) != len(params):
+                raise ValueError("all optimizer params should be with/without names. "
+                                 "Some param names are missing")
+            param_group["param_names"] = names
+        if self.param_groups and (("param_names" in param_group)
+                                  != ("param_names" in self.param_groups[0])):
+            raise ValueError("all optimizer param groups should be with/without names.")
 
         for param in params:
             if not isinstance(param, Tensor):
@@ -134,13 +301,13 @@ class Optimizer:
         """
         for group in self.param_groups:
             for p in group["params"]:
-                if p.grad is not None:
+                if p._grad is not None:
                     if set_to_none:
-                        p.grad = None
-                    elif p.grad._data.flags.writeable:
-                        p.grad._data.fill(0)
+                        p._grad = None
+                    elif p._grad._data.flags.writeable:
+                        p._grad._data.fill(0)
                     else:  # e.g. a broadcast view: give the gradient its own zeros
-                        p.grad._data = np.zeros(p.grad._data.shape, p.grad._data.dtype)
+                        p._grad._data = np.zeros(p._grad._data.shape, p._grad._data.dtype)
 
     def step(self, closure=None):
         """Update every parameter that has a gradient. Subclasses implement it."""
@@ -154,6 +321,49 @@ class Optimizer:
         with enable_grad():
             return closure()
 
+    def _load_param_state(self, value, param, index):
+        """One parameter's loaded state: a copy, buffers cast to the parameter's dtype."""
+        return _copy_state(value, param, index, self._scalar_state)
+
+    # ------------------------------------------------------------------------------------
+    # Hooks
+    # ------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _register(hooks, hook, prepend=False):
+        handle = RemovableHandle(hooks)
+        hooks[handle.id] = hook
+        if prepend:
+            hooks.move_to_end(handle.id, last=False)
+        return handle
+
+    def register_step_pre_hook(self, hook):
+        """``hook(optimizer, args, kwargs) -> None or (new_args, new_kwargs)``, run before
+        each ``step``; ``args`` is the step's positional arguments, the optimizer first."""
+        return self._register(self._optimizer_step_pre_hooks, hook)
+
+    def register_step_post_hook(self, hook):
+        """``hook(optimizer, args, kwargs) -> None``, run after each ``step``."""
+        return self._register(self._optimizer_step_post_hooks, hook)
+
+    def register_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer) -> None``, run at the start of ``state_dict()``."""
+        return self._register(self._optimizer_state_dict_pre_hooks, hook, prepend)
+
+    def register_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict) -> state_dict or None``, run on the dict that
+        ``state_dict()`` returns (a returned dict replaces it)."""
+        return self._register(self._optimizer_state_dict_post_hooks, hook, prepend)
+
+    def register_load_state_dict_pre_hook(self, hook, prepend=False):
+        """``hook(optimizer, state_dict) -> state_dict or None``, run on a shallow copy of the
+        dict given to ``load_state_dict`` (a returned dict is loaded instead)."""
+        return self._register(self._optimizer_load_state_dict_pre_hooks, hook, prepend)
+
+    def register_load_state_dict_post_hook(self, hook, prepend=False):
+        """``hook(optimizer) -> None``, run at the end of ``load_state_dict``."""
+        return self._register(self._optimizer_load_state_dict_post_hooks, hook, prepend)
+
     # ------------------------------------------------------------------------------------
     # Saving and loading
     # ------------------------------------------------------------------------------------
@@ -166,6 +376,8 @@ class Optimizer:
         where ``index`` numbers the parameters in group order. The buffers are the live arrays
         (as in PyTorch); they are copied by ``load_state_dict``.
         """
+        for pre_hook in self._optimizer_state_dict_pre_hooks.values():
+            pre_hook(self)
         index_of = {}
         start_index = 0
 
@@ -184,7 +396,12 @@ class Optimizer:
             for k, v in self.state.items()
             if not isinstance(k, Tensor) or id(k) in index_of
         }
-        return {"state": packed_state, "param_groups": param_groups}
+        state_dict = {"state": packed_state, "param_groups": param_groups}
+        for post_hook in self._optimizer_state_dict_post_hooks.values():
+            result = post_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
+        return state_dict
 
     def load_state_dict(self, state_dict):
         """Load a dict made by ``state_dict()`` (possibly after mg.save / mg.load).
@@ -197,6 +414,11 @@ class Optimizer:
                 or "param_groups" not in state_dict:
             raise ValueError('optimizer state dict must be a dict with "state" and '
                              '"param_groups" entries')
+        state_dict = dict(state_dict)
+        for pre_hook in self._optimizer_load_state_dict_pre_hooks.values():
+            result = pre_hook(self, state_dict)
+            if result is not None:
+                state_dict = result
         groups = self.param_groups
         saved_groups = copy.deepcopy(list(state_dict["param_groups"]))
         if len(groups) != len(saved_groups):
@@ -217,36 +439,45 @@ class Optimizer:
             key = int(key) if isinstance(key, str) and key.isdigit() else key
             if key in id_map:
                 param = id_map[key]
-                state[param] = _copy_state(value, param, key)
+                state[param] = self._load_param_state(value, param, key)
             else:
                 state[key] = copy.deepcopy(value)
 
         new_groups = []
         for group, saved in zip(groups, saved_groups):
             saved["params"] = group["params"]
-            if isinstance(saved.get("betas"), list):
-                saved["betas"] = tuple(saved["betas"])
+            if "param_names" in group and "param_names" not in saved:
+                saved["param_names"] = group["param_names"]
+            for key in ("betas", "etas", "step_sizes"):
+                if isinstance(saved.get(key), list):
+                    saved[key] = tuple(saved[key])
             new_groups.append(saved)
         self.state = state
         self.param_groups = new_groups
+        for post_hook in self._optimizer_load_state_dict_post_hooks.values():
+            post_hook(self)
 
 
-def _copy_state(value, param, index, name=None):
+def _copy_state(value, param, index, scalar_names, name=None):
     """A deep copy of one parameter's state, arrays cast to the parameter's dtype.
 
-    ``step`` stays a Python number; other float buffers become fresh C-contiguous arrays
-    of the parameter's dtype (as PyTorch casts them to the parameter's dtype).
+    The entries named in ``scalar_names`` (``step``, ...) become Python floats; other float
+    buffers become fresh C-contiguous arrays of the parameter's dtype in native byte order
+    (as PyTorch casts them to the parameter's dtype).
     """
     if isinstance(value, Tensor):
         value = value._data
+    elif hasattr(value, "__array__") and not isinstance(value, (np.ndarray, np.generic)):
+        value = np.asarray(value)  # e.g. a torch.Tensor from torch's own state_dict
     if isinstance(value, dict):
-        return {k: _copy_state(v, param, index, k) for k, v in value.items()}
+        return {k: _copy_state(v, param, index, scalar_names, k) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return type(value)(_copy_state(v, param, index, name) for v in value)
+        return type(value)(_copy_state(v, param, index, scalar_names, name) for v in value)
+    if name in scalar_names and np.ndim(value) == 0 and not isinstance(value, str):
+        return float(value)
     if isinstance(value, (np.ndarray, np.generic)):
-        if name == "step":
-            return float(value)
-        array = np.array(value, dtype=param._data.dtype, order="C", copy=True)
+        dtype = param._data.dtype.newbyteorder("=")
+        array = np.array(value, dtype=dtype, order="C", copy=True)
         if array.ndim and array.size != param._data.size:
             raise ValueError(f"loaded state dict has a buffer {name!r} of shape {array.shape} "
                              f"for parameter {index} of shape {param._data.shape}")

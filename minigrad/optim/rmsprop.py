@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._kernels import kernels as K
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check_tensor_lr, _grad_array, _hyperparameter, _refuse_capturable
 
 
 class RMSprop(Optimizer):
@@ -22,11 +22,15 @@ class RMSprop(Optimizer):
     eps is added outside the square root (PyTorch's choice; TensorFlow adds it inside).
     State: ``step``, ``square_avg`` (v), ``momentum_buffer`` (b, if momentum > 0),
     ``grad_avg`` (m, if centered). One fused kernel call (``K.rmsprop_``) per parameter.
+    ``lr`` may be a 1-element Tensor; ``foreach`` and ``differentiable`` change nothing, and
+    ``capturable=True`` raises on the first update, as in PyTorch on CPU.
     """
 
     def __init__(self, params, lr=1e-2, alpha=0.99, eps=1e-8, weight_decay=0, momentum=0,
-                 centered=False, *, maximize=False):
-        if lr < 0.0:
+                 centered=False, capturable=False, foreach=None, maximize=False,
+                 differentiable=False):
+        _check_tensor_lr(lr)
+        if not 0.0 <= lr:
             raise ValueError(f"Invalid learning rate: {lr}")
         if eps < 0.0:
             raise ValueError(f"Invalid epsilon value: {eps}")
@@ -37,12 +41,14 @@ class RMSprop(Optimizer):
         if alpha < 0.0:
             raise ValueError(f"Invalid alpha value: {alpha}")
         defaults = {"lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps,
-                    "centered": centered, "weight_decay": weight_decay, "maximize": maximize}
+                    "centered": centered, "weight_decay": weight_decay,
+                    "capturable": capturable, "foreach": foreach, "maximize": maximize,
+                    "differentiable": differentiable}
         super().__init__(params, defaults)
 
     def _init_state(self, p, group):
         state = self.state[p]
-        shape, dtype = p._data.shape, p._data.dtype
+        shape, dtype = p._data.shape, p._data.dtype.newbyteorder("=")
         state["step"] = 0.0
         state["square_avg"] = np.zeros(shape, dtype)
         if group["momentum"] > 0:
@@ -57,7 +63,7 @@ class RMSprop(Optimizer):
         kernel = K.rmsprop_
         state = self.state
         for group in self.param_groups:
-            lr = group["lr"]
+            lr = _hyperparameter(group["lr"])
             alpha = group["alpha"]
             eps = group["eps"]
             weight_decay = group["weight_decay"]
@@ -65,14 +71,16 @@ class RMSprop(Optimizer):
             centered = group["centered"]
             maximize = group["maximize"]
             for p in group["params"]:
-                grad = p.grad
-                if grad is None:
+                if p._grad is None:
                     continue
+                if group["capturable"]:
+                    _refuse_capturable()
+                grad = _grad_array(p)
                 param_state = state.get(p)
                 if not param_state:
                     param_state = self._init_state(p, group)
                 param_state["step"] += 1.0
-                kernel(p._data, grad._data, param_state["square_avg"],
+                kernel(p._data, grad, param_state["square_avg"],
                        param_state.get("grad_avg"), param_state.get("momentum_buffer"),
                        lr, alpha, eps, weight_decay, momentum, centered, maximize)
         return loss

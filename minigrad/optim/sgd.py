@@ -2,7 +2,7 @@
 import numpy as np
 
 from .._kernels import kernels as K
-from .optimizer import Optimizer
+from .optimizer import Optimizer, _check_fused, _check_tensor_lr, _grad_array, _hyperparameter
 
 
 class SGD(Optimizer):
@@ -22,22 +22,29 @@ class SGD(Optimizer):
     gradient inside the momentum buffer; this is PyTorch's convention.
 
     The buffer ``state[p]["momentum_buffer"]`` exists once p has been updated with
-    momentum != 0. One fused kernel call (``K.sgd_``) per parameter per step.
+    momentum != 0. One fused kernel call (``K.sgd_``) per parameter per step. ``lr`` and
+    ``weight_decay`` may be 1-element Tensors. ``foreach``, ``fused`` and ``differentiable``
+    are accepted and change nothing (``fused=True`` raises with ``foreach=True`` or
+    ``differentiable=True``, as in PyTorch).
     """
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-                 nesterov=False, *, maximize=False):
+                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
+                 fused=None):
+        _check_tensor_lr(lr)
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
         if momentum < 0.0:
             raise ValueError(f"Invalid momentum value: {momentum}")
         if weight_decay < 0.0:
             raise ValueError(f"Invalid weight_decay value: {weight_decay}")
+        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
+                    "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize,
+                    "foreach": foreach, "differentiable": differentiable, "fused": fused}
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
-        defaults = {"lr": lr, "momentum": momentum, "dampening": dampening,
-                    "weight_decay": weight_decay, "nesterov": nesterov, "maximize": maximize}
         super().__init__(params, defaults)
+        _check_fused(fused, foreach, differentiable)
 
     def step(self, closure=None):
         """One update of every parameter that has a gradient; returns closure()'s loss."""
@@ -45,16 +52,16 @@ class SGD(Optimizer):
         kernel = K.sgd_
         state = self.state
         for group in self.param_groups:
-            lr = group["lr"]
+            lr = _hyperparameter(group["lr"])
             momentum = group["momentum"]
             dampening = group["dampening"]
-            weight_decay = group["weight_decay"]
+            weight_decay = _hyperparameter(group["weight_decay"])
             nesterov = group["nesterov"]
             maximize = group["maximize"]
             for p in group["params"]:
-                grad = p.grad
-                if grad is None:
+                if p._grad is None:
                     continue
+                grad = _grad_array(p)
                 param = p._data
                 buf = None
                 first_step = False
@@ -63,9 +70,9 @@ class SGD(Optimizer):
                     buf = param_state.get("momentum_buffer")
                     if buf is None:
                         # The first step copies the (decayed) gradient into the buffer.
-                        buf = param_state["momentum_buffer"] = np.empty(param.shape,
-                                                                        param.dtype)
+                        buf = param_state["momentum_buffer"] = np.empty(
+                            param.shape, param.dtype.newbyteorder("="))
                         first_step = True
-                kernel(param, grad._data, buf, lr, weight_decay, momentum,
+                kernel(param, grad, buf, lr, weight_decay, momentum,
                        dampening, nesterov, maximize, first_step)
         return loss
