@@ -98,7 +98,8 @@ extensions = [
     Extension(
         "minigrad._kernels." + os.path.splitext(os.path.basename(path))[0],
         [path],
-        depends=sorted(glob.glob(os.path.join(KERNEL_DIR, "*.pxd"))),
+        depends=sorted(glob.glob(os.path.join(KERNEL_DIR, "*.pxd"))
+                       + glob.glob(os.path.join(KERNEL_DIR, "*.pxi"))),
         include_dirs=[np.get_include()],
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=compile_args,

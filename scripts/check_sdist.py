@@ -31,7 +31,7 @@ def tracked_files(tree):
     if result.returncode != 0:  # not a git checkout: what is on disk, less generated files
         return {p.relative_to(tree).as_posix() for folder in SHIPPED_FOLDERS
                 for p in (tree / folder).rglob("*")
-                if p.is_file() and p.suffix in (".py", ".pyx", ".pxd")
+                if p.is_file() and p.suffix in (".py", ".pyx", ".pxd", ".pxi")
                 and p.name not in FORBIDDEN_NAMES}
     return set(result.stdout.split())
 

@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from importlib.machinery import EXTENSION_SUFFIXES
 from pathlib import Path
 
 import numpy as np
@@ -43,12 +44,18 @@ def build_options():
 
 
 def compiled_files():
-    return [Path(_kernels.compiled_module(name).__file__) for name in _kernels._COMPILED_MODULES]
+    """Every compiled module in minigrad/_kernels (those the engine loads and any others)."""
+    return sorted(path for suffix in EXTENSION_SUFFIXES
+                  for path in (PACKAGE_DIR / "_kernels").glob("*" + suffix))
 
 
 def test_compiled_kernels_are_the_ones_beside_the_package():
-    for path in compiled_files():
-        assert path.resolve().parent == PACKAGE_DIR / "_kernels", path
+    loaded = [Path(_kernels.compiled_module(name).__file__).resolve()
+              for name in _kernels._COMPILED_MODULES]
+    assert loaded
+    for path in loaded:
+        assert path.parent == PACKAGE_DIR / "_kernels", path
+    assert set(loaded) <= set(compiled_files())
 
 
 def test_minigrad_comes_from_site_packages_when_ci_installed_it():
