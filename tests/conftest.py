@@ -1,8 +1,29 @@
+"""Fixtures shared by every test file, and a header naming the minigrad under test.
+
+The tests run against whichever minigrad Python imports: the installed package when pytest
+runs in a clone after `pip install ".[test]"` (pytest puts tests/, not the clone, on sys.path),
+or an installed wheel when they run from an unpacked sdist or from another directory with
+`pytest --rootdir=SRC SRC/tests` (as CI does). They read the examples/ folder beside tests/
+(shipped in the sdist).
+"""
+import os
+
 import numpy as np
 import pytest
 
 import minigrad as mg
 from minigrad import _kernels
+
+
+def pytest_report_header(config):
+    try:
+        from minigrad._kernels._build_options import BUILD_OPTIONS
+        build = BUILD_OPTIONS["mode"]
+    except ImportError:
+        build = "unknown (no record of the build)"
+    location = os.path.dirname(os.path.abspath(mg.__file__))
+    return (f"minigrad {mg.__version__} from {location}; kernel backend {_kernels.backend_name}, "
+            f"build {build}")
 
 
 @pytest.fixture(params=["cython", "numpy"])
