@@ -620,7 +620,7 @@ def _child(script, *args):
     root = os.path.dirname(os.path.dirname(os.path.abspath(mg.__file__)))
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [root, env.get("PYTHONPATH")]))
     child = subprocess.Popen([sys.executable, "-c", script, *map(str, args)],
-                             stdout=subprocess.PIPE, env=env)
+                             stdout=subprocess.PIPE, env=env, cwd=root)  # the minigrad under test
     first_line = child.stdout.readline()  # the child is now mid-save (or holds its lock)
     assert first_line in (b"writing\n", b"locked\n"), first_line
     return child
