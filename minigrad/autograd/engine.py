@@ -21,9 +21,9 @@ from .._kernels import kernels as K
 from ..errors import ShapeError
 from . import anomaly_mode, graph
 from .grad_mode import state as _grad_state
-from .graph import FREED_MESSAGE, OutputRef, inplace_state
 from .graph import EDGE_LEAF as _LEAF
 from .graph import EDGE_NODE as _NODE
+from .graph import FREED_MESSAGE, OutputRef, inplace_state
 
 tensor_math = None  # the namespace of recorded tensor functions, registered by minigrad.ops
 
