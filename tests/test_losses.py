@@ -6,7 +6,7 @@ import pytest
 import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad import nn
-from minigrad.autograd import gradcheck
+from minigrad.autograd import gradcheck, gradgradcheck
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -408,3 +408,57 @@ def test_losses_pass_gradcheck(backend, name, fn, indices_only):
     # Keep |x - y| away from the kinks of L1 / SmoothL1 / Huber for finite differences.
     y = mg.tensor(gen.standard_normal((4, 3)) + 0.05, requires_grad=not indices_only)
     assert gradcheck(fn, (x, y))
+
+
+@pytest.mark.parametrize("name,fn,indices_only", GRADCHECK_CASES,
+                         ids=[c[0] for c in GRADCHECK_CASES])
+def test_losses_pass_gradgradcheck(backend, name, fn, indices_only):
+    """The fused losses' backward formulas are differentiable too (create_graph)."""
+    gen = np.random.default_rng(3)
+    x = mg.tensor(gen.standard_normal((4, 3)), requires_grad=True)
+    y = mg.tensor(gen.standard_normal((4, 3)) + 0.05, requires_grad=not indices_only)
+    assert gradgradcheck(fn, (x, y))
+
+
+@pytest.mark.parametrize("name,fn,indices_only", GRADCHECK_CASES,
+                         ids=[c[0] for c in GRADCHECK_CASES])
+def test_losses_second_derivatives_match_torch(backend, name, fn, indices_only):
+    """d/d(x, y) of |d loss/dx|^2, the double-backward graph, against PyTorch's."""
+    torch = pytest.importorskip("torch")
+    gen = np.random.default_rng(3)
+    arrays = gen.standard_normal((4, 3)), gen.standard_normal((4, 3)) + 0.05
+    loss = {
+        "mse": lambda L, F, x, y: F.mse_loss(x, y),
+        "mse_none": lambda L, F, x, y: F.mse_loss(x, y, reduction="none"),
+        "l1": lambda L, F, x, y: F.l1_loss(x, y, reduction="sum"),
+        "smooth_l1": lambda L, F, x, y: F.smooth_l1_loss(x, y, beta=0.7),
+        "huber": lambda L, F, x, y: F.huber_loss(x, y, delta=0.6, reduction="none"),
+        "bce": lambda L, F, x, y: F.binary_cross_entropy(x.sigmoid(), y.sigmoid()),
+        "bce_logits": lambda L, F, x, y: F.binary_cross_entropy_with_logits(
+            x, y.sigmoid(), pos_weight=L.tensor([2.0, 0.5, 1.0], dtype=L.float64)),
+        "ce": lambda L, F, x, y: F.cross_entropy(x, L.tensor([0, 2, 1, 1])),
+        "ce_smooth_weight": lambda L, F, x, y: F.cross_entropy(
+            x, L.tensor([0, 2, 1, 1]), weight=L.tensor([1.0, 2.0, 0.5], dtype=L.float64),
+            label_smoothing=0.3, reduction="none"),
+        "ce_probs": lambda L, F, x, y: F.cross_entropy(x, F.softmax(y, dim=1),
+                                                       label_smoothing=0.1),
+        "nll": lambda L, F, x, y: F.nll_loss(x, L.tensor([0, 2, 1, 1]), weight=L.tensor(
+            [1.0, 2.0, 0.5], dtype=L.float64)),
+    }[name]
+
+    def second(L):
+        x = L.tensor(arrays[0], dtype=L.float64, requires_grad=True)
+        y = L.tensor(arrays[1], dtype=L.float64, requires_grad=not indices_only)
+        out = loss(L, L.nn.functional, x, y)
+        v = L.tensor(np.linspace(0.5, 1.5, out.numel()).reshape(tuple(out.shape)),
+                     dtype=L.float64)
+        wrt = [x, y] if y.requires_grad else [x]
+        grads = L.autograd.grad(out, wrt, v, create_graph=True)
+        total = sum((g * g).sum() for g in grads)
+        if not total.requires_grad:
+            return [np.zeros(a.shape) for a in wrt]
+        return [np.zeros(t.shape) if g is None else np.array(g.detach().numpy(force=True))
+                for g, t in zip(L.autograd.grad(total, wrt, allow_unused=True), wrt)]
+
+    for got, want in zip(second(mg), second(torch)):
+        np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-11)

@@ -10,7 +10,7 @@ import pytest
 import minigrad as mg
 import minigrad.nn.functional as F
 from minigrad import nn
-from minigrad.autograd import gradcheck
+from minigrad.autograd import gradcheck, gradgradcheck
 
 torch = pytest.importorskip("torch")
 
@@ -178,6 +178,29 @@ def test_functional_gradcheck(backend, name, fn):
     values[np.abs(values) < 0.05] = 0.3  # keep away from the kink of relu
     x = mg.tensor(values, requires_grad=True)
     assert gradcheck(fn, (x,))
+
+
+@pytest.mark.parametrize("name,fn", GRADCHECK_FUNCTIONS, ids=[g[0] for g in GRADCHECK_FUNCTIONS])
+def test_functional_gradgradcheck(backend, name, fn):
+    """Linear, softmax, batch norm...: their fused backward formulas differentiate again."""
+    gen = np.random.default_rng(4)
+    values = gen.standard_normal((4, 3))
+    values[np.abs(values) < 0.05] = 0.3
+    x = mg.tensor(values, requires_grad=True)
+    assert gradgradcheck(fn, (x,))
+
+
+def test_linear_and_batch_norm_parameters_gradgradcheck():
+    gen = np.random.default_rng(5)
+    x = mg.tensor(gen.standard_normal((5, 2, 3)), requires_grad=True)
+    w = mg.tensor(gen.standard_normal(2), requires_grad=True)
+    b = mg.tensor(gen.standard_normal(2), requires_grad=True)
+    assert gradgradcheck(lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+                         (x, w, b))
+    x = mg.tensor(gen.standard_normal((3, 2, 4)), requires_grad=True)
+    w = mg.tensor(gen.standard_normal((5, 4)), requires_grad=True)
+    b = mg.tensor(gen.standard_normal(5), requires_grad=True)
+    assert gradgradcheck(lambda x, w, b: F.linear(x, w, b).tanh(), (x, w, b))
 
 
 def test_batch_norm_weight_and_bias_gradcheck():
