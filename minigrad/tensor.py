@@ -1464,7 +1464,9 @@ def _to_array(data, dtype=None):
         return np.array(_unwrap_nested(data), dtype=_dt.as_dtype(dtype).np_dtype, order="C",
                         copy=True)
     if isinstance(data, (np.ndarray, np.generic)):
-        array = np.array(data, order="C", copy=True)
+        # A copy in native byte order: kernels read memory as native numbers, so a
+        # byte-swapped array would be silently wrong (PyTorch refuses one; copying is safe).
+        array = np.array(data, dtype=data.dtype.newbyteorder("="), order="C", copy=True)
         if array.dtype.kind not in "biufc":
             raise TypeError(f"can't convert a numpy array of dtype {array.dtype} to a tensor")
         return array
@@ -1510,6 +1512,9 @@ def from_numpy(array):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
     if array.dtype.kind not in "biufc":
         raise TypeError(f"can't convert np.ndarray of type {array.dtype}")
+    if not array.dtype.isnative:
+        raise ValueError("given numpy array has byte order different from the native byte "
+                         "order. Conversion between byte orders is currently not supported.")
     return _wrap(array)
 
 

@@ -27,7 +27,7 @@ import numpy as np
 
 from .._kernels import kernels as K
 from ..autograd.graph import Op
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 from ..tensor import Tensor
 from .module import Module
 
@@ -400,14 +400,15 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
     """Smooth L1: quadratic for |d| < beta, linear beyond (beta = 0 is L1). Shapes must match."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if beta < 0:
-        raise ValueError(f"smooth_l1_loss does not support negative values for beta (got {beta})")
+        raise ArgumentError(f"smooth_l1_loss does not support negative values for beta (got "
+                            f"{beta}).")
     return _pointwise(SmoothL1, "smooth_l1_loss", input, target, reduction, None, float(beta))
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """Huber loss: quadratic for |d| <= delta, linear beyond. Shapes must match."""
     if delta <= 0:
-        raise ValueError(f"huber_loss does not support non-positive values for delta "
+        raise ArgumentError(f"huber_loss does not support non-positive values for delta "
                          f"(got {delta})")
     return _pointwise(Huber, "huber_loss", input, target, reduction, weight, float(delta))
 
@@ -420,12 +421,13 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
     _check_tensor(input, "input", "binary_cross_entropy")
     _check_tensor(target, "target", "binary_cross_entropy")
     _check_same_shape(input, target, "binary_cross_entropy")
-    x = input._data
-    if x.dtype.kind == "f" and not np.all((x >= 0) & (x <= 1)):
-        bad = x[~((x >= 0) & (x <= 1))].flat[0]
-        raise ValueError(
-            f"binary_cross_entropy: all elements of input should be between 0 and 1 (found "
-            f"{bad}); to train on unbounded scores use binary_cross_entropy_with_logits")
+    for name, values in (("input", input._data), ("target", target._data)):
+        if values.dtype.kind == "f" and not np.all((values >= 0) & (values <= 1)):
+            bad = values[~((values >= 0) & (values <= 1))].flat[0]
+            raise ArgumentError(
+                f"binary_cross_entropy: all elements of {name} should be between 0 and 1 "
+                f"(found {bad})" + ("; to train on unbounded scores use "
+                                    "binary_cross_entropy_with_logits" if name == "input" else ""))
     return _pointwise(BinaryCrossEntropy, "binary_cross_entropy", input, target, reduction,
                       weight)
 
@@ -584,8 +586,10 @@ class _ClassLoss(Op):
             self.scale = 1.0
             return np.asarray(total, dtype=dtype)
         with np.errstate(invalid="ignore", divide="ignore"):
-            self.scale = np.float64(1.0) / denominator
-            return np.asarray(total * self.scale, dtype=dtype)
+            # Nothing kept (every target ignored): the loss is 0/0 = NaN and the gradient
+            # exactly 0, as in PyTorch (a NaN gradient would ruin the weights in one step).
+            self.scale = np.float64(1.0) / denominator if denominator else 0.0
+            return np.asarray(total / denominator, dtype=dtype)
 
     def derivative_rows(self, xp, x, t):
         return self.grad_rows, None
@@ -652,11 +656,13 @@ class CrossEntropy(_ClassLoss):
     def _indices(self, z, target, weight, ignore_index, label_smoothing):
         log_p = _log_softmax_rows(z)
         coef, offset, w_y = self._linear_in_p(z.shape, z.dtype, target)
-        losses = -log_p[np.arange(z.shape[0]), np.where(target != ignore_index, target, 0)] * w_y
+        kept = target != ignore_index
+        # An ignored row contributes exactly 0, even if its logits hold a NaN (as PyTorch).
+        losses = np.where(kept, -log_p[np.arange(z.shape[0]), np.where(kept, target, 0)] * w_y,
+                          0.0)
         if label_smoothing:
             w = np.ones(z.shape[1], dtype=z.dtype) if weight is None else weight
-            kept = target != ignore_index
-            smooth = -np.sum(log_p * w, axis=1) * kept / z.shape[1]
+            smooth = np.where(kept, -np.sum(log_p * w, axis=1) / z.shape[1], 0.0)
             losses = (1 - label_smoothing) * losses + label_smoothing * smooth
         grad = (np.exp(log_p) * coef + offset).astype(z.dtype, copy=False)
         return losses, grad, np.sum(w_y)
@@ -722,7 +728,8 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     reduction = _legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
-        raise ValueError(f"label_smoothing must be between 0.0 and 1.0. Got: {label_smoothing}")
+        raise ArgumentError(f"label_smoothing must be between 0.0 and 1.0. Got: "
+                            f"{label_smoothing}")
     probabilities = _check_class_arguments(input, target, "cross_entropy", True)
     x = input._data
     num_classes = x.shape[0 if x.ndim == 1 else 1]
@@ -748,9 +755,9 @@ class NegativeLogLikelihood(_ClassLoss):
         safe_target = np.where(kept, target, 0)
         index = np.arange(rows.shape[0])
         w_y = kept.astype(rows.dtype) if weight is None else weight[safe_target] * kept
-        losses = -rows[index, safe_target] * w_y
+        losses = np.where(kept, -rows[index, safe_target] * w_y, 0.0)
         grad = np.zeros_like(rows)
-        grad[index, safe_target] = -w_y
+        grad[index, safe_target] = 0.0 - w_y  # (0.0, not -0.0, for an ignored row)
         return self.reduce(losses, grad, np.sum(w_y), reduction, x.shape, x.dtype)
 
 

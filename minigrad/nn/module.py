@@ -28,7 +28,7 @@ import numpy as np
 from .. import dtypes as _dtypes
 from ..autograd import Function, no_grad
 from ..autograd.graph import OutputRef
-from ..errors import ShapeError
+from ..errors import ArgumentError, ShapeError
 from ..tensor import Tensor, _check_device, _wrap
 from ..tensor import device as _device
 
@@ -624,6 +624,8 @@ class Module:
         device = kwargs.pop("device", None)
         dtype = kwargs.pop("dtype", None)
         kwargs.pop("non_blocking", None)
+        if "copy" in kwargs:
+            raise ArgumentError(".to() does not accept copy argument")
         if kwargs:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
         for arg in args:
