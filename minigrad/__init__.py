@@ -22,6 +22,7 @@ from .dtypes import dtype, float16, float32, float64, int8, int16, int32, int64,
 from .errors import ShapeError
 
 # The torch.* functions, one module per family (each lists its names in __all__).
+from .functions.activation import *
 from .functions.creation import *
 from .functions.elementwise import *
 from .functions.index import *

@@ -10,9 +10,9 @@ The differentiable primitives they use live in ``minigrad/ops/``; a function her
 converts its arguments (PyTorch's errors, dims, dtypes) and composes ops.
 """
 from ..tensor import Tensor
-from . import creation, elementwise, index, linalg, reduce, shape
+from . import activation, creation, elementwise, index, linalg, reduce, shape
 
-_FAMILIES = (creation, elementwise, index, linalg, reduce, shape)
+_FAMILIES = (activation, creation, elementwise, index, linalg, reduce, shape)
 
 
 def _attach_methods():
