@@ -131,6 +131,9 @@ class _ConvNd(Module):
             shape = (in_channels, out_channels // groups) + tuple(kernel_size)
         else:
             shape = (out_channels, in_channels // groups) + tuple(kernel_size)
+        if any(n < 0 for n in shape):
+            raise RuntimeError(f"Trying to create tensor with negative dimension "
+                               f"{min(shape)}: {list(shape)}")
         self.weight = Parameter(np.empty(shape, np_dtype))
         if bias:
             self.bias = Parameter(np.empty(out_channels, np_dtype))

@@ -75,7 +75,8 @@ def _check_tensor(value, name, function):
 
 
 def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+    return type(value) is int or (isinstance(value, numbers.Integral)
+                                  and not isinstance(value, bool))
 
 
 def _ints(value, n, name, function):
@@ -142,8 +143,7 @@ _LEGACY = {"float32": "Float", "float64": "Double", "int64": "Long", "int32": "I
            "int16": "Short", "int8": "Char", "uint8": "Byte", "bool": "Bool"}
 
 
-def _check_conv_dtypes(input, weight, function):
-    x_dtype, w_dtype = input._data.dtype, weight._data.dtype
+def _check_conv_dtypes(x_dtype, w_dtype, function):
     if w_dtype != x_dtype:
         if x_dtype == np.float32:
             raise RuntimeError(f"Input type (torch.{_LEGACY[x_dtype.name]}Tensor) and weight "
@@ -152,10 +152,29 @@ def _check_conv_dtypes(input, weight, function):
                                "weight is a dense tensor")
         raise RuntimeError(f"expected scalar type {_LEGACY.get(x_dtype.name, x_dtype.name)} "
                            f"but found {_LEGACY.get(w_dtype.name, w_dtype.name)}")
-    if x_dtype.kind not in "fiu":
-        kind = "slow_conv_transpose2d" if "transpose" in function else "slow_conv2d_cpu"
+    # PyTorch's CPU kernels: convolutions of any integer type, transposed ones of int64 only
+    transposed = "transpose" in function
+    if x_dtype.kind not in "fiu" or (transposed and x_dtype.kind != "f"
+                                     and x_dtype != np.int64):
+        kind = "slow_conv_transpose2d_out_cpu" if transposed else "slow_conv2d_cpu"
         raise NotImplementedError(f"\"{kind}\" not implemented for "
                                   f"'{_LEGACY.get(x_dtype.name, x_dtype.name)}'")
+
+
+def _hashable(value):
+    """Lists (PyTorch accepts them for int[n] arguments) as tuples, so a geometry can be a
+    cache key."""
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _planned(plan, *key):
+    """plan(*key) through its cache, or directly when an argument cannot be hashed (plan then
+    raises PyTorch's error for it)."""
+    try:
+        hash(key)
+    except TypeError:
+        return plan.__wrapped__(*key)
+    return plan(*key)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -165,15 +184,31 @@ def _check_conv_dtypes(input, weight, function):
 
 def _check_conv(input, weight, bias, stride, padding, dilation, groups, output_padding,
                 spatial, function):
-    """Check a (transposed, if ``output_padding`` is not None) convolution's arguments in
-    PyTorch's order (the frontend, then ``_convolution``'s check_shape_forward); return
+    """Check a (transposed, if ``output_padding`` is not None) convolution's arguments; return
     (input as (N, C, *spatial), whether a batch dimension was added, stride, padding pairs,
-    dilation, output_padding)."""
-    transposed = output_padding is not None
+    dilation, output_padding). The checks on shapes and parameters run once per geometry
+    (``_conv_plan``, cached): a training step repeats the same ones."""
     _check_tensor(input, "input", function)
     _check_tensor(weight, "weight", function)
     if bias is not None:
         _check_tensor(bias, "bias", function)
+    b_shape = b_dtype = None
+    if bias is not None:
+        b_shape, b_dtype = bias._data.shape, bias._data.dtype
+    unbatched, stride, pairs, dilation, output_padding = _planned(
+        _conv_plan, input._data.shape, input._data.dtype, weight._data.shape,
+        weight._data.dtype, b_shape, b_dtype, _hashable(stride), _hashable(padding),
+        _hashable(dilation), groups, _hashable(output_padding), spatial, function)
+    return (input.unsqueeze(0) if unbatched else input), unbatched, stride, pairs, dilation, \
+        output_padding
+
+
+@functools.lru_cache(maxsize=256)
+def _conv_plan(x_shape, x_dtype, w_shape, w_dtype, b_shape, b_dtype, stride, padding,
+               dilation, groups, output_padding, spatial, function):
+    """The checks of a convolution's shapes, dtypes and parameters, in PyTorch's order (the
+    frontend, then ``_convolution``'s check_shape_forward), with its messages."""
+    transposed = output_padding is not None
     if not _is_int(groups):
         raise TypeError(f"{function}() received an invalid combination of arguments - got "
                         f"groups={type(groups).__name__}, but expected int groups")
@@ -185,16 +220,22 @@ def _check_conv(input, weight, bias, stride, padding, dilation, groups, output_p
         padding = _int_list(padding, spatial, "padding", function)
     if transposed:
         output_padding = _int_list(output_padding, spatial, "output_padding", function)
-    if bias is not None and bias._data.dtype != input._data.dtype:
-        raise RuntimeError(f"Input type ({_dtype_name(input._data.dtype)}) and bias type "
-                           f"({_dtype_name(bias._data.dtype)}) should be the same")
-    x, unbatched = _batched(input, spatial, function)
+    if b_dtype is not None and b_dtype != x_dtype:
+        raise RuntimeError(f"Input type ({_dtype_name(x_dtype)}) and bias type "
+                           f"({_dtype_name(b_dtype)}) should be the same")
+    x_shape = list(x_shape)
+    if len(x_shape) not in (spatial + 1, spatial + 2):
+        raise RuntimeError(f"Expected {spatial + 1}D (unbatched) or {spatial + 2}D (batched) "
+                           f"input to {function}, but got input of size: {x_shape}")
+    unbatched = len(x_shape) == spatial + 1
+    if unbatched:
+        x_shape = [1] + x_shape
     if isinstance(padding, str):
         if padding not in ("valid", "same"):
             raise RuntimeError(f"Invalid padding string: '{padding}'")
         if padding == "same" and any(s != 1 for s in stride):
             raise RuntimeError("padding='same' is not supported for strided convolutions")
-    w_shape, x_shape = _shape(weight), _shape(x)
+    w_shape = list(w_shape)
     if len(w_shape) < 3:
         raise RuntimeError("weight should have at least three dimensions")
     k = len(w_shape) - 2
@@ -233,15 +274,17 @@ def _check_conv(input, weight, bias, stride, padding, dilation, groups, output_p
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
                            f"at dimension 0, but got weight of size [{w_shape}] instead")
     shown = x_shape[1:] if unbatched else x_shape
+    bias_bad = b_shape is not None and (len(b_shape) != 1 or b_shape[0] != (
+        w_shape[1] * groups if transposed else w_shape[0]))
     if not transposed:
         if x_shape[1] != w_shape[1] * groups:
             raise ShapeError(f"Given groups={groups}, weight of size {w_shape}, expected "
                              f"input{shown} to have {w_shape[1] * groups} channels, but got "
                              f"{x_shape[1]} channels instead")
-        if bias is not None and (bias._data.ndim != 1 or bias._data.shape[0] != w_shape[0]):
+        if bias_bad:
             raise ShapeError(f"Given weight of size {w_shape}, expected bias to be "
                              f"1-dimensional with {w_shape[0]} elements, but got bias of size "
-                             f"{_shape(bias)} instead")
+                             f"{list(b_shape)} instead")
         padded = [n + lo + hi for n, (lo, hi) in zip(x_shape[2:], pairs)]
         kernel = [d * (n - 1) + 1 for d, n in zip(dilation, w_shape[2:])]
         if any(p < q for p, q in zip(padded, kernel)):
@@ -254,13 +297,12 @@ def _check_conv(input, weight, bias, stride, padding, dilation, groups, output_p
             raise ShapeError(f"Given transposed=1, weight of size {w_shape}, expected "
                              f"input{shown} to have {w_shape[0]} channels, but got "
                              f"{x_shape[1]} channels instead")
-        channels = w_shape[1] * groups
-        if bias is not None and (bias._data.ndim != 1 or bias._data.shape[0] != channels):
+        if bias_bad:
             raise ShapeError(f"Given transposed=1, weight of size {w_shape}, expected bias to "
-                             f"be 1-dimensional with {channels} elements, but got bias of size "
-                             f"{_shape(bias)} instead")
-    _check_conv_dtypes(input, weight, function)
-    return x, unbatched, stride, pairs, dilation, output_padding
+                             f"be 1-dimensional with {w_shape[1] * groups} elements, but got "
+                             f"bias of size {list(b_shape)} instead")
+    _check_conv_dtypes(x_dtype, w_dtype, function)
+    return unbatched, stride, pairs, dilation, output_padding
 
 
 def _conv(input, weight, bias, stride, padding, dilation, groups, spatial, function):
@@ -444,9 +486,8 @@ def _pool_args(kernel_size, stride, padding, dilation, spatial, function):
         parse(dilation, names[3]) if dilation is not None else (1,) * spatial)
 
 
-def _pool_input(input, spatial, function, allow_empty_batch=True):
-    _check_tensor(input, "input", function)
-    shape = _shape(input)
+def _check_pool_input(shape, spatial, function):
+    shape = list(shape)
     if len(shape) not in (spatial + 1, spatial + 2) or any(n == 0 for n in shape[-spatial - 1:]):
         if function.startswith("max_pool1d"):
             raise RuntimeError(f"max_pool1d: Expected 2D or 3D (batch mode) tensor with "
@@ -459,10 +500,13 @@ def _pool_input(input, spatial, function, allow_empty_batch=True):
             raise RuntimeError("non-empty 3D or 4D (batch mode) tensor expected for input")
         raise RuntimeError(f"Expected {spatial + 1}D or {spatial + 2}D (batch mode) tensor with "
                            f"optional 0 dim batch size for input, but got:{shape}")
-    x, unbatched = _batched(input, spatial, function)
-    if spatial == 1:
-        x = x.unsqueeze(2)
-    return x, unbatched
+
+
+def _pool_input(input, spatial, unbatched):
+    """input as (N, C, H, W): a batch dimension added if ``unbatched``, and a unit height for
+    1-D pooling."""
+    x = input.unsqueeze(0) if unbatched else input
+    return x.unsqueeze(2) if spatial == 1 else x
 
 
 def _pool_output(y, spatial, unbatched):
@@ -479,11 +523,22 @@ def _indices_output(indices, spatial, unbatched):
     return _wrap(np.ascontiguousarray(indices))
 
 
-def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
-              spatial, function):
+def _too_small(shape, out, spatial):
+    planes = shape[-spatial - 1]
+    shown = (planes,) + tuple(shape[-spatial:])
+    out_shown = (planes,) + tuple(out[2 - spatial:])
+    return ShapeError(f"Given input size: ({'x'.join(map(str, shown))}). Calculated output "
+                      f"size: ({'x'.join(map(str, out_shown))}). Output size is too small")
+
+
+@functools.lru_cache(maxsize=256)
+def _max_pool_plan(shape, dtype, kernel_size, stride, padding, dilation, ceil_mode, indices,
+                   spatial, function):
+    """Checks (PyTorch's order and messages) and the window tables of a max pooling:
+    (unbatched, rows, cols)."""
     kernel, stride, pad, dilation = _pool_args(kernel_size, stride, padding, dilation,
                                                spatial, function)
-    x, unbatched = _pool_input(input, spatial, function)
+    _check_pool_input(shape, spatial, function)
     if any(s == 0 for s in stride):
         raise RuntimeError("stride should not be zero")
     if any(p < 0 for p in pad):
@@ -501,26 +556,33 @@ def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_i
         if p > ((k - 1) * d + 1) // 2:
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
                                f"pad={p}, kernel_size={k} and dilation={d}")
-    dtype = x._data.dtype
-    if dtype == np.bool_:
-        raise NotImplementedError("\"max_pool2d\" not implemented for 'Bool'")
-    size = x._data.shape[2:]
+    if dtype == np.bool_ or (spatial == 1 and dtype.kind != "f" and not indices):
+        kind = "max_pool2d" if dtype == np.bool_ else "max_pool1d_impl"
+        raise NotImplementedError(f"\"{kind}\" not implemented for "
+                                  f"'{_LEGACY.get(dtype.name, dtype.name)}'")
+    size = tuple(shape[-spatial:])
     if spatial == 1:
-        kernel, stride, pad, dilation = (1,) + kernel, (1,) + stride, (0,) + pad, \
-            (1,) + dilation
+        kernel, stride, pad, dilation, size = (1,) + kernel, (1,) + stride, (0,) + pad, \
+            (1,) + dilation, (1,) + size
     out = tuple(_pool_output_size(n, k, s, p, d, ceil_mode)
                 for n, k, s, p, d in zip(size, kernel, stride, pad, dilation))
     if any(o < 1 for o in out):
-        planes = x._data.shape[1]
-        shown = (planes,) + tuple(size[2 - spatial:])
-        out_shown = (planes,) + out[2 - spatial:]
-        raise ShapeError(f"Given input size: ({'x'.join(map(str, shown))}). Calculated output "
-                         f"size: ({'x'.join(map(str, out_shown))}). Output size is too small")
+        raise _too_small(shape, out, spatial)
     rows = _max_windows(size[0], kernel[0], stride[0], pad[0], dilation[0], out[0])
     cols = _max_windows(size[1], kernel[1], stride[1], pad[1], dilation[1], out[1])
+    return len(shape) == spatial + 1, rows, cols
+
+
+def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+              spatial, function):
+    _check_tensor(input, "input", function)
+    unbatched, rows, cols = _planned(
+        _max_pool_plan, input._data.shape, input._data.dtype, _hashable(kernel_size),
+        _hashable(stride), _hashable(padding), _hashable(dilation), bool(ceil_mode),
+        bool(return_indices), spatial, function)
+    x = _pool_input(input, spatial, unbatched)
     values, indices = K.max_pool2d(x._data, rows, cols)
-    y = PoolGather.apply(x, indices=indices, values=values)
-    y = _pool_output(y, spatial, unbatched)
+    y = _pool_output(PoolGather.apply(x, indices=indices, values=values), spatial, unbatched)
     if return_indices:
         return y, _indices_output(indices, spatial, unbatched)
     return y
@@ -557,10 +619,12 @@ def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation
     return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
-def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
-              divisor_override, spatial, function):
+@functools.lru_cache(maxsize=256)
+def _avg_pool_plan(shape, dtype, kernel_size, stride, padding, ceil_mode, count_include_pad,
+                   divisor_override, spatial, function):
+    """Checks and window tables of an average pooling: (unbatched, rows, cols, divisor)."""
     kernel, stride, pad, _ = _pool_args(kernel_size, stride, padding, None, spatial, function)
-    x, unbatched = _pool_input(input, spatial, function)
+    _check_pool_input(shape, spatial, function)
     if divisor_override is not None and divisor_override == 0:
         raise RuntimeError("divisor must be not zero")
     if any(s == 0 for s in stride):
@@ -574,25 +638,32 @@ def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
         if p > k // 2:
             raise RuntimeError(f"pad should be at most half of effective kernel size, but got "
                                f"pad={p}, kernel_size={k} and dilation=1")
-    dtype = x._data.dtype
-    if dtype == np.bool_:
-        raise NotImplementedError("\"avg_pool2d\" not implemented for 'Bool'")
-    size = x._data.shape[2:]
+    if dtype.kind != "f" and dtype != np.int64:  # PyTorch: floats and int64 only
+        raise NotImplementedError(f"\"avg_pool2d\" not implemented for "
+                                  f"'{_LEGACY.get(dtype.name, dtype.name)}'")
+    size = tuple(shape[-spatial:])
     if spatial == 1:
-        kernel, stride, pad = (1,) + kernel, (1,) + stride, (0,) + pad
+        kernel, stride, pad, size = (1,) + kernel, (1,) + stride, (0,) + pad, (1,) + size
     out = tuple(_pool_output_size(n, k, s, p, 1, ceil_mode)
                 for n, k, s, p in zip(size, kernel, stride, pad))
     if any(o < 1 for o in out):
-        planes = x._data.shape[1]
-        shown = (planes,) + tuple(size[2 - spatial:])
-        out_shown = (planes,) + out[2 - spatial:]
-        raise ShapeError(f"Given input size: ({'x'.join(map(str, shown))}). Calculated output "
-                         f"size: ({'x'.join(map(str, out_shown))}). Output size is too small")
+        raise _too_small(shape, out, spatial)
     rows, rows_pad, rows_in = _avg_windows(size[0], kernel[0], stride[0], pad[0], out[0])
     cols, cols_pad, cols_in = _avg_windows(size[1], kernel[1], stride[1], pad[1], out[1])
     divisor = _avg_divisor((tuple(rows_pad), tuple(rows_in)), (tuple(cols_pad), tuple(cols_in)),
                            bool(count_include_pad),
                            None if divisor_override is None else int(divisor_override))
+    return len(shape) == spatial + 1, rows, cols, divisor
+
+
+def _avg_pool(input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+              divisor_override, spatial, function):
+    _check_tensor(input, "input", function)
+    unbatched, rows, cols, divisor = _planned(
+        _avg_pool_plan, input._data.shape, input._data.dtype, _hashable(kernel_size),
+        _hashable(stride), _hashable(padding), bool(ceil_mode), bool(count_include_pad),
+        divisor_override, spatial, function)
+    x = _pool_input(input, spatial, unbatched)
     y = AvgPool2d.apply(x, rows=rows, cols=cols, divisor=divisor)
     return _pool_output(y, spatial, unbatched)
 
@@ -958,9 +1029,9 @@ def pad(input, pad, mode="constant", value=None):
                                f"input, but got: {shape}")
     sizes = [shape[d] for d in dims]
     outs = [n + lo + hi for n, (lo, hi) in zip(sizes, pairs)]
-    for d, n, (lo, hi) in zip(dims, sizes, pairs):
-        if mode == "reflect" and (lo >= n or hi >= n):
-            raise RuntimeError(f"Argument #4: Padding size should be less than the "
+    for k, (d, n, (lo, hi)) in enumerate(reversed(list(zip(dims, sizes, pairs)))):
+        if mode == "reflect" and (lo >= n or hi >= n):  # the last dimension first, as PyTorch
+            raise RuntimeError(f"Argument #{4 + 2 * k}: Padding size should be less than the "
                                f"corresponding input dimension, but got: padding ({lo}, {hi}) "
                                f"at dimension {d} of input {shape}")
         if mode == "circular":
@@ -1117,7 +1188,7 @@ def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corne
         raise RuntimeError(f"Non-empty {dim + 1}D data tensor expected but got a tensor with "
                            f"sizes {shape}")
     dtype = input._data.dtype
-    if mode in linear_dims and dtype.kind != "f":
+    if dtype.kind != "f" and (mode in linear_dims or dtype != np.uint8):
         raise NotImplementedError(f"\"upsample_{mode}{dim}d_out_frame\" not implemented for "
                                   f"'{_LEGACY.get(dtype.name, dtype.name)}'")
     y = input
