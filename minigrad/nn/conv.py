@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 
-from ..tensor import _check_device
+from ..tensor import Size, _check_device
 from . import functional_conv as F
 from . import init
 from .layers import _float_dtype
@@ -125,8 +125,8 @@ class _ConvNd(Module):
                     reversed_pad[2 * i + 1] = total - total // 2
             self._reversed_padding_repeated_twice = reversed_pad
         else:
-            self._reversed_padding_repeated_twice = [p for p in reversed(padding)
-                                                     for _ in range(2)]
+            self._reversed_padding_repeated_twice = tuple(p for p in reversed(padding)
+                                                          for _ in range(2))
         if transposed:
             shape = (in_channels, out_channels // groups) + tuple(kernel_size)
         else:
@@ -237,7 +237,6 @@ class _ConvTransposeNd(_ConvNd):
             return _single(self.output_padding)
         has_batch_dim = input.dim() == num_spatial_dims + 2
         num_non_spatial_dims = 2 if has_batch_dim else 1
-        output_size = list(output_size)
         if len(output_size) == num_non_spatial_dims + num_spatial_dims:
             output_size = output_size[num_non_spatial_dims:]
         if len(output_size) != num_spatial_dims:
@@ -255,7 +254,7 @@ class _ConvTransposeNd(_ConvNd):
             if size < low or size > high:
                 raise ValueError(f"requested an output size of {output_size}, but valid sizes "
                                  f"range from {min_sizes} to {max_sizes} (for an input of "
-                                 f"{input.size()[num_non_spatial_dims:]})")
+                                 f"{Size(input.size()[num_non_spatial_dims:])})")
         return [output_size[d] - min_sizes[d] for d in range(num_spatial_dims)]
 
 

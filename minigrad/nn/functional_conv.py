@@ -273,7 +273,7 @@ def _conv_plan(x_shape, x_dtype, w_shape, w_dtype, b_shape, b_dtype, stride, pad
     if w_shape[0] % groups:
         raise RuntimeError(f"Given groups={groups}, expected weight to be divisible by {groups} "
                            f"at dimension 0, but got weight of size [{w_shape}] instead")
-    shown = x_shape[1:] if unbatched else x_shape
+    shown = x_shape  # batched, as PyTorch shows it
     bias_bad = b_shape is not None and (len(b_shape) != 1 or b_shape[0] != (
         w_shape[1] * groups if transposed else w_shape[0]))
     if not transposed:
@@ -813,6 +813,7 @@ def _max_unpool(input, indices, kernel_size, stride, padding, output_size, spati
     if output_size is None:
         size = default
     else:
+        given = output_size
         size = list(output_size)
         if len(size) == spatial + 2 or (len(size) == spatial + 1 and len(shape) == spatial + 1):
             size = size[-spatial:]
@@ -822,7 +823,7 @@ def _max_unpool(input, indices, kernel_size, stride, padding, output_size, spati
         for d in range(spatial):
             low, high = default[d] - stride[d], default[d] + stride[d]
             if not low < size[d] < high:
-                raise ValueError(f'invalid output_size "{size}" (dim {d} must be between '
+                raise ValueError(f'invalid output_size "{given}" (dim {d} must be between '
                                  f'{low} and {high})')
     x, unbatched = _batched(input, spatial, function)
     idx = indices._data if not unbatched else indices._data[None]
