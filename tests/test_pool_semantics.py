@@ -38,7 +38,7 @@ GEOMETRIES = [(size, k, s, p, d, ceil)
 @pytest.mark.parametrize("size, k, s, p, d, ceil", GEOMETRIES, ids=str)
 def test_max_pool_geometry_sweep(size, k, s, p, d, ceil):
     x = np.random.default_rng(size * 7 + k).standard_normal((2, 2, size, size + 1))
-    fn = lambda F, t: F.max_pool2d(t, k, s, p, d, ceil_mode=ceil)  # noqa: E731
+    fn = lambda F, t: F.max_pool2d(t, k, s, p, d, ceil_mode=ceil)
     my, ty, mg_grad, t_grad = _both(fn, x)
     np.testing.assert_array_equal(my.numpy(), ty.detach().numpy())
     np.testing.assert_array_equal(mg_grad, t_grad)
@@ -54,7 +54,7 @@ def test_max_pool_geometry_sweep(size, k, s, p, d, ceil):
     if p <= k // 2], ids=str)
 def test_avg_pool_geometry_sweep(size, k, s, p, ceil, include, divisor):
     x = np.random.default_rng(size + k).standard_normal((2, 2, size, size + 1))
-    fn = lambda F, t: F.avg_pool2d(t, k, s, p, ceil, include, divisor)  # noqa: E731
+    fn = lambda F, t: F.avg_pool2d(t, k, s, p, ceil, include, divisor)
     my, ty, mg_grad, t_grad = _both(fn, x)
     np.testing.assert_allclose(my.numpy(), ty.detach().numpy(), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(mg_grad, t_grad, rtol=1e-12, atol=1e-14)
@@ -102,8 +102,8 @@ def test_max_unpool_overlapping_windows_assigns_like_torch():
     """With overlapping windows one input element can be the maximum of several; unpooling
     writes it once (an assignment), and the gradient reads it back for each."""
     x = np.array([[[[1.0, 9.0, 2.0], [3.0, 4.0, 0.5], [8.0, 1.5, 6.0]]]])
-    my, mi = MF.max_pool2d(mg.tensor(x), 2, 1, return_indices=True)
-    ty, ti = TF.max_pool2d(torch.tensor(x), 2, 1, return_indices=True)
+    _my, mi = MF.max_pool2d(mg.tensor(x), 2, 1, return_indices=True)
+    _ty, ti = TF.max_pool2d(torch.tensor(x), 2, 1, return_indices=True)
     np.testing.assert_array_equal(mi.numpy(), ti.numpy())
     v = np.array([[[[1.0, 2.0], [3.0, 4.0]]]])
     mv, tv = mg.tensor(v, requires_grad=True), torch.tensor(v, requires_grad=True)

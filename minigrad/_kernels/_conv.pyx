@@ -63,6 +63,16 @@ cdef object _np_float64 = np.float64
 cdef Py_ssize_t _LOOP_RUN_COST = 8
 cdef Py_ssize_t _LOOP_MAX_WORK = 40000
 
+# Products handed to BLAS are cut into blocks of at most this many multiply-adds. OpenBLAS
+# runs a product of more than 65536 * 4 = 262144 of them (its SMP_THRESHOLD_MIN times
+# GEMM_MULTITHREAD_THRESHOLD) on all its threads, which busy-wait for each other; on a machine
+# whose cores are shared with other processes (the reference machine: 2 cores, a load of 6-10)
+# a threaded product of LeNet's sizes then took 10 to 1000 times as long as on one thread
+# (bench/conv.py at batch 256: 1.4 s instead of 1.3 ms for a conv layer). Blocks below the
+# threshold always run on the calling thread; a convolution's products are few and mid-sized,
+# so the blocks cost little (about 1.5 us of numpy call each) and gain little from threads.
+cdef Py_ssize_t _BLAS_CHUNK_WORK = 262144
+
 # Batches of at least this many images, whose output rows are shorter than the batch, use the
 # batch-last columns (see below).
 cdef Py_ssize_t _BATCH_LAST_MIN_BATCH = 8
@@ -440,6 +450,43 @@ cdef void _add_bias_kernel(floating* y, const floating* bias, Py_ssize_t n, Py_s
                 d[j] = d[j] + b
 
 
+cdef object _blas_in_chunks(int t, object a3, object b3, Py_ssize_t groups, Py_ssize_t m,
+                            Py_ssize_t k, Py_ssize_t n):
+    """(G, m, n) = a3[g] @ b3[g] through np.matmul, in column blocks of at most
+    _BLAS_CHUNK_WORK multiply-adds each (see _BLAS_CHUNK_WORK)."""
+    cdef Py_ssize_t dims[3]
+    dims[0] = groups
+    dims[1] = m
+    dims[2] = n
+    cdef cnp.ndarray out = _empty(3, dims, t)
+    cdef Py_ssize_t step = max(1, _BLAS_CHUNK_WORK // max(1, m * k))
+    cdef Py_ssize_t gi, j
+    for gi in range(groups):
+        a_g, b_g, out_g = a3[gi], b3[gi], out[gi]
+        for j in range(0, n, step):
+            _np_matmul(a_g, b_g[:, j:j + step], out=out_g[:, j:j + step])
+    return out
+
+
+cdef object _blas_nt_in_chunks(int t, object a3, object b3, Py_ssize_t groups, Py_ssize_t m,
+                               Py_ssize_t k, Py_ssize_t n):
+    """(G, m, k) = a3[g] (m, n) @ b3[g] (k, n).T through np.matmul, summed over blocks of the
+    n axis of at most _BLAS_CHUNK_WORK multiply-adds each."""
+    cdef Py_ssize_t dims[3]
+    dims[0] = groups
+    dims[1] = m
+    dims[2] = k
+    cdef cnp.ndarray out = _empty(3, dims, t)
+    cdef Py_ssize_t step = max(1, _BLAS_CHUNK_WORK // max(1, m * k))
+    cdef Py_ssize_t gi, j
+    for gi in range(groups):
+        a_g, b_g, out_g = a3[gi], b3[gi], out[gi]
+        _np_matmul(a_g[:, :step], b_g[:, :step].T, out=out_g)
+        for j in range(step, n, step):
+            out_g += _np_matmul(a_g[:, j:j + step], b_g[:, j:j + step].T)
+    return out
+
+
 cdef object _matmul_into(int t, cnp.ndarray a, bint a_transposed, cnp.ndarray b,
                          Py_ssize_t groups, Py_ssize_t m, Py_ssize_t k, Py_ssize_t n):
     """(G, m, n) = a_g (m, k) @ b_g (k, n) for each group: a is (G, m, k) C-contiguous, or
@@ -455,9 +502,9 @@ cdef object _matmul_into(int t, cnp.ndarray a, bint a_transposed, cnp.ndarray b,
         a3 = a.reshape(groups, k, m).transpose(0, 2, 1) if a_transposed else \
             a.reshape(groups, m, k)
         b3 = b.reshape(groups, k, n)
-        if groups == 1:
+        if groups == 1 and m * k * n <= _BLAS_CHUNK_WORK:
             return _np_matmul(a3[0], b3[0]).reshape(1, m, n)
-        return _np_matmul(a3, b3)
+        return _blas_in_chunks(t, a3, b3, groups, m, k, n)
     dims[0] = groups
     dims[1] = m
     dims[2] = n
@@ -494,10 +541,10 @@ cdef object _matmul_nt(int t, cnp.ndarray a, cnp.ndarray b, Py_ssize_t groups, P
     cdef Py_ssize_t item = 8 if t == cnp.NPY_DOUBLE else 4
     if not _loop_wins(m, k, n):
         a3 = a.reshape(groups, m, n)
-        b3 = b.reshape(groups, k, n).transpose(0, 2, 1)
-        if groups == 1:
-            return _np_matmul(a3[0], b3[0]).reshape(1, m, k)
-        return _np_matmul(a3, b3)
+        b3 = b.reshape(groups, k, n)
+        if groups == 1 and m * k * n <= _BLAS_CHUNK_WORK:
+            return _np_matmul(a3[0], b3[0].T).reshape(1, m, k)
+        return _blas_nt_in_chunks(t, a3, b3, groups, m, k, n)
     dims[0] = groups
     dims[1] = m
     dims[2] = k
