@@ -13,10 +13,11 @@ Workloads, at batch 1, 32 and 256 (float32):
 - ``lenet step``: one training step of that network (zero_grad, forward, cross-entropy,
   backward, Adam step).
 
-Each implementation is timed in turns (round-robin), so a change in the machine's load hits
-all of them alike; each turn runs a batch of calls long enough for the clock (about 5 ms) and
+Each implementation is timed in turns (round-robin, starting with a different one each
+turn, after a short pause), so a change in the machine's load hits all of them alike; each turn runs a batch of calls long enough for the clock (about 5 ms) and
 the table gives, per call, the median over the turns and the interquartile range (+- half of
-it). jax.jit compiles each workload once, before timing; it is left out if jax is not
+it). "minigrad" runs with numpy's BLAS on its default threads, "minigrad 1T" with BLAS
+limited to one thread (threadpoolctl, if installed), the counterpart of "torch 1T". jax.jit compiles each workload once, before timing; it is left out if jax is not
 installed (``pip install jax optax``; never a dependency of minigrad).
 
 The --crossover mode times minigrad's convolution kernels with their matrix products forced
@@ -47,6 +48,13 @@ try:
 except ImportError:  # pragma: no cover - torch is an optional comparison
     torch = None
 
+try:  # to time minigrad with numpy's BLAS on one thread too, as torch 1T
+    from threadpoolctl import ThreadpoolController
+
+    BLAS = ThreadpoolController().select(user_api="blas")
+except ImportError:  # pragma: no cover
+    BLAS = None
+
 try:
     import jax
     import jax.numpy as jnp
@@ -56,6 +64,7 @@ except ImportError:  # pragma: no cover - jax is an optional comparison
 
 BATCHES = (1, 32, 256)
 BATCH_SECONDS = 5e-3
+PAUSE_SECONDS = 0.02
 CONVS = {"conv1": (1, 6, 5, 2, 8), "conv2": (6, 16, 3, 1, 4)}  # in, out, k, padding, size
 
 
@@ -65,11 +74,13 @@ CONVS = {"conv1": (1, 6, 5, 2, 8), "conv2": (6, 16, 3, 1, 4)}  # in, out, k, pad
 
 
 class Timed:
-    """A contender: ``fn`` runs one call; ``enter`` prepares the process for it (threads)."""
+    """A contender: ``fn`` runs one call; ``enter`` prepares the process for it (threads) and
+    ``leave`` undoes that."""
 
-    def __init__(self, fn, enter=None):
-        self.fn, self.enter = fn, enter
-        self.samples = []
+    def __init__(self, fn, enter=None, leave=None):
+        self.fn, self.enter, self.leave = fn, enter, leave
+        self.samples = []      # wall-clock seconds per call, one per turn
+        self.cpu_samples = []  # the process's CPU seconds per call (all its threads)
         self.number = 1
 
 
@@ -85,25 +96,37 @@ def calls_per_batch(fn):
         number *= 2
 
 
-def time_round_robin(contenders, turns):
-    """{name: (median seconds per call, interquartile range)}, the contenders timed in turns."""
+def time_round_robin(contenders, turns, cpu=False):
+    """{name: (median seconds per call, interquartile range)}, the contenders timed in turns
+    (wall clock; with ``cpu``, the process's CPU time instead)."""
     for c in contenders.values():
         if c.enter:
             c.enter()
         c.fn()  # warm up (caches, allocations, jit)
         c.number = calls_per_batch(c.fn)
-    for _ in range(turns):
-        for c in contenders.values():
+        if c.leave:
+            c.leave()
+    order = list(contenders.values())
+    for turn in range(turns):
+        # A new order each turn, and a pause before each contender: threads left spinning by
+        # the previous one (OpenBLAS, XLA's pool) would otherwise always slow the same next one.
+        rotation = turn % len(order)
+        for c in order[rotation:] + order[:rotation]:
+            time.sleep(PAUSE_SECONDS)
             if c.enter:
                 c.enter()
-            start = time.perf_counter()
+            start, start_cpu = time.perf_counter(), time.process_time()
             for _ in range(c.number):
                 c.fn()
             c.samples.append((time.perf_counter() - start) / c.number)
+            c.cpu_samples.append((time.process_time() - start_cpu) / c.number)
+            if c.leave:
+                c.leave()
     result = {}
     for name, c in contenders.items():
-        q1, _, q3 = statistics.quantiles(c.samples, n=4)
-        result[name] = (statistics.median(c.samples), q3 - q1)
+        samples = c.cpu_samples if cpu else c.samples
+        q1, _, q3 = statistics.quantiles(samples, n=4)
+        result[name] = (statistics.median(samples), q3 - q1)
     return result
 
 
@@ -246,7 +269,7 @@ def jax_contender(workload, batch):
 def fmt(seconds, spread):
     value, unit = (seconds * 1e3, "ms") if seconds >= 1e-3 else (seconds * 1e6, "us")
     half = spread / 2 * (1e3 if unit == "ms" else 1e6)
-    return f"{value:7.1f} {unit} +-{half:5.1f}"
+    return f"{value:6.1f} {unit} +-{half:5.1f}"
 
 
 def environment():
@@ -267,22 +290,27 @@ def environment():
     return lines
 
 
+def blas_threads(n):
+    return lambda: BLAS.limit(limits=n)
+
+
 def run_table(turns):
     print("\n".join(environment()))
     names = ["minigrad"]
+    if BLAS is not None:
+        names.append("minigrad 1T")
+        default_blas = BLAS.lib_controllers[0].num_threads if BLAS.lib_controllers else 1
     if torch is not None:
         names += ["torch 1T", f"torch {DEFAULT_THREADS}T"]
     if jax is not None:
         names += ["jax.jit"]
-    header = f"{'workload':12s} {'batch':>5s} " + " ".join(f"{n:>21s}" for n in names)
-    if torch is not None:
-        header += f" {'mg/torch1T':>10s} {'mg/torch' + str(DEFAULT_THREADS) + 'T':>10s}"
-    print()
-    print(header)
-    print("-" * len(header))
+    rows = []
     for workload in ("conv1", "conv2", "lenet step"):
         for batch in BATCHES:
             contenders = {"minigrad": Timed(mg_contenders(workload, batch))}
+            if BLAS is not None:
+                contenders["minigrad 1T"] = Timed(mg_contenders(workload, batch),
+                                                  blas_threads(1), blas_threads(default_blas))
             if torch is not None:
                 contenders["torch 1T"] = Timed(torch_contender(workload, batch),
                                                lambda: torch.set_num_threads(1))
@@ -291,17 +319,42 @@ def run_table(turns):
                     lambda: torch.set_num_threads(DEFAULT_THREADS))
             if jax is not None:
                 contenders["jax.jit"] = Timed(jax_contender(workload, batch))
-            result = time_round_robin(contenders, turns)
-            row = f"{workload:12s} {batch:5d} " + " ".join(
-                f"{fmt(*result[n]):>21s}" for n in names)
-            if torch is not None:
-                mine = result["minigrad"][0]
-                row += (f" {mine / result['torch 1T'][0]:10.2f}"
-                        f" {mine / result[f'torch {DEFAULT_THREADS}T'][0]:10.2f}")
-            print(row, flush=True)
+            time_round_robin(contenders, turns)
+            rows.append((workload, batch, contenders))
+            print(f"  timed {workload} at batch {batch}", file=sys.stderr, flush=True)
     if torch is not None:
         torch.set_num_threads(DEFAULT_THREADS)
+    for title, cpu in (("wall-clock time per call", False),
+                       ("CPU time per call (the process, all threads)", True)):
+        print_table(title, names, rows, cpu)
     print(f"\nload average at the end: {' '.join(f'{v:.1f}' for v in os.getloadavg())}")
+
+
+def summary(samples):
+    q1, _, q3 = statistics.quantiles(samples, n=4)
+    return statistics.median(samples), q3 - q1
+
+
+def print_table(title, names, rows, cpu):
+    header = f"{'workload':12s} {'batch':>5s} " + " ".join(f"{n:>20s}" for n in names)
+    if torch is not None:
+        header += f" {'mg/torch' + str(DEFAULT_THREADS) + 'T':>10s}"
+        header += f" {'mg1T/torch1T':>12s}" if BLAS is not None else f" {'mg/torch1T':>10s}"
+    print(f"\n{title}: median +- half the interquartile range\n")
+    print(header)
+    print("-" * len(header))
+    for workload, batch, contenders in rows:
+        result = {n: summary(c.cpu_samples if cpu else c.samples)
+                  for n, c in contenders.items()}
+        row = f"{workload:12s} {batch:5d} " + " ".join(f"{fmt(*result[n]):>20s}" for n in names)
+        if torch is not None:
+            mine = result["minigrad"][0]
+            row += f" {mine / result[f'torch {DEFAULT_THREADS}T'][0]:10.2f}"
+            if BLAS is not None:
+                row += f" {result['minigrad 1T'][0] / result['torch 1T'][0]:12.2f}"
+            else:
+                row += f" {mine / result['torch 1T'][0]:10.2f}"
+        print(row)
 
 
 # ---------------------------------------------------------------------------------------------

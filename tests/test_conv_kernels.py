@@ -14,7 +14,8 @@ conv = _kernels.compiled_module("_conv")
 FLOATS = (np.float32, np.float64)
 TOL = {np.dtype(np.float32): {"rtol": 2e-5, "atol": 2e-5},
        np.dtype(np.float64): {"rtol": 1e-12, "atol": 1e-12}}
-NAMES = ["im2col", "col2im", "conv2d", "conv2d_input_grad", "conv2d_weight_grad", "max_pool2d",
+NAMES = ["im2col", "col2im", "conv2d", "conv2d_input_grad", "conv2d_weight_grad",
+         "conv2d_backward", "max_pool2d",
          "pool_gather", "pool_scatter", "avg_pool2d", "avg_pool2d_backward"]
 
 
@@ -111,6 +112,14 @@ def test_convolution_kernels(geometry, dtype, product_path, columns_layout):
                 reference.conv2d_input_grad(grad, weight, size, stride, pad, dil, groups), dtype)
     assert_same(conv.conv2d_weight_grad(x, grad, (kh, kw), stride, pad, dil, groups),
                 reference.conv2d_weight_grad(x, grad, (kh, kw), stride, pad, dil, groups), dtype)
+    for needs in [(True, True, True), (False, True, True), (True, False, False),
+                  (False, False, True)]:
+        got = conv.conv2d_backward(grad, x, weight, stride, pad, dil, groups, *needs)
+        want = reference.conv2d_backward(grad, x, weight, stride, pad, dil, groups, *needs)
+        for g, w, need in zip(got, want, needs):
+            assert (g is None) == (w is None) == (not need)
+            if need:
+                assert_same(g, w, dtype)
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -127,6 +136,9 @@ def test_convolution_kernels_any_layout(dtype, columns_layout):
                     want_dx, dtype)
         assert_same(conv.conv2d_weight_grad(xl, gl, (kh, kw), stride, pad, dil, groups),
                     want_dw, dtype)
+        got = conv.conv2d_backward(gl, xl, wl, stride, pad, dil, groups, True, True, True)
+        assert_same(got[:2], (want_dx, want_dw), dtype)
+        assert_same(got[2], grad.sum(axis=(0, 2, 3)), dtype)
 
 
 def test_convolution_of_smaller_gradient_than_natural():

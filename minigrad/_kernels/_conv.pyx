@@ -57,11 +57,20 @@ cdef object _np_float64 = np.float64
 # Where the C loops stop and BLAS starts: a product of an (m, k) by a (k, n) matrix takes the
 # loop when m * k * (n + _LOOP_RUN_COST) <= _LOOP_MAX_WORK, i.e. while the loop's whole run is
 # shorter than np.matmul's fixed cost plus its (much faster) arithmetic. The fixed cost per
-# run of the innermost loop (set-up, remainder) is worth about 8 elements. The limit was
-# read off bench/conv.py --crossover (conv2d forward and both gradients over batch sizes
-# 1..256 on LeNet-sized layers, float32 and float64); see the numbers there.
+# run of the innermost loop (set-up, remainder) is worth about 8 elements. Read off
+# ``python bench/conv.py --crossover`` (forward and both gradients of LeNet's two layers,
+# float32, 2-core x86-64, OpenBLAS 0.3.31; times for all three kernels):
+#
+#     layer (m, k, n)      work      loop     BLAS    loop/BLAS
+#     conv1 (6, 25, 64)    10800    12.4 us  18.7 us    0.66
+#     conv2 (16, 54, 16)   20736    17.5 us  16.5 us    1.06
+#     conv1 (6, 25, 128)   20400    22.4 us  22.9 us    0.98
+#     conv1 (6, 25, 256)   39600    38.6 us  34.3 us    1.13
+#     conv2 (16, 54, 64)   62208    47.9 us  37.9 us    1.26
+#
+# so the two are even near 20000 (the C loop is 2.5x slower by a few hundred thousand).
 cdef Py_ssize_t _LOOP_RUN_COST = 8
-cdef Py_ssize_t _LOOP_MAX_WORK = 40000
+cdef Py_ssize_t _LOOP_MAX_WORK = 20000
 
 # Products handed to BLAS are cut into blocks of at most this many multiply-adds. OpenBLAS
 # runs a product of more than 65536 * 4 = 262144 of them (its SMP_THRESHOLD_MIN times
@@ -74,7 +83,15 @@ cdef Py_ssize_t _LOOP_MAX_WORK = 40000
 cdef Py_ssize_t _BLAS_CHUNK_WORK = 262144
 
 # Batches of at least this many images, whose output rows are shorter than the batch, use the
-# batch-last columns (see below).
+# batch-last columns (see below). From the same run (all three kernels, default products):
+#
+#     layer (Wo)   batch   standard   batch-last
+#     conv2 (4)        4    32.4 us     32.9 us
+#     conv2 (4)        8    53.4 us     39.2 us
+#     conv2 (4)      256   (>1 ms)     891 us
+#     conv1 (8)        8    56.3 us     56.2 us
+#     conv1 (8)       16   111.7 us     81.2 us
+#     conv1 (8)      256     2.4 ms      1.2 ms
 cdef Py_ssize_t _BATCH_LAST_MIN_BATCH = 8
 
 
@@ -788,6 +805,89 @@ def conv2d_weight_grad(x, grad_output, kernel_size, stride, padding, dilation, g
     cols = _conv_columns(t, X, &q, batch_last)
     gt = _grad_rows(t, G, &q, batch_last)
     return _matmul_nt(t, gt, cols, q.g, og, ck, q.n * l).reshape(q.o, cg, q.kh, q.kw)
+
+
+cdef void _row_sums_kernel(const floating* a, floating* out, Py_ssize_t rows,
+                           Py_ssize_t cols) noexcept nogil:
+    """out[i] = sum of row i of a (rows, cols), accumulated in double."""
+    cdef Py_ssize_t i, j
+    cdef double s
+    cdef const floating* row
+    for i in range(rows):
+        row = a + i * cols
+        s = 0
+        for j in range(cols):
+            s += row[j]
+        out[i] = <floating>s
+
+
+def conv2d_backward(grad_output, x, weight, stride, padding, dilation, groups, need_x,
+                    need_weight, need_bias):
+    """(dL/dx, dL/dweight, dL/dbias) of y = conv2d(x, weight) + bias for g = dL/dy, each only
+    if asked for (else None). One rearrangement of g serves all three."""
+    cdef int t = _float_type(grad_output)
+    if t < 0 or _float_type(x) != t or _float_type(weight) != t:
+        return _reference.conv2d_backward(grad_output, x, weight, stride, padding, dilation,
+                                          groups, need_x, need_weight, need_bias)
+    cdef cnp.ndarray G = _fast(grad_output, t)
+    cdef cnp.ndarray X = _fast(x, t)
+    cdef cnp.ndarray Wt = _fast(weight, t)
+    cdef Geometry q
+    _set_geometry(&q, stride, padding, dilation)
+    q.n, q.c, q.h, q.w = X.shape[0], X.shape[1], X.shape[2], X.shape[3]
+    q.o, q.ho, q.wo = G.shape[1], G.shape[2], G.shape[3]
+    q.kh, q.kw = Wt.shape[2], Wt.shape[3]
+    q.g = groups
+    cdef Py_ssize_t l = q.ho * q.wo
+    cdef Py_ssize_t og = q.o // q.g
+    cdef Py_ssize_t cg = q.c // q.g
+    cdef Py_ssize_t ck = cg * q.kh * q.kw
+    cdef Py_ssize_t chw = q.c * q.h * q.w
+    if q.n * l == 0 or q.o == 0 or ck == 0 or chw == 0:
+        return _reference.conv2d_backward(grad_output, x, weight, stride, padding, dilation,
+                                          groups, need_x, need_weight, need_bias)
+    cdef bint batch_last = _batch_last(&q)
+    cdef cnp.ndarray gt = _fast(_grad_rows(t, G, &q, batch_last), t)  # (O, N*L) or (O, L*N)
+    grad_x = grad_weight = grad_bias = None
+    cdef Py_ssize_t dims[4]
+    cdef cnp.ndarray cols, out
+    cdef const void* pc
+    cdef void* po
+    if need_x:
+        cols = _fast(_matmul_into(t, Wt, True, gt, q.g, ck, og, q.n * l), t)
+        pc = cnp.PyArray_DATA(cols)
+        if batch_last:
+            dims[0], dims[1] = chw, q.n
+            out = _zeros(2, dims, t)
+            po = cnp.PyArray_DATA(out)
+            with nogil:
+                if t == cnp.NPY_DOUBLE:
+                    _col2im_bl_kernel(<const double*>pc, <double*>po, &q)
+                else:
+                    _col2im_bl_kernel(<const float*>pc, <float*>po, &q)
+            grad_x = _transposed(t, out, chw, q.n).reshape(q.n, q.c, q.h, q.w)
+        else:
+            dims[0], dims[1], dims[2], dims[3] = q.n, q.c, q.h, q.w
+            out = _zeros(4, dims, t)
+            po = cnp.PyArray_DATA(out)
+            with nogil:
+                _col2im(t, pc, po, &q, q.n * l, l)
+            grad_x = out
+    if need_weight:
+        cols = _conv_columns(t, X, &q, batch_last)
+        grad_weight = _matmul_nt(t, gt, cols, q.g, og, ck, q.n * l).reshape(
+            q.o, cg, q.kh, q.kw)
+    if need_bias:
+        out = cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(Wt), t, 0)
+        pc = cnp.PyArray_DATA(gt)
+        po = cnp.PyArray_DATA(out)
+        with nogil:
+            if t == cnp.NPY_DOUBLE:
+                _row_sums_kernel(<const double*>pc, <double*>po, q.o, q.n * l)
+            else:
+                _row_sums_kernel(<const float*>pc, <float*>po, q.o, q.n * l)
+        grad_bias = out
+    return grad_x, grad_weight, grad_bias
 
 
 # ---------------------------------------------------------------------------------------------

@@ -458,6 +458,22 @@ def conv2d_weight_grad(x, grad_output, kernel_size, stride, padding, dilation, g
     return grad_weight.reshape(o, cg, kh, kw).astype(x.dtype, copy=False)
 
 
+def conv2d_backward(grad_output, x, weight, stride, padding, dilation, groups, need_x,
+                    need_weight, need_bias):
+    """The three gradients of y = conv2d(x, weight) + bias for g = dL/dy, each only if asked
+    for (else None): (conv2d_input_grad, conv2d_weight_grad, sum of g over (N, Ho, Wo))."""
+    grad_x = grad_weight = grad_bias = None
+    if need_x:
+        grad_x = conv2d_input_grad(grad_output, weight, x.shape[2:], stride, padding, dilation,
+                                   groups)
+    if need_weight:
+        grad_weight = conv2d_weight_grad(x, grad_output, weight.shape[2:], stride, padding,
+                                         dilation, groups)
+    if need_bias:
+        grad_bias = grad_output.sum(axis=(0, 2, 3))
+    return grad_x, grad_weight, grad_bias
+
+
 def _window_positions(x, rows, cols):
     """Flat positions h*W + w (N-independent) of every window element, (Ho, Wo, kh*kw), and
     whether each lies inside the image."""

@@ -219,6 +219,16 @@ def conv2d_weight_grad(x, grad_output, kernel_size, stride, padding, dilation, g
                                     groups=groups)
 
 
+def conv2d_backward(grad_output, x, weight, stride, padding, dilation, groups, need_x,
+                    need_weight, need_bias):
+    """(dL/dx, dL/dweight, dL/dbias) of a convolution, each only if asked for."""
+    return (conv2d_input_grad(grad_output, weight, tuple(x.shape[2:]), stride, padding,
+                              dilation, groups) if need_x else None,
+            conv2d_weight_grad(x, grad_output, tuple(weight.shape[2:]), stride, padding,
+                               dilation, groups) if need_weight else None,
+            sum(grad_output, (0, 2, 3)) if need_bias else None)
+
+
 def im2col(x, kernel_size, output_size, stride, padding, dilation):
     from . import conv as C
     return C.Im2col.apply(x, kernel_size=kernel_size, output_size=output_size, stride=stride,
