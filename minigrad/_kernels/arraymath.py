@@ -147,3 +147,18 @@ def scatter_along_axis(grad, indices, axis, shape):
     index[axis] = indices
     np.add.at(out, tuple(index), grad)
     return out
+
+
+# ----- convolution family (ops/conv.py) ------------------------------------------------------
+
+__all__ += ["constant_pad"]
+
+
+def constant_pad(x, pads, value):
+    """x with ``pads[d] = (before, after)`` elements equal to ``value`` added on either side of
+    each dimension d (one pair per dimension of x); a negative amount removes elements."""
+    x = x[tuple(slice(max(-lo, 0), n - max(-hi, 0)) for n, (lo, hi) in zip(x.shape, pads))]
+    out = np.full(tuple(n + max(lo, 0) + max(hi, 0) for n, (lo, hi) in zip(x.shape, pads)),
+                  value, dtype=x.dtype)
+    out[tuple(slice(max(lo, 0), max(lo, 0) + n) for n, (lo, _) in zip(x.shape, pads))] = x
+    return out

@@ -554,3 +554,230 @@ def adafactor_update_(update, grad, row_var, col_var, row_var_mean, batches, row
     floor = _scalar(eps1_squared, update)
     v = np.where(v < floor, floor, v)
     update[...] = (_scalar(1, update) / np.sqrt(v) * g).reshape(update.shape)
+
+# ---------------------------------------------------------------------------------------------
+# Convolution and pooling (twins in _conv.pyx). Images are (N, C, H, W) arrays; 1-D ops run as
+# 2-D ops on (N, C, 1, L). Every op is written for 2-D windows: ``kernel_size``, ``stride``,
+# ``dilation`` and ``padding`` are pairs (height, width), the low (top/left) padding only unless
+# said otherwise; the far side's padding is implied by the output size the caller computed.
+#
+# A window is read through "im2col": for output position (oh, ow) and kernel offset (i, j) the
+# input element read is
+#
+#     x[n, c, oh * sh - ph + i * dh, ow * sw - pw + j * dw]     (zero outside the image).
+#
+# Convolution (cross-correlation, as in PyTorch) with ``groups`` G, C = G * Cg input and
+# O = G * Og output channels, weight (O, Cg, kh, kw):
+#
+#     y[n, g*Og + o, oh, ow] = sum_{c, i, j} weight[g*Og + o, c, i, j] x[n, g*Cg + c, ...] + b
+#
+# i.e. a matrix product per group, weight (Og, Cg*kh*kw) @ cols (Cg*kh*kw, Ho*Wo). The pooling
+# kernels take their windows as index tables, one per spatial dimension: ``rows`` (Ho, kh) holds
+# the input row of each (output row, window row), -1 where the window reads padding, and
+# ``cols`` (Wo, kw) the same for columns. One kernel then serves max pooling with padding,
+# dilation and ceil_mode, and adaptive pooling (windows of varying size, padded with -1).
+# ---------------------------------------------------------------------------------------------
+
+
+def _padded_image(n, c, size, kernel_size, output_size, stride, padding, dilation, dtype):
+    """Zeros large enough for every window read: the image sits at (ph, pw)."""
+    extent = [max((o - 1) * s + (k - 1) * d + 1, p + m) if o > 0 else p + m
+              for o, s, k, d, p, m in zip(output_size, stride, kernel_size, dilation, padding,
+                                          size)]
+    return np.zeros((n, c, extent[0], extent[1]), dtype=dtype)
+
+
+def im2col(x, kernel_size, output_size, stride, padding, dilation):
+    """The windows of x (N, C, H, W) as columns (N, C*kh*kw, Ho*Wo):
+
+    cols[n, (c*kh + i)*kw + j, oh*Wo + ow] = x[n, c, oh*sh - ph + i*dh, ow*sw - pw + j*dw]
+    (0 where that falls outside x). ``output_size`` (Ho, Wo) is the caller's.
+    """
+    n, c, h, w = x.shape
+    (kh, kw), (ho, wo), (sh, sw) = kernel_size, output_size, stride
+    (ph, pw), (dh, dw) = padding, dilation
+    cols = np.zeros((n, c, kh, kw, ho, wo), dtype=x.dtype)
+    if cols.size:
+        padded = _padded_image(n, c, (h, w), kernel_size, output_size, stride, padding,
+                               dilation, x.dtype)
+        padded[:, :, ph:ph + h, pw:pw + w] = x
+        for i in range(kh):
+            for j in range(kw):
+                cols[:, :, i, j] = padded[:, :, i * dh:i * dh + (ho - 1) * sh + 1:sh,
+                                          j * dw:j * dw + (wo - 1) * sw + 1:sw]
+    return cols.reshape(n, c * kh * kw, ho * wo)
+
+
+def col2im(cols, input_size, kernel_size, output_size, stride, padding, dilation):
+    """The transpose of im2col: columns (N, C*kh*kw, Ho*Wo) summed back into an image
+    (N, C, H, W), each column entry added at the input position im2col read it from (entries
+    that im2col read from the padding are dropped)."""
+    n = cols.shape[0]
+    (h, w), (kh, kw), (ho, wo), (sh, sw) = input_size, kernel_size, output_size, stride
+    (ph, pw), (dh, dw) = padding, dilation
+    c = cols.shape[1] // (kh * kw) if kh * kw else 0
+    padded = _padded_image(n, c, (h, w), kernel_size, output_size, stride, padding, dilation,
+                           cols.dtype)
+    if ho * wo:
+        windows = cols.reshape(n, c, kh, kw, ho, wo)
+        for i in range(kh):
+            for j in range(kw):
+                padded[:, :, i * dh:i * dh + (ho - 1) * sh + 1:sh,
+                       j * dw:j * dw + (wo - 1) * sw + 1:sw] += windows[:, :, i, j]
+    return np.ascontiguousarray(padded[:, :, ph:ph + h, pw:pw + w])
+
+
+def conv2d(x, weight, bias, stride, padding, dilation, groups):
+    """y = conv(x, weight) + bias: x (N, C, H, W), weight (O, C/groups, kh, kw), bias (O,) or
+    None, ``padding`` ((top, bottom), (left, right)); y (N, O, Ho, Wo) with
+    Ho = (H + top + bottom - dh (kh - 1) - 1) // sh + 1 (and the same for Wo)."""
+    n, _, h, w = x.shape
+    o, cg, kh, kw = weight.shape
+    (top, bottom), (left, right) = padding
+    ho = (h + top + bottom - dilation[0] * (kh - 1) - 1) // stride[0] + 1
+    wo = (w + left + right - dilation[1] * (kw - 1) - 1) // stride[1] + 1
+    cols = im2col(x, (kh, kw), (ho, wo), stride, (top, left), dilation)
+    cols = cols.reshape(n, groups, cg * kh * kw, ho * wo)
+    y = np.matmul(weight.reshape(groups, o // groups, cg * kh * kw), cols)
+    y = y.reshape(n, o, ho, wo)
+    if bias is not None:
+        y += bias.reshape(1, o, 1, 1)
+    return y
+
+
+def conv2d_input_grad(grad_output, weight, input_size, stride, padding, dilation, groups):
+    """dL/dx of y = conv2d(x, weight) for g = dL/dy (N, O, Ho, Wo), x of spatial size
+    ``input_size`` (H, W) (a transposed convolution of g):
+
+    cols[n, g] = weight[g].T (Cg*kh*kw, Og) @ g[n, g] (Og, Ho*Wo),  dL/dx = col2im(cols).
+
+    g may have fewer rows or columns than the convolution of an (H, W) image would give (a
+    transposed convolution's output_padding): the missing outputs count as zero.
+    """
+    n, o, ho, wo = grad_output.shape
+    _, cg, kh, kw = weight.shape
+    w_t = np.swapaxes(weight.reshape(groups, o // groups, cg * kh * kw), 1, 2)
+    cols = np.matmul(w_t, grad_output.reshape(n, groups, o // groups, ho * wo))
+    return col2im(cols.reshape(n, groups * cg * kh * kw, ho * wo), input_size, (kh, kw),
+                  (ho, wo), stride, (padding[0][0], padding[1][0]), dilation)
+
+
+def conv2d_weight_grad(x, grad_output, kernel_size, stride, padding, dilation, groups):
+    """dL/dweight of y = conv2d(x, weight) for g = dL/dy (N, O, Ho, Wo):
+
+    dL/dweight[g] = sum_n g[n, g] (Og, Ho*Wo) @ cols[n, g].T (Ho*Wo, Cg*kh*kw),
+    returned as (O, C/groups, kh, kw).
+    """
+    n, c = x.shape[:2]
+    _, o, ho, wo = grad_output.shape
+    kh, kw = kernel_size
+    cg = c // groups
+    cols = im2col(x, kernel_size, (ho, wo), stride, (padding[0][0], padding[1][0]), dilation)
+    cols = cols.reshape(n, groups, cg * kh * kw, ho * wo)
+    g = grad_output.reshape(n, groups, o // groups, ho * wo)
+    grad_weight = np.matmul(g, np.swapaxes(cols, 2, 3)).sum(axis=0)
+    return grad_weight.reshape(o, cg, kh, kw).astype(x.dtype, copy=False)
+
+
+def conv2d_backward(grad_output, x, weight, stride, padding, dilation, groups, need_x,
+                    need_weight, need_bias):
+    """The three gradients of y = conv2d(x, weight) + bias for g = dL/dy, each only if asked
+    for (else None): (conv2d_input_grad, conv2d_weight_grad, sum of g over (N, Ho, Wo))."""
+    grad_x = grad_weight = grad_bias = None
+    if need_x:
+        grad_x = conv2d_input_grad(grad_output, weight, x.shape[2:], stride, padding, dilation,
+                                   groups)
+    if need_weight:
+        grad_weight = conv2d_weight_grad(x, grad_output, weight.shape[2:], stride, padding,
+                                         dilation, groups)
+    if need_bias:
+        grad_bias = grad_output.sum(axis=(0, 2, 3))
+    return grad_x, grad_weight, grad_bias
+
+
+def _window_positions(x, rows, cols):
+    """Flat positions h*W + w (N-independent) of every window element, (Ho, Wo, kh*kw), and
+    whether each lies inside the image."""
+    w = x.shape[3]
+    valid = (rows[:, None, :, None] >= 0) & (cols[None, :, None, :] >= 0)
+    flat = np.maximum(rows, 0)[:, None, :, None] * w + np.maximum(cols, 0)[None, :, None, :]
+    ho, wo = rows.shape[0], cols.shape[0]
+    return flat.reshape(ho, wo, -1), valid.reshape(ho, wo, -1)
+
+
+def max_pool2d(x, rows, cols):
+    """Max over windows given by index tables (see the section's comment): returns
+    (out (N, C, Ho, Wo), indices (N, C, Ho, Wo) int64), indices[n, c, oh, ow] = h*W + w of the
+    maximum within its plane. As PyTorch: the first maximum in window order wins a tie, a NaN
+    wins over any number (the last NaN if several), and a window of -inf (or of the dtype's
+    least value) points at its first element inside the image."""
+    n, c, h, w = x.shape
+    flat, valid = _window_positions(x, rows, cols)
+    values = x.reshape(n, c, h * w)[:, :, flat]                 # (N, C, Ho, Wo, K)
+    if np.issubdtype(x.dtype, np.floating):
+        lowest = -np.inf
+    else:
+        lowest = np.iinfo(x.dtype).min
+    masked = np.where(valid, values, np.asarray(lowest, dtype=x.dtype))
+    with np.errstate(invalid="ignore"):
+        choice = np.argmax(np.where(np.isnan(masked), lowest, masked)
+                           if masked.dtype.kind == "f" else masked, axis=-1)
+        best = np.take_along_axis(masked, choice[..., None], -1)[..., 0]
+        first_valid = np.argmax(valid, axis=-1)                   # (Ho, Wo)
+        choice = np.where(best == lowest, first_valid, choice)   # nothing beat the start
+        if masked.dtype.kind == "f":
+            nan = np.isnan(masked)
+            last_nan = nan.shape[-1] - 1 - np.argmax(nan[..., ::-1], axis=-1)
+            choice = np.where(nan.any(axis=-1), last_nan, choice)
+    indices = np.take_along_axis(np.broadcast_to(flat, values.shape), choice[..., None],
+                                 -1)[..., 0].astype(np.int64)
+    out = np.take_along_axis(values, choice[..., None], -1)[..., 0]
+    return np.ascontiguousarray(out), np.ascontiguousarray(indices)
+
+
+def pool_gather(x, indices):
+    """out[n, c, oh, ow] = x[n, c].flat[indices[n, c, oh, ow]]: x (N, C, H, W), indices
+    (N, C, Ho, Wo) of positions within a plane (as max_pool2d returns them)."""
+    n, c, h, w = x.shape
+    out = np.take_along_axis(x.reshape(n, c, h * w), indices.reshape(n, c, -1), axis=2)
+    return out.reshape(indices.shape)
+
+
+def pool_scatter(grad_output, indices, input_size):
+    """The transpose of pool_gather: zeros (N, C, H, W) with grad_output[n, c, oh, ow] added
+    at position indices[n, c, oh, ow] of plane (n, c) (adding where positions repeat)."""
+    n, c = grad_output.shape[:2]
+    h, w = input_size
+    out = np.zeros((n, c, h * w), dtype=grad_output.dtype)
+    planes = np.arange(n * c).reshape(n, c, 1)
+    np.add.at(out.reshape(n * c, h * w), (planes, indices.reshape(n, c, -1)),
+              grad_output.reshape(n, c, -1))
+    return out.reshape(n, c, h, w)
+
+
+def avg_pool2d(x, rows, cols, divisor):
+    """Window sums over index tables (see the section's comment) divided by ``divisor``
+    (Ho, Wo) (float64; the caller's count of the window, or divisor_override). Integer
+    images divide with truncation toward zero, as PyTorch does."""
+    n, c, h, w = x.shape
+    flat, valid = _window_positions(x, rows, cols)
+    values = x.reshape(n, c, h * w)[:, :, flat]
+    if np.issubdtype(x.dtype, np.floating):
+        sums = np.where(valid, values, 0).sum(axis=-1, dtype=x.dtype)
+        return (sums / divisor.astype(x.dtype)).astype(x.dtype, copy=False)
+    sums = np.where(valid, values, 0).sum(axis=-1, dtype=np.int64)
+    d = divisor.astype(np.int64)
+    return (np.sign(sums) * (np.abs(sums) // d)).astype(x.dtype)
+
+
+def avg_pool2d_backward(grad_output, rows, cols, divisor, input_size):
+    """The transpose of avg_pool2d: each grad_output[n, c, oh, ow] / divisor[oh, ow] added to
+    every image element of its window. Returns (N, C, H, W)."""
+    n, c = grad_output.shape[:2]
+    h, w = input_size
+    flat, valid = _window_positions(np.empty((0, 0, h, w)), rows, cols)
+    share = grad_output / divisor.astype(grad_output.dtype)          # (N, C, Ho, Wo)
+    contributions = np.where(valid, share[..., None], 0).astype(grad_output.dtype)
+    out = np.zeros((n, c, h * w), dtype=grad_output.dtype)
+    np.add.at(out, (slice(None), slice(None), flat), contributions)
+    return out.reshape(n, c, h, w)

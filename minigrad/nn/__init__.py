@@ -56,3 +56,7 @@ __all__ = [
     "init",
     "utils",
 ]
+from .conv import *  # the convolution family: Conv2d, MaxPool2d, Upsample...
+from .conv import __all__ as _conv_all
+
+__all__.extend(_conv_all)

@@ -233,3 +233,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     else:
         mean, var = running_mean._data, running_var._data
     return BatchNorm.apply(input, weight, bias, mean, var, float(eps), use_batch_stats)
+from .functional_conv import *  # the convolution family: conv2d, max_pool2d, pad, interpolate...
+from .functional_conv import __all__ as _conv_all
+
+__all__.extend(_conv_all)

@@ -194,3 +194,75 @@ def take_along_axis(x, indices, axis):
 
 def scatter_along_axis(grad, indices, axis, shape):
     return I.ScatterAlongAxis.apply(grad, indices, axis, tuple(shape))
+
+
+# ----- convolution family (ops/conv.py) ------------------------------------------------------
+
+
+def conv2d(x, weight, bias, stride, padding, dilation, groups):
+    from . import conv as C
+    return C.Conv2d.apply(x, weight, bias, stride=stride, padding=padding, dilation=dilation,
+                          groups=groups)
+
+
+def conv2d_input_grad(grad_output, weight, input_size, stride, padding, dilation, groups):
+    from . import conv as C
+    return C.ConvTranspose2d.apply(grad_output, weight, None, input_size=tuple(input_size),
+                                   stride=stride, padding=padding, dilation=dilation,
+                                   groups=groups)
+
+
+def conv2d_weight_grad(x, grad_output, kernel_size, stride, padding, dilation, groups):
+    from . import conv as C
+    return C.Conv2dWeightGrad.apply(x, grad_output, kernel_size=tuple(kernel_size),
+                                    stride=stride, padding=padding, dilation=dilation,
+                                    groups=groups)
+
+
+def conv2d_backward(grad_output, x, weight, stride, padding, dilation, groups, need_x,
+                    need_weight, need_bias):
+    """(dL/dx, dL/dweight, dL/dbias) of a convolution, each only if asked for."""
+    return (conv2d_input_grad(grad_output, weight, tuple(x.shape[2:]), stride, padding,
+                              dilation, groups) if need_x else None,
+            conv2d_weight_grad(x, grad_output, tuple(weight.shape[2:]), stride, padding,
+                               dilation, groups) if need_weight else None,
+            sum(grad_output, (0, 2, 3)) if need_bias else None)
+
+
+def im2col(x, kernel_size, output_size, stride, padding, dilation):
+    from . import conv as C
+    return C.Im2col.apply(x, kernel_size=kernel_size, output_size=output_size, stride=stride,
+                          padding=padding, dilation=dilation)
+
+
+def col2im(cols, input_size, kernel_size, output_size, stride, padding, dilation):
+    from . import conv as C
+    return C.Col2im.apply(cols, input_size=tuple(input_size), kernel_size=kernel_size,
+                          output_size=output_size, stride=stride, padding=padding,
+                          dilation=dilation)
+
+
+def pool_gather(x, indices):
+    from . import conv as C
+    return C.PoolGather.apply(x, indices=indices)
+
+
+def pool_scatter(grad_output, indices, input_size):
+    from . import conv as C
+    return C.PoolScatter.apply(grad_output, indices=indices, input_size=tuple(input_size))
+
+
+def avg_pool2d(x, rows, cols, divisor):
+    from . import conv as C
+    return C.AvgPool2d.apply(x, rows=rows, cols=cols, divisor=divisor)
+
+
+def avg_pool2d_backward(grad_output, rows, cols, divisor, input_size):
+    from . import conv as C
+    return C.AvgPool2dBackward.apply(grad_output, rows=rows, cols=cols, divisor=divisor,
+                                     input_size=tuple(input_size))
+
+
+def constant_pad(x, pads, value):
+    from . import conv as C
+    return C.ConstantPad.apply(x, pads=tuple(pads), value=value)
