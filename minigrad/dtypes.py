@@ -137,6 +137,7 @@ def default_np():
 # ---------------------------------------------------------------------------------------------
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
+_UINT64 = np.dtype(np.uint64)
 
 
 def _category(np_dtype):
@@ -149,6 +150,9 @@ def promote_np(a, b):
     both (uint8 with int8 is int16)."""
     if a == b:
         return a
+    if a.kind == "b" and b == _UINT64 or b.kind == "b" and a == _UINT64:
+        raise RuntimeError("Promotion for uint16, uint32, uint64 types is not supported, "
+                           "attempted to promote Bool and UInt64")
     ca, cb = _CATEGORY[a.kind], _CATEGORY[b.kind]
     if ca != cb:
         return a if ca > cb else b
@@ -165,7 +169,10 @@ def number_np_dtype(value):
     if isinstance(value, (bool, np.bool_)):
         return np.dtype(bool)
     if isinstance(value, (int, np.integer)):
-        return np.dtype(np.int64)
+        # a Python int in [2**63, 2**64) is PyTorch's uint64 scalar; beyond, none
+        if not -(1 << 63) <= value < (1 << 64):
+            raise OverflowError("int too big to convert")
+        return _UINT64 if value >= 1 << 63 else np.dtype(np.int64)
     if isinstance(value, complex):
         return np.dtype(np.complex128 if _default.np_dtype == np.float64 else np.complex64)
     return _default.np_dtype
@@ -243,7 +250,7 @@ class finfo:
         self.max = float(info.max)
         self.min = float(info.min)
         self.tiny = self.smallest_normal = float(info.smallest_normal)
-        self.resolution = float(info.resolution)
+        self.resolution = 10.0 ** -int(info.precision)
         self.dtype = d.name
 
     def __repr__(self):

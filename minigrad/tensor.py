@@ -1264,6 +1264,9 @@ def _binary(fn, a, b):
     dtypes, Python numbers and numpy operands on either side) and a ShapeError naming the
     shapes when they do not broadcast. (The operators take ``_binary_operator``'s shortcut
     first when there is nothing to promote.)"""
+    for value in (a, b):  # an out-of-range int fails first, as in PyTorch
+        if type(value) is int and not -(1 << 63) <= value < (1 << 64):
+            raise OverflowError("int too big to convert")
     if fn is ops.Sub and (_is_bool(a) or _is_bool(b)):
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported "
                            "(as in torch). To invert a mask, use the `~` operator instead.")
@@ -1314,9 +1317,23 @@ def _with_scalar(fn, t, scalar):
     if fn is ops.Div and want.kind in "biu":
         want = _dt.default_np()
     if fn is ops.Pow and want.kind in "iu" and isinstance(scalar, numbers.Integral) and \
-            not isinstance(scalar, bool) and scalar < 0:
-        raise RuntimeError("Integers to negative integer powers are not allowed.")
+            not isinstance(scalar, bool):
+        if scalar < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        _check_fits(scalar, want)  # an exponent is not wrapped around
     return _as_type(t, want), _scalar_as(scalar, want)
+
+
+_C_TYPE_NAMES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int",
+                 "int64": "int64_t"}
+
+
+def _check_fits(value, np_dtype):
+    """PyTorch's check that an integer argument fits the integer dtype it is used in."""
+    info = np.iinfo(np_dtype)
+    if not info.min <= value <= info.max:
+        raise RuntimeError(f"value cannot be converted to type "
+                           f"{_C_TYPE_NAMES.get(np_dtype.name, np_dtype.name)} without overflow")
 
 
 def _scalar_as(value, np_dtype):
@@ -1324,14 +1341,14 @@ def _scalar_as(value, np_dtype):
     for bool, an integer wrapped around to the dtype's width (OverflowError beyond 64 bits),
     a float for floating dtypes (kept a Python number: numpy then computes in np_dtype)."""
     kind = np_dtype.kind
+    if isinstance(value, int) and not -(1 << 63) <= value < (1 << 64):
+        raise OverflowError("int too big to convert")  # whatever it meets, as PyTorch
     if kind == "b":
         return bool(value)
     if kind in "iu":
         if isinstance(value, float):
             value = int(value)  # trunc, as a C cast
         value = int(value)
-        if not -(1 << 63) <= value < (1 << 64):
-            raise OverflowError("int too big to convert")
         bits = 8 * np_dtype.itemsize
         value &= (1 << bits) - 1
         if kind == "i" and value >= 1 << (bits - 1):

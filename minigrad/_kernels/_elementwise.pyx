@@ -548,10 +548,10 @@ cdef extern from *:
 
     /* erfinv on a block of at most MG_BLOCK doubles, in passes (each a simple loop that
        vectorizes well; one loop doing everything spills registers and runs ~1.5x slower):
-       Giles' single-precision polynomial in w = -log(1 - a^2), then two Halley steps on
-       f(z) = erf(z) - a, written (1 - a) - erfc(z) for a >= 0.5 (1 - a is exact there, and
-       erfc keeps the digits that erf rounds away near 1). float32 needs no Halley step: the
-       polynomial is accurate to a few float32 ulps (as PyTorch's float32 erfinv). */
+       Giles' single-precision polynomial in w = -log(1 - a^2), then refinement as in
+       reference.py: Halley on erf(z) = a below a = 0.5, Newton on log erfc(z) = log(1 - a)
+       above (accurate, and fast to converge in the far tail). float32 needs no refinement:
+       the polynomial is accurate to a few float32 ulps (as PyTorch's float32 erfinv). */
     #define MG_BLOCK 256
     static inline __attribute__((always_inline))
     void mg_erfinv_block(const double* v, double* z, Py_ssize_t m) {
@@ -570,12 +570,15 @@ cdef extern from *:
             pc = 1.50140941 + pc * c;       pt = 2.83297682 + pt * t;
             z[i] = a * (w < 5.0 ? pc : pt);
         }
-        for (int step = 0; step < 2; step++) {
+        for (int step = 0; step < 4; step++) {
             for (Py_ssize_t i = 0; i < m; i++) {
                 double a = fabs(v[i]), zi = z[i];
-                double near = erf(zi) - a, far = (1.0 - a) - erfc(zi);
-                double r = (a < 0.5 ? near : far) / (1.1283791670955126 * exp(-zi * zi));
-                z[i] = zi - r / (1.0 + zi * r);
+                double gauss = 1.1283791670955126 * exp(-zi * zi);
+                double r = (erf(zi) - a) / gauss;
+                double near = zi - r / (1.0 + zi * r);
+                double tail = erfc(zi);
+                double far = zi + (log(tail) - log(1.0 - a)) * tail / gauss;
+                z[i] = a < 0.5 ? near : far;
             }
         }
         for (Py_ssize_t i = 0; i < m; i++) {

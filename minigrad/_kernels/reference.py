@@ -248,7 +248,8 @@ def erfc(x):
 
 # M. Giles' single-precision approximation of erfinv ("Approximating the erfinv function",
 # GPU Computing Gems, 2011), in w = -log(1 - x^2): a polynomial in w - 2.5 for w < 5, in
-# sqrt(w) - 3 beyond. Two Halley steps on erf(z) = x then reach float64 round-off.
+# sqrt(w) - 3 beyond; then Halley steps on erf(z) = x (Newton steps on log erfc(z) =
+# log(1 - x) in the upper half) reach float64 round-off.
 _ERFINV_CENTRAL = (2.81022636e-08, 3.43273939e-07, -3.5233877e-06, -4.39150654e-06,
                    0.00021858087, -0.00125372503, -0.00417768164, 0.246640727, 1.50140941)
 _ERFINV_TAIL = (-0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844,
@@ -271,12 +272,17 @@ def erfinv(x):
         w = -np.log((1.0 - a) * (1.0 + a))
         z = a * np.where(w < 5.0, _polynomial(_ERFINV_CENTRAL, w - 2.5),
                          _polynomial(_ERFINV_TAIL, np.sqrt(w) - 3.0))
-        for _ in range(2):
-            # f(z) = erf(z) - a, written as (1 - a) - erfc(z) where a >= 0.5 (1 - a is
-            # exact there, and erfc keeps the digits that erf rounds away near 1)
-            f = np.where(a < 0.5, erf(z) - a, (1.0 - a) - erfc(z))
-            ratio = f / (_TWO_OVER_SQRT_PI * np.exp(-z * z))  # f / f'
-            z = z - ratio / (1.0 + z * ratio)                  # Halley: f'' / f' = -2z
+        for _ in range(4):
+            # a < 0.5: Halley on f(z) = erf(z) - a (f''/f' = -2z), converged in 2 steps.
+            # a >= 0.5: Newton on g(z) = log(erfc(z)) - log(1 - a): 1 - a is exact there,
+            # erfc keeps the digits that erf rounds away near 1, and the log makes g nearly
+            # quadratic in the far tail, where the polynomial start is poor (4 steps).
+            gauss = _TWO_OVER_SQRT_PI * np.exp(-z * z)
+            ratio = (erf(z) - a) / gauss
+            near = z - ratio / (1.0 + z * ratio)
+            tail = erfc(z)
+            far = z + (np.log(tail) - np.log(1.0 - a)) * tail / gauss
+            z = np.where(a < 0.5, near, far)
         out = np.where(a < 1.0, z, np.where(a == 1.0, np.inf, np.nan))
         out = np.copysign(out, v)
     return np.asarray(out.astype(x.dtype, copy=False))

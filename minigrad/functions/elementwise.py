@@ -18,9 +18,21 @@ import numbers
 import numpy as np
 
 from .. import dtypes as _dt
+from ..autograd import graph as _graph
+from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ShapeError
 from ..ops import elementwise as E
-from ..tensor import Tensor, _as_type, _binary, _broadcasting, _scalar_as, _wrap, where
+from ..tensor import (
+    Tensor,
+    _as_type,
+    _binary,
+    _broadcasting,
+    _check_fits,
+    _filled_like,
+    _scalar_as,
+    _wrap,
+    where,
+)
 
 __all__ = [
     "abs",
@@ -448,7 +460,10 @@ def _check_integer_divisor(divisor, np_dtype):
 def _division(name, op, input, other):
     """fmod, remainder, floor_divide: promotion, PyTorch's refusal of bool and of an integer
     division by zero, then the op."""
-    if not isinstance(input, Tensor):
+    scalar_self = not isinstance(input, Tensor)
+    if scalar_self:
+        if op is E.Fmod:  # fmod has no number-first form
+            _check_tensor(input, name)
         input = _check_operand(input, name, "input", 1)
         if not isinstance(other, Tensor):
             _check_tensor(other, name, "other", 2)
@@ -457,6 +472,8 @@ def _division(name, op, input, other):
     if want.kind == "b":
         raise _not_implemented(f"{name}_cpu", want)
     _check_integer_divisor(b, want)
+    if scalar_self and op is E.Remainder:
+        return _broadcasting(name, lambda a, b: op.apply(a, b, scalar_self=True), a, b)
     return _broadcasting(name, op.apply, a, b)
 
 
@@ -580,10 +597,7 @@ def _clamp_bound(value, np_dtype):
     """A number bound in the computation dtype: integers must fit (PyTorch refuses to wrap
     a clamp bound)."""
     if np_dtype.kind in "iu" and isinstance(value, numbers.Integral):
-        info = np.iinfo(np_dtype)
-        if not info.min <= value <= info.max:
-            raise RuntimeError(f"value cannot be converted to type {np_dtype.name}_t without "
-                               f"overflow")
+        _check_fits(value, np_dtype)
         return int(value)
     return _scalar_as(value, np_dtype)
 
@@ -811,10 +825,26 @@ def _inplace_form(function):
 
 
 def _comparison_inplace(function):
-    """``t.eq_(other)``: t <- (t == other) as 0/1 in t's own dtype."""
+    """``t.eq_(other)``, ``t.logical_and_(other)``: t <- the bool result as 0/1 in t's own
+    dtype (recorded with a zero gradient, as PyTorch's)."""
     def method(self, other):
-        return self._inplace(lambda x: function(x, other)._cast(self.dtype), (), None,
-                             "unsafe")
+        def compute(x):
+            return _filled_like(x, function(x, other)._cast(self.dtype))
+
+        return self._inplace(compute, (), None, "unsafe")
+
+    method.__name__ = method.__qualname__ = function.__name__ + "_"
+    return method
+
+
+def _logical_inplace(function):
+    """``t.logical_and_(other)``: t's values become 0/1 in its own dtype; as in PyTorch this
+    is not recorded (t keeps its history), but the version counter moves."""
+    def method(self, *args):
+        self._check_inplace(is_grad_enabled() and self._requires_grad and self._grad_fn is None)
+        np.copyto(self._data, function(self, *args)._data, casting="unsafe")
+        _graph.bump(self._data)
+        return self
 
     method.__name__ = method.__qualname__ = function.__name__ + "_"
     return method
@@ -839,8 +869,7 @@ _INPLACE_NAMES = [
     "bitwise_left_shift", "bitwise_not", "bitwise_or", "bitwise_right_shift", "bitwise_xor",
     "ceil", "clamp", "clamp_max", "clamp_min", "clip", "copysign", "cos", "cosh", "erf", "erfc", "erfinv", "exp", "exp2", "expm1", "fix", "float_power", "floor",
     "floor_divide", "fmod", "frac", "hypot", "lerp", "log", "log10", "log1p", "log2",
-    "logical_and", "logical_not", "logical_or", "logical_xor", "logit",
-    "nan_to_num", "neg", "negative", "reciprocal", "relu", "remainder", "round",
+    "logit", "nan_to_num", "neg", "negative", "reciprocal", "relu", "remainder", "round",
     "rsqrt", "sgn", "sigmoid", "sign", "sin", "sinh", "sqrt", "square", "tan", "tanh", "trunc",
 ]
 _COMPARISON_NAMES = ["eq", "ne", "lt", "le", "gt", "ge", "greater", "greater_equal", "less",
@@ -882,10 +911,14 @@ def _attach():
         method = _inplace_form(by_name[name])
         method.__name__ = method.__qualname__ = name + "_"
         setattr(Tensor, name + "_", method)
+    for name in ("logical_and", "logical_or", "logical_xor"):
+        method = _logical_inplace(by_name[name])
+        setattr(Tensor, name + "_", method)
     for name in _COMPARISON_NAMES:
         method = _comparison_inplace(by_name[name])
         method.__name__ = method.__qualname__ = name + "_"
         setattr(Tensor, name + "_", method)
+    Tensor.logical_not_ = _logical_inplace(logical_not)
     for dunder, name in _INPLACE_OPERATORS.items():
         setattr(Tensor, dunder, getattr(Tensor, name + "_"))
     for alias, name in (("subtract_", "sub_"), ("multiply_", "mul_"), ("divide_", "div_"),

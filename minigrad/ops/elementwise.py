@@ -107,8 +107,12 @@ class Pow(Op):
         if need_b:
             a_values = np.asarray(xp.values(a))
             flat = (a_values == 0) & (np.asarray(xp.values(b)) >= 0)
+            if isinstance(a, (int, float)):  # a number base: log(a) is a constant
+                log_a = math.log(a) if a > 0 else (-math.inf if a == 0 else math.nan)
+            else:
+                log_a = xp.log(a)
             with np.errstate(divide="ignore", invalid="ignore"):
-                grad_b = xp.where(flat, 0.0, xp.mul(grad, xp.mul(self.result, xp.log(a))))
+                grad_b = xp.where(flat, 0.0, xp.mul(grad, xp.mul(self.result, log_a)))
         return grad_a, grad_b
 
 
@@ -122,7 +126,10 @@ def _power(a, b):
         odd = (b % 2).astype(bool)
         small = np.where(a_arr == 1, 1, np.where(a_arr == -1, np.where(odd, -1, 1), 0))
         return np.where(b < 0, small, magnitude).astype(magnitude.dtype, copy=False)
-    return _array(np.power(a, b))
+    out = _array(np.power(a, b))
+    if out.dtype.kind != "b" and np.asarray(a).dtype.kind == "b" and np.asarray(b).dtype.kind == "b":
+        out = out != 0  # numpy powers bools as int8; PyTorch keeps bool
+    return out
 
 
 class Neg(Op):
@@ -147,10 +154,13 @@ class Maximum(Op):
 
     def backward(self, grad, xp):
         a, b = (np.asarray(xp.values(v)) for v in self.saved_tensors)
-        share_a = ((a > b) + 0.5 * (a == b)).astype(xp.values(grad).dtype)  # constant
+        dtype = np.asarray(xp.values(grad)).dtype
+        # constants: 1 to the larger, 1/2 to each on a tie, 1 to both at a NaN (PyTorch's)
+        share_a = np.where(a == b, 0.5, np.where(a < b, 0.0, 1.0)).astype(dtype)
+        share_b = np.where(a == b, 0.5, np.where(a > b, 0.0, 1.0)).astype(dtype)
         need_a, need_b = self.needs_input_grad
         return (xp.mul(grad, share_a) if need_a else None,
-                xp.mul(grad, 1.0 - share_a) if need_b else None)
+                xp.mul(grad, share_b) if need_b else None)
 
 
 class Where(Op):
@@ -739,7 +749,7 @@ class Round(_PiecewiseConstant):
             return x.copy()
         if decimals == 0:
             return _array(np.rint(x))
-        compute = np.float32 if x.dtype == np.float16 else x.dtype
+        compute = np.float32 if x.dtype == np.float16 else x.dtype.type
         v = x.astype(compute)
         if decimals > 0:
             scale = compute(10.0 ** decimals)
@@ -751,11 +761,16 @@ class Round(_PiecewiseConstant):
 
 
 class Sign(_PiecewiseConstant):
-    """out = -1, 0 or 1 by the sign of x (0 for NaN... NaN stays NaN; bool is itself);
+    """out = -1, 0 or 1 by the sign of x (0 for NaN, as PyTorch; bool is itself);
     d out/dx = 0."""
 
     def forward(self, x):
-        return x.copy() if x.dtype.kind == "b" else _array(np.sign(x))
+        if x.dtype.kind == "b":
+            return x.copy()
+        out = _array(np.sign(x))
+        if x.dtype.kind == "f":
+            out[np.isnan(out)] = 0
+        return out
 
 
 class Frac(Op):
@@ -907,14 +922,18 @@ class Fmod(Op):
 
 class Remainder(Op):
     """out = a - floor(a / b) b (Python's %: the sign of b);  d out/da = 1,
-    d out/db = -floor(a / b)."""
+    d out/db = -floor(a / b). With a number for a (``2.5 % t``, ``scalar_self``) PyTorch has
+    no derivative, and backward raises as its does."""
 
-    def forward(self, a, b):
+    def forward(self, a, b, scalar_self=False):
         self.saved_tensors = (a, b)
+        self.scalar_self = scalar_self
         with np.errstate(divide="ignore", invalid="ignore"):
             return _array(np.remainder(a, b))
 
     def backward(self, grad, xp):
+        if self.scalar_self:
+            raise RuntimeError("derivative for aten::remainder is not implemented")
         a, b = self.saved_tensors
         need_a, need_b = self.needs_input_grad
         grad_b = None
@@ -947,10 +966,12 @@ class Minimum(Op):
 
     def backward(self, grad, xp):
         a, b = (np.asarray(xp.values(v)) for v in self.saved_tensors)
-        share_a = ((a < b) + 0.5 * (a == b)).astype(np.asarray(xp.values(grad)).dtype)
+        dtype = np.asarray(xp.values(grad)).dtype
+        share_a = np.where(a == b, 0.5, np.where(a > b, 0.0, 1.0)).astype(dtype)
+        share_b = np.where(a == b, 0.5, np.where(a < b, 0.0, 1.0)).astype(dtype)
         need_a, need_b = self.needs_input_grad
         return (xp.mul(grad, share_a) if need_a else None,
-                xp.mul(grad, 1.0 - share_a) if need_b else None)
+                xp.mul(grad, share_b) if need_b else None)
 
 
 class Fmax(Op):
