@@ -495,7 +495,10 @@ def leaky_relu(x, negative_slope):
 
 def sigmoid(x):
     """sigmoid(x) = 1 / (1 + exp(-x)), without overflow for either sign of x."""
-    out = _unary(x, OP_SIGMOID)
+    if MG_VECTOR_MATH:
+        out = _math_loop(x, mg_sigmoid_f32, mg_sigmoid_f64)
+    else:
+        out = _unary(x, OP_SIGMOID)
     return _reference.sigmoid(x) if out is None else out
 
 
@@ -526,6 +529,9 @@ cdef extern from *:
     MG_DECLARE(acosh) MG_DECLARE(atanh) MG_DECLARE(exp) MG_DECLARE(exp2) MG_DECLARE(expm1)
     MG_DECLARE(log) MG_DECLARE(log2) MG_DECLARE(log10) MG_DECLARE(log1p) MG_DECLARE(erf)
     MG_DECLARE(erfc)
+    MG_SIMD float atan2f(float, float); MG_SIMD double atan2(double, double);
+    MG_SIMD float hypotf(float, float); MG_SIMD double hypot(double, double);
+    MG_SIMD float powf(float, float); MG_SIMD double pow(double, double);
     #else
     #define MG_VECTOR_MATH 0
     #define MG_CLONES
@@ -612,6 +618,79 @@ cdef extern from *:
             mg_erfinv_block(x + s, y + s, m);
         }
     }
+
+    /* Elementwise functions of our own, written as selects so that they vectorize. */
+    #define MG_TWIN(name, body) \
+    static inline float name##_f(float x) { typedef float T; body } \
+    static inline double name##_d(double x) { typedef double T; body }
+    MG_TWIN(mg_sign1, return (T)((x > 0) - (x < 0));)   /* NaN -> 0, as PyTorch */
+    MG_TWIN(mg_rsqrt1, return (T)1 / sqrt(x);)
+    MG_TWIN(mg_logit1, return log(x / ((T)1 - x));)
+    static inline float mg_sigmoid1_f(float x) {
+        float e = expf(-fabsf(x)), num = x >= 0 ? 1.0f : e; return num / (1.0f + e); }
+    static inline double mg_sigmoid1_d(double x) {
+        double e = exp(-fabs(x)), num = x >= 0 ? 1.0 : e; return num / (1.0 + e); }
+    MG_UNARY(sign, mg_sign1_f, mg_sign1_d) MG_UNARY(rsqrt, mg_rsqrt1_f, mg_rsqrt1_d)
+    MG_UNARY(logit, mg_logit1_f, mg_logit1_d) MG_UNARY(sigmoid, mg_sigmoid1_f, mg_sigmoid1_d)
+
+    /* Binary loops: b is an array of n elements (b_step 1) or one value (b_step 0). */
+    #define MG_BINARY(name, f32, f64) \
+    MG_CLONES void mg_##name##_f32(const float* a, const float* b, float* y, Py_ssize_t n, \
+                                   int b_step) { \
+        if (b_step) { for (Py_ssize_t i = 0; i < n; i++) y[i] = f32(a[i], b[i]); } \
+        else { float s = b[0]; for (Py_ssize_t i = 0; i < n; i++) y[i] = f32(a[i], s); } } \
+    MG_CLONES void mg_##name##_f64(const double* a, const double* b, double* y, Py_ssize_t n, \
+                                   int b_step) { \
+        if (b_step) { for (Py_ssize_t i = 0; i < n; i++) y[i] = f64(a[i], b[i]); } \
+        else { double s = b[0]; for (Py_ssize_t i = 0; i < n; i++) y[i] = f64(a[i], s); } }
+
+    #define MG_TWIN2(name, body) \
+    static inline float name##_f(float a, float b) { typedef float T; body } \
+    static inline double name##_d(double a, double b) { typedef double T; body }
+    /* log(e^a + e^b) = max + log1p(exp(-|a - b|)); equal infinities are themselves */
+    MG_TWIN2(mg_logaddexp1, T m = a > b ? a : b; T r = m + log1p(exp(-fabs(a - b)));
+             return (isinf(a) && a == b) ? a : r;)
+    MG_TWIN2(mg_logaddexp21, T m = a > b ? a : b;
+             T r = m + log1p(exp2(-fabs(a - b))) * (T)1.4426950408889634;
+             return (isinf(a) && a == b) ? a : r;)
+    /* C's fmod (exact; the C library's is scalar, so these loops are too) */
+    MG_TWIN2(mg_fmod1, return fmod(a, b);)
+    MG_TWIN2(mg_remainder1, T m = fmod(a, b);
+             return (m != 0 && ((b < 0) != (m < 0))) ? m + b : m;)
+    /* Python's float //, as numpy and PyTorch compute it */
+    MG_TWIN2(mg_floor_divide1,
+             if (b == 0) return a / b;
+             T m = fmod(a, b); T d = (a - m) / b;
+             if (m != 0 && ((b < 0) != (m < 0))) d -= 1;
+             if (d == 0) return copysign((T)0, a / b);
+             T f = floor(d); if (d - f > (T)0.5) f += 1; return f;)
+    MG_BINARY(atan2, atan2f, atan2) MG_BINARY(hypot, hypotf, hypot) MG_BINARY(pow, powf, pow)
+    MG_BINARY(logaddexp, mg_logaddexp1_f, mg_logaddexp1_d)
+    MG_BINARY(logaddexp2, mg_logaddexp21_f, mg_logaddexp21_d)
+    MG_BINARY(fmod, mg_fmod1_f, mg_fmod1_d) MG_BINARY(remainder, mg_remainder1_f, mg_remainder1_d)
+    MG_BINARY(floor_divide, mg_floor_divide1_f, mg_floor_divide1_d)
+
+    /* lerp with a tensor weight, PyTorch's two forms; nan_to_num */
+    MG_CLONES void mg_lerp_f32(const float* a, const float* b, const float* w, float* y,
+                               Py_ssize_t n) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            float d = b[i] - a[i], lo = a[i] + w[i] * d, hi = b[i] - d * (1.0f - w[i]);
+            y[i] = fabsf(w[i]) < 0.5f ? lo : hi; } }
+    MG_CLONES void mg_lerp_f64(const double* a, const double* b, const double* w, double* y,
+                               Py_ssize_t n) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            double d = b[i] - a[i], lo = a[i] + w[i] * d, hi = b[i] - d * (1.0 - w[i]);
+            y[i] = fabs(w[i]) < 0.5 ? lo : hi; } }
+    MG_CLONES void mg_nan_to_num_f32(const float* x, float* y, Py_ssize_t n, float nan_,
+                                     float posinf, float neginf) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            float v = x[i], inf = v > 0 ? posinf : neginf;
+            y[i] = v != v ? nan_ : (isinf(v) ? inf : v); } }
+    MG_CLONES void mg_nan_to_num_f64(const double* x, double* y, Py_ssize_t n, double nan_,
+                                     double posinf, double neginf) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            double v = x[i], inf = v > 0 ? posinf : neginf;
+            y[i] = v != v ? nan_ : (isinf(v) ? inf : v); } }
     """
     int MG_VECTOR_MATH
     void mg_sin_f32(const float*, float*, Py_ssize_t) noexcept nogil
@@ -658,9 +737,47 @@ cdef extern from *:
     void mg_erfc_f64(const double*, double*, Py_ssize_t) noexcept nogil
     void mg_erfinv_f32(const float*, float*, Py_ssize_t) noexcept nogil
     void mg_erfinv_f64(const double*, double*, Py_ssize_t) noexcept nogil
+    void mg_sign_f32(const float*, float*, Py_ssize_t) noexcept nogil
+    void mg_sign_f64(const double*, double*, Py_ssize_t) noexcept nogil
+    void mg_rsqrt_f32(const float*, float*, Py_ssize_t) noexcept nogil
+    void mg_rsqrt_f64(const double*, double*, Py_ssize_t) noexcept nogil
+    void mg_logit_f32(const float*, float*, Py_ssize_t) noexcept nogil
+    void mg_logit_f64(const double*, double*, Py_ssize_t) noexcept nogil
+    void mg_sigmoid_f32(const float*, float*, Py_ssize_t) noexcept nogil
+    void mg_sigmoid_f64(const double*, double*, Py_ssize_t) noexcept nogil
+    void mg_atan2_f32(const float*, const float*, float*, Py_ssize_t, int) noexcept nogil
+    void mg_atan2_f64(const double*, const double*, double*, Py_ssize_t, int) noexcept nogil
+    void mg_hypot_f32(const float*, const float*, float*, Py_ssize_t, int) noexcept nogil
+    void mg_hypot_f64(const double*, const double*, double*, Py_ssize_t, int) noexcept nogil
+    void mg_pow_f32(const float*, const float*, float*, Py_ssize_t, int) noexcept nogil
+    void mg_pow_f64(const double*, const double*, double*, Py_ssize_t, int) noexcept nogil
+    void mg_logaddexp_f32(const float*, const float*, float*, Py_ssize_t, int) noexcept nogil
+    void mg_logaddexp_f64(const double*, const double*, double*, Py_ssize_t,
+                          int) noexcept nogil
+    void mg_logaddexp2_f32(const float*, const float*, float*, Py_ssize_t, int) noexcept nogil
+    void mg_logaddexp2_f64(const double*, const double*, double*, Py_ssize_t,
+                           int) noexcept nogil
+    void mg_fmod_f32(const float*, const float*, float*, Py_ssize_t, int) noexcept nogil
+    void mg_fmod_f64(const double*, const double*, double*, Py_ssize_t, int) noexcept nogil
+    void mg_remainder_f32(const float*, const float*, float*, Py_ssize_t, int) noexcept nogil
+    void mg_remainder_f64(const double*, const double*, double*, Py_ssize_t,
+                          int) noexcept nogil
+    void mg_floor_divide_f32(const float*, const float*, float*, Py_ssize_t,
+                             int) noexcept nogil
+    void mg_floor_divide_f64(const double*, const double*, double*, Py_ssize_t,
+                             int) noexcept nogil
+    void mg_lerp_f32(const float*, const float*, const float*, float*, Py_ssize_t) noexcept nogil
+    void mg_lerp_f64(const double*, const double*, const double*, double*,
+                     Py_ssize_t) noexcept nogil
+    void mg_nan_to_num_f32(const float*, float*, Py_ssize_t, float, float, float) noexcept nogil
+    void mg_nan_to_num_f64(const double*, double*, Py_ssize_t, double, double,
+                           double) noexcept nogil
 
 ctypedef void (*_loop_f32)(const float*, float*, Py_ssize_t) noexcept nogil
 ctypedef void (*_loop_f64)(const double*, double*, Py_ssize_t) noexcept nogil
+ctypedef void (*_loop2_f32)(const float*, const float*, float*, Py_ssize_t, int) noexcept nogil
+ctypedef void (*_loop2_f64)(const double*, const double*, double*, Py_ssize_t,
+                            int) noexcept nogil
 
 #: True when the loops below run glibc's vector math (the table in bench/ops.py prints it).
 VECTOR_MATH = bool(MG_VECTOR_MATH)
@@ -784,6 +901,151 @@ def erfc(x):
     """1 - erf(x) (the C library's erfc)."""
     out = _math_loop(x, mg_erfc_f32, mg_erfc_f64)
     return _reference.erfc(x) if out is None else out
+
+
+cdef object _math_loop2(object a, object b, _loop2_f32 loop32, _loop2_f64 loop64):
+    """loop(a, b) into a new array when a is a float32/float64 C-contiguous array (at least
+    1-D) and b is an array of a's dtype and shape (C-contiguous) or a Python number; else
+    None (the caller then asks the reference)."""
+    cdef int type_num = _fast_float_type(a)
+    if type_num < 0:
+        return None
+    cdef cnp.ndarray A = <cnp.ndarray>a
+    if cnp.PyArray_NDIM(A) == 0:
+        return None
+    cdef double number_d
+    cdef float number_f
+    cdef int b_step = 1
+    cdef const void* pb
+    cdef cnp.ndarray B
+    kind = type(b)
+    if kind is float or kind is int:
+        if kind is int and not -(1 << 53) <= b <= (1 << 53):
+            return None
+        number_d = b
+        if type_num == cnp.NPY_FLOAT and cmath.fabs(number_d) > FLT_MAX and \
+                not cmath.isinf(number_d):
+            return None
+        number_f = <float>number_d
+        b_step = 0
+        pb = <const void*>&number_d if type_num == cnp.NPY_DOUBLE else <const void*>&number_f
+    else:
+        if _fast_float_type(b) != type_num or not _same_shape(A, <cnp.ndarray>b):
+            return None
+        B = <cnp.ndarray>b
+        pb = cnp.PyArray_DATA(B)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(A)
+    cdef cnp.ndarray out = _empty_like(A)
+    cdef const void* pa = cnp.PyArray_DATA(A)
+    cdef void* po = cnp.PyArray_DATA(out)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            loop64(<const double*>pa, <const double*>pb, <double*>po, n, b_step)
+        else:
+            loop32(<const float*>pa, <const float*>pb, <float*>po, n, b_step)
+    return out
+
+
+def atan2(a, b):
+    out = _math_loop2(a, b, mg_atan2_f32, mg_atan2_f64)
+    return _reference.atan2(a, b) if out is None else out
+
+
+def hypot(a, b):
+    out = _math_loop2(a, b, mg_hypot_f32, mg_hypot_f64)
+    return _reference.hypot(a, b) if out is None else out
+
+
+def pow(a, b):
+    out = _math_loop2(a, b, mg_pow_f32, mg_pow_f64)
+    return _reference.pow(a, b) if out is None else out
+
+
+def logaddexp(a, b):
+    out = _math_loop2(a, b, mg_logaddexp_f32, mg_logaddexp_f64)
+    return _reference.logaddexp(a, b) if out is None else out
+
+
+def logaddexp2(a, b):
+    out = _math_loop2(a, b, mg_logaddexp2_f32, mg_logaddexp2_f64)
+    return _reference.logaddexp2(a, b) if out is None else out
+
+
+def fmod(a, b):
+    out = _math_loop2(a, b, mg_fmod_f32, mg_fmod_f64)
+    return _reference.fmod(a, b) if out is None else out
+
+
+def remainder(a, b):
+    out = _math_loop2(a, b, mg_remainder_f32, mg_remainder_f64)
+    return _reference.remainder(a, b) if out is None else out
+
+
+def floor_divide(a, b):
+    out = _math_loop2(a, b, mg_floor_divide_f32, mg_floor_divide_f64)
+    return _reference.floor_divide(a, b) if out is None else out
+
+
+def sign(x):
+    out = _math_loop(x, mg_sign_f32, mg_sign_f64)
+    return _reference.sign(x) if out is None else out
+
+
+def rsqrt(x):
+    out = _math_loop(x, mg_rsqrt_f32, mg_rsqrt_f64)
+    return _reference.rsqrt(x) if out is None else out
+
+
+def logit(x):
+    out = _math_loop(x, mg_logit_f32, mg_logit_f64)
+    return _reference.logit(x) if out is None else out
+
+
+def lerp(start, end, weight):
+    """PyTorch's lerp with an array weight (fast path: three C-contiguous float arrays of
+    one dtype and shape)."""
+    cdef int type_num = _fast_float_type(start)
+    if type_num < 0 or _fast_float_type(end) != type_num or \
+            _fast_float_type(weight) != type_num:
+        return _reference.lerp(start, end, weight)
+    cdef cnp.ndarray A = <cnp.ndarray>start
+    if cnp.PyArray_NDIM(A) == 0 or not _same_shape(A, <cnp.ndarray>end) or \
+            not _same_shape(A, <cnp.ndarray>weight):
+        return _reference.lerp(start, end, weight)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(A)
+    cdef cnp.ndarray out = _empty_like(A)
+    cdef const void* pa = cnp.PyArray_DATA(A)
+    cdef const void* pb = cnp.PyArray_DATA(<cnp.ndarray>end)
+    cdef const void* pw = cnp.PyArray_DATA(<cnp.ndarray>weight)
+    cdef void* po = cnp.PyArray_DATA(out)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            mg_lerp_f64(<const double*>pa, <const double*>pb, <const double*>pw,
+                        <double*>po, n)
+        else:
+            mg_lerp_f32(<const float*>pa, <const float*>pb, <const float*>pw, <float*>po, n)
+    return out
+
+
+def nan_to_num(x, nan, posinf, neginf):
+    """x with NaN, +inf, -inf replaced (the three values given as numbers, already
+    resolved to the dtype's limits where the caller had None)."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0 or cnp.PyArray_NDIM(<cnp.ndarray>x) == 0:
+        return _reference.nan_to_num(x, nan, posinf, neginf)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(X)
+    cdef cnp.ndarray out = _empty_like(X)
+    cdef double v_nan = nan, v_pos = posinf, v_neg = neginf
+    cdef const void* px = cnp.PyArray_DATA(X)
+    cdef void* po = cnp.PyArray_DATA(out)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            mg_nan_to_num_f64(<const double*>px, <double*>po, n, v_nan, v_pos, v_neg)
+        else:
+            mg_nan_to_num_f32(<const float*>px, <float*>po, n, <float>v_nan, <float>v_pos,
+                              <float>v_neg)
+    return out
 
 
 def erfinv(x):

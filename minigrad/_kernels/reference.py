@@ -171,6 +171,69 @@ def log1p(x):
     return np.log1p(x)
 
 
+def sign(x):
+    """-1, 0 or 1 by the sign of x; 0 for NaN (PyTorch's sign)."""
+    return ((x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)).astype(x.dtype, copy=False)
+
+
+def rsqrt(x):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.divide(1, np.sqrt(x), dtype=x.dtype))
+
+
+def logit(x):
+    """log(x / (1 - x))."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.log(x / (1 - x)))
+
+
+def atan2(a, b):
+    return np.asarray(np.arctan2(a, b))
+
+
+def hypot(a, b):
+    return np.asarray(np.hypot(a, b))
+
+
+def pow(a, b):
+    return np.asarray(np.power(a, b))
+
+
+def logaddexp(a, b):
+    return np.asarray(np.logaddexp(a, b))
+
+
+def logaddexp2(a, b):
+    return np.asarray(np.logaddexp2(a, b))
+
+
+def fmod(a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.fmod(a, b))
+
+
+def remainder(a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.remainder(a, b))
+
+
+def floor_divide(a, b):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.floor_divide(a, b))
+
+
+def lerp(start, end, weight):
+    """start + weight (end - start) where |weight| < 0.5, else end - (end - start)
+    (1 - weight): PyTorch's two forms, each exact at its own end."""
+    diff = end - start
+    out = np.where(np.abs(weight) < 0.5, start + weight * diff, end - diff * (1 - weight))
+    return np.asarray(out.astype(np.result_type(start, end, weight), copy=False))
+
+
+def nan_to_num(x, nan, posinf, neginf):
+    return np.asarray(np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf))
+
+
 # W. J. Cody's rational approximations of erf and erfc (Math. Comp. 23, 1969; the SPECFUN
 # routine CALERF), accurate to float64 round-off: three intervals of |x|, in each a ratio of
 # polynomials, P/Q, in x**2, x and 1/x**2 respectively.

@@ -153,6 +153,9 @@ _NUMBER_TYPES = (numbers.Number, np.bool_, np.number)
 
 
 def _is_number(value):
+    kind = type(value)
+    if kind is float or kind is int or kind is bool:  # the common case, without the ABC check
+        return True
     return isinstance(value, _NUMBER_TYPES) and not isinstance(value, Tensor)
 
 
@@ -196,11 +199,35 @@ def _values(x):
     return x._data if isinstance(x, Tensor) else x
 
 
+def _same_float(input, other):
+    """True when there is nothing to promote: two tensors of one floating dtype, or a
+    floating tensor and a Python float (the common case, taken without ``_promote``)."""
+    data = input._data
+    if data.dtype.kind != "f":
+        return False
+    if isinstance(other, Tensor):
+        return other._data.dtype is data.dtype
+    return type(other) is float
+
+
+def _fast_apply(name, op, input, other):
+    """op.apply on operands with nothing to promote; a shape error is reported by
+    ``_broadcasting`` (which runs the op again to name the shapes)."""
+    try:
+        return op.apply(input, other)
+    except ValueError:
+        return _broadcasting(name, op.apply, input, other)
+
+
 def _compute(name, ufunc, *operands):
     """A non-differentiable result (comparisons, logical and bitwise ops) as a new Tensor;
     shapes that do not broadcast raise ShapeError naming them."""
     try:
-        with np.errstate(all="ignore"):
+        if len(operands) == 2:
+            a, b = operands
+            out = ufunc(a._data if isinstance(a, Tensor) else a,
+                        b._data if isinstance(b, Tensor) else b)
+        else:
             out = ufunc(*[_values(x) for x in operands])
     except ValueError:
         shapes = [tuple(np.shape(_values(x))) for x in operands]
@@ -461,6 +488,8 @@ def _division(name, op, input, other):
     """fmod, remainder, floor_divide: promotion, PyTorch's refusal of bool and of an integer
     division by zero, then the op."""
     scalar_self = not isinstance(input, Tensor)
+    if not scalar_self and _same_float(input, other):
+        return _fast_apply(name, op, input, other)
     if scalar_self:
         if op is E.Fmod:  # fmod has no number-first form
             _check_tensor(input, name)
@@ -503,6 +532,8 @@ def _binary_floating(name, op, input, other, integers=True, numbers_allowed=Fals
     """A differentiable binary function on floating values: integer inputs compute in the
     default dtype when ``integers`` (atan2), else raise (hypot)."""
     _check_tensor(input, name)
+    if isinstance(other, Tensor) and _same_float(input, other):
+        return _fast_apply(name, op, input, other)
     if numbers_allowed:
         other = _check_operand(other, name)
     else:
@@ -545,6 +576,8 @@ def logaddexp2(input, other):
 def _extremum(name, op, input, other):
     _check_tensor(input, name)
     _check_tensor(other, name, "other", 2)
+    if _same_float(input, other):
+        return _fast_apply(name, op, input, other)
     _, (a, b) = _promote((input, other))
     return _broadcasting(name, op.apply, a, b)
 
@@ -602,11 +635,17 @@ def _clamp_bound(value, np_dtype):
     return _scalar_as(value, np_dtype)
 
 
+_PLAIN_BOUNDS = (float, int, type(None))
+
+
 def clamp(input, min=None, max=None):
     """min(max(x, min), max) with number or Tensor bounds (either may be None); the result
     has the promoted dtype of x and the bounds. d/dx = 1 where min <= x <= max; a Tensor
     bound gets the gradient where it is the output (PyTorch's rule)."""
     _check_tensor(input, "clamp")
+    if input._data.dtype.kind == "f" and type(min) in _PLAIN_BOUNDS and \
+            type(max) in _PLAIN_BOUNDS and (min is not None or max is not None):
+        return E.Clamp.apply(input, min, max)  # the common case: nothing to promote
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     bounds = [None if v is None else _check_operand(v, "clamp", n, i + 2)
@@ -643,10 +682,12 @@ def clamp_max(input, max):
 def _comparison(name, ufunc):
     def function(input, other):
         _check_tensor(input, name)
-        other = _check_operand(other, name)
         data = input._data
-        if isinstance(other, Tensor) and other._data.dtype == data.dtype:
+        kind = type(other)
+        if (kind is float or kind is int) and data.dtype.kind == "f" or \
+                isinstance(other, Tensor) and other._data.dtype == data.dtype:
             return _compute(name, ufunc, input, other)  # nothing to promote
+        other = _check_operand(other, name)
         _, (a, b) = _promote((input, other))
         return _compute(name, ufunc, a, b)
 
@@ -686,6 +727,10 @@ def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
         raise RuntimeError(f"atol must be greater than or equal to zero, but got {atol}")
 
     def close(a, b):
+        with np.errstate(all="ignore"):
+            return _close(a, b)
+
+    def _close(a, b):
         same = a == b
         if a.dtype.kind == "b":
             return same
@@ -757,6 +802,9 @@ def logical_not(input):
 
 def _bitwise(name, kernel, ufunc, bool_ok=True):
     def function(input, other):
+        if isinstance(input, Tensor) and isinstance(other, Tensor) and \
+                input._data.dtype is other._data.dtype and input._data.dtype.kind in "iu":
+            return _compute(name, ufunc, input, other)  # nothing to promote
         if not isinstance(input, Tensor):
             input = _check_operand(input, name, "input", 1)
             if not isinstance(other, Tensor):

@@ -126,6 +126,8 @@ def _power(a, b):
         odd = (b % 2).astype(bool)
         small = np.where(a_arr == 1, 1, np.where(a_arr == -1, np.where(odd, -1, 1), 0))
         return np.where(b < 0, small, magnitude).astype(magnitude.dtype, copy=False)
+    if isinstance(a, np.ndarray) and a.dtype.kind == "f":
+        return K.mul(a, a) if type(b) is int and b == 2 else K.pow(a, b)
     out = _array(np.power(a, b))
     if out.dtype.kind != "b" and np.asarray(a).dtype.kind == "b" and np.asarray(b).dtype.kind == "b":
         out = out != 0  # numpy powers bools as int8; PyTorch keeps bool
@@ -258,19 +260,24 @@ class Clamp(Op):
     may_broadcast = False
 
     def forward(self, x, lo=None, hi=None):
-        inside = np.ones(x.shape, dtype=bool)
+        self.saved_tensors = (x,)
+        self.lo, self.hi = lo, hi
         out = x
         if lo is not None:
-            inside &= x >= lo
-            out = np.maximum(out, np.asarray(lo, dtype=x.dtype))
+            out = np.maximum(out, lo)
         if hi is not None:
-            inside &= x <= hi
-            out = np.minimum(out, np.asarray(hi, dtype=x.dtype))
-        self.inside = inside
-        return out if out is not x else x.copy()
+            out = np.minimum(out, hi)
+        return _array(out) if out is not x else x.copy()
 
     def backward(self, grad, xp):
-        return xp.where(self.inside, grad, 0.0)
+        x = np.asarray(xp.values(self.saved_tensors[0]))
+        if self.lo is None:
+            inside = x <= self.hi
+        elif self.hi is None:
+            inside = x >= self.lo
+        else:
+            inside = (x >= self.lo) & (x <= self.hi)
+        return xp.where(inside, grad, 0.0)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -605,13 +612,12 @@ class Rsqrt(Op):
     may_broadcast = False
 
     def forward(self, x):
-        x = _floating(x)
-        with np.errstate(divide="ignore"):
-            self.result = out = _array(np.divide(1, K.sqrt(x), dtype=x.dtype))
+        self.result = out = K.rsqrt(_floating(x))
         return out
 
     def backward(self, grad, xp):
-        return xp.mul(grad, xp.mul(xp.pow(self.result, 3), -0.5))
+        out = self.result
+        return xp.mul(grad, xp.mul(xp.mul(out, xp.mul(out, out)), -0.5))
 
 
 class Reciprocal(Op):
@@ -691,8 +697,7 @@ class Logit(Op):
         self.eps = eps
         x = _floating(x)
         z = x if eps is None else np.clip(x, eps, 1 - eps).astype(x.dtype, copy=False)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return _array(np.log(z / (1 - z)))
+        return K.logit(z)
 
     def backward(self, grad, xp):
         x, = self.saved_tensors
@@ -767,10 +772,7 @@ class Sign(_PiecewiseConstant):
     def forward(self, x):
         if x.dtype.kind == "b":
             return x.copy()
-        out = _array(np.sign(x))
-        if x.dtype.kind == "f":
-            out[np.isnan(out)] = 0
-        return out
+        return K.sign(x) if x.dtype.kind == "f" else _array(np.sign(x))
 
 
 class Frac(Op):
@@ -796,7 +798,9 @@ class NanToNum(Op):
         self.saved_tensors = (x,)
         if x.dtype.kind not in "fc":
             return x.copy()
-        return _array(np.nan_to_num(x, nan=nan, posinf=posinf, neginf=neginf))
+        info = np.finfo(x.dtype)
+        return K.nan_to_num(x, nan, info.max if posinf is None else posinf,
+                            info.min if neginf is None else neginf)
 
     def backward(self, grad, xp):
         x, = self.saved_tensors
@@ -814,7 +818,7 @@ class Atan2(Op):
 
     def forward(self, a, b):
         self.saved_tensors = (a, b)
-        return _array(np.arctan2(a, b))
+        return K.atan2(a, b)
 
     def backward(self, grad, xp):
         a, b = self.saved_tensors
@@ -831,7 +835,7 @@ class Hypot(Op):
 
     def forward(self, a, b):
         self.saved_tensors = (a, b)
-        self.result = out = _array(np.hypot(a, b))
+        self.result = out = K.hypot(a, b)
         return out
 
     def backward(self, grad, xp):
@@ -873,7 +877,7 @@ class LogAddExp(Op):
 
     def forward(self, a, b):
         self.saved_tensors = (a, b)
-        return _array(np.logaddexp(a, b))
+        return K.logaddexp(a, b)
 
     def backward(self, grad, xp):
         a, b = self.saved_tensors
@@ -889,7 +893,7 @@ class LogAddExp2(Op):
 
     def forward(self, a, b):
         self.saved_tensors = (a, b)
-        return _array(np.logaddexp2(a, b))
+        return K.logaddexp2(a, b)
 
     def backward(self, grad, xp):
         a, b = self.saved_tensors
@@ -906,8 +910,7 @@ class Fmod(Op):
 
     def forward(self, a, b):
         self.saved_tensors = (a, b)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return _array(np.fmod(a, b))
+        return K.fmod(a, b)
 
     def backward(self, grad, xp):
         a, b = self.saved_tensors
@@ -928,8 +931,7 @@ class Remainder(Op):
     def forward(self, a, b, scalar_self=False):
         self.saved_tensors = (a, b)
         self.scalar_self = scalar_self
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return _array(np.remainder(a, b))
+        return K.remainder(a, b)
 
     def backward(self, grad, xp):
         if self.scalar_self:
@@ -949,8 +951,7 @@ class FloorDivide(Op):
     derivative: backward raises, as PyTorch's does."""
 
     def forward(self, a, b):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return _array(np.floor_divide(a, b))
+        return K.floor_divide(a, b)
 
     def backward(self, grad, xp):
         raise RuntimeError("derivative for aten::floor_divide is not implemented")
@@ -1013,15 +1014,13 @@ class Lerp(Op):
 
     def forward(self, start, end, weight):
         self.saved_tensors = (start, end, weight)
-        diff = end - start
         if isinstance(weight, np.ndarray):
-            out = np.where(np.abs(weight) < 0.5, start + weight * diff,
-                           end - diff * (1 - weight))
-            return _array(out.astype(np.result_type(start, end, weight), copy=False))
+            return K.lerp(start, end, weight)
+        diff = K.sub(end, start)
         w = start.dtype.type(weight) if isinstance(start, np.ndarray) else weight
         if abs(weight) < 0.5:
-            return _array(start + w * diff)
-        return _array(end - diff * (1 - w))
+            return _array(K.add(start, K.mul(diff, w)))
+        return _array(K.sub(end, K.mul(diff, 1 - w)))
 
     def backward(self, grad, xp):
         start, end, weight = self.saved_tensors
@@ -1037,24 +1036,27 @@ class ClampTensor(Op):
     hi < lo (then hi wins: the output is hi)."""
 
     def forward(self, x, lo, hi):
+        self.saved_tensors = (x, lo, hi)
         out = x
-        inside = np.ones(np.shape(x), dtype=bool)
         if lo is not None:
-            inside = inside & (x >= lo)
             out = np.maximum(out, lo)
         if hi is not None:
-            inside = inside & (x <= hi)
             out = np.minimum(out, hi)
-        self.inside = inside
-        self.to_lo = to_lo = None if lo is None else (x < lo)
-        self.to_hi = None if hi is None else (x > hi)
-        if lo is not None and hi is not None:
-            self.to_lo = to_lo & (lo < hi)
-            self.to_hi = self.to_hi | (hi < lo)
         return _array(out if out is not x else x.copy())
 
     def backward(self, grad, xp):
+        x, lo, hi = (None if v is None else np.asarray(xp.values(v))
+                     for v in self.saved_tensors)
         need_x, need_lo, need_hi = self.needs_input_grad
-        return (xp.where(self.inside, grad, 0.0) if need_x else None,
-                xp.where(self.to_lo, grad, 0.0) if need_lo else None,
-                xp.where(self.to_hi, grad, 0.0) if need_hi else None)
+        inside = np.ones(np.shape(x), dtype=bool)
+        if lo is not None:
+            inside = inside & (x >= lo)
+        if hi is not None:
+            inside = inside & (x <= hi)
+        to_lo = None if lo is None else (x < lo)
+        to_hi = None if hi is None else (x > hi)
+        if lo is not None and hi is not None:
+            to_lo, to_hi = to_lo & (lo < hi), to_hi | (hi < lo)
+        return (xp.where(inside, grad, 0.0) if need_x else None,
+                xp.where(to_lo, grad, 0.0) if need_lo else None,
+                xp.where(to_hi, grad, 0.0) if need_hi else None)
