@@ -709,3 +709,49 @@ def test_compiled_math_kernels_match_their_numpy_twins(name, dtype):
         assert got.dtype == want.dtype == dtype and got.shape == want.shape
         rtol = 2e-6 if dtype == np.float32 else 2e-14
         np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * 1e-3, equal_nan=True)
+
+
+@pytest.mark.parametrize("name", ["atan2", "hypot", "pow", "logaddexp", "logaddexp2", "fmod",
+                                  "remainder", "floor_divide"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_binary_kernels_match_their_numpy_twins(name, dtype):
+    from minigrad._kernels import compiled_module, reference
+    compiled = getattr(compiled_module("_elementwise"), name)
+    twin = getattr(reference, name)
+    rng = np.random.default_rng(1)
+    a = rng.uniform(-3, 3, size=4000).astype(dtype)
+    b = rng.uniform(-3, 3, size=4000).astype(dtype)
+    if name == "pow":
+        a = np.abs(a)
+    specials = np.array([0.0, -0.0, np.inf, -np.inf, np.nan, 1.0, -2.5], dtype=dtype)
+    pairs = [(a, b), (a[::2], b[::2]), (a.reshape(40, 100), b.reshape(40, 100)),
+             (a, 1.75), (a, -2), (np.repeat(specials, 7), np.tile(specials, 7)),
+             (a.reshape(40, 100), b[:100])]
+    for x, y in pairs:
+        with np.errstate(all="ignore"):
+            got, want = compiled(x, y), twin(x, y)
+        assert got.dtype == want.dtype == dtype and got.shape == want.shape
+        rtol = 2e-6 if dtype == np.float32 else 2e-14
+        # (absolute tolerance: logaddexp near 0 is m + log1p(...) with |m| up to 3, so both
+        # twins are within an ulp of 3, not of the result)
+        np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * 4, equal_nan=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compiled_sign_rsqrt_logit_lerp_nan_to_num_match_their_twins(dtype):
+    from minigrad._kernels import compiled_module, reference
+    compiled = compiled_module("_elementwise")
+    rng = np.random.default_rng(2)
+    x = np.concatenate([rng.uniform(-2, 2, 3000), [0.0, -0.0, np.inf, -np.inf, np.nan]])
+    x = x.astype(dtype)
+    p = rng.uniform(0.01, 0.99, 3000).astype(dtype)
+    rtol = 2e-6 if dtype == np.float32 else 2e-14
+    with np.errstate(all="ignore"):
+        for name, arg in (("sign", x), ("rsqrt", np.abs(x)), ("logit", p), ("sigmoid", x)):
+            got, want = getattr(compiled, name)(arg), getattr(reference, name)(arg)
+            np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * 1e-3, equal_nan=True)
+        w = rng.uniform(-1, 2, 3000).astype(dtype)
+        np.testing.assert_allclose(compiled.lerp(p, p[::-1].copy(), w),
+                                   reference.lerp(p, p[::-1].copy(), w), rtol=rtol)
+        np.testing.assert_array_equal(compiled.nan_to_num(x, 1.0, 2.0, -3.0),
+                                      reference.nan_to_num(x, 1.0, 2.0, -3.0))
