@@ -747,7 +747,8 @@ def test_compiled_sign_rsqrt_logit_lerp_nan_to_num_match_their_twins(dtype):
     p = rng.uniform(0.01, 0.99, 3000).astype(dtype)
     rtol = 2e-6 if dtype == np.float32 else 2e-14
     with np.errstate(all="ignore"):
-        for name, arg in (("sign", x), ("rsqrt", np.abs(x)), ("logit", p), ("sigmoid", x)):
+        for name, arg in (("sign", x), ("rsqrt", np.abs(x)), ("logit", p), ("sigmoid", x),
+                          ("frac", x)):
             got, want = getattr(compiled, name)(arg), getattr(reference, name)(arg)
             np.testing.assert_allclose(got, want, rtol=rtol, atol=rtol * 1e-3, equal_nan=True)
         w = rng.uniform(-1, 2, 3000).astype(dtype)
@@ -755,3 +756,18 @@ def test_compiled_sign_rsqrt_logit_lerp_nan_to_num_match_their_twins(dtype):
                                    reference.lerp(p, p[::-1].copy(), w), rtol=rtol)
         np.testing.assert_array_equal(compiled.nan_to_num(x, 1.0, 2.0, -3.0),
                                       reference.nan_to_num(x, 1.0, 2.0, -3.0))
+        for lo, hi in ((-0.5, 0.5), (None, 1), (0, None), (1.0, -1.0)):
+            np.testing.assert_array_equal(compiled.clamp(x, lo, hi), reference.clamp(x, lo, hi))
+
+
+def test_float32_fmod_family_is_exact_beyond_the_fast_range():
+    """The float32 fmod loops compute in double while |a / b| < 2**29 and fall back to
+    fmodf beyond: both sides of the switch give C's exact fmod (and numpy's results)."""
+    from minigrad._kernels import compiled_module, reference
+    compiled = compiled_module("_elementwise")
+    a = np.array([3e9, -3e9, 1e30, 7.5, -7.5, 5.0, 0.0, -0.0, np.inf, 1.0], dtype=np.float32)
+    b = np.array([7.0, 7.0, 3.0, 2.0, 2.0, 0.0, 3.0, 3.0, 2.0, np.inf], dtype=np.float32)
+    with np.errstate(all="ignore"):
+        for name in ("fmod", "remainder", "floor_divide"):
+            np.testing.assert_array_equal(getattr(compiled, name)(a, b),
+                                          getattr(reference, name)(a, b))

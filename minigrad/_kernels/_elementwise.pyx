@@ -619,19 +619,25 @@ cdef extern from *:
         }
     }
 
-    /* Elementwise functions of our own, written as selects so that they vectorize. */
+    /* Elementwise functions of our own, written as selects so that they vectorize. Each
+       body is written once for T = float and T = double; MG_F picks the C library function of
+       T's precision (the test is on a constant and compiles away). */
+    #define MG_F(fn, x) (sizeof(T) == 4 ? fn##f(x) : fn(x))
+    #define MG_F2(fn, x, y) (sizeof(T) == 4 ? fn##f(x, y) : fn(x, y))
     #define MG_TWIN(name, body) \
     static inline float name##_f(float x) { typedef float T; body } \
     static inline double name##_d(double x) { typedef double T; body }
     MG_TWIN(mg_sign1, return (T)((x > 0) - (x < 0));)   /* NaN -> 0, as PyTorch */
-    MG_TWIN(mg_rsqrt1, return (T)1 / sqrt(x);)
-    MG_TWIN(mg_logit1, return log(x / ((T)1 - x));)
+    MG_TWIN(mg_rsqrt1, return (T)1 / MG_F(sqrt, x);)
+    MG_TWIN(mg_logit1, return MG_F(log, x / ((T)1 - x));)
+    MG_TWIN(mg_frac1, return x - MG_F(trunc, x);)
     static inline float mg_sigmoid1_f(float x) {
         float e = expf(-fabsf(x)), num = x >= 0 ? 1.0f : e; return num / (1.0f + e); }
     static inline double mg_sigmoid1_d(double x) {
         double e = exp(-fabs(x)), num = x >= 0 ? 1.0 : e; return num / (1.0 + e); }
     MG_UNARY(sign, mg_sign1_f, mg_sign1_d) MG_UNARY(rsqrt, mg_rsqrt1_f, mg_rsqrt1_d)
     MG_UNARY(logit, mg_logit1_f, mg_logit1_d) MG_UNARY(sigmoid, mg_sigmoid1_f, mg_sigmoid1_d)
+    MG_UNARY(frac, mg_frac1_f, mg_frac1_d)
 
     /* Binary loops: b is an array of n elements (b_step 1) or one value (b_step 0). */
     #define MG_BINARY(name, f32, f64) \
@@ -648,27 +654,77 @@ cdef extern from *:
     static inline float name##_f(float a, float b) { typedef float T; body } \
     static inline double name##_d(double a, double b) { typedef double T; body }
     /* log(e^a + e^b) = max + log1p(exp(-|a - b|)); equal infinities are themselves */
-    MG_TWIN2(mg_logaddexp1, T m = a > b ? a : b; T r = m + log1p(exp(-fabs(a - b)));
+    MG_TWIN2(mg_logaddexp1, T m = a > b ? a : b;
+             T r = m + MG_F(log1p, MG_F(exp, -MG_F(fabs, a - b)));
              return (isinf(a) && a == b) ? a : r;)
     MG_TWIN2(mg_logaddexp21, T m = a > b ? a : b;
-             T r = m + log1p(exp2(-fabs(a - b))) * (T)1.4426950408889634;
+             T r = m + MG_F(log1p, MG_F(exp2, -MG_F(fabs, a - b))) * (T)1.4426950408889634;
              return (isinf(a) && a == b) ? a : r;)
-    /* C's fmod (exact; the C library's is scalar, so these loops are too) */
+    /* fmod, remainder and floor division. C's fmod is exact but scalar (no vector version);
+       for float32 it is computed exactly in double instead: with q = trunc(a / b) in double,
+       a - q b is exact while |q| < 2**29 (24 + 29 bits), and q can only overshoot by one
+       (a / b is correctly rounded), which leaves a remainder of the wrong sign to correct.
+       Other elements (|q| >= 2**29, inf, NaN, b == 0) go through fmodf in a second pass. */
+    static inline float mg_fmod_fast(float a, float b) {
+        double q = trunc((double)a / (double)b), r = (double)a - q * (double)b;
+        r = ((r != 0) & ((r < 0) != (a < 0))) ? r + copysign((double)b, (double)a) : r;
+        return r == 0 ? copysignf(0.0f, a) : (float)r; }
+    static inline int mg_fmod_slow(float a, float b) {
+        return !(fabsf(a) < 536870912.0f * fabsf(b)) | !isfinite(b); }
+    static inline float mg_remainder_of(float m, float b) {
+        return ((m != 0) & ((b < 0) != (m < 0))) ? m + b : m; }
+    static inline float mg_floor_divide_of(float a, float b, float m) {
+        /* Python's float //, as numpy and PyTorch compute it, from m = fmod(a, b) */
+        float d = (a - m) / b;
+        d = ((m != 0) & ((b < 0) != (m < 0))) ? d - 1.0f : d;
+        float f = floorf(d);
+        f = d - f > 0.5f ? f + 1.0f : f;
+        f = d == 0 ? copysignf(0.0f, a / b) : f;
+        return b == 0 ? a / b : f; }
+    #define MG_FMOD_LOOPS(bi_value, expr) \
+        int any_slow = 0; \
+        for (Py_ssize_t i = 0; i < n; i++) { \
+            float ai = a[i], bi = bi_value, m = mg_fmod_fast(ai, bi); y[i] = expr; \
+            any_slow |= mg_fmod_slow(ai, bi); } \
+        if (any_slow) { \
+            for (Py_ssize_t i = 0; i < n; i++) { \
+                float ai = a[i], bi = bi_value; \
+                if (mg_fmod_slow(ai, bi)) { float m = fmodf(ai, bi); y[i] = expr; } } }
+    #define MG_FMOD_FAMILY(name, expr) \
+    MG_CLONES void mg_##name##_f32(const float* a, const float* b, float* y, Py_ssize_t n, \
+                                   int b_step) { \
+        if (b_step) { MG_FMOD_LOOPS(b[i], expr) } \
+        else { const float b0 = b[0]; MG_FMOD_LOOPS(b0, expr) } }
+    MG_FMOD_FAMILY(fmod, m) MG_FMOD_FAMILY(remainder, mg_remainder_of(m, bi))
+    MG_FMOD_FAMILY(floor_divide, mg_floor_divide_of(ai, bi, m))
+    /* float64: the C library's fmod, element by element */
     MG_TWIN2(mg_fmod1, return fmod(a, b);)
     MG_TWIN2(mg_remainder1, T m = fmod(a, b);
              return (m != 0 && ((b < 0) != (m < 0))) ? m + b : m;)
-    /* Python's float //, as numpy and PyTorch compute it */
     MG_TWIN2(mg_floor_divide1,
              if (b == 0) return a / b;
              T m = fmod(a, b); T d = (a - m) / b;
              if (m != 0 && ((b < 0) != (m < 0))) d -= 1;
              if (d == 0) return copysign((T)0, a / b);
              T f = floor(d); if (d - f > (T)0.5) f += 1; return f;)
+    #define MG_BINARY64(name, f64) \
+    MG_CLONES void mg_##name##_f64(const double* a, const double* b, double* y, Py_ssize_t n, \
+                                   int b_step) { \
+        if (b_step) { for (Py_ssize_t i = 0; i < n; i++) y[i] = f64(a[i], b[i]); } \
+        else { const double b0 = b[0]; for (Py_ssize_t i = 0; i < n; i++) y[i] = f64(a[i], b0); } }
+    /* clamp with number bounds (NaN stays NaN, as PyTorch) */
+    MG_CLONES void mg_clamp_f32(const float* x, float* y, Py_ssize_t n, float lo, float hi) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            float v = x[i], c = v < lo ? lo : v; c = c > hi ? hi : c; y[i] = v != v ? v : c; } }
+    MG_CLONES void mg_clamp_f64(const double* x, double* y, Py_ssize_t n, double lo,
+                                double hi) {
+        for (Py_ssize_t i = 0; i < n; i++) {
+            double v = x[i], c = v < lo ? lo : v; c = c > hi ? hi : c; y[i] = v != v ? v : c; } }
     MG_BINARY(atan2, atan2f, atan2) MG_BINARY(hypot, hypotf, hypot) MG_BINARY(pow, powf, pow)
     MG_BINARY(logaddexp, mg_logaddexp1_f, mg_logaddexp1_d)
     MG_BINARY(logaddexp2, mg_logaddexp21_f, mg_logaddexp21_d)
-    MG_BINARY(fmod, mg_fmod1_f, mg_fmod1_d) MG_BINARY(remainder, mg_remainder1_f, mg_remainder1_d)
-    MG_BINARY(floor_divide, mg_floor_divide1_f, mg_floor_divide1_d)
+    MG_BINARY64(fmod, mg_fmod1_d) MG_BINARY64(remainder, mg_remainder1_d)
+    MG_BINARY64(floor_divide, mg_floor_divide1_d)
 
     /* lerp with a tensor weight, PyTorch's two forms; nan_to_num */
     MG_CLONES void mg_lerp_f32(const float* a, const float* b, const float* w, float* y,
@@ -745,6 +801,10 @@ cdef extern from *:
     void mg_logit_f64(const double*, double*, Py_ssize_t) noexcept nogil
     void mg_sigmoid_f32(const float*, float*, Py_ssize_t) noexcept nogil
     void mg_sigmoid_f64(const double*, double*, Py_ssize_t) noexcept nogil
+    void mg_frac_f32(const float*, float*, Py_ssize_t) noexcept nogil
+    void mg_frac_f64(const double*, double*, Py_ssize_t) noexcept nogil
+    void mg_clamp_f32(const float*, float*, Py_ssize_t, float, float) noexcept nogil
+    void mg_clamp_f64(const double*, double*, Py_ssize_t, double, double) noexcept nogil
     void mg_atan2_f32(const float*, const float*, float*, Py_ssize_t, int) noexcept nogil
     void mg_atan2_f64(const double*, const double*, double*, Py_ssize_t, int) noexcept nogil
     void mg_hypot_f32(const float*, const float*, float*, Py_ssize_t, int) noexcept nogil
@@ -994,6 +1054,34 @@ def sign(x):
 def rsqrt(x):
     out = _math_loop(x, mg_rsqrt_f32, mg_rsqrt_f64)
     return _reference.rsqrt(x) if out is None else out
+
+
+def frac(x):
+    out = _math_loop(x, mg_frac_f32, mg_frac_f64)
+    return _reference.frac(x) if out is None else out
+
+
+def clamp(x, lo, hi):
+    """min(max(x, lo), hi) for number bounds (None: no bound); NaN stays NaN."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0 or cnp.PyArray_NDIM(<cnp.ndarray>x) == 0 or \
+            not (lo is None or type(lo) is float or type(lo) is int) or \
+            not (hi is None or type(hi) is float or type(hi) is int) or \
+            (lo is not None and lo != lo) or (hi is not None and hi != hi):
+        return _reference.clamp(x, lo, hi)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(X)
+    cdef cnp.ndarray out = _empty_like(X)
+    cdef double low = -cmath.INFINITY if lo is None else lo
+    cdef double high = cmath.INFINITY if hi is None else hi
+    cdef const void* px = cnp.PyArray_DATA(X)
+    cdef void* po = cnp.PyArray_DATA(out)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            mg_clamp_f64(<const double*>px, <double*>po, n, low, high)
+        else:
+            mg_clamp_f32(<const float*>px, <float*>po, n, <float>low, <float>high)
+    return out
 
 
 def logit(x):

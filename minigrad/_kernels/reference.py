@@ -187,6 +187,20 @@ def logit(x):
         return np.asarray(np.log(x / (1 - x)))
 
 
+def frac(x):
+    return np.asarray(x - np.trunc(x))
+
+
+def clamp(x, lo, hi):
+    """min(max(x, lo), hi) for number bounds (None: no bound)."""
+    out = x
+    if lo is not None:
+        out = np.maximum(out, lo)
+    if hi is not None:
+        out = np.minimum(out, hi)
+    return np.asarray(out) if out is not x else x.copy()
+
+
 def atan2(a, b):
     return np.asarray(np.arctan2(a, b))
 

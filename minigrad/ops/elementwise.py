@@ -127,7 +127,16 @@ def _power(a, b):
         small = np.where(a_arr == 1, 1, np.where(a_arr == -1, np.where(odd, -1, 1), 0))
         return np.where(b < 0, small, magnitude).astype(magnitude.dtype, copy=False)
     if isinstance(a, np.ndarray) and a.dtype.kind == "f":
-        return K.mul(a, a) if type(b) is int and b == 2 else K.pow(a, b)
+        if type(b) is float or type(b) is int:  # PyTorch's special exponents
+            if b == 2:
+                return K.mul(a, a)
+            if b == 3:
+                return K.mul(K.mul(a, a), a)
+            if b == 0.5:
+                return K.sqrt(a)
+            if b == -1:
+                return K.div(1.0, a)
+        return K.pow(a, b)
     out = _array(np.power(a, b))
     if out.dtype.kind != "b" and np.asarray(a).dtype.kind == "b" and np.asarray(b).dtype.kind == "b":
         out = out != 0  # numpy powers bools as int8; PyTorch keeps bool
@@ -262,12 +271,7 @@ class Clamp(Op):
     def forward(self, x, lo=None, hi=None):
         self.saved_tensors = (x,)
         self.lo, self.hi = lo, hi
-        out = x
-        if lo is not None:
-            out = np.maximum(out, lo)
-        if hi is not None:
-            out = np.minimum(out, hi)
-        return _array(out) if out is not x else x.copy()
+        return K.clamp(x, lo, hi)
 
     def backward(self, grad, xp):
         x = np.asarray(xp.values(self.saved_tensors[0]))
@@ -781,7 +785,7 @@ class Frac(Op):
     may_broadcast = False
 
     def forward(self, x):
-        return _array(x - np.trunc(x))
+        return K.frac(x)
 
     def backward(self, grad, xp):
         return grad
@@ -941,7 +945,7 @@ class Remainder(Op):
         grad_b = None
         if need_b:
             with np.errstate(divide="ignore", invalid="ignore"):
-                quotient = np.floor_divide(np.asarray(xp.values(a)), np.asarray(xp.values(b)))
+                quotient = K.floor_divide(np.asarray(xp.values(a)), np.asarray(xp.values(b)))
             grad_b = xp.mul(grad, np.negative(quotient))
         return (grad if need_a else None), grad_b
 
@@ -1017,15 +1021,15 @@ class Lerp(Op):
         if isinstance(weight, np.ndarray):
             return K.lerp(start, end, weight)
         diff = K.sub(end, start)
-        w = start.dtype.type(weight) if isinstance(start, np.ndarray) else weight
         if abs(weight) < 0.5:
-            return _array(K.add(start, K.mul(diff, w)))
-        return _array(K.sub(end, K.mul(diff, 1 - w)))
+            return _array(K.add(start, K.mul(diff, weight)))
+        return _array(K.sub(end, K.mul(diff, 1.0 - weight)))
 
     def backward(self, grad, xp):
         start, end, weight = self.saved_tensors
         need_start, need_end, need_weight = self.needs_input_grad
-        return (xp.mul(grad, xp.sub(1.0, weight)) if need_start else None,
+        one_minus = 1.0 - weight if isinstance(weight, float) else xp.sub(1.0, weight)
+        return (xp.mul(grad, one_minus) if need_start else None,
                 xp.mul(grad, weight) if need_end else None,
                 xp.mul(grad, xp.sub(end, start)) if need_weight else None)
 
