@@ -756,6 +756,11 @@ def test_compiled_sign_rsqrt_logit_lerp_nan_to_num_match_their_twins(dtype):
                                    reference.lerp(p, p[::-1].copy(), w), rtol=rtol)
         np.testing.assert_array_equal(compiled.nan_to_num(x, 1.0, 2.0, -3.0),
                                       reference.nan_to_num(x, 1.0, 2.0, -3.0))
+        g = rng.standard_normal(x.shape).astype(dtype)
+        for eps in (-1.0, 0.1):
+            np.testing.assert_allclose(compiled.logit_backward(x, g, eps),
+                                       reference.logit_backward(x, g, eps), rtol=rtol,
+                                       equal_nan=True)
         for lo, hi in ((-0.5, 0.5), (None, 1), (0, None), (1.0, -1.0)):
             np.testing.assert_array_equal(compiled.clamp(x, lo, hi), reference.clamp(x, lo, hi))
 

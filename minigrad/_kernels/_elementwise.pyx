@@ -712,6 +712,21 @@ cdef extern from *:
                                    int b_step) { \
         if (b_step) { for (Py_ssize_t i = 0; i < n; i++) y[i] = f64(a[i], b[i]); } \
         else { const double b0 = b[0]; for (Py_ssize_t i = 0; i < n; i++) y[i] = f64(a[i], b0); } }
+    /* the gradient of logit: g / (x (1 - x)), NaN (eps < 0: none) or 0 outside the range */
+    MG_CLONES void mg_logit_backward_f32(const float* x, const float* g, float* y, Py_ssize_t n,
+                                         float eps) {
+        float lo = eps < 0 ? 0.0f : eps, hi = eps < 0 ? 1.0f : 1.0f - eps;
+        float fill = eps < 0 ? NAN : 0.0f;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            float v = x[i], s = g[i] / (v * (1.0f - v));
+            y[i] = (v < lo) | (v > hi) ? fill : s; } }
+    MG_CLONES void mg_logit_backward_f64(const double* x, const double* g, double* y,
+                                         Py_ssize_t n, double eps) {
+        double lo = eps < 0 ? 0.0 : eps, hi = eps < 0 ? 1.0 : 1.0 - eps;
+        double fill = eps < 0 ? NAN : 0.0;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            double v = x[i], s = g[i] / (v * (1.0 - v));
+            y[i] = (v < lo) | (v > hi) ? fill : s; } }
     /* clamp with number bounds (NaN stays NaN, as PyTorch) */
     MG_CLONES void mg_clamp_f32(const float* x, float* y, Py_ssize_t n, float lo, float hi) {
         for (Py_ssize_t i = 0; i < n; i++) {
@@ -804,6 +819,10 @@ cdef extern from *:
     void mg_frac_f32(const float*, float*, Py_ssize_t) noexcept nogil
     void mg_frac_f64(const double*, double*, Py_ssize_t) noexcept nogil
     void mg_clamp_f32(const float*, float*, Py_ssize_t, float, float) noexcept nogil
+    void mg_logit_backward_f32(const float*, const float*, float*, Py_ssize_t,
+                               float) noexcept nogil
+    void mg_logit_backward_f64(const double*, const double*, double*, Py_ssize_t,
+                               double) noexcept nogil
     void mg_clamp_f64(const double*, double*, Py_ssize_t, double, double) noexcept nogil
     void mg_atan2_f32(const float*, const float*, float*, Py_ssize_t, int) noexcept nogil
     void mg_atan2_f64(const double*, const double*, double*, Py_ssize_t, int) noexcept nogil
@@ -1081,6 +1100,29 @@ def clamp(x, lo, hi):
             mg_clamp_f64(<const double*>px, <double*>po, n, low, high)
         else:
             mg_clamp_f32(<const float*>px, <float*>po, n, <float>low, <float>high)
+    return out
+
+
+def logit_backward(x, grad_output, eps):
+    """grad_output / (x (1 - x)); outside [0, 1] NaN when eps < 0 (none), else 0 outside
+    [eps, 1 - eps]."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0 or _fast_float_type(grad_output) != type_num:
+        return _reference.logit_backward(x, grad_output, eps)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    if cnp.PyArray_NDIM(X) == 0 or not _same_shape(X, <cnp.ndarray>grad_output):
+        return _reference.logit_backward(x, grad_output, eps)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(X)
+    cdef cnp.ndarray out = _empty_like(X)
+    cdef double e = eps
+    cdef const void* px = cnp.PyArray_DATA(X)
+    cdef const void* pg = cnp.PyArray_DATA(<cnp.ndarray>grad_output)
+    cdef void* po = cnp.PyArray_DATA(out)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            mg_logit_backward_f64(<const double*>px, <const double*>pg, <double*>po, n, e)
+        else:
+            mg_logit_backward_f32(<const float*>px, <const float*>pg, <float*>po, n, <float>e)
     return out
 
 

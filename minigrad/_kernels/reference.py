@@ -201,6 +201,16 @@ def clamp(x, lo, hi):
     return np.asarray(out) if out is not x else x.copy()
 
 
+def logit_backward(x, grad_output, eps):
+    """d logit/dx = 1 / (x (1 - x)); with eps < 0 (none given) NaN outside [0, 1], else 0
+    outside [eps, 1 - eps] (PyTorch's logit_backward)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        slope = grad_output / (x * (1 - x))
+        outside = (x < 0) | (x > 1) if eps < 0 else (x < eps) | (x > 1 - eps)
+        fill = np.nan if eps < 0 else 0
+        return np.where(outside, fill, slope).astype(grad_output.dtype, copy=False)
+
+
 def atan2(a, b):
     return np.asarray(np.arctan2(a, b))
 

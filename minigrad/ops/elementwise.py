@@ -705,8 +705,10 @@ class Logit(Op):
 
     def backward(self, grad, xp):
         x, = self.saved_tensors
-        values = np.asarray(xp.values(x))
         eps = self.eps
+        if xp is K:  # the fused kernel: one pass
+            return K.logit_backward(x, grad, -1.0 if eps is None else eps)
+        values = np.asarray(xp.values(x))
         slope = xp.div(grad, xp.mul(x, xp.sub(1.0, x)))
         if eps is None:
             return xp.where((values < 0) | (values > 1), np.nan, slope)
@@ -866,10 +868,11 @@ class Copysign(Op):
         grad_a = grad_b = None
         if need_a:
             a_values = np.asarray(xp.values(a))
-            # +-1: whether copysign flipped a's sign; a constant, since it is piecewise so
-            flip = np.where(a_values == 0, 0, np.where(
-                np.signbit(a_values) == np.signbit(np.asarray(xp.values(self.result))), 1, -1))
-            grad_a = xp.mul(grad, flip.astype(np.asarray(xp.values(grad)).dtype))
+            # out / a = +-1: whether copysign flipped a's sign (0 at a == 0, as PyTorch); a
+            # constant, since it is piecewise so
+            with np.errstate(invalid="ignore"):
+                flip = np.where(a_values == 0, 0, np.asarray(xp.values(self.result)) / a_values)
+            grad_a = xp.mul(grad, flip.astype(np.asarray(xp.values(grad)).dtype, copy=False))
         if need_b:
             grad_b = xp.zeros_like(grad)
         return grad_a, grad_b
