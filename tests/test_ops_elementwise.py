@@ -712,7 +712,7 @@ def test_compiled_math_kernels_match_their_numpy_twins(name, dtype):
 
 
 @pytest.mark.parametrize("name", ["atan2", "hypot", "pow", "logaddexp", "logaddexp2", "fmod",
-                                  "remainder", "floor_divide"])
+                                  "remainder", "floor_divide", "copysign"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_compiled_binary_kernels_match_their_numpy_twins(name, dtype):
     from minigrad._kernels import compiled_module, reference
@@ -761,6 +761,9 @@ def test_compiled_sign_rsqrt_logit_lerp_nan_to_num_match_their_twins(dtype):
             np.testing.assert_allclose(compiled.logit_backward(x, g, eps),
                                        reference.logit_backward(x, g, eps), rtol=rtol,
                                        equal_nan=True)
+        for decimals in (1, 3, -1, -2):
+            np.testing.assert_array_equal(compiled.round_decimals(x * 100, decimals),
+                                          reference.round_decimals(x * 100, decimals))
         for lo, hi in ((-0.5, 0.5), (None, 1), (0, None), (1.0, -1.0)):
             np.testing.assert_array_equal(compiled.clamp(x, lo, hi), reference.clamp(x, lo, hi))
 

@@ -727,6 +727,15 @@ cdef extern from *:
         for (Py_ssize_t i = 0; i < n; i++) {
             double v = x[i], s = g[i] / (v * (1.0 - v));
             y[i] = (v < lo) | (v > hi) ? fill : s; } }
+    /* round to d decimals as PyTorch: rint(x * 10^d) / 10^d, or rint(x / 10^-d) * 10^-d */
+    MG_CLONES void mg_round_decimals_f32(const float* x, float* y, Py_ssize_t n, float scale,
+                                         int negative) {
+        if (negative) { for (Py_ssize_t i = 0; i < n; i++) y[i] = rintf(x[i] / scale) * scale; }
+        else { for (Py_ssize_t i = 0; i < n; i++) y[i] = rintf(x[i] * scale) / scale; } }
+    MG_CLONES void mg_round_decimals_f64(const double* x, double* y, Py_ssize_t n,
+                                         double scale, int negative) {
+        if (negative) { for (Py_ssize_t i = 0; i < n; i++) y[i] = rint(x[i] / scale) * scale; }
+        else { for (Py_ssize_t i = 0; i < n; i++) y[i] = rint(x[i] * scale) / scale; } }
     /* clamp with number bounds (NaN stays NaN, as PyTorch) */
     MG_CLONES void mg_clamp_f32(const float* x, float* y, Py_ssize_t n, float lo, float hi) {
         for (Py_ssize_t i = 0; i < n; i++) {
@@ -736,6 +745,7 @@ cdef extern from *:
         for (Py_ssize_t i = 0; i < n; i++) {
             double v = x[i], c = v < lo ? lo : v; c = c > hi ? hi : c; y[i] = v != v ? v : c; } }
     MG_BINARY(atan2, atan2f, atan2) MG_BINARY(hypot, hypotf, hypot) MG_BINARY(pow, powf, pow)
+    MG_BINARY(copysign, copysignf, copysign)
     MG_BINARY(logaddexp, mg_logaddexp1_f, mg_logaddexp1_d)
     MG_BINARY(logaddexp2, mg_logaddexp21_f, mg_logaddexp21_d)
     MG_BINARY64(fmod, mg_fmod1_d) MG_BINARY64(remainder, mg_remainder1_d)
@@ -819,6 +829,11 @@ cdef extern from *:
     void mg_frac_f32(const float*, float*, Py_ssize_t) noexcept nogil
     void mg_frac_f64(const double*, double*, Py_ssize_t) noexcept nogil
     void mg_clamp_f32(const float*, float*, Py_ssize_t, float, float) noexcept nogil
+    void mg_copysign_f32(const float*, const float*, float*, Py_ssize_t, int) noexcept nogil
+    void mg_copysign_f64(const double*, const double*, double*, Py_ssize_t,
+                         int) noexcept nogil
+    void mg_round_decimals_f32(const float*, float*, Py_ssize_t, float, int) noexcept nogil
+    void mg_round_decimals_f64(const double*, double*, Py_ssize_t, double, int) noexcept nogil
     void mg_logit_backward_f32(const float*, const float*, float*, Py_ssize_t,
                                float) noexcept nogil
     void mg_logit_backward_f64(const double*, const double*, double*, Py_ssize_t,
@@ -1038,6 +1053,31 @@ def hypot(a, b):
 def pow(a, b):
     out = _math_loop2(a, b, mg_pow_f32, mg_pow_f64)
     return _reference.pow(a, b) if out is None else out
+
+
+def copysign(a, b):
+    out = _math_loop2(a, b, mg_copysign_f32, mg_copysign_f64)
+    return _reference.copysign(a, b) if out is None else out
+
+
+def round_decimals(x, decimals):
+    """x rounded to ``decimals`` places (halves to even), PyTorch's way (see reference)."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0 or cnp.PyArray_NDIM(<cnp.ndarray>x) == 0:
+        return _reference.round_decimals(x, decimals)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(X)
+    cdef cnp.ndarray out = _empty_like(X)
+    cdef int negative = decimals < 0
+    cdef double scale = 10.0 ** (-decimals if negative else decimals)
+    cdef const void* px = cnp.PyArray_DATA(X)
+    cdef void* po = cnp.PyArray_DATA(out)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            mg_round_decimals_f64(<const double*>px, <double*>po, n, scale, negative)
+        else:
+            mg_round_decimals_f32(<const float*>px, <float*>po, n, <float>scale, negative)
+    return out
 
 
 def logaddexp(a, b):

@@ -211,6 +211,24 @@ def logit_backward(x, grad_output, eps):
         return np.where(outside, fill, slope).astype(grad_output.dtype, copy=False)
 
 
+def copysign(a, b):
+    return np.asarray(np.copysign(a, b))
+
+
+def round_decimals(x, decimals):
+    """x rounded to ``decimals`` places, halves to even, as PyTorch: rint(x * 10**d) / 10**d,
+    or rint(x / 10**-d) * 10**-d for negative d, in x's dtype (float16 in float32)."""
+    compute = np.float32 if x.dtype == np.float16 else x.dtype.type
+    v = x.astype(compute)
+    if decimals > 0:
+        scale = compute(10.0 ** decimals)
+        out = np.rint(v * scale) / scale
+    else:
+        scale = compute(10.0 ** -decimals)
+        out = np.rint(v / scale) * scale
+    return np.asarray(out.astype(x.dtype, copy=False))
+
+
 def atan2(a, b):
     return np.asarray(np.arctan2(a, b))
 

@@ -760,15 +760,7 @@ class Round(_PiecewiseConstant):
             return x.copy()
         if decimals == 0:
             return _array(np.rint(x))
-        compute = np.float32 if x.dtype == np.float16 else x.dtype.type
-        v = x.astype(compute)
-        if decimals > 0:
-            scale = compute(10.0 ** decimals)
-            out = np.rint(v * scale) / scale
-        else:
-            scale = compute(10.0 ** -decimals)
-            out = np.rint(v / scale) * scale
-        return _array(out.astype(x.dtype, copy=False))
+        return K.round_decimals(x, decimals)
 
 
 class Sign(_PiecewiseConstant):
@@ -859,7 +851,7 @@ class Copysign(Op):
 
     def forward(self, a, b):
         self.saved_tensors = (a, b)
-        self.result = out = _array(np.copysign(a, b))
+        self.result = out = K.copysign(a, b)
         return out
 
     def backward(self, grad, xp):
