@@ -754,6 +754,9 @@ def test_compiled_sign_rsqrt_logit_lerp_nan_to_num_match_their_twins(dtype):
         w = rng.uniform(-1, 2, 3000).astype(dtype)
         np.testing.assert_allclose(compiled.lerp(p, p[::-1].copy(), w),
                                    reference.lerp(p, p[::-1].copy(), w), rtol=rtol)
+        for weight in (0.3, 0.8, -1.5):
+            np.testing.assert_array_equal(compiled.lerp(p, p[::-1].copy(), weight),
+                                          reference.lerp(p, p[::-1].copy(), weight))
         np.testing.assert_array_equal(compiled.nan_to_num(x, 1.0, 2.0, -3.0),
                                       reference.nan_to_num(x, 1.0, 2.0, -3.0))
         g = rng.standard_normal(x.shape).astype(dtype)

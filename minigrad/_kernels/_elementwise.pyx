@@ -762,6 +762,14 @@ cdef extern from *:
         for (Py_ssize_t i = 0; i < n; i++) {
             double d = b[i] - a[i], lo = a[i] + w[i] * d, hi = b[i] - d * (1.0 - w[i]);
             y[i] = fabs(w[i]) < 0.5 ? lo : hi; } }
+    MG_CLONES void mg_lerp_scalar_f32(const float* a, const float* b, float w, float* y,
+                                      Py_ssize_t n) {
+        if (fabsf(w) < 0.5f) { for (Py_ssize_t i = 0; i < n; i++) y[i] = a[i] + w * (b[i] - a[i]); }
+        else { for (Py_ssize_t i = 0; i < n; i++) y[i] = b[i] - (b[i] - a[i]) * (1.0f - w); } }
+    MG_CLONES void mg_lerp_scalar_f64(const double* a, const double* b, double w, double* y,
+                                      Py_ssize_t n) {
+        if (fabs(w) < 0.5) { for (Py_ssize_t i = 0; i < n; i++) y[i] = a[i] + w * (b[i] - a[i]); }
+        else { for (Py_ssize_t i = 0; i < n; i++) y[i] = b[i] - (b[i] - a[i]) * (1.0 - w); } }
     MG_CLONES void mg_nan_to_num_f32(const float* x, float* y, Py_ssize_t n, float nan_,
                                      float posinf, float neginf) {
         for (Py_ssize_t i = 0; i < n; i++) {
@@ -864,6 +872,9 @@ cdef extern from *:
     void mg_lerp_f64(const double*, const double*, const double*, double*,
                      Py_ssize_t) noexcept nogil
     void mg_nan_to_num_f32(const float*, float*, Py_ssize_t, float, float, float) noexcept nogil
+    void mg_lerp_scalar_f32(const float*, const float*, float, float*, Py_ssize_t) noexcept nogil
+    void mg_lerp_scalar_f64(const double*, const double*, double, double*,
+                            Py_ssize_t) noexcept nogil
     void mg_nan_to_num_f64(const double*, double*, Py_ssize_t, double, double,
                            double) noexcept nogil
 
@@ -1172,9 +1183,17 @@ def logit(x):
 
 
 def lerp(start, end, weight):
-    """PyTorch's lerp with an array weight (fast path: three C-contiguous float arrays of
+    """PyTorch's lerp, weight an array or a number (fast path: C-contiguous float arrays of
     one dtype and shape)."""
     cdef int type_num = _fast_float_type(start)
+    cdef double w
+    if type(weight) is float:
+        if type_num < 0 or _fast_float_type(end) != type_num or \
+                cnp.PyArray_NDIM(<cnp.ndarray>start) == 0 or \
+                not _same_shape(<cnp.ndarray>start, <cnp.ndarray>end):
+            return _reference.lerp(start, end, weight)
+        w = weight
+        return _lerp_scalar(<cnp.ndarray>start, <cnp.ndarray>end, w, type_num)
     if type_num < 0 or _fast_float_type(end) != type_num or \
             _fast_float_type(weight) != type_num:
         return _reference.lerp(start, end, weight)
@@ -1194,6 +1213,20 @@ def lerp(start, end, weight):
                         <double*>po, n)
         else:
             mg_lerp_f32(<const float*>pa, <const float*>pb, <const float*>pw, <float*>po, n)
+    return out
+
+
+cdef object _lerp_scalar(cnp.ndarray A, cnp.ndarray B, double w, int type_num):
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(A)
+    cdef cnp.ndarray out = _empty_like(A)
+    cdef const void* pa = cnp.PyArray_DATA(A)
+    cdef const void* pb = cnp.PyArray_DATA(B)
+    cdef void* po = cnp.PyArray_DATA(out)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            mg_lerp_scalar_f64(<const double*>pa, <const double*>pb, w, <double*>po, n)
+        else:
+            mg_lerp_scalar_f32(<const float*>pa, <const float*>pb, <float>w, <float*>po, n)
     return out
 
 

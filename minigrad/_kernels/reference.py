@@ -266,8 +266,14 @@ def floor_divide(a, b):
 
 def lerp(start, end, weight):
     """start + weight (end - start) where |weight| < 0.5, else end - (end - start)
-    (1 - weight): PyTorch's two forms, each exact at its own end."""
+    (1 - weight): PyTorch's two forms, each exact at its own end. weight: an array, or a
+    Python float (rounded to the arrays' dtype, as PyTorch rounds a scalar)."""
     diff = end - start
+    if isinstance(weight, float):
+        w = start.dtype.type(weight)
+        if abs(w) < 0.5:
+            return np.asarray(start + w * diff)
+        return np.asarray(end - diff * (start.dtype.type(1) - w))
     out = np.where(np.abs(weight) < 0.5, start + weight * diff, end - diff * (1 - weight))
     return np.asarray(out.astype(np.result_type(start, end, weight), copy=False))
 

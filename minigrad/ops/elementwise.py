@@ -1013,12 +1013,7 @@ class Lerp(Op):
 
     def forward(self, start, end, weight):
         self.saved_tensors = (start, end, weight)
-        if isinstance(weight, np.ndarray):
-            return K.lerp(start, end, weight)
-        diff = K.sub(end, start)
-        if abs(weight) < 0.5:
-            return _array(K.add(start, K.mul(diff, weight)))
-        return _array(K.sub(end, K.mul(diff, 1.0 - weight)))
+        return K.lerp(start, end, weight)
 
     def backward(self, grad, xp):
         start, end, weight = self.saved_tensors
