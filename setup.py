@@ -104,6 +104,8 @@ extensions = [
         define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
         extra_compile_args=compile_args,
         extra_link_args=link_args,
+        # libm, whose linker script also brings glibc's vector math (libmvec) when a loop calls it
+        libraries=[] if sys.platform == "win32" else ["m"],
     )
     for path in pyx_sources
 ]

@@ -1,11 +1,17 @@
-"""Per-op cost: one differentiable op (forward + graph recording) and its backward.
+"""Per-op cost: one op (forward + graph recording) and its backward, minigrad beside PyTorch.
 
-For tensors of 1, 100, 10^4 and 10^6 elements, minigrad (Cython kernels) vs PyTorch eager vs
-plain numpy (the same arithmetic with no graph), all measured in this one run. Medians of
-several repeats; the machine is noisy, so read the ratios, not the absolute figures.
+For float32 tensors of 10^2, 10^4 and 10^6 elements (and 1, for the engine's fixed cost), each
+op's forward and backward are timed in minigrad (Cython kernels) and in PyTorch eager on ONE
+thread, in this one run, alternating between the two libraries so that a noisy machine slows
+both alike. Each figure is the median of 7 samples; ``spread`` is the inter-quartile range of
+the minigrad/torch ratio over those samples, as a percentage of the median ratio. Read the
+ratios, not the absolute figures. ``fwd+bwd`` is the ratio of the summed medians; ops
+without a derivative (comparisons, bitwise, floor_divide) have a forward only.
 
-    python bench/ops.py            # full table
-    python bench/ops.py --quick    # fewer repeats
+    python bench/ops.py                  # every op, every size
+    python bench/ops.py --quick          # shorter timing loops
+    python bench/ops.py --ops sin erf    # some ops only
+    python bench/ops.py --sizes 100 1000000
 """
 import argparse
 import statistics
@@ -18,94 +24,187 @@ import minigrad as mg
 
 try:
     import torch
-except ImportError:  # the table still prints minigrad vs numpy
+except ImportError:  # pragma: no cover - the comparison needs torch
     torch = None
 
 
-def median_time(fn, target_seconds):
-    """Median seconds per call of ``fn`` over 7 repeats of an auto-sized loop."""
-    fn()
+def _timed_samples(fns, target_seconds, repeats=7):
+    """For each function, ``repeats`` samples of seconds per call; the samples of the
+    functions are interleaved, so that a load spike hits all of them."""
+    for fn in fns:
+        fn()
     number = 1
     while True:
         start = time.perf_counter()
         for _ in range(number):
-            fn()
+            fns[0]()
         elapsed = time.perf_counter() - start
-        if elapsed > target_seconds / 7 or number > 1e6:
+        if elapsed > target_seconds / repeats or number > 1e6:
             break
         number *= 4
-    samples = []
-    for _ in range(7):
-        start = time.perf_counter()
-        for _ in range(number):
-            fn()
-        samples.append((time.perf_counter() - start) / number)
-    return statistics.median(samples)
+    samples = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, out in zip(fns, samples):
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            out.append((time.perf_counter() - start) / number)
+    return samples
 
 
-# name: (minigrad/torch op on tensors, numpy forward, numpy backward(g, a, b, out))
+def _quartile_spread(ratios):
+    q1, _, q3 = statistics.quantiles(ratios, n=4)
+    return (q3 - q1) / statistics.median(ratios)
+
+
+def unit(rng, n):
+    return rng.uniform(0.1, 0.9, n)
+
+
+def signed(rng, n):
+    return rng.uniform(-2.0, 2.0, n)
+
+
+# name: (op on lib tensors a, b, differentiable, input domain)
 OPS = {
-    "add": (lambda a, b: a + b, lambda a, b: a + b, lambda g, a, b, y: (g, g)),
-    "mul": (lambda a, b: a * b, lambda a, b: a * b, lambda g, a, b, y: (g * b, g * a)),
-    "exp": (lambda a, b: a.exp(), lambda a, b: np.exp(a), lambda g, a, b, y: g * y),
-    "relu": (lambda a, b: a.relu(), lambda a, b: np.maximum(a, 0),
-             lambda g, a, b, y: g * (a > 0)),
-    "sigmoid": (lambda a, b: a.sigmoid(), lambda a, b: 1 / (1 + np.exp(-a)),
-                lambda g, a, b, y: g * y * (1 - y)),
-    "sum": (lambda a, b: a.sum(), lambda a, b: a.sum(),
-            lambda g, a, b, y: np.broadcast_to(g, a.shape).copy()),
+    "add": (lambda L, a, b: a + b, True, signed),
+    "mul": (lambda L, a, b: a * b, True, signed),
+    "div": (lambda L, a, b: a / b, True, unit),
+    "pow": (lambda L, a, b: a ** b, True, unit),
+    "pow_2.5": (lambda L, a, b: a ** 2.5, True, unit),
+    "square": (lambda L, a, b: L.square(a), True, signed),
+    "neg": (lambda L, a, b: -a, True, signed),
+    "abs": (lambda L, a, b: L.abs(a), True, signed),
+    "sign": (lambda L, a, b: L.sign(a), True, signed),
+    "relu": (lambda L, a, b: a.relu(), True, signed),
+    "sigmoid": (lambda L, a, b: a.sigmoid(), True, signed),
+    "logit": (lambda L, a, b: L.logit(a), True, unit),
+    "sin": (lambda L, a, b: L.sin(a), True, signed),
+    "cos": (lambda L, a, b: L.cos(a), True, signed),
+    "tan": (lambda L, a, b: L.tan(a), True, unit),
+    "asin": (lambda L, a, b: L.asin(a), True, unit),
+    "acos": (lambda L, a, b: L.acos(a), True, unit),
+    "atan": (lambda L, a, b: L.atan(a), True, signed),
+    "sinh": (lambda L, a, b: L.sinh(a), True, signed),
+    "cosh": (lambda L, a, b: L.cosh(a), True, signed),
+    "tanh": (lambda L, a, b: L.tanh(a), True, signed),
+    "asinh": (lambda L, a, b: L.asinh(a), True, signed),
+    "acosh": (lambda L, a, b: L.acosh(a + 1.5), True, unit),
+    "atanh": (lambda L, a, b: L.atanh(a), True, unit),
+    "exp": (lambda L, a, b: a.exp(), True, signed),
+    "exp2": (lambda L, a, b: L.exp2(a), True, signed),
+    "expm1": (lambda L, a, b: L.expm1(a), True, signed),
+    "log": (lambda L, a, b: L.log(a), True, unit),
+    "log2": (lambda L, a, b: L.log2(a), True, unit),
+    "log10": (lambda L, a, b: L.log10(a), True, unit),
+    "log1p": (lambda L, a, b: L.log1p(a), True, unit),
+    "sqrt": (lambda L, a, b: L.sqrt(a), True, unit),
+    "rsqrt": (lambda L, a, b: L.rsqrt(a), True, unit),
+    "reciprocal": (lambda L, a, b: L.reciprocal(a), True, unit),
+    "erf": (lambda L, a, b: L.erf(a), True, signed),
+    "erfc": (lambda L, a, b: L.erfc(a), True, signed),
+    "erfinv": (lambda L, a, b: L.erfinv(a), True, unit),
+    "floor": (lambda L, a, b: L.floor(a), True, signed),
+    "round": (lambda L, a, b: L.round(a), True, signed),
+    "round_dec": (lambda L, a, b: L.round(a, decimals=2), True, signed),
+    "trunc": (lambda L, a, b: L.trunc(a), True, signed),
+    "frac": (lambda L, a, b: L.frac(a), True, signed),
+    "nan_to_num": (lambda L, a, b: L.nan_to_num(a), True, signed),
+    "clamp": (lambda L, a, b: L.clamp(a, -0.5, 0.5), True, signed),
+    "clamp_tensor": (lambda L, a, b: L.clamp(a, min=b), True, signed),
+    "maximum": (lambda L, a, b: L.maximum(a, b), True, signed),
+    "minimum": (lambda L, a, b: L.minimum(a, b), True, signed),
+    "fmax": (lambda L, a, b: L.fmax(a, b), True, signed),
+    "fmin": (lambda L, a, b: L.fmin(a, b), True, signed),
+    "atan2": (lambda L, a, b: L.atan2(a, b), True, signed),
+    "hypot": (lambda L, a, b: L.hypot(a, b), True, signed),
+    "copysign": (lambda L, a, b: L.copysign(a, b), True, signed),
+    "logaddexp": (lambda L, a, b: L.logaddexp(a, b), True, signed),
+    "logaddexp2": (lambda L, a, b: L.logaddexp2(a, b), True, signed),
+    "fmod": (lambda L, a, b: L.fmod(a, b), True, unit),
+    "remainder": (lambda L, a, b: L.remainder(a, b), True, unit),
+    "lerp": (lambda L, a, b: L.lerp(a, b, 0.3), True, signed),
+    "lerp_tensor": (lambda L, a, b: L.lerp(a, b, b), True, unit),
+    "float_power": (lambda L, a, b: L.float_power(a, 2.0), True, unit),
+    "floor_divide": (lambda L, a, b: a // b, False, unit),
+    "eq": (lambda L, a, b: a == b, False, signed),
+    "lt": (lambda L, a, b: a < b, False, signed),
+    "isclose": (lambda L, a, b: L.isclose(a, b), False, signed),
+    "isnan": (lambda L, a, b: L.isnan(a), False, signed),
+    "logical_and": (lambda L, a, b: L.logical_and(a, b), False, signed),
+    "bitwise_and": (lambda L, a, b: a.int() & b.int(), False, signed),
+    "shift_left": (lambda L, a, b: a.int() << 3, False, signed),
+    "sum": (lambda L, a, b: a.sum(), True, signed),
 }
 SIZES = (1, 100, 10**4, 10**6)
+
+
+def measure(name, n, budget, rng):
+    op, differentiable, domain = OPS[name]
+    a_np = domain(rng, n).astype(np.float32)
+    b_np = domain(rng, n).astype(np.float32)
+    a, b = mg.tensor(a_np, requires_grad=differentiable), mg.tensor(b_np,
+                                                                     requires_grad=differentiable)
+    at = torch.tensor(a_np, requires_grad=differentiable)
+    bt = torch.tensor(b_np, requires_grad=differentiable)
+    fwd = _timed_samples([lambda: op(mg, a, b), lambda: op(torch, at, bt)], budget)
+    bwd = None
+    if differentiable:
+        y, yt = op(mg, a, b), op(torch, at, bt)
+        g, gt = mg.ones_like(y), torch.ones_like(yt)
+        bwd = _timed_samples([lambda: y.backward(g, retain_graph=True),
+                              lambda: yt.backward(gt, retain_graph=True)], budget)
+    return fwd, bwd
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter timing loops")
+    parser.add_argument("--ops", nargs="*", default=list(OPS), help="ops to time")
+    parser.add_argument("--sizes", nargs="*", type=int, default=list(SIZES))
     args = parser.parse_args()
-    budget = 0.05 if args.quick else 0.3
-    if torch is not None:
-        torch.set_num_threads(2)
+    if torch is None:
+        sys.exit("bench/ops.py compares with PyTorch: pip install torch")
+    budget = 0.04 if args.quick else 0.2
+    torch.set_num_threads(1)
+    from minigrad._kernels import compiled_module
+    vector = getattr(compiled_module("_elementwise"), "VECTOR_MATH", False)
 
-    print(f"minigrad {mg.__version__} (kernels: {mg._kernels.backend_name}), numpy "
-          f"{np.__version__}, torch {torch.__version__ if torch else 'not installed'}")
-    print("times in microseconds, median; ratio = minigrad / torch (below 1: minigrad faster)")
-    header = (f"{'op':8} {'n':>8} | {'fwd mg':>9} {'fwd torch':>9} {'fwd np':>9} {'mg/torch':>8} |"
-              f" {'bwd mg':>9} {'bwd torch':>9} {'bwd np':>9} {'mg/torch':>8}")
+    print(f"minigrad {mg.__version__} (kernels: {mg._kernels.backend_name}, vector math: "
+          f"{vector}), numpy {np.__version__}, torch {torch.__version__} (1 thread); float32")
+    print("times in microseconds, medians of 7; ratio = minigrad / torch (below 1: minigrad "
+          "faster); spread = IQR of the ratio, % of it")
+    header = (f"{'op':13} {'n':>8} | {'fwd mg':>9} {'fwd torch':>9} {'ratio':>6} {'spread':>6} |"
+              f" {'bwd mg':>9} {'bwd torch':>9} {'ratio':>6} {'spread':>6} | {'fwd+bwd':>7}")
     print(header)
     print("-" * len(header))
     rng = np.random.default_rng(0)
-    for name, (op, np_forward, np_backward) in OPS.items():
-        for n in SIZES:
-            a_np = rng.standard_normal(n).astype(np.float32)
-            b_np = rng.standard_normal(n).astype(np.float32)
-            a = mg.tensor(a_np, requires_grad=True)
-            b = mg.tensor(b_np, requires_grad=True)
-            # The lambdas are timed right here, inside this iteration (B023 does not apply).
-            fwd_mg = median_time(lambda: op(a, b), budget)  # noqa: B023
-            y = op(a, b)
-            g = mg.ones_like(y)
-            bwd_mg = median_time(lambda: y.backward(g), budget)  # noqa: B023
-
-            y_np = np_forward(a_np, b_np)
-            g_np = np.ones_like(y_np)
-            fwd_np = median_time(lambda: np_forward(a_np, b_np), budget)  # noqa: B023
-            bwd_np = median_time(lambda: np_backward(g_np, a_np, b_np, y_np),  # noqa: B023
-                                 budget)
-
-            fwd_t = bwd_t = float("nan")
-            if torch is not None:
-                at = torch.tensor(a_np, requires_grad=True)
-                bt = torch.tensor(b_np, requires_grad=True)
-                fwd_t = median_time(lambda: op(at, bt), budget)  # noqa: B023
-                yt = op(at, bt)
-                gt = torch.ones_like(yt)
-                bwd_t = median_time(lambda: yt.backward(gt, retain_graph=True),  # noqa: B023
-                                    budget)
+    worst = []
+    for name in args.ops:
+        for n in args.sizes:
+            fwd, bwd = measure(name, n, budget, rng)
             us = 1e6
-            print(f"{name:8} {n:>8} | {fwd_mg * us:9.2f} {fwd_t * us:9.2f} {fwd_np * us:9.2f} "
-                  f"{fwd_mg / fwd_t:8.2f} | {bwd_mg * us:9.2f} {bwd_t * us:9.2f} "
-                  f"{bwd_np * us:9.2f} {bwd_mg / bwd_t:8.2f}")
+            f_mg, f_t = statistics.median(fwd[0]), statistics.median(fwd[1])
+            f_spread = _quartile_spread([x / y for x, y in zip(*fwd)])
+            line = (f"{name:13} {n:>8} | {f_mg * us:9.2f} {f_t * us:9.2f} {f_mg / f_t:6.2f} "
+                    f"{f_spread:6.0%} |")
+            total_mg, total_t = f_mg, f_t
+            if bwd is not None:
+                b_mg, b_t = statistics.median(bwd[0]), statistics.median(bwd[1])
+                b_spread = _quartile_spread([x / y for x, y in zip(*bwd)])
+                line += (f" {b_mg * us:9.2f} {b_t * us:9.2f} {b_mg / b_t:6.2f} "
+                         f"{b_spread:6.0%} |")
+                total_mg, total_t = f_mg + b_mg, f_t + b_t
+            else:
+                line += f" {'-':>9} {'-':>9} {'-':>6} {'-':>6} |"
+            line += f" {total_mg / total_t:7.2f}"
+            print(line)
             sys.stdout.flush()
+            if n >= 100:
+                worst.append((total_mg / total_t, name, n))
+    worst.sort(reverse=True)
+    print("\nslowest fwd+bwd ratios at 10^2..10^6 elements:",
+          ", ".join(f"{name}@{n}: {r:.2f}" for r, name, n in worst[:10]))
 
 
 if __name__ == "__main__":

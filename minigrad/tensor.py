@@ -226,6 +226,9 @@ class Tensor:
     def is_floating_point(self):
         return self._data.dtype.kind == "f"
 
+    def is_complex(self):
+        return self._data.dtype.kind == "c"
+
     def size(self, dim=None):
         if dim is None:
             return Size(self._data.shape)
@@ -236,6 +239,8 @@ class Tensor:
 
     def numel(self):
         return int(self._data.size)
+
+    nelement = numel
 
     def element_size(self):
         return self._data.itemsize
@@ -331,11 +336,16 @@ class Tensor:
             return ops.Cast.apply(self, dtype.np_dtype)
         return _wrap(self._data.astype(dtype.np_dtype))
 
-    def type(self, dtype=None):
-        """``type()``: the legacy type name (``minigrad.FloatTensor``...); ``type(dtype)``: cast."""
+    def type(self, dtype=None, non_blocking=False, **kwargs):
+        """``type()``: the legacy type name (``minigrad.FloatTensor``...); ``type(dtype)``:
+        this tensor converted (itself if it has that type already). ``dtype`` may be a dtype,
+        a legacy type (``mg.FloatTensor``) or its name (``'torch.FloatTensor'``,
+        ``'minigrad.FloatTensor'``)."""
         if dtype is None:
-            return "minigrad." + _LEGACY_TYPE_NAMES.get(self._data.dtype.name, "") + "Tensor"
-        return self.to(dtype)
+            return self._legacy_type_name(self._data.dtype)
+        if isinstance(dtype, str):
+            dtype = _dtype_of_type_name(dtype)
+        return self.to(_dt.as_dtype(dtype))
 
     def float(self):
         return self._cast(_dt.float32)
@@ -715,44 +725,11 @@ class Tensor:
 
         return self._inplace(lambda x: _filled_like(x, source), (source,), fast, "unsafe")
 
-    # ----- comparisons (not differentiable; they return bool tensors) ----------------------
-
-    def _compare(self, other, ufunc):
-        value = other._data if isinstance(other, Tensor) else other
-        try:
-            return _wrap(np.asarray(ufunc(self._data, value)))
-        except ValueError:
-            raise ShapeError(f"{ufunc.__name__}: shapes {tuple(self._data.shape)} and "
-                             f"{tuple(np.shape(value))} do not broadcast") from None
-
-    def __eq__(self, other):
-        return self._compare(other, np.equal)
-
-    def __ne__(self, other):
-        return self._compare(other, np.not_equal)
-
-    def __lt__(self, other):
-        return self._compare(other, np.less)
-
-    def __le__(self, other):
-        return self._compare(other, np.less_equal)
-
-    def __gt__(self, other):
-        return self._compare(other, np.greater)
-
-    def __ge__(self, other):
-        return self._compare(other, np.greater_equal)
-
-    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
-
-    def __invert__(self):
-        return _wrap(np.invert(self._data))
-
-    def __and__(self, other):
-        return self._compare(other, np.bitwise_and)
-
-    def __or__(self, other):
-        return self._compare(other, np.bitwise_or)
+    # ----- comparisons, logical and bitwise operators -------------------------------------
+    #
+    # ``==``, ``<``, ``&``, ``|``, ``^``, ``~``, ``<<``, ``>>``, ``//``, ``%`` (and their
+    # reflected and in-place forms) are defined in minigrad/functions/elementwise.py, with the
+    # functions they spell (``eq``, ``bitwise_and``, ``floor_divide``...), and attached here.
 
     def equal(self, other):
         return self._data.shape == other._data.shape and bool(np.all(self._data == other._data))
@@ -1288,19 +1265,22 @@ def _binary(fn, a, b):
     dtypes, Python numbers and numpy operands on either side) and a ShapeError naming the
     shapes when they do not broadcast. (The operators take ``_binary_operator``'s shortcut
     first when there is nothing to promote.)"""
+    for value in (a, b):  # an out-of-range int fails first, as in PyTorch
+        if type(value) is int and not -(1 << 63) <= value < (1 << 64):
+            raise OverflowError("int too big to convert")
     if fn is ops.Sub and (_is_bool(a) or _is_bool(b)):
         raise RuntimeError("Subtraction, the `-` operator, with a bool tensor is not supported "
                            "(as in torch). To invert a mask, use the `~` operator instead.")
     if isinstance(a, Tensor):
         if isinstance(b, Tensor):
             da, db = a._data.dtype, b._data.dtype
-            if da != db:
-                want = _dt.result_type(a._data, b._data)
-                if fn is ops.Div and want.kind in "biu":
-                    want = _FLOAT32
+            want = _dt.result_type(a._data, b._data) if da != db else da
+            if fn is ops.Div and want.kind in "biu":
+                want = _dt.default_np()
+            elif fn is ops.Pow and want.kind == "b":
+                raise NotImplementedError("\"pow\" not implemented for 'Bool'")
+            if want != da or want != db:
                 a, b = _as_type(a, want), _as_type(b, want)
-            elif fn is ops.Div and da.kind in "biu":
-                a, b = _as_type(a, _FLOAT32), _as_type(b, _FLOAT32)
         elif isinstance(b, (numbers.Number, np.number, np.bool_)):
             a, b = _with_scalar(fn, a, b)
         else:
@@ -1327,20 +1307,68 @@ def _operand(value):
 
 
 def _with_scalar(fn, t, scalar):
-    """A Python scalar does not promote a float tensor (float32 + 2.5 stays float32); an
-    integer tensor meets a float scalar in float32; integer division is true division."""
-    kind = t._data.dtype.kind
-    if isinstance(scalar, (bool, np.bool_)):
-        scalar = bool(scalar) if kind == "b" else int(scalar)
-    if kind in "biu":
-        if isinstance(scalar, (float, np.floating)) or fn is ops.Div:
-            t = _as_type(t, _FLOAT32)
-            scalar = float(scalar)
-        elif kind == "b" and not isinstance(scalar, bool):
-            t = _as_type(t, _INT64)
-    if kind in "fc" and not isinstance(scalar, (bool, int)):
-        scalar = float(scalar) if not isinstance(scalar, complex) else scalar
-    return t, scalar
+    """(t, scalar) converted to the dtype PyTorch computes ``fn(t, scalar)`` in: a Python
+    number does not promote a tensor of its category or above (float32 + 2.5 stays float32,
+    uint8 + 300 stays uint8), and counts as the default float dtype, int64 or bool otherwise;
+    integer true division is floating. The number is converted as PyTorch converts it: an
+    integer wraps around to the dtype's width (``int32 | 0xFFFFFFFF`` is ``int32 | -1``)."""
+    if isinstance(scalar, np.generic):
+        scalar = scalar.item()
+    want = _dt.result_np_dtype(t._data, scalar)
+    if fn is ops.Div and want.kind in "biu":
+        want = _dt.default_np()
+    if fn is ops.Pow and want.kind in "iu" and isinstance(scalar, numbers.Integral) and \
+            not isinstance(scalar, bool):
+        if scalar < 0:
+            raise RuntimeError("Integers to negative integer powers are not allowed.")
+        _check_fits(scalar, want)  # an exponent is not wrapped around
+    return _as_type(t, want), _scalar_as(scalar, want)
+
+
+_C_TYPE_NAMES = {"uint8": "uint8_t", "int8": "int8_t", "int16": "int16_t", "int32": "int",
+                 "int64": "int64_t"}
+
+
+def _check_fits(value, np_dtype):
+    """PyTorch's check that an integer argument fits the integer dtype it is used in."""
+    info = np.iinfo(np_dtype)
+    if not info.min <= value <= info.max:
+        raise RuntimeError(f"value cannot be converted to type "
+                           f"{_C_TYPE_NAMES.get(np_dtype.name, np_dtype.name)} without overflow")
+
+
+def _scalar_as(value, np_dtype):
+    """A Python number converted to ``np_dtype`` as PyTorch converts a scalar operand: bool
+    for bool, an integer wrapped around to the dtype's width (OverflowError beyond 64 bits),
+    a float for floating dtypes (kept a Python number: numpy then computes in np_dtype)."""
+    kind = np_dtype.kind
+    if isinstance(value, int) and not -(1 << 63) <= value < (1 << 64):
+        raise OverflowError("int too big to convert")  # whatever it meets, as PyTorch
+    if kind == "b":
+        return bool(value)
+    if kind in "iu":
+        if isinstance(value, float):
+            value = int(value)  # trunc, as a C cast
+        value = int(value)
+        bits = 8 * np_dtype.itemsize
+        value &= (1 << bits) - 1
+        if kind == "i" and value >= 1 << (bits - 1):
+            value -= 1 << bits
+        return value
+    if kind == "f" and not isinstance(value, complex):
+        return float(value)
+    return value
+
+
+def _dtype_of_type_name(name):
+    """The dtype of a legacy type name: 'torch.FloatTensor', 'minigrad.LongTensor'..."""
+    for prefix in ("torch.", "minigrad."):
+        if name.startswith(prefix) and name.endswith("Tensor"):
+            legacy = name[len(prefix):-len("Tensor")]
+            for np_name, legacy_name in _LEGACY_TYPE_NAMES.items():
+                if legacy_name == legacy:
+                    return _dt.as_dtype(np_name)
+    raise ValueError(f"invalid type: {name!r}")
 
 
 def _number_as_tensor(t, number):
@@ -1352,6 +1380,8 @@ def _number_as_tensor(t, number):
 
 
 def _as_type(t, np_dtype):
+    """t converted to ``np_dtype`` (recorded when t requires grad: the gradient is converted
+    back); t itself when it has that dtype already."""
     if t._data.dtype == np_dtype:
         return t
     if t._requires_grad and _grad_on():
@@ -1457,7 +1487,8 @@ def _format_float(value, int_mode, sci_mode):
 
 def _to_array(data, dtype=None):
     """A fresh C-contiguous array from data of any kind and layout, with torch's default dtypes:
-    Python floats -> float32, Python ints -> int64, numpy arrays keep their dtype."""
+    Python floats -> the default dtype (float32 unless ``set_default_dtype`` changed it),
+    Python ints -> int64, numpy arrays keep their dtype."""
     if isinstance(data, Tensor):
         data = data._data
     if dtype is not None:
@@ -1473,7 +1504,7 @@ def _to_array(data, dtype=None):
     array = np.array(_unwrap_nested(data), order="C")
     kind = array.dtype.kind
     if kind == "f":
-        return array.astype(np.float32)
+        return array.astype(_dt.default_np())
     if kind in "iu":
         return array.astype(np.int64)
     if kind == "b" or kind == "c":

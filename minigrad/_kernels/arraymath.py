@@ -11,10 +11,11 @@ writes into.
 """
 import numpy as np
 
-__all__ = ["cast", "clone", "index", "index_put", "log", "log1p", "log_softmax", "mT",
-           "maximum", "neg", "permute", "pow", "reshape", "scatter_along_axis", "scatter_index",
-           "softmax", "softplus", "split", "sum", "sum_backward", "sum_to",
-           "take_along_axis", "unstack", "values", "where"]
+__all__ = ["cast", "clone", "cos", "cosh", "index", "index_put", "log", "log1p",
+           "log_softmax", "mT", "maximum", "neg", "permute", "pow", "reshape",
+           "scatter_along_axis", "scatter_index", "sin", "sinh", "softmax", "softplus", "split",
+           "sum", "sum_backward", "sum_to", "take_along_axis", "unstack", "values", "where",
+           "zeros_like"]
 
 
 def values(x):
@@ -36,6 +37,27 @@ def log(x):
 
 def log1p(x):
     return np.log1p(x)
+
+
+def sin(x):
+    return np.sin(x)
+
+
+def cos(x):
+    return np.cos(x)
+
+
+def sinh(x):
+    return np.sinh(x)
+
+
+def cosh(x):
+    return np.cosh(x)
+
+
+def zeros_like(x):
+    """Zeros of x's shape and dtype (the gradient of a piecewise-constant function)."""
+    return np.zeros(np.shape(x), dtype=np.asarray(x).dtype)
 
 
 def softplus(x):

@@ -8,7 +8,7 @@ numpy arrays or Python numbers are constants.
 """
 import numpy as np
 
-from ..autograd.graph import tensor_type
+from ..autograd.graph import _constant, tensor_type
 from . import elementwise as E
 from . import index as I
 from . import nn as N
@@ -60,6 +60,27 @@ def sqrt(x):
 
 def log1p(x):
     return E.Log1p.apply(x)
+
+
+def sin(x):
+    return E.Sin.apply(x)
+
+
+def cos(x):
+    return E.Cos.apply(x)
+
+
+def sinh(x):
+    return E.Sinh.apply(x)
+
+
+def cosh(x):
+    return E.Cosh.apply(x)
+
+
+def zeros_like(x):
+    """Zeros of x's shape and dtype: a constant (no graph)."""
+    return _constant(np.zeros(tuple(x.shape), dtype=values(x).dtype))
 
 
 def softplus(x):
