@@ -15,6 +15,8 @@ __all__ = ["cast", "clone", "index", "index_put", "log", "log1p", "log_softmax",
            "maximum", "neg", "permute", "pow", "reshape", "scatter_along_axis", "scatter_index",
            "softmax", "softplus", "split", "sum", "sum_backward", "sum_to",
            "take_along_axis", "unstack", "values", "where"]
+# Reductions and scans (the kernels add cumsum and logcumsumexp; see reference.py).
+__all__ += ["cumprod", "cumsum", "linear_scan", "logcumsumexp", "prod", "scatter_reduce"]
 
 
 def values(x):
@@ -146,4 +148,78 @@ def scatter_along_axis(grad, indices, axis, shape):
     index = list(np.ix_(*[np.arange(n) for n in indices.shape]))
     index[axis] = indices
     np.add.at(out, tuple(index), grad)
+    return out
+
+
+# ----- reductions and scans -------------------------------------------------------------------
+
+
+def prod(x, axis=None, keepdims=False):
+    return np.asarray(np.prod(x, axis=axis, keepdims=keepdims))
+
+
+def cumprod(x, axis):
+    return np.cumprod(x, axis=axis)
+
+
+def cumsum(x, axis, reverse=False):
+    """Running sums along ``axis`` (``reverse``: from the last element backwards)."""
+    if reverse:
+        flip = (slice(None),) * axis + (slice(None, None, -1),)
+        return np.cumsum(x[flip], axis=axis)[flip]
+    return np.cumsum(x, axis=axis)
+
+
+def linear_scan(g, a, axis, reverse=False):
+    """out_i = g_i + a_i * out_{i-1} along ``axis`` (``reverse``: a_i * out_{i+1}), one
+    position at a time."""
+    out = np.array(np.moveaxis(g, axis, 0), dtype=np.result_type(g, a), copy=True)
+    coefficients = np.moveaxis(a, axis, 0)
+    n = out.shape[0]
+    order = range(n - 2, -1, -1) if reverse else range(1, n)
+    for i in order:
+        out[i] += coefficients[i] * out[i + 1 if reverse else i - 1]
+    return np.moveaxis(out, 0, axis)
+
+
+def logcumsumexp(x, axis, reverse=False):
+    """log of the running sums of exp(x) along ``axis``, pairwise with logaddexp (stable)."""
+    if reverse:
+        flip = (slice(None),) * axis + (slice(None, None, -1),)
+        return np.logaddexp.accumulate(x[flip], axis=axis)[flip]
+    return np.logaddexp.accumulate(x, axis=axis)
+
+
+def scatter_reduce(x, src, indices, axis, reduce, include_self):
+    """x with src reduced (sum, prod, mean, amax, amin) into the positions ``indices`` name
+    along ``axis`` (PyTorch's scatter_reduce; src already cut to indices' shape). Without
+    ``include_self`` x's own values at those positions take no part; the mean of integers
+    rounds down."""
+    out = np.array(x, copy=True)
+    positions = list(np.ix_(*[np.arange(n) for n in indices.shape]))
+    positions[axis] = indices
+    positions = tuple(positions)
+    if not include_self:
+        if reduce in ("sum", "mean"):
+            out[positions] = 0
+        elif reduce == "prod":
+            out[positions] = 1
+        elif out.dtype.kind == "f":
+            out[positions] = -np.inf if reduce == "amax" else np.inf
+        elif out.dtype.kind == "b":
+            out[positions] = reduce == "amin"
+        else:
+            info = np.iinfo(out.dtype)
+            out[positions] = info.min if reduce == "amax" else info.max
+    ufunc = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum,
+             "amin": np.minimum}[reduce]
+    ufunc.at(out, positions, src)
+    if reduce == "mean":
+        count = np.zeros(out.shape, dtype=np.int64)
+        np.add.at(count, positions, 1)
+        count = np.maximum(count + (1 if include_self else 0), 1).astype(out.dtype)
+        if out.dtype.kind == "f":
+            out /= count
+        else:
+            out //= count
     return out

@@ -332,3 +332,122 @@ def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, ep
         v = exp_avg_sq
     denom = np.sqrt(v) / _scalar(bias_correction2_sqrt, param) + _scalar(eps, param)
     param[...] = param + _scalar(-step_size, param) * exp_avg / denom
+
+
+# ---------------------------------------------------------------------------------------------
+# Reductions over axes. ``axis`` is None (all axes), an int, or a sorted tuple of distinct
+# non-negative ints; inputs are float32 or float64, any layout. Cython fast paths
+# (minigrad/_kernels/_reduce.pyx): C-contiguous input reduced over all axes, over trailing
+# axes or over leading axes.
+# ---------------------------------------------------------------------------------------------
+
+
+def var_axes(x, axis, correction, keepdims):
+    """sum((x - mean)^2) / max(n - correction, 0) over ``axis``, accumulated and returned in
+    float64 (two passes: the mean, then the squared deviations from it; the caller rounds to
+    x's dtype, after a square root for std). 0/0 gives NaN and c/0 gives inf, silently, as
+    in PyTorch."""
+    x64 = x.astype(np.float64, copy=False)
+    n = x.size if axis is None else int(np.prod([x.shape[a] for a in np.atleast_1d(axis)]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.sum(x64, axis=axis, keepdims=True) / n if n else 0.0
+        centered = x64 - mean
+        out = np.sum(centered * centered, axis=axis, keepdims=keepdims) / max(n - correction, 0)
+    return np.asarray(out, dtype=np.float64)
+
+
+# ---------------------------------------------------------------------------------------------
+# Gathers and scatters along an axis, and the scatter that is the gradient of indexing.
+# Indices are integer arrays already checked to lie in range (negative values only where
+# numpy indexing allows them); the shapes agree as stated. Cython fast paths
+# (minigrad/_kernels/_index.pyx): C-contiguous float arrays and int64 indices.
+# ---------------------------------------------------------------------------------------------
+
+
+def take_along_axis(x, indices, axis):
+    """out[..., j, ...] = x[..., indices[..., j, ...], ...] along ``axis``; indices has x's
+    shape except along ``axis`` (PyTorch's gather, once the caller has cut x to the extent of
+    indices in the other axes). Indices lie in [0, x.shape[axis])."""
+    return np.take_along_axis(x, indices, axis=axis)
+
+
+def scatter_along_axis(grad, indices, axis, shape):
+    """Zeros of ``shape`` with grad[..., j, ...] added at indices[..., j, ...] along ``axis``
+    (repeated indices add up: the gradient of take_along_axis); grad and indices share a
+    shape no larger than ``shape`` except along ``axis``. Indices lie in [0, shape[axis])."""
+    out = np.zeros(shape, dtype=grad.dtype)
+    index = list(np.ix_(*[np.arange(n) for n in indices.shape]))
+    index[axis] = indices
+    np.add.at(out, tuple(index), grad)
+    return out
+
+
+def scatter_index(grad, index, shape):
+    """Zeros of ``shape`` with ``grad`` added at the positions ``x[index]`` reads from an x of
+    ``shape`` (repeated positions add up: the gradient of indexing). ``index`` is a numpy
+    index already checked by the forward indexing."""
+    out = np.zeros(shape, dtype=grad.dtype)
+    layout = _index_layout(index, shape)
+    if layout is not None:
+        lead, count, flat = layout
+        rows = out.reshape(_three_axes(shape, lead, count))
+        np.add.at(rows, (slice(None), flat),
+                  np.ascontiguousarray(grad).reshape(_three_axes(shape, lead, count, flat.size)))
+    elif _is_advanced(index):
+        np.add.at(out, index, grad)
+    else:
+        out[index] = grad
+    return out
+
+
+def _is_advanced(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, np.ndarray) for p in parts)
+
+
+def _three_axes(shape, lead, count, middle=None):
+    """(prod(shape[:lead]), prod(shape[lead:lead+count]) or ``middle``, prod(the rest))."""
+    outer = int(np.prod(shape[:lead], dtype=np.int64))
+    inner = int(np.prod(shape[lead + count:], dtype=np.int64))
+    if middle is None:
+        middle = int(np.prod(shape[lead:lead + count], dtype=np.int64))
+    return (outer, middle, inner)
+
+
+def _index_layout(index, shape):
+    """If ``x[index]`` reads whole rows of x seen as (A, R, B) -- full slices, then adjacent
+    integer (or one boolean) arrays over ``count`` axes from axis ``lead``, then full slices
+    -- return (lead, count, flat): flat is the int64 row number in [0, R) of each selected
+    element, in the result's order (so the result is (A, flat.size, B)). Else None."""
+    parts = index if isinstance(index, tuple) else (index,)
+    full = slice(None)
+    lead = 0
+    while lead < len(parts) and isinstance(parts[lead], slice) and parts[lead] == full:
+        lead += 1
+    arrays = []
+    end = lead
+    while end < len(parts) and isinstance(parts[end], np.ndarray):
+        arrays.append(parts[end])
+        end += 1
+    if not arrays or any(not (isinstance(p, slice) and p == full) for p in parts[end:]):
+        return None
+    if any(a.dtype.kind == "b" for a in arrays):
+        if len(arrays) != 1:
+            return None
+        mask = arrays[0]
+        count = mask.ndim
+        if mask.shape != tuple(shape[lead:lead + count]):
+            return None
+        return lead, count, np.flatnonzero(mask)
+    count = len(arrays)
+    if lead + count > len(shape):
+        return None
+    dims = tuple(shape[lead:lead + count])
+    if count == 1:
+        flat = arrays[0].reshape(-1).astype(np.int64, copy=False)
+        if flat.size and flat.min() < 0:
+            flat = np.where(flat < 0, flat + dims[0], flat)
+        return lead, 1, flat
+    arrays = np.broadcast_arrays(*arrays)
+    flat = np.ravel_multi_index(tuple(a.reshape(-1) for a in arrays), dims, mode="wrap")
+    return lead, count, flat.astype(np.int64, copy=False)

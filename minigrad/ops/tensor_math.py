@@ -194,3 +194,30 @@ def take_along_axis(x, indices, axis):
 
 def scatter_along_axis(grad, indices, axis, shape):
     return I.ScatterAlongAxis.apply(grad, indices, axis, tuple(shape))
+
+
+# ----- reductions and scans -------------------------------------------------------------------
+
+
+def prod(x, axis=None, keepdims=False):
+    return R.Prod.apply(x, axis=axis, keepdims=keepdims)
+
+
+def cumsum(x, axis, reverse=False):
+    return R.CumSum.apply(x, axis, reverse=reverse)
+
+
+def cumprod(x, axis):
+    return R.CumProd.apply(x, axis)
+
+
+def linear_scan(g, a, axis, reverse=False):
+    return R.LinearScan.apply(g, a, axis, reverse=reverse)
+
+
+def logcumsumexp(x, axis, reverse=False):
+    return R.LogCumSumExp.apply(x, axis, reverse=reverse)
+
+
+def scatter_reduce(x, src, indices, axis, reduce, include_self):
+    return I.ScatterReduce.apply(x, src, indices, axis, reduce, include_self=include_self)
