@@ -582,16 +582,17 @@ def take(input, index):
 def put(input, index, source, accumulate=False):
     """out = input seen as 1-D with out[index] = source (``accumulate``: +=)."""
     _tensor_arg(input, "input", 1, "put")
-    flat = _flat_indices("put_", input, index)
+    _tensor_arg(index, "index", 2, "put")
     _tensor_arg(source, "source", 3, "put")
-    if source._data.size != flat.size:
-        raise IndexError(f"put_(): Expected source and index to have the same number of "
-                         f"elements, but got source.numel() = {source._data.size}, "
-                         f"index.numel() = {flat.size}")
     if source._data.dtype != input._data.dtype:
         raise RuntimeError(f"put_(): self and source expected to have the same dtype, but got "
                            f"self.dtype = {input.dtype.legacy_name} and source.dtype = "
                            f"{source.dtype.legacy_name}")
+    if source._data.size != index._data.size:
+        raise IndexError(f"put_(): Expected source and index to have the same number of "
+                         f"elements, but got source.numel() = {source._data.size}, "
+                         f"index.numel() = {index._data.size}")
+    flat = _flat_indices("put_", input, index)
     out = ops.IndexPut.apply(input.reshape(-1), source.reshape(-1), flat.reshape(-1),
                              accumulate=bool(accumulate))
     return out.reshape(input._data.shape)
@@ -639,14 +640,18 @@ def _index_put_args(input, indices, values, fn):
         shapes = ", ".join(str(list(p.shape)) for p in parts)
         raise IndexError(f"shape mismatch: indexing tensors could not be broadcast together "
                          f"with shapes {shapes}") from None
-    for data, d, n in checks:
-        I.check_array_bounds(data, d, n)
-    index = tuple(parts)
     _tensor_arg(values, "values", 2, fn)
-    if values._data.ndim and values._data.dtype != input._data.dtype:
+    # PyTorch lets one element of another dtype fill a full-shape mask (its masked_fill
+    # path); every other index_put needs the dtypes to match.
+    full_mask = len(indices) == 1 and indices[0]._data.dtype.kind == "b" and \
+        indices[0]._data.shape == shape and values._data.size == 1
+    if values._data.dtype != input._data.dtype and not full_mask:
         raise RuntimeError(f"Index put requires the source and destination dtypes match, got "
                            f"{input.dtype.legacy_name} for the destination and "
                            f"{values.dtype.legacy_name} for the source.")
+    for data, d, n in checks:
+        I.check_array_bounds(data, d, n)
+    index = tuple(parts)
     target = np.shape(input._data[index])
     vshape = values._data.shape
     if not _broadcastable_to(vshape, target):

@@ -65,6 +65,7 @@ class IndexPut(Op):
 
     def forward(self, x, values, index, accumulate=False):
         self.index, self.accumulate = index, accumulate
+        self.values_shape = np.shape(values)
         out = x.copy()
         if not accumulate:
             out[index] = values
@@ -80,7 +81,15 @@ class IndexPut(Op):
         grad_x = None
         if need_x:
             grad_x = grad if self.accumulate else xp.index_put(grad, self.index, 0.0)
-        return (grad_x, xp.index(grad, self.index) if need_values else None, None)
+        grad_values = None
+        if need_values:
+            grad_values = xp.index(grad, self.index)
+            shape = self.values_shape
+            ndim = len(tuple(grad_values.shape))
+            if len(shape) > ndim:  # values with extra leading 1s (numpy and PyTorch allow)
+                grad_values = xp.reshape(xp.sum_to(grad_values, shape[len(shape) - ndim:]),
+                                         shape)
+        return (grad_x, grad_values, None)
 
 
 class TakeAlongAxis(Op):
@@ -255,7 +264,9 @@ def torch_index(index, shape):
     elif isinstance(index, list) and _sequence_as_tuple(index):
         warnings.warn("Using a non-tuple sequence for multidimensional indexing is deprecated "
                       "and will be changed in pytorch 2.9; use x[tuple(seq)] instead of "
-                      "x[seq].", UserWarning, stacklevel=4)
+                      "x[seq]. In pytorch 2.9 this will be interpreted as tensor index, "
+                      "x[torch.tensor(seq)], which will result either in an error or a "
+                      "different result", UserWarning, stacklevel=4)
         items = tuple(index)
     else:
         items = (index,)
@@ -363,6 +374,8 @@ def _index_part(item):
         item = np.array(item)
         if item.size == 0 and item.dtype.kind == "f":
             item = item.astype(np.int64)
+    elif isinstance(item, str):
+        raise TypeError(f"new(): invalid data type '{type(item).__name__}'")
     elif not isinstance(item, np.ndarray):
         raise IndexError(_INDEX_TYPE_ERROR.format(type(item).__name__))
     kind = item.dtype.kind
