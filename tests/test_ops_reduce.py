@@ -535,10 +535,17 @@ NAN = np.array([[1.0, np.nan, 3.0, -1.0], [2.0, 5.0, -4.0, 0.5], [np.nan, 1.0, n
         "nanmedian", "nanmedian_dim", "nansum", "nanmean", "sort", "sort_descending", "topk",
         "sum", "cummax", "cummin", "logsumexp", "kthvalue", "unique", "aminmax", "amin",
         "min"])
-def test_nan_follows_torch(backend, fn):
+def test_nan_follows_torch(backend, fn, request):
     got, got_grads = run(mg, Row("nan", fn, {}), [NAN], np.float64, True)
     want, want_grads = run(torch, Row("nan", fn, {}), [NAN], np.float64, True)
     assert_same_results(got, want, np.float64)
+    if request.node.callspec.id.split("-")[-1] in ("amax", "amin", "aminmax"):
+        # A deliberate difference (see ops/reduce.py's Amax and tests/test_autograd.py):
+        # PyTorch gives a slice whose amax is NaN a NaN gradient; minigrad routes it to the
+        # NaN elements, as max() does in both.
+        rows = np.isnan(NAN).any(axis=1 if got[0][0].ndim else None)
+        got_grads[0], want_grads[0] = got_grads[0][~rows], want_grads[0][~rows]
+        assert np.isfinite(got_grads[0]).all()
     if want_grads[0] is not None:
         assert_close(got_grads[0], want_grads[0], np.float64)
 

@@ -16,7 +16,7 @@ __all__ = ["cast", "clone", "index", "index_put", "log", "log1p", "log_softmax",
            "softmax", "softplus", "split", "sum", "sum_backward", "sum_to",
            "take_along_axis", "unstack", "values", "where"]
 # Reductions and scans (the kernels add cumsum and logcumsumexp; see reference.py).
-__all__ += ["cumprod", "cumsum", "linear_scan", "logcumsumexp", "prod", "scatter_reduce"]
+__all__ += ["cumprod", "linear_scan", "logcumsumexp", "prod"]
 
 
 def values(x):
@@ -162,14 +162,6 @@ def cumprod(x, axis):
     return np.cumprod(x, axis=axis)
 
 
-def cumsum(x, axis, reverse=False):
-    """Running sums along ``axis`` (``reverse``: from the last element backwards)."""
-    if reverse:
-        flip = (slice(None),) * axis + (slice(None, None, -1),)
-        return np.cumsum(x[flip], axis=axis)[flip]
-    return np.cumsum(x, axis=axis)
-
-
 def linear_scan(g, a, axis, reverse=False):
     """out_i = g_i + a_i * out_{i-1} along ``axis`` (``reverse``: a_i * out_{i+1}), one
     position at a time."""
@@ -188,38 +180,3 @@ def logcumsumexp(x, axis, reverse=False):
         flip = (slice(None),) * axis + (slice(None, None, -1),)
         return np.logaddexp.accumulate(x[flip], axis=axis)[flip]
     return np.logaddexp.accumulate(x, axis=axis)
-
-
-def scatter_reduce(x, src, indices, axis, reduce, include_self):
-    """x with src reduced (sum, prod, mean, amax, amin) into the positions ``indices`` name
-    along ``axis`` (PyTorch's scatter_reduce; src already cut to indices' shape). Without
-    ``include_self`` x's own values at those positions take no part; the mean of integers
-    rounds down."""
-    out = np.array(x, copy=True)
-    positions = list(np.ix_(*[np.arange(n) for n in indices.shape]))
-    positions[axis] = indices
-    positions = tuple(positions)
-    if not include_self:
-        if reduce in ("sum", "mean"):
-            out[positions] = 0
-        elif reduce == "prod":
-            out[positions] = 1
-        elif out.dtype.kind == "f":
-            out[positions] = -np.inf if reduce == "amax" else np.inf
-        elif out.dtype.kind == "b":
-            out[positions] = reduce == "amin"
-        else:
-            info = np.iinfo(out.dtype)
-            out[positions] = info.min if reduce == "amax" else info.max
-    ufunc = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum,
-             "amin": np.minimum}[reduce]
-    ufunc.at(out, positions, src)
-    if reduce == "mean":
-        count = np.zeros(out.shape, dtype=np.int64)
-        np.add.at(count, positions, 1)
-        count = np.maximum(count + (1 if include_self else 0), 1).astype(out.dtype)
-        if out.dtype.kind == "f":
-            out /= count
-        else:
-            out //= count
-    return out

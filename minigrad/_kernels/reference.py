@@ -356,6 +356,38 @@ def var_axes(x, axis, correction, keepdims):
     return np.asarray(out, dtype=np.float64)
 
 
+def cumsum(x, axis, reverse=False):
+    """Running sums along ``axis`` in x's dtype (``reverse``: from the last element
+    backwards)."""
+    if reverse:
+        flip = (slice(None),) * axis + (slice(None, None, -1),)
+        return np.cumsum(x[flip], axis=axis)[flip]
+    return np.cumsum(x, axis=axis)
+
+
+def cumulative_extreme_indices(x, axis, largest):
+    """For each position k along ``axis``, the index of the running maximum (``largest``) or
+    minimum of x[..., :k+1, ...], by PyTorch's rule: element k takes over when it is NaN, or
+    when the running value is not NaN and x_k >= it (<= for the minimum). int64."""
+    n = x.shape[axis]
+    indices = np.zeros(x.shape, dtype=np.int64)
+    if n == 0 or x.size == 0:
+        return indices
+    running = (np.maximum if largest else np.minimum).accumulate(x, axis=axis)
+    head = (slice(None),) * axis
+    previous = running[head + (slice(0, n - 1),)]
+    current = x[head + (slice(1, n),)]
+    with np.errstate(invalid="ignore"):
+        update = current >= previous if largest else current <= previous
+    if x.dtype.kind == "f":
+        update = (update & ~np.isnan(previous)) | np.isnan(current)
+    shape = [1] * x.ndim
+    shape[axis] = n
+    positions = np.broadcast_to(np.arange(n).reshape(shape), x.shape)
+    indices[head + (slice(1, n),)] = np.where(update, positions[head + (slice(1, n),)], 0)
+    return np.maximum.accumulate(indices, axis=axis)
+
+
 # ---------------------------------------------------------------------------------------------
 # Gathers and scatters along an axis, and the scatter that is the gradient of indexing.
 # Indices are integer arrays already checked to lie in range (negative values only where
@@ -379,6 +411,41 @@ def scatter_along_axis(grad, indices, axis, shape):
     index = list(np.ix_(*[np.arange(n) for n in indices.shape]))
     index[axis] = indices
     np.add.at(out, tuple(index), grad)
+    return out
+
+
+def scatter_reduce(x, src, indices, axis, reduce, include_self):
+    """x with src reduced (sum, prod, mean, amax, amin) into the positions ``indices`` name
+    along ``axis`` (PyTorch's scatter_reduce; src already cut to indices' shape, indices in
+    range). Without ``include_self`` x's own values at those positions take no part; the
+    mean of integers rounds down."""
+    out = np.array(x, copy=True)
+    positions = list(np.ix_(*[np.arange(n) for n in indices.shape]))
+    positions[axis] = indices
+    positions = tuple(positions)
+    if not include_self:
+        if reduce in ("sum", "mean"):
+            out[positions] = 0
+        elif reduce == "prod":
+            out[positions] = 1
+        elif out.dtype.kind == "f":
+            out[positions] = -np.inf if reduce == "amax" else np.inf
+        elif out.dtype.kind == "b":
+            out[positions] = reduce == "amin"
+        else:
+            info = np.iinfo(out.dtype)
+            out[positions] = info.min if reduce == "amax" else info.max
+    ufunc = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum,
+             "amin": np.minimum}[reduce]
+    ufunc.at(out, positions, src)
+    if reduce == "mean":
+        count = np.zeros(out.shape, dtype=np.int64)
+        np.add.at(count, positions, 1)
+        count = np.maximum(count + (1 if include_self else 0), 1).astype(out.dtype)
+        if out.dtype.kind == "f":
+            out /= count
+        else:
+            out //= count
     return out
 
 

@@ -20,6 +20,7 @@ from collections import namedtuple
 import numpy as np
 
 from .. import dtypes as _dt
+from .._kernels import kernels as K
 from ..ops import elementwise as E
 from ..ops import index as I
 from ..ops import reduce as R
@@ -386,7 +387,7 @@ def _extreme_dim(name, kind, arg, input, dim, keepdim, axis, keepdims):
             raise TypeError(f"{name}() received an invalid combination of arguments - got "
                             f"(keepdim=bool), but keepdim needs dim")
         _check_reduced_nonempty(name, data, None)
-        return R.Amax.apply(input, kind=kind, nan_shares=True)
+        return R.Amax.apply(input, kind=kind)
     a = _one_axis(dim, data.ndim)
     if data.ndim == 0:
         return getattr(return_types, name)(R.MaxDim.apply(input, 0, None, keepdims=keepdim),
@@ -777,15 +778,15 @@ def logcumsumexp(input, dim, *, axis=_UNSET):
 def cummax(input, dim, *, axis=_UNSET):
     """(values, indices): running maxima along ``dim``; an element equal to the running
     maximum takes over its index, and a NaN always does (PyTorch's rule)."""
-    return _cumulative_extreme("cummax", np.greater_equal, np.maximum, input, dim, axis)
+    return _cumulative_extreme("cummax", "max", input, dim, axis)
 
 
 def cummin(input, dim, *, axis=_UNSET):
     """As ``cummax`` for running minima."""
-    return _cumulative_extreme("cummin", np.less_equal, np.minimum, input, dim, axis)
+    return _cumulative_extreme("cummin", "min", input, dim, axis)
 
 
-def _cumulative_extreme(name, takes_over, ufunc, input, dim, axis):
+def _cumulative_extreme(name, kind, input, dim, axis):
     dim, _ = _dim_args(name, dim, False, axis, _UNSET, default=dim)
     _check_input(input, name)
     data = input._data
@@ -793,24 +794,7 @@ def _cumulative_extreme(name, takes_over, ufunc, input, dim, axis):
     result = getattr(return_types, name)
     if data.ndim == 0:
         return result(R.MaxDim.apply(input, 0, None), _int_index(0))
-    n = data.shape[a]
-    if n == 0 or data.size == 0:
-        indices = np.zeros(data.shape, dtype=np.int64)
-    else:
-        running = ufunc.accumulate(data, axis=a)
-        head = (slice(None),) * a
-        previous = running[head + (slice(0, n - 1),)]
-        current = data[head + (slice(1, n),)]
-        with np.errstate(invalid="ignore"):
-            update = takes_over(current, previous)
-        if data.dtype.kind == "f":
-            update = (update & ~np.isnan(previous)) | np.isnan(current)
-        shape = [1] * data.ndim
-        shape[a] = n
-        positions = np.arange(n).reshape(shape)
-        chosen = np.zeros(data.shape, dtype=np.int64)
-        chosen[head + (slice(1, n),)] = np.where(update, positions[head + (slice(1, n),)], 0)
-        indices = np.maximum.accumulate(chosen, axis=a)
+    indices = K.cumulative_extreme_indices(data, a, kind == "max")
     return result(I.TakeAlongAxis.apply(input, indices, a), _int_index(indices))
 
 

@@ -186,14 +186,15 @@ class LogSumExp(Op):
 
 class Amax(Op):
     """out = max (``kind='max'``) or min (``kind='min'``) of x over ``axis``;  the gradient is
-    shared evenly by the elements equal to the result (PyTorch's rule for amax/amin, where a
-    NaN result gives NaN gradients; with ``nan_shares``, PyTorch's rule for max()/min() over
-    all elements, NaN elements share the gradient of a NaN result)."""
+    shared evenly by the elements equal to the result, NaN elements counting as equal to a
+    NaN result (PyTorch's rule for max()/min() over all elements; for amax/amin over a slice
+    holding NaN, PyTorch gives the whole slice a NaN gradient, and minigrad deliberately
+    keeps routing it to the NaN elements, as tests/test_autograd.py records)."""
 
     may_broadcast = False
 
-    def forward(self, x, axis=None, keepdims=False, kind="max", nan_shares=False):
-        self.shape, self.axis, self.nan_shares = x.shape, axis, nan_shares
+    def forward(self, x, axis=None, keepdims=False, kind="max"):
+        self.shape, self.axis = x.shape, axis
         self.save_for_backward(x)
         reduce = np.amax if kind == "max" else np.amin
         self.result = out = np.asarray(reduce(x, axis=axis, keepdims=keepdims))
@@ -201,8 +202,7 @@ class Amax(Op):
 
     def backward(self, grad, xp):
         (x,) = self.saved_tensors
-        share = even_share(xp.values(x), xp.values(self.result), self.shape, self.axis,
-                           self.nan_shares)
+        share = even_share(xp.values(x), xp.values(self.result), self.shape, self.axis)
         return xp.mul(xp.reshape(grad, kept_shape(self.shape, self.axis)), share)
 
 
@@ -229,24 +229,21 @@ class MedianAll(Op):
 
     def backward(self, grad, xp):
         (x,) = self.saved_tensors
-        share = even_share(xp.values(x), xp.values(self.result), self.shape, None, True)
+        share = even_share(xp.values(x), xp.values(self.result), self.shape, None)
         return xp.mul(xp.reshape(grad, (1,) * len(self.shape)), share)
 
 
-def even_share(x, result, shape, axis, nan_shares):
-    """1 / (number of elements equal to the result) at those elements, 0 elsewhere: a
-    constant of x's dtype (which element attains an extreme does not change under a small
-    perturbation, so the share has no derivative of its own). With ``nan_shares``, NaN
-    elements count as equal to a NaN result; without, a NaN result gets 0/0 = NaN."""
+def even_share(x, result, shape, axis):
+    """1 / (number of elements equal to the result) at those elements, 0 elsewhere (NaN
+    elements count as equal to a NaN result): a constant of x's dtype (which element attains
+    an extreme does not change under a small perturbation, so the share has no derivative of
+    its own)."""
     kept = result.reshape(kept_shape(shape, axis))
     hits = x == kept
-    if nan_shares and np.isnan(kept).any():
+    if np.isnan(kept).any():
         hits |= np.isnan(x) & np.isnan(kept)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = hits / np.sum(hits, axis=axis, keepdims=True)
-        if not nan_shares:  # PyTorch: grad / count * mask, NaN where the count is 0
-            share = np.where(np.sum(hits, axis=axis, keepdims=True) == 0, np.nan, share)
-        return share.astype(x.dtype, copy=False)
+        return (hits / np.sum(hits, axis=axis, keepdims=True)).astype(x.dtype, copy=False)
 
 
 class MaxDim(Op):
