@@ -925,13 +925,16 @@ class Tensor:
     def __getitem__(self, index):
         """``t[index]`` with PyTorch's rules (see ``ops/index.py``'s ``torch_index``): ints,
         slices, None and ... give a view; index tensors, lists and masks a copy."""
-        first, second = _index(index, self._data.shape)
-        if second is None:
-            if ops.index.is_advanced(first):
-                return ops.Index.apply(self, first)
-            return _view(self, ops.Index, "index", first)
-        view = _view(self, ops.Index, "index", first) if first != () else self
-        return ops.Index.apply(view, second)
+        first, second = ops.index.torch_index(index, self._data.shape)
+        try:
+            if second is None:
+                if type(first) is np.ndarray or ops.index.is_advanced(first):
+                    return ops.Index.apply(self, first)
+                return _view(self, ops.Index, "index", first)
+            view = _view(self, ops.Index, "index", first) if first != () else self
+            return ops.Index.apply(view, second)
+        except IndexError as exc:  # numpy's bounds check, in PyTorch's words
+            raise IndexError(str(exc).replace(" axis ", " dimension ")) from None
 
     def __setitem__(self, index, value):
         """``t[index] = value`` (a Tensor or a number, broadcast to the indexed shape and

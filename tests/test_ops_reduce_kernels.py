@@ -30,8 +30,8 @@ def twins():
 
 
 TWINS = twins()
-KERNELS = ("var_axes", "cumsum", "cumulative_extreme_indices", "take_along_axis",
-           "scatter_along_axis", "scatter_index", "scatter_reduce")
+KERNELS = ("reduce_axes", "arg_extreme", "var_axes", "cumsum", "cumulative_extreme_indices",
+           "take_along_axis", "scatter_along_axis", "scatter_index", "scatter_reduce")
 
 
 def test_every_kernel_of_these_modules_has_a_twin_with_its_signature():
@@ -91,6 +91,55 @@ def rng():
 SHAPES_AXES = [((3, 4, 5), a) for a in (None, 0, 1, 2, (0, 1), (1, 2), (0, 2), (0, 1, 2))] + [
     ((7,), None), ((7,), 0), ((1, 6), 0), ((6, 1), 1), ((0, 4), 0), ((0, 4), 1), ((0, 4), None),
     ((), None), ((), ()), ((300, 70), 1), ((70, 300), 0), ((2, 3, 4, 5), (1, 2))]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("op", ["sum", "mean", "max", "min"])
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("shape, axis", [s for s in SHAPES_AXES if 0 not in s[0]] + [
+    ((10007,), None), ((3, 5000), 1), ((5000, 3), 0), ((2, 9000), None)], ids=str)
+def test_reduce_axes(rng, shape, axis, keepdims, op, dtype):
+    compiled, ref = TWINS["reduce_axes"]
+    for specials in (False, True):
+        for name, x in layouts(values(rng, shape, dtype, specials)):
+            got, want = compiled(x, axis, op, keepdims), ref(x, axis, op, keepdims)
+            if op in ("sum", "mean") and dtype == np.float32:
+                # the same values added in another order: float32 rounding, which grows with
+                # the number of terms (and cancellation makes it large against the result)
+                count = max(x.size // max(want.size, 1), 1)
+                scale = 1.0 if op == "sum" else 1.0 / count
+                assert got.shape == want.shape and got.dtype == want.dtype
+                np.testing.assert_allclose(got, want, rtol=1e-5, equal_nan=True,
+                                           atol=3e-7 * count * scale * 4)
+            else:
+                assert_same(got, want)
+
+
+def test_reduce_axes_sum_is_accurate_in_float32(rng):
+    """Blocks of lanes, combined pairwise: the error of a million-element float32 sum stays
+    near numpy's pairwise sum's, far below a running sum's."""
+    compiled, ref = TWINS["reduce_axes"]
+    x = rng.random(10**6).astype(np.float32)
+    exact = x.astype(np.float64).sum()
+    assert abs(float(compiled(x, None, "sum", False)) - exact) < 1e-5 * exact
+    running = np.float32(0)
+    for chunk in np.split(x, 100):  # a running float32 sum drifts much further
+        running = np.float32(running + np.cumsum(chunk, dtype=np.float32)[-1])
+    assert abs(float(compiled(x, None, "sum", False)) - exact) <= abs(float(running) - exact)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("shape, axis", [((3, 4, 5), 0), ((3, 4, 5), 1), ((3, 4, 5), 2),
+                                         ((9,), 0), ((4, 1), 1), ((1, 4), 0)], ids=str)
+def test_arg_extreme(rng, shape, axis, largest, dtype):
+    compiled, ref = TWINS["arg_extreme"]
+    x = np.round(rng.standard_normal(shape) * 2).astype(dtype)  # ties: the first one wins
+    for with_nan in (False, True):
+        if with_nan and x.size > 3:
+            x.reshape(-1)[[1, 3]] = np.nan
+        for name, v in layouts(x):
+            assert_same(compiled(v, axis, largest), ref(v, axis, largest))
 
 
 @pytest.mark.parametrize("dtype", FLOATS)

@@ -82,16 +82,21 @@ cdef void _gather_kernel(const floating* x, const cnp.int64_t* index, floating* 
     cdef const floating* xo
     cdef const cnp.int64_t* row
     cdef floating* orow
+    if inner == 1:  # along the last axis: one plain loop per slice
+        for o in range(outer):
+            xo = x + o * n
+            row = index + o * m
+            orow = out + o * m
+            for j in range(m):
+                orow[j] = xo[row[j]]
+        return
     for o in range(outer):
         xo = x + o * n * inner
         for j in range(m):
             row = index + (o * m + j) * inner
             orow = out + (o * m + j) * inner
-            if inner == 1:
-                orow[0] = xo[row[0]]
-            else:
-                for i in range(inner):
-                    orow[i] = xo[row[i] * inner + i]
+            for i in range(inner):
+                orow[i] = xo[row[i] * inner + i]
 
 
 cdef void _scatter_add_kernel(const floating* values, const cnp.int64_t* index, floating* out,
@@ -103,16 +108,21 @@ cdef void _scatter_add_kernel(const floating* values, const cnp.int64_t* index, 
     cdef floating* oo
     cdef const cnp.int64_t* row
     cdef const floating* vrow
+    if inner == 1:
+        for o in range(outer):
+            oo = out + o * n
+            row = index + o * m
+            vrow = values + o * m
+            for j in range(m):
+                oo[row[j]] += vrow[j]
+        return
     for o in range(outer):
         oo = out + o * n * inner
         for j in range(m):
             row = index + (o * m + j) * inner
             vrow = values + (o * m + j) * inner
-            if inner == 1:
-                oo[row[0]] += vrow[0]
-            else:
-                for i in range(inner):
-                    oo[row[i] * inner + i] += vrow[i]
+            for i in range(inner):
+                oo[row[i] * inner + i] += vrow[i]
 
 
 def take_along_axis(x, indices, axis):

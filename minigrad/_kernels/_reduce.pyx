@@ -22,6 +22,36 @@ from . import reference as _reference
 
 cnp.import_array()
 
+# Branch-free max and min for the lane loops, as C conditional expressions (Cython would write
+# them as if statements). NaN is looked for in a separate pass (a NaN makes these keep either
+# operand). The compiler does not vectorize them without -ffast-math, so a max over one long
+# contiguous run goes to numpy's SIMD loop instead (see reduce_axes).
+cdef extern from *:
+    """
+    static inline float mg_greater_f(float a, float b) { return a > b ? a : b; }
+    static inline double mg_greater_d(double a, double b) { return a > b ? a : b; }
+    static inline float mg_less_f(float a, float b) { return a < b ? a : b; }
+    static inline double mg_less_d(double a, double b) { return a < b ? a : b; }
+    """
+    float mg_greater_f(float a, float b) noexcept nogil
+    double mg_greater_d(double a, double b) noexcept nogil
+    float mg_less_f(float a, float b) noexcept nogil
+    double mg_less_d(double a, double b) noexcept nogil
+
+
+cdef inline floating _greater(floating a, floating b) noexcept nogil:
+    if floating is float:
+        return mg_greater_f(a, b)
+    else:
+        return mg_greater_d(a, b)
+
+
+cdef inline floating _less(floating a, floating b) noexcept nogil:
+    if floating is float:
+        return mg_less_f(a, b)
+    else:
+        return mg_less_d(a, b)
+
 
 cdef inline Py_ssize_t _prod(cnp.npy_intp* dims, int start, int stop) noexcept:
     cdef Py_ssize_t p = 1
@@ -212,10 +242,24 @@ cdef void _cumulative_kernel(const floating* x, cnp.int64_t* out, Py_ssize_t out
                              floating* best) noexcept nogil:
     """out[o, j, i] = index of the running extreme of x[o, :j+1, i]; ``best`` is scratch for
     ``inner`` values."""
-    cdef Py_ssize_t o, j, i
+    cdef Py_ssize_t o, j, i, chosen
     cdef const floating* xo
     cdef cnp.int64_t* oo
-    cdef floating v
+    cdef floating v, running
+    if inner == 1:  # along the last axis: the running value stays in a register
+        for o in range(outer):
+            xo = x + o * n
+            oo = out + o * n
+            running = xo[0]
+            chosen = 0
+            oo[0] = 0
+            for j in range(1, n):
+                v = xo[j]
+                if _takes_over(v, running, largest):
+                    running = v
+                    chosen = j
+                oo[j] = chosen
+        return
     for o in range(outer):
         xo = x + o * n * inner
         oo = out + o * n * inner
@@ -259,6 +303,263 @@ def cumulative_extreme_indices(x, axis, largest):
                 _cumulative_kernel(<const double*>px, po, outer, n, inner, big, <double*>best)
             else:
                 _cumulative_kernel(<const float*>px, po, outer, n, inner, big, <float*>best)
+    finally:
+        free(best)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# reduce_axes: sum, mean, max, min
+# ---------------------------------------------------------------------------------------------
+#
+# A sum along contiguous memory is written as 16 lane accumulators over blocks of 16 elements:
+# each lane is a plain elementwise add (which the compiler turns into SIMD adds without
+# reassociating anything), and blocks of _BLOCK elements are combined pairwise, so the rounding
+# error grows like (_BLOCK / 16) + log(n) additions instead of n. Max and min use the same
+# lanes with a select that keeps NaN (NaN compares false with everything).
+
+DEF _LANES = 16
+DEF _BLOCK = 4096
+
+cdef enum ReduceOp:
+    RED_SUM
+    RED_MAX
+    RED_MIN
+
+
+cdef inline floating _pick(ReduceOp op, floating current, floating v) noexcept nogil:
+    """max/min of current and v, NaN-propagating (the running value keeps a NaN)."""
+    if op == RED_MAX:
+        return v if (v > current or v != v) else current
+    return v if (v < current or v != v) else current
+
+
+cdef floating _sum_block(const floating* x, Py_ssize_t n) noexcept nogil:
+    """Sum of x[0:n] (n <= _BLOCK) in _LANES independent lanes."""
+    cdef floating lanes[_LANES]
+    cdef floating result = 0
+    cdef Py_ssize_t i, k, full = n - n % _LANES
+    for k in range(_LANES):
+        lanes[k] = 0
+    for i in range(0, full, _LANES):
+        for k in range(_LANES):
+            lanes[k] += x[i + k]
+    for k in range(_LANES):
+        result += lanes[k]
+    for i in range(full, n):
+        result += x[i]
+    return result
+
+
+cdef floating _max_block(const floating* x, Py_ssize_t n) noexcept nogil:
+    """Maximum of x[0:n] (1 <= n), NaN if any element is NaN."""
+    cdef floating lanes[_LANES]
+    cdef floating result = x[0]
+    cdef bint nan = False
+    cdef Py_ssize_t i, k, full = n - n % _LANES
+    if full:
+        for k in range(_LANES):
+            lanes[k] = x[k]
+        for i in range(_LANES, full, _LANES):
+            for k in range(_LANES):
+                lanes[k] = _greater(x[i + k], lanes[k])
+        result = lanes[0]
+        for k in range(1, _LANES):
+            result = _greater(lanes[k], result)
+    for i in range(full, n):
+        result = _greater(x[i], result)
+    for i in range(n):  # a NaN compares false with everything: look for one separately
+        nan = nan | (x[i] != x[i])
+    return <floating>(0.0 / 0.0) if nan else result
+
+
+cdef floating _min_block(const floating* x, Py_ssize_t n) noexcept nogil:
+    """Minimum of x[0:n] (1 <= n), NaN if any element is NaN."""
+    cdef floating lanes[_LANES]
+    cdef floating result = x[0]
+    cdef bint nan = False
+    cdef Py_ssize_t i, k, full = n - n % _LANES
+    if full:
+        for k in range(_LANES):
+            lanes[k] = x[k]
+        for i in range(_LANES, full, _LANES):
+            for k in range(_LANES):
+                lanes[k] = _less(x[i + k], lanes[k])
+        result = lanes[0]
+        for k in range(1, _LANES):
+            result = _less(lanes[k], result)
+    for i in range(full, n):
+        result = _less(x[i], result)
+    for i in range(n):
+        nan = nan | (x[i] != x[i])
+    return <floating>(0.0 / 0.0) if nan else result
+
+
+cdef floating _reduce_run(ReduceOp op, const floating* x, Py_ssize_t n) noexcept nogil:
+    """Reduce a contiguous run of n >= 1 elements: blocks of _BLOCK, combined pairwise."""
+    cdef Py_ssize_t half
+    if n <= _BLOCK:
+        if op == RED_SUM:
+            return _sum_block(x, n)
+        if op == RED_MAX:
+            return _max_block(x, n)
+        return _min_block(x, n)
+    half = (n // 2) - (n // 2) % _LANES
+    if op == RED_SUM:
+        return _reduce_run(op, x, half) + _reduce_run(op, x + half, n - half)
+    return _pick(op, _reduce_run(op, x, half), _reduce_run(op, x + half, n - half))
+
+
+cdef void _reduce_kernel(ReduceOp op, const floating* x, floating* out, Py_ssize_t outer,
+                         Py_ssize_t n, Py_ssize_t inner) noexcept nogil:
+    """out[o, i] = reduce_j x[o, j, i] (n >= 1)."""
+    cdef Py_ssize_t o, j, i
+    cdef const floating* row
+    cdef floating* target
+    for o in range(outer):
+        if inner == 1:
+            out[o] = _reduce_run(op, x + o * n, n)
+            continue
+        target = out + o * inner
+        row = x + o * n * inner
+        for i in range(inner):
+            target[i] = row[i]
+        for j in range(1, n):
+            row = x + (o * n + j) * inner
+            if op == RED_SUM:
+                for i in range(inner):
+                    target[i] = target[i] + row[i]
+            elif op == RED_MAX:
+                for i in range(inner):
+                    target[i] = _greater(row[i], target[i])
+            else:
+                for i in range(inner):
+                    target[i] = _less(row[i], target[i])
+        if op != RED_SUM:  # a NaN anywhere in a slice makes its result NaN
+            for j in range(n):
+                row = x + (o * n + j) * inner
+                for i in range(inner):
+                    if row[i] != row[i]:
+                        target[i] = row[i]
+
+
+def _reduced_shape(shape, int first, int last, keepdims):
+    if keepdims:
+        return [1 if first <= d <= last else s for d, s in enumerate(shape)]
+    return [s for d, s in enumerate(shape) if not first <= d <= last]
+
+
+def reduce_axes(x, axis, op, keepdims):
+    """The sum, mean, max or min of x over ``axis``, in x's dtype."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0 or op not in ("sum", "mean", "max", "min"):
+        return _reference.reduce_axes(x, axis, op, keepdims)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef int ndim = cnp.PyArray_NDIM(X)
+    run = _axis_run(axis, ndim) if ndim else None
+    if run is None or cnp.PyArray_SIZE(X) == 0:
+        return _reference.reduce_axes(x, axis, op, keepdims)
+    cdef int first = run[0], last = run[1]
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
+    cdef Py_ssize_t outer = _prod(dims, 0, first), n = _prod(dims, first, last + 1)
+    cdef Py_ssize_t inner = _prod(dims, last + 1, ndim)
+    cdef ReduceOp code = RED_SUM if op in ("sum", "mean") else (
+        RED_MAX if op == "max" else RED_MIN)
+    if code != RED_SUM and outer == 1 and inner == 1:  # one long run: numpy's SIMD max
+        return _reference.reduce_axes(x, axis, op, keepdims)
+    out = np.empty(_reduced_shape(x.shape, first, last, keepdims), dtype=x.dtype)
+    cdef void* px = cnp.PyArray_DATA(X)
+    cdef void* po = cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef Py_ssize_t size = cnp.PyArray_SIZE(X), k, count = outer * inner
+    if size >= 4096:
+        with nogil:
+            if type_num == cnp.NPY_DOUBLE:
+                _reduce_kernel(code, <const double*>px, <double*>po, outer, n, inner)
+            else:
+                _reduce_kernel(code, <const float*>px, <float*>po, outer, n, inner)
+    elif type_num == cnp.NPY_DOUBLE:
+        _reduce_kernel(code, <const double*>px, <double*>po, outer, n, inner)
+    else:
+        _reduce_kernel(code, <const float*>px, <float*>po, outer, n, inner)
+    if op == "mean":
+        if type_num == cnp.NPY_DOUBLE:
+            for k in range(count):
+                (<double*>po)[k] = (<double*>po)[k] / n
+        else:
+            for k in range(count):
+                (<float*>po)[k] = (<float*>po)[k] / n
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# arg_extreme: argmax / argmin along one axis
+# ---------------------------------------------------------------------------------------------
+
+
+cdef inline bint _better(floating v, floating best, bint largest) noexcept nogil:
+    """v replaces the best so far: strictly larger (smaller), or the first NaN."""
+    if best != best:
+        return False
+    if v != v:
+        return True
+    return v > best if largest else v < best
+
+
+cdef void _arg_kernel(const floating* x, cnp.int64_t* out, Py_ssize_t outer, Py_ssize_t n,
+                      Py_ssize_t inner, bint largest, floating* best) noexcept nogil:
+    cdef Py_ssize_t o, j, i, chosen
+    cdef const floating* row
+    cdef floating v, running
+    for o in range(outer):
+        if inner == 1:
+            row = x + o * n
+            running = row[0]
+            chosen = 0
+            for j in range(1, n):
+                v = row[j]
+                if _better(v, running, largest):
+                    running = v
+                    chosen = j
+            out[o] = chosen
+            continue
+        row = x + o * n * inner
+        for i in range(inner):
+            best[i] = row[i]
+            out[o * inner + i] = 0
+        for j in range(1, n):
+            row = x + (o * n + j) * inner
+            for i in range(inner):
+                v = row[i]
+                if _better(v, best[i], largest):
+                    best[i] = v
+                    out[o * inner + i] = j
+
+
+def arg_extreme(x, axis, largest):
+    """The index of the first maximal (minimal) element along ``axis``, NaN first."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0:
+        return _reference.arg_extreme(x, axis, largest)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef int ndim = cnp.PyArray_NDIM(X)
+    if ndim == 0 or cnp.PyArray_SIZE(X) == 0:
+        return _reference.arg_extreme(x, axis, largest)
+    cdef int a = axis
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
+    cdef Py_ssize_t outer = _prod(dims, 0, a), n = dims[a], inner = _prod(dims, a + 1, ndim)
+    out = np.empty([s for d, s in enumerate(x.shape) if d != a], dtype=np.int64)
+    cdef cnp.int64_t* po = <cnp.int64_t*>cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef void* px = cnp.PyArray_DATA(X)
+    cdef bint big = largest
+    cdef void* best = malloc(inner * sizeof(double))
+    if best == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            if type_num == cnp.NPY_DOUBLE:
+                _arg_kernel(<const double*>px, po, outer, n, inner, big, <double*>best)
+            else:
+                _arg_kernel(<const float*>px, po, outer, n, inner, big, <float*>best)
     finally:
         free(best)
     return out

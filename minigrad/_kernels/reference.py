@@ -342,6 +342,21 @@ def adam_(param, grad, exp_avg, exp_avg_sq, max_exp_avg_sq, lr, beta1, beta2, ep
 # ---------------------------------------------------------------------------------------------
 
 
+def reduce_axes(x, axis, op, keepdims):
+    """The sum, mean, max or min (``op``) of x over ``axis``, in x's dtype; max and min
+    propagate NaN. The mean needs at least one element per slice."""
+    reduce = {"sum": np.sum, "mean": np.mean, "max": np.amax, "min": np.amin}[op]
+    return np.asarray(reduce(x, axis=axis, keepdims=keepdims))
+
+
+def arg_extreme(x, axis, largest):
+    """The index of the first maximal (``largest``) or minimal element along ``axis`` (an
+    int), a NaN counting as the extreme (numpy's and PyTorch's rule); int64, the axis
+    removed. Every slice has at least one element."""
+    found = np.argmax(x, axis=axis) if largest else np.argmin(x, axis=axis)
+    return np.asarray(found, dtype=np.int64)
+
+
 def var_axes(x, axis, correction, keepdims):
     """sum((x - mean)^2) / max(n - correction, 0) over ``axis``, accumulated and returned in
     float64 (two passes: the mean, then the squared deviations from it; the caller rounds to

@@ -21,8 +21,12 @@ from ..autograd.graph import Op, tensor_type
 def is_advanced(index):
     """True if ``index`` holds an integer or boolean array (numpy's advanced indexing, which
     copies; basic indexing with ints, slices, None and ... makes a view)."""
-    parts = index if isinstance(index, tuple) else (index,)
-    return any(isinstance(p, (np.ndarray, list)) for p in parts)
+    if type(index) is tuple:
+        for part in index:
+            if isinstance(part, (np.ndarray, list)):
+                return True
+        return False
+    return isinstance(index, (np.ndarray, list))
 
 
 class Index(Op):
@@ -33,12 +37,13 @@ class Index(Op):
 
     def forward(self, x, index):
         self.shape, self.index = x.shape, index
-        self.is_view = not is_advanced(index)
-        if self.is_view:
-            parts = index if isinstance(index, tuple) else (index,)
-            if Ellipsis not in parts:  # a 0-d result stays a view (numpy gives a scalar)
-                return x[parts + (Ellipsis,)]
-        return np.asarray(x[index])
+        if type(index) is np.ndarray or is_advanced(index):
+            return np.asarray(x[index])
+        self.is_view = True
+        parts = index if type(index) is tuple else (index,)
+        if Ellipsis not in parts:  # a 0-d result stays a view (numpy gives a scalar)
+            return x[parts + (Ellipsis,)]
+        return x[index]
 
     def backward(self, grad, xp):
         return xp.scatter_index(grad, self.index, self.shape), None
@@ -259,6 +264,10 @@ def torch_index(index, shape):
     if type(index) is slice:
         _check_slice(index)
         return index, None
+    if type(index) is tensor_type() and shape:  # x[idx], the common advanced case
+        data = index._data
+        if data.ndim and (data.dtype == np.int64 or data.dtype == np.int32):
+            return data, None  # (numpy raises IndexError for out-of-range values itself)
     if isinstance(index, tuple):
         items = index
     elif isinstance(index, list) and _sequence_as_tuple(index):

@@ -44,7 +44,7 @@ class Sum(Op):
         if axis is None and x.dtype.kind == "f":
             out = K.sum_all(x)
             return out.reshape((1,) * x.ndim) if keepdims else out
-        return np.asarray(np.sum(x, axis=axis, keepdims=keepdims))
+        return K.reduce_axes(x, axis, "sum", keepdims)
 
     def backward(self, grad, xp):
         return xp.sum_backward(grad, self.shape, self.axis, self.keepdims)
@@ -61,7 +61,7 @@ class Mean(Op):
         self.count = reduced_count(x.shape, axis)
         if self.count == 0:
             return np.full(_reduced_shape(x.shape, axis, keepdims), np.nan, dtype=x.dtype)
-        return np.asarray(np.mean(x, axis=axis, keepdims=keepdims))
+        return K.reduce_axes(x, axis, "mean", keepdims)
 
     def backward(self, grad, xp):
         scale = 1.0 / self.count if self.count else math.nan
@@ -196,8 +196,7 @@ class Amax(Op):
     def forward(self, x, axis=None, keepdims=False, kind="max"):
         self.shape, self.axis = x.shape, axis
         self.save_for_backward(x)
-        reduce = np.amax if kind == "max" else np.amin
-        self.result = out = np.asarray(reduce(x, axis=axis, keepdims=keepdims))
+        self.result = out = K.reduce_axes(x, axis, kind, keepdims)
         return out
 
     def backward(self, grad, xp):
