@@ -30,8 +30,9 @@ def twins():
 
 
 TWINS = twins()
-KERNELS = ("reduce_axes", "arg_extreme", "var_axes", "cumsum", "cumulative_extreme_indices",
-           "take_along_axis", "scatter_along_axis", "scatter_index", "scatter_reduce")
+KERNELS = ("reduce_axes", "sum_backward", "arg_extreme", "var_axes", "cumsum", "cumprod",
+           "cumulative_extreme_indices", "take_along_axis", "scatter_along_axis",
+           "put_along_axis", "scatter_index", "scatter_reduce")
 
 
 def test_every_kernel_of_these_modules_has_a_twin_with_its_signature():
@@ -115,6 +116,24 @@ def test_reduce_axes(rng, shape, axis, keepdims, op, dtype):
                 assert_same(got, want)
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("shape, axis", SHAPES_AXES, ids=str)
+def test_sum_backward(rng, shape, axis, keepdims, dtype):
+    compiled, ref = TWINS["sum_backward"]
+    x = values(rng, shape, dtype)
+    grad_shape = np.sum(x, axis=axis if axis != () else None, keepdims=keepdims).shape \
+        if axis != () else x.shape
+    for name, g in layouts(values(rng, grad_shape, dtype)):
+        got = compiled(g, shape, axis, keepdims)
+        assert_same(got, ref(g, shape, axis, keepdims))
+        assert got.flags.c_contiguous and got.flags.writeable and got.base is None
+    g = values(rng, grad_shape, dtype)
+    expected = np.broadcast_to(np.expand_dims(g, axis) if axis is not None and not keepdims
+                               else g, shape)
+    np.testing.assert_array_equal(ref(g, shape, axis, keepdims), expected)
+
+
 def test_reduce_axes_sum_is_accurate_in_float32(rng):
     """Blocks of lanes, combined pairwise: the error of a million-element float32 sum stays
     near numpy's pairwise sum's, far below a running sum's."""
@@ -178,6 +197,16 @@ def test_cumsum(rng, shape, axis, reverse, dtype):
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape, axis", [((3, 4, 5), 0), ((3, 4, 5), 1), ((3, 4, 5), 2),
+                                         ((9,), 0), ((0, 3), 1), ((4, 1), 1), ((60, 200), 1)],
+                         ids=str)
+def test_cumprod(rng, shape, axis, dtype):
+    compiled, ref = TWINS["cumprod"]
+    for name, x in layouts(1 + 0.01 * values(rng, shape, dtype)):
+        assert_same(compiled(x, axis), ref(x, axis))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("largest", [True, False])
 @pytest.mark.parametrize("shape, axis", [((3, 4, 5), 0), ((3, 4, 5), 1), ((3, 4, 5), 2),
                                          ((9,), 0), ((0, 3), 1), ((4, 1), 1)], ids=str)
@@ -228,6 +257,22 @@ def test_take_along_axis_and_scatter_along_axis(rng, shape, axis, m, dtype):
     for name, i in layouts(indices):  # index layouts too
         x = values(rng, shape, dtype)
         assert_same(take(x, i, axis), take_ref(x, i, axis))
+    put, put_ref = TWINS["put_along_axis"]
+    for name, x in layouts(values(rng, shape, dtype)):
+        v = values(rng, index_shape, dtype)
+        assert_same(put(x, indices, v, axis), put_ref(x, indices, v, axis))
+
+
+def test_put_along_axis_keeps_the_last_of_repeated_indices():
+    put, put_ref = TWINS["put_along_axis"]
+    x = np.zeros((2, 3))
+    indices = np.array([[1, 1, 1], [0, 2, 0]])
+    v = np.arange(6.0).reshape(2, 3)
+    expected = np.array([[0.0, 2.0, 0.0], [5.0, 0.0, 4.0]])
+    np.testing.assert_array_equal(put(x, indices, v, 1), expected)
+    np.testing.assert_array_equal(put_ref(x, indices, v, 1), expected)
+    small = put(x, np.array([[2]]), np.array([[7.0]]), 1)  # index smaller than x
+    np.testing.assert_array_equal(small, [[0.0, 0.0, 7.0], [0.0, 0.0, 0.0]])
 
 
 def test_scatter_along_axis_with_indices_smaller_than_the_output(rng):

@@ -185,6 +185,52 @@ def scatter_along_axis(grad, indices, axis, shape):
     return out
 
 
+cdef void _put_kernel(const floating* values, const cnp.int64_t* index, floating* out,
+                      Py_ssize_t outer, Py_ssize_t n, Py_ssize_t m,
+                      Py_ssize_t inner) noexcept nogil:
+    """out[o, index[o, j, i], i] = values[o, j, i], in order (the last write stays)."""
+    cdef Py_ssize_t o, j, i
+    cdef floating* oo
+    cdef const cnp.int64_t* row
+    cdef const floating* vrow
+    for o in range(outer):
+        oo = out + o * n * inner
+        for j in range(m):
+            row = index + (o * m + j) * inner
+            vrow = values + (o * m + j) * inner
+            for i in range(inner):
+                oo[row[i] * inner + i] = vrow[i]
+
+
+def put_along_axis(x, indices, values, axis):
+    """A copy of x with values written at indices along ``axis``."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0 or _fast_float_type(values) != type_num or not _is_int64_c(indices):
+        return _reference.put_along_axis(x, indices, values, axis)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef cnp.ndarray V = <cnp.ndarray>values
+    cdef cnp.ndarray I = <cnp.ndarray>indices
+    cdef int ndim = cnp.PyArray_NDIM(X)
+    if ndim == 0 or not _same_shape_tuple(V, I) or not _same_but_axis(X, I, axis):
+        return _reference.put_along_axis(x, indices, values, axis)
+    cdef int a = axis
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
+    cdef Py_ssize_t outer = _prod(dims, 0, a), inner = _prod(dims, a + 1, ndim)
+    cdef Py_ssize_t n = dims[a], m = cnp.PyArray_DIMS(I)[a]
+    out = np.array(x, copy=True)
+    if cnp.PyArray_SIZE(V) == 0:
+        return out
+    cdef void* pv = cnp.PyArray_DATA(V)
+    cdef const cnp.int64_t* pi = <const cnp.int64_t*>cnp.PyArray_DATA(I)
+    cdef void* po = cnp.PyArray_DATA(<cnp.ndarray>out)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            _put_kernel(<const double*>pv, pi, <double*>po, outer, n, m, inner)
+        else:
+            _put_kernel(<const float*>pv, pi, <float*>po, outer, n, m, inner)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # scatter_index: the gradient of x[index]
 # ---------------------------------------------------------------------------------------------

@@ -196,6 +196,54 @@ cdef void _cumsum_kernel(const floating* x, floating* out, Py_ssize_t outer, Py_
                     oo[j * inner + i] = oo[(j - 1) * inner + i] + xo[j * inner + i]
 
 
+cdef void _cumprod_kernel(const floating* x, floating* out, Py_ssize_t outer, Py_ssize_t n,
+                          Py_ssize_t inner) noexcept nogil:
+    """Running products along the middle axis of (outer, n, inner), in order."""
+    cdef Py_ssize_t o, j, i
+    cdef const floating* xo
+    cdef floating* oo
+    cdef floating running
+    for o in range(outer):
+        xo = x + o * n * inner
+        oo = out + o * n * inner
+        if inner == 1:
+            running = 1
+            for j in range(n):
+                running = running * xo[j]
+                oo[j] = running
+            continue
+        for i in range(inner):
+            oo[i] = xo[i]
+        for j in range(1, n):
+            for i in range(inner):
+                oo[j * inner + i] = oo[(j - 1) * inner + i] * xo[j * inner + i]
+
+
+def cumprod(x, axis):
+    """Running products along ``axis``."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0:
+        return _reference.cumprod(x, axis)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef int ndim = cnp.PyArray_NDIM(X)
+    if ndim == 0:
+        return _reference.cumprod(x, axis)
+    cdef int a = axis
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
+    cdef Py_ssize_t outer = _prod(dims, 0, a), n = dims[a], inner = _prod(dims, a + 1, ndim)
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(ndim, dims, type_num, 0)
+    cdef void* px = cnp.PyArray_DATA(X)
+    cdef void* po = cnp.PyArray_DATA(out)
+    if cnp.PyArray_SIZE(X) == 0:
+        return out
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            _cumprod_kernel(<const double*>px, <double*>po, outer, n, inner)
+        else:
+            _cumprod_kernel(<const float*>px, <float*>po, outer, n, inner)
+    return out
+
+
 def cumsum(x, axis, reverse=False):
     """Running sums along ``axis`` (``reverse``: from the last element backwards)."""
     cdef int type_num = _fast_float_type(x)
@@ -510,16 +558,26 @@ cdef void _arg_kernel(const floating* x, cnp.int64_t* out, Py_ssize_t outer, Py_
     cdef Py_ssize_t o, j, i, chosen
     cdef const floating* row
     cdef floating v, running
+    cdef bint nan
     for o in range(outer):
         if inner == 1:
+            # one compare per element in the main loop; NaN (rare) is noted on the way and,
+            # if seen, the first NaN's index is looked up afterwards
             row = x + o * n
             running = row[0]
             chosen = 0
+            nan = running != running
             for j in range(1, n):
                 v = row[j]
-                if _better(v, running, largest):
+                nan = nan | (v != v)
+                if (v > running) if largest else (v < running):
                     running = v
                     chosen = j
+            if nan:
+                for j in range(n):
+                    if row[j] != row[j]:
+                        chosen = j
+                        break
             out[o] = chosen
             continue
         row = x + o * n * inner
@@ -547,6 +605,8 @@ def arg_extreme(x, axis, largest):
     cdef int a = axis
     cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
     cdef Py_ssize_t outer = _prod(dims, 0, a), n = dims[a], inner = _prod(dims, a + 1, ndim)
+    if inner == 1:  # along contiguous memory numpy's SIMD argmax is faster than this loop
+        return _reference.arg_extreme(x, axis, largest)
     out = np.empty([s for d, s in enumerate(x.shape) if d != a], dtype=np.int64)
     cdef cnp.int64_t* po = <cnp.int64_t*>cnp.PyArray_DATA(<cnp.ndarray>out)
     cdef void* px = cnp.PyArray_DATA(X)
@@ -562,4 +622,63 @@ def arg_extreme(x, axis, largest):
                 _arg_kernel(<const float*>px, po, outer, n, inner, big, <float*>best)
     finally:
         free(best)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# sum_backward: the gradient of a sum, copied back over the summed axes
+# ---------------------------------------------------------------------------------------------
+
+
+cdef void _broadcast_kernel(const floating* grad, floating* out, Py_ssize_t outer,
+                            Py_ssize_t n, Py_ssize_t inner) noexcept nogil:
+    """out[o, j, i] = grad[o, i]: rows of inner elements copied n times, or (inner == 1) one
+    value filled over a run of n."""
+    cdef Py_ssize_t o, j, i
+    cdef floating value
+    cdef const floating* source
+    cdef floating* target
+    for o in range(outer):
+        if inner == 1:
+            value = grad[o]
+            target = out + o * n
+            for j in range(n):
+                target[j] = value
+            continue
+        source = grad + o * inner
+        for j in range(n):
+            target = out + (o * n + j) * inner
+            for i in range(inner):
+                target[i] = source[i]
+
+
+def sum_backward(grad, shape, axis, keepdims):
+    """``grad`` copied to every summed element of an array of ``shape``."""
+    cdef int type_num = _fast_float_type(grad)
+    shape = tuple(shape)
+    cdef int ndim = len(shape)
+    run = _axis_run(axis, ndim) if (type_num >= 0 and ndim) else None
+    if run is None:
+        return _reference.sum_backward(grad, shape, axis, keepdims)
+    cdef int first = run[0], last = run[1]
+    cdef Py_ssize_t outer = 1, n = 1, inner = 1, d
+    for d in range(ndim):
+        if d < first:
+            outer *= shape[d]
+        elif d <= last:
+            n *= shape[d]
+        else:
+            inner *= shape[d]
+    if cnp.PyArray_SIZE(<cnp.ndarray>grad) != outer * inner:
+        return _reference.sum_backward(grad, shape, axis, keepdims)
+    out = np.empty(shape, dtype=grad.dtype)
+    if outer * n * inner == 0:
+        return out
+    cdef void* pg = cnp.PyArray_DATA(<cnp.ndarray>grad)
+    cdef void* po = cnp.PyArray_DATA(<cnp.ndarray>out)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            _broadcast_kernel(<const double*>pg, <double*>po, outer, n, inner)
+        else:
+            _broadcast_kernel(<const float*>pg, <float*>po, outer, n, inner)
     return out

@@ -16,7 +16,7 @@ __all__ = ["cast", "clone", "index", "index_put", "log", "log1p", "log_softmax",
            "softmax", "softplus", "split", "sum", "sum_backward", "sum_to",
            "take_along_axis", "unstack", "values", "where"]
 # Reductions and scans (the kernels add cumsum and logcumsumexp; see reference.py).
-__all__ += ["cumprod", "linear_scan", "logcumsumexp", "prod"]
+__all__ += ["linear_scan", "logcumsumexp", "prod"]  # (cumprod is a kernel)
 
 
 def values(x):
@@ -156,10 +156,6 @@ def scatter_along_axis(grad, indices, axis, shape):
 
 def prod(x, axis=None, keepdims=False):
     return np.asarray(np.prod(x, axis=axis, keepdims=keepdims))
-
-
-def cumprod(x, axis):
-    return np.cumprod(x, axis=axis)
 
 
 def linear_scan(g, a, axis, reverse=False):

@@ -349,6 +349,16 @@ def reduce_axes(x, axis, op, keepdims):
     return np.asarray(reduce(x, axis=axis, keepdims=keepdims))
 
 
+def sum_backward(grad, shape, axis, keepdims):
+    """The gradient of a sum over ``axis`` (None: all axes): ``grad`` (the sum's shape)
+    copied to every summed element of an array of ``shape`` (a new array)."""
+    if not keepdims and axis is not None:
+        grad = np.expand_dims(grad, axis)
+    out = np.empty(shape, dtype=grad.dtype)
+    out[...] = grad
+    return out
+
+
 def arg_extreme(x, axis, largest):
     """The index of the first maximal (``largest``) or minimal element along ``axis`` (an
     int), a NaN counting as the extreme (numpy's and PyTorch's rule); int64, the axis
@@ -378,6 +388,11 @@ def cumsum(x, axis, reverse=False):
         flip = (slice(None),) * axis + (slice(None, None, -1),)
         return np.cumsum(x[flip], axis=axis)[flip]
     return np.cumsum(x, axis=axis)
+
+
+def cumprod(x, axis):
+    """Running products along ``axis`` in x's dtype."""
+    return np.cumprod(x, axis=axis)
 
 
 def cumulative_extreme_indices(x, axis, largest):
@@ -426,6 +441,17 @@ def scatter_along_axis(grad, indices, axis, shape):
     index = list(np.ix_(*[np.arange(n) for n in indices.shape]))
     index[axis] = indices
     np.add.at(out, tuple(index), grad)
+    return out
+
+
+def put_along_axis(x, indices, values, axis):
+    """A copy of x with values[..., j, ...] written at indices[..., j, ...] along ``axis``
+    (PyTorch's scatter; values and indices share a shape no larger than x's except along
+    ``axis``; of repeated indices the last value written stays)."""
+    out = np.array(x, copy=True)
+    index = list(np.ix_(*[np.arange(n) for n in indices.shape]))
+    index[axis] = indices
+    out[tuple(index)] = values
     return out
 
 

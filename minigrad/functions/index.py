@@ -245,8 +245,9 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
                           UserWarning, stacklevel=2)
         values = np.broadcast_to(source._data, indices.shape)
         return I.ScatterNoGrad.apply(input, _wrap(values), indices, axis, reduce)
-    positions = I.along_axis_index(indices, axis)
-    return I.IndexPut.apply(input, _as_type(source, input._data.dtype), positions)
+    if src is None:  # a number: the same value at every index
+        source = _wrap(np.full(indices.shape, source._data, dtype=input._data.dtype))
+    return I.PutAlongAxis.apply(input, source, indices, axis)
 
 
 def scatter_add(input, dim, index, src):

@@ -126,6 +126,29 @@ class ScatterAlongAxis(Op):
         return gather(grad, self.indices, self.axis, xp), None, None, None
 
 
+class PutAlongAxis(Op):
+    """out = x with values written at ``indices`` along ``axis`` (PyTorch's scatter with
+    src);  x gets the gradient everywhere but at the written positions, values get the
+    gradient gathered at ``indices`` (every value, also one overwritten by a repeated
+    index, as in PyTorch)."""
+
+    may_broadcast = False
+
+    def forward(self, x, values, indices, axis):
+        self.indices, self.axis = indices, axis
+        return K.put_along_axis(x, indices, values, axis)
+
+    def backward(self, grad, xp):
+        need_x, need_values = self.needs_input_grad[:2]
+        grad_x = grad_values = None
+        if need_x:
+            zeros = np.zeros(self.indices.shape, dtype=xp.values(grad).dtype)
+            grad_x = xp.put_along_axis(grad, self.indices, zeros, self.axis)
+        if need_values:
+            grad_values = gather(grad, self.indices, self.axis, xp)
+        return grad_x, grad_values, None, None
+
+
 def gather(x, indices, axis, xp):
     """x gathered at ``indices`` along ``axis``; indices may be smaller than x in the other
     dims (PyTorch's gather reads the leading part of x there)."""

@@ -297,7 +297,7 @@ class CumProd(Op):
     def forward(self, x, axis):
         self.axis = axis
         self.save_for_backward(x)
-        self.result = out = np.cumprod(x, axis=axis)
+        self.result = out = K.cumprod(x, axis)
         return out
 
     def backward(self, grad, xp):
@@ -469,10 +469,10 @@ def logsumexp(x, axis, keepdims):
     if x.size == 0:
         shape = np.sum(x, axis=axis, keepdims=keepdims).shape
         return np.full(shape, -np.inf, dtype=x.dtype)
-    m = np.amax(x, axis=axis, keepdims=True)
-    m = np.where(np.isinf(m), 0, m).astype(x.dtype, copy=False)
+    m = K.reduce_axes(x, axis, "max", True)
+    m[np.isinf(m)] = 0
     with np.errstate(divide="ignore"):
-        out = np.log(np.sum(np.exp(x - m), axis=axis, keepdims=True)) + m
+        out = np.log(K.reduce_axes(np.exp(x - m), axis, "sum", True)) + m
     if not keepdims:
         out = out.reshape(()) if axis is None else np.squeeze(out, axis)
     return np.asarray(out, dtype=x.dtype)

@@ -219,5 +219,9 @@ def logcumsumexp(x, axis, reverse=False):
     return R.LogCumSumExp.apply(x, axis, reverse=reverse)
 
 
+def put_along_axis(x, indices, values, axis):
+    return I.PutAlongAxis.apply(x, values, indices, axis)
+
+
 def scatter_reduce(x, src, indices, axis, reduce, include_self):
     return I.ScatterReduce.apply(x, src, indices, axis, reduce, include_self=include_self)
