@@ -32,7 +32,7 @@ def twins():
 TWINS = twins()
 KERNELS = ("reduce_axes", "sum_backward", "arg_extreme", "var_axes", "cumsum", "cumprod",
            "cumulative_extreme_indices", "take_along_axis", "scatter_along_axis",
-           "put_along_axis", "scatter_index", "scatter_reduce")
+           "put_along_axis", "scatter_index", "scatter_reduce", "index_range")
 
 
 def test_every_kernel_of_these_modules_has_a_twin_with_its_signature():
@@ -261,6 +261,17 @@ def test_take_along_axis_and_scatter_along_axis(rng, shape, axis, m, dtype):
     for name, x in layouts(values(rng, shape, dtype)):
         v = values(rng, index_shape, dtype)
         assert_same(put(x, indices, v, axis), put_ref(x, indices, v, axis))
+
+
+@pytest.mark.parametrize("shape", [(1,), (7,), (3, 5), (1000,)])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
+def test_index_range(rng, shape, dtype):
+    compiled, ref = TWINS["index_range"]
+    a = rng.integers(-50, 50, shape).astype(dtype)
+    for name, v in layouts(a):
+        got, want = compiled(v), ref(v)
+        assert got == want == (int(a.min()), int(a.max()))
+        assert all(type(b) is int for b in got)
 
 
 def test_put_along_axis_keeps_the_last_of_repeated_indices():

@@ -70,6 +70,26 @@ cdef bint _same_shape_tuple(cnp.ndarray a, cnp.ndarray b) noexcept:
 
 
 # ---------------------------------------------------------------------------------------------
+# index_range: the bounds check's one pass
+# ---------------------------------------------------------------------------------------------
+
+
+def index_range(indices):
+    """(smallest, largest) of a non-empty integer array."""
+    if not _is_int64_c(indices) or cnp.PyArray_SIZE(<cnp.ndarray>indices) == 0:
+        return _reference.index_range(indices)
+    cdef const cnp.int64_t* p = <const cnp.int64_t*>cnp.PyArray_DATA(<cnp.ndarray>indices)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>indices), k
+    cdef cnp.int64_t low = p[0], high = p[0], v
+    with nogil:
+        for k in range(1, n):
+            v = p[k]
+            low = v if v < low else low
+            high = v if v > high else high
+    return low, high
+
+
+# ---------------------------------------------------------------------------------------------
 # take_along_axis (gather) and scatter_along_axis (its gradient)
 # ---------------------------------------------------------------------------------------------
 

@@ -426,6 +426,12 @@ def cumulative_extreme_indices(x, axis, largest):
 # ---------------------------------------------------------------------------------------------
 
 
+def index_range(indices):
+    """(smallest, largest) of a non-empty integer array, as Python ints (the bounds check of
+    every gather and scatter: one pass instead of two)."""
+    return int(indices.min()), int(indices.max())
+
+
 def take_along_axis(x, indices, axis):
     """out[..., j, ...] = x[..., indices[..., j, ...], ...] along ``axis``; indices has x's
     shape except along ``axis`` (PyTorch's gather, once the caller has cut x to the extent of

@@ -55,11 +55,14 @@ def _tensor_arg(value, name, position, fn):
     return value
 
 
-def _index_array(index, fn, allowed=("int64", "int32"), message=None):
-    """The index tensor's array, after PyTorch's dtype check."""
+_INT64, _INT32 = np.dtype(np.int64), np.dtype(np.int32)
+
+
+def _index_array(index, fn, message=None):
+    """The index tensor's array, after PyTorch's dtype check (int64 or int32)."""
     _tensor_arg(index, "index", 3, fn)
     data = index._data
-    if data.dtype.name not in allowed:
+    if data.dtype != _INT64 and data.dtype != _INT32:
         raise RuntimeError(message or f"{fn}(): Expected dtype int32/int64 for index")
     return data
 
@@ -69,7 +72,7 @@ def _check_bounds(indices, n, dim, exc=RuntimeError, prefix="", allow_negative=F
     count from the end), naming the first offending value."""
     if indices.size == 0:
         return
-    low, high = indices.min(), indices.max()
+    low, high = K.index_range(indices)
     lowest = -n if allow_negative else 0
     if low < lowest or high >= n:
         bad = indices.reshape(-1)[np.argmax((indices.reshape(-1) < lowest)
@@ -358,7 +361,7 @@ def index_add(input, dim, index, source, *, alpha=1):
     indices adding up)."""
     _tensor_arg(input, "input", 1, "index_add")
     data = index._data if isinstance(index, Tensor) else None
-    if data is None or data.dtype.name not in ("int64", "int32"):
+    if data is None or (data.dtype != _INT64 and data.dtype != _INT32):
         got = index.dtype.legacy_name if isinstance(index, Tensor) else type(index).__name__
         raise RuntimeError(f"index_add_(): Expected dtype int32/int64 for index but got: {got}")
     if data.ndim > 1:
@@ -704,7 +707,13 @@ def nonzero(input, *, as_tuple=False):
     if as_tuple:
         data = data.reshape(1) if data.ndim == 0 else data
         return tuple(_wrap(i.astype(np.int64, copy=False)) for i in np.nonzero(data))
-    return _wrap(np.argwhere(data).astype(np.int64, copy=False))
+    if data.ndim == 0:
+        return _wrap(np.zeros((1 if data else 0, 0), dtype=np.int64))
+    found = np.nonzero(data)
+    out = np.empty((found[0].size, data.ndim), dtype=np.int64)
+    for d, column in enumerate(found):
+        out[:, d] = column
+    return _wrap(out)
 
 
 def argwhere(input):

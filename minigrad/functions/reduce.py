@@ -161,7 +161,10 @@ def _int_index(array):
 
 
 def _keep(indices, axis, keepdim, ndim):
-    return np.expand_dims(indices, axis) if keepdim and ndim else indices
+    """indices with the reduced axis put back as size 1 (for keepdim)."""
+    if not (keepdim and ndim):
+        return indices
+    return indices.reshape(indices.shape[:axis] + (1,) + indices.shape[axis:])
 
 
 # ---------------------------------------------------------------------------------------------
@@ -497,7 +500,7 @@ def mode(input, dim=-1, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
     if data.ndim == 0:
         return _select_0d("mode", input)
     _check_reduced_nonempty("mode", data, (a,))
-    moved = np.moveaxis(data, a, -1)
+    moved = data if a == data.ndim - 1 else np.moveaxis(data, a, -1)
     n = moved.shape[-1]
     rows = moved.reshape(-1, n)
     ordered = np.sort(rows, axis=1)  # values only: the index is found afterwards

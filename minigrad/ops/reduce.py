@@ -257,9 +257,10 @@ class MaxDim(Op):
         if x.ndim == 0:  # torch: a reduction over dim 0 (or -1) of a 0-d tensor is itself
             self.indices = None
             return x.copy()
-        self.indices = np.expand_dims(argmax, axis)
+        kept = argmax.shape[:axis] + (1,) + argmax.shape[axis:]
+        self.indices = argmax.reshape(kept)
         values = K.take_along_axis(x, self.indices, axis)
-        return values if keepdims else np.squeeze(values, axis)
+        return values if keepdims else values.reshape(argmax.shape)
 
     def backward(self, grad, xp):
         if self.indices is None:
