@@ -802,86 +802,10 @@ class Tensor:
     def clamp_max(self, max):
         return self.clamp(max=max)
 
-    # ----- reductions -----------------------------------------------------------------------
-
-    def sum(self, dim=None, keepdim=False, dtype=None):
-        x = self if dtype is None else self.to(dtype)
-        if dim is None and not keepdim:
-            return ops.Sum.apply(x)
-        return ops.Sum.apply(x, axis=_axes(dim, self._data.ndim), keepdims=keepdim)
-
-    def mean(self, dim=None, keepdim=False, dtype=None):
-        if dim is None and dtype is None and not keepdim and self._data.dtype.kind == "f" \
-                and self._data.size:
-            return ops.Sum.apply(self) / self._data.size  # the common case, kept short
-        x = self if dtype is None else self.to(dtype)
-        if x._data.dtype.kind not in "fc":
-            raise RuntimeError(
-                f"mean(): could not infer output dtype. Input dtype must be either a floating "
-                f"point or complex dtype. Got: {x.dtype}")
-        axes = _axes(dim, x._data.ndim)
-        count = x._data.size if axes is None else int(np.prod([x._data.shape[a] for a in axes]))
-        return x.sum(dim, keepdim) / count if count else x.sum(dim, keepdim) * np.nan
-
-    def var(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
-        """Variance with ``correction`` (1 = unbiased, the default, like torch)."""
-        if correction is None:
-            correction = 1 if unbiased else 0
-        axes = _axes(dim, self._data.ndim)
-        count = self._data.size if axes is None else int(np.prod([self._data.shape[a]
-                                                                 for a in axes]))
-        centered = self - self.mean(dim, keepdim=True)
-        return (centered * centered).sum(dim, keepdim) / max(count - correction, 0)
-
-    def std(self, dim=None, unbiased=True, keepdim=False, *, correction=None):
-        return self.var(dim, unbiased, keepdim, correction=correction).sqrt()
-
-    def amax(self, dim=(), keepdim=False):
-        axes = None if dim == () or dim is None else _axes(dim, self._data.ndim)
-        _check_nonempty(self, "amax", axes)
-        return ops.Amax.apply(self, axis=axes, keepdims=keepdim)
-
-    def amin(self, dim=(), keepdim=False):
-        return -((-self).amax(dim, keepdim))
-
-    def max(self, dim=None, keepdim=False):
-        """``max()``: the largest element; ``max(dim)``: (values, indices) along ``dim``;
-        ``max(other)``: elementwise maximum."""
-        if isinstance(dim, Tensor):
-            return maximum(self, dim)
-        if dim is None:
-            return self.amax()
-        axis = _axis(dim, self._data.ndim)
-        _check_nonempty(self, "max", (axis,) if self._data.ndim else None)
-        indices = np.argmax(self._data, axis=axis) if self._data.ndim else np.zeros((), np.int64)
-        values = ops.MaxDim.apply(self, axis, indices, keepdims=keepdim)
-        if keepdim and self._data.ndim:
-            indices = np.expand_dims(indices, axis)
-        return _MaxResult(values, _wrap(indices.astype(np.int64, copy=False)))
-
-    def min(self, dim=None, keepdim=False):
-        if isinstance(dim, Tensor):
-            return minimum(self, dim)
-        if dim is None:
-            return self.amin()
-        result = (-self).max(dim, keepdim)
-        return _MaxResult(-result.values, result.indices)
-
-    def argmax(self, dim=None, keepdim=False):
-        if dim is None:
-            _check_nonempty(self, "argmax")
-            return _wrap(np.asarray(np.argmax(self._data), dtype=np.int64))
-        axis = _axis(dim, self._data.ndim)
-        _check_nonempty(self, "argmax", (axis,) if self._data.ndim else None)
-        return _wrap(np.argmax(self._data, axis=axis, keepdims=keepdim).astype(np.int64))
-
-    def argmin(self, dim=None, keepdim=False):
-        if dim is None:
-            _check_nonempty(self, "argmin")
-            return _wrap(np.asarray(np.argmin(self._data), dtype=np.int64))
-        axis = _axis(dim, self._data.ndim)
-        _check_nonempty(self, "argmin", (axis,) if self._data.ndim else None)
-        return _wrap(np.argmin(self._data, axis=axis, keepdims=keepdim).astype(np.int64))
+    # ----- reductions ---------------------------------------------------------------------
+    #
+    # sum, mean, var, std, amax, amin, max, min, argmax, argmin and the other reductions are
+    # defined in minigrad/functions/reduce.py and attached as methods from there.
 
     # ----- shape ops --------------------------------------------------------------------------
 
@@ -977,25 +901,44 @@ class Tensor:
         return self.expand(other.shape)
 
     def __getitem__(self, index):
-        index = _index(index)
+        """``t[index]`` with PyTorch's rules (see ``ops/index.py``'s ``torch_index``): ints,
+        slices, None and ... give a view; index tensors, lists and masks a copy."""
+        first, second = ops.index.torch_index(index, self._data.shape)
         try:
-            return _view(self, ops.Index, "index", index)
-        except IndexError as exc:
-            raise IndexError(f"{exc} (tensor of shape {tuple(self._data.shape)})") from None
+            if second is None:
+                if type(first) is np.ndarray or ops.index.is_advanced(first):
+                    return ops.Index.apply(self, first)
+                return _view(self, ops.Index, "index", first)
+            view = _view(self, ops.Index, "index", first) if first != () else self
+            return ops.Index.apply(view, second)
+        except IndexError as exc:  # numpy's bounds check, in PyTorch's words
+            raise IndexError(str(exc).replace(" axis ", " dimension ")) from None
 
     def __setitem__(self, index, value):
-        """``t[index] = value``: in place (see the in-place ops above); recorded as an
+        """``t[index] = value`` (a Tensor or a number, broadcast to the indexed shape and
+        converted to t's dtype): in place (see the in-place ops above); recorded as an
         index-put when value or t requires grad, so both get their gradients."""
-        index = _index(index)
         if isinstance(value, Tensor):
             source = value
+        elif isinstance(value, (numbers.Number, np.number, np.bool_)):
+            source = _wrap(np.asarray(value).astype(self._data.dtype))
         else:
-            source = _wrap(np.asarray(_unwrap_nested(value), dtype=self._data.dtype))
+            raise TypeError(f"can't assign a {type(value).__name__} to a {self.type()}")
+        first, second = _index(index, self._data.shape)
+        if second is not None:  # through the view that PyTorch indexes into
+            view = _view(self, ops.Index, "index", first) if first != () else self
+            view[second] = source
+            return
+        target_shape = np.shape(self._data[first])
+        if not _broadcastable_to(source._data.shape, target_shape):
+            raise ShapeError(f"shape mismatch: value tensor of shape "
+                             f"{list(source._data.shape)} cannot be broadcast to indexing "
+                             f"result of shape {list(target_shape)}")
 
         def fast():
-            self._data[index] = source._data
+            self._data[first] = source._data
 
-        self._inplace(lambda x: ops.IndexPut.apply(x, _as_type(source, x._data.dtype), index),
+        self._inplace(lambda x: ops.IndexPut.apply(x, _as_type(source, x._data.dtype), first),
                       (source,), fast, "unsafe")
 
     # ----- matrix ops -------------------------------------------------------------------------
@@ -1027,16 +970,6 @@ class Size(tuple):
 
     def numel(self):
         return int(np.prod(self))
-
-
-class _MaxResult(tuple):
-    """(values, indices), as returned by ``max(dim)``; also reachable by attribute."""
-
-    def __new__(cls, values, indices):
-        return super().__new__(cls, (values, indices))
-
-    values = property(lambda self: self[0])
-    indices = property(lambda self: self[1])
 
 
 class device:
@@ -1228,22 +1161,20 @@ def _axes(dim, ndim):
     return (_axis(dim, ndim),) if ndim else ()
 
 
-def _check_nonempty(t, name, axes=None):
-    """Like torch, refuse to reduce over a dimension of size 0 (over ``axes``, or all)."""
-    if t._data.size == 0 and (axes is None or any(t._data.shape[a] == 0 for a in axes)):
-        raise RuntimeError(f"{name}(): cannot reduce a tensor with no elements (shape "
-                           f"{tuple(t._data.shape)})")
+def _index(index, shape):
+    """PyTorch's index as numpy indices (first, second): see ``ops.index.torch_index``."""
+    return ops.index.torch_index(index, shape)
 
 
-def _index(index):
-    """Tensors inside an index become numpy arrays (integer or boolean)."""
-    if isinstance(index, Tensor):
-        return index._data
-    if isinstance(index, tuple):
-        return tuple(i._data if isinstance(i, Tensor) else i for i in index)
-    if isinstance(index, list):
-        return np.asarray(index)
-    return index
+def _broadcastable_to(shape, target):
+    """True if a value of ``shape`` can be written into ``target`` (numpy's rule for
+    assignment, which is PyTorch's: leading size-1 dims of the value may be dropped)."""
+    shape = tuple(shape)
+    while len(shape) > len(target) and shape[0] == 1:
+        shape = shape[1:]
+    if len(shape) > len(target):
+        return False
+    return all(s == 1 or s == t for s, t in zip(reversed(shape), reversed(target)))
 
 
 def _apply_binary(fn, a, b):

@@ -16,6 +16,8 @@ __all__ = ["cast", "clone", "cos", "cosh", "index", "index_put", "log", "log1p",
            "scatter_along_axis", "scatter_index", "sin", "sinh", "softmax", "softplus", "split",
            "sum", "sum_backward", "sum_to", "take_along_axis", "unstack", "values", "where",
            "zeros_like"]
+# Reductions and scans (the kernels add cumsum and logcumsumexp; see reference.py).
+__all__ += ["linear_scan", "logcumsumexp", "prod"]  # (cumprod is a kernel)
 
 
 def values(x):
@@ -184,3 +186,28 @@ def constant_pad(x, pads, value):
                   value, dtype=x.dtype)
     out[tuple(slice(max(lo, 0), max(lo, 0) + n) for n, (lo, _) in zip(x.shape, pads))] = x
     return out
+# ----- reductions and scans -------------------------------------------------------------------
+
+
+def prod(x, axis=None, keepdims=False):
+    return np.asarray(np.prod(x, axis=axis, keepdims=keepdims))
+
+
+def linear_scan(g, a, axis, reverse=False):
+    """out_i = g_i + a_i * out_{i-1} along ``axis`` (``reverse``: a_i * out_{i+1}), one
+    position at a time."""
+    out = np.array(np.moveaxis(g, axis, 0), dtype=np.result_type(g, a), copy=True)
+    coefficients = np.moveaxis(a, axis, 0)
+    n = out.shape[0]
+    order = range(n - 2, -1, -1) if reverse else range(1, n)
+    for i in order:
+        out[i] += coefficients[i] * out[i + 1 if reverse else i - 1]
+    return np.moveaxis(out, 0, axis)
+
+
+def logcumsumexp(x, axis, reverse=False):
+    """log of the running sums of exp(x) along ``axis``, pairwise with logaddexp (stable)."""
+    if reverse:
+        flip = (slice(None),) * axis + (slice(None, None, -1),)
+        return np.logaddexp.accumulate(x[flip], axis=axis)[flip]
+    return np.logaddexp.accumulate(x, axis=axis)

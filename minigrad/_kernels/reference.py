@@ -1079,3 +1079,234 @@ def avg_pool2d_backward(grad_output, rows, cols, divisor, input_size):
     out = np.zeros((n, c, h * w), dtype=grad_output.dtype)
     np.add.at(out, (slice(None), slice(None), flat), contributions)
     return out.reshape(n, c, h, w)
+# ---------------------------------------------------------------------------------------------
+# Reductions over axes. ``axis`` is None (all axes), an int, or a sorted tuple of distinct
+# non-negative ints; inputs are float32 or float64, any layout. Cython fast paths
+# (minigrad/_kernels/_reduce.pyx): C-contiguous input reduced over all axes, over trailing
+# axes or over leading axes.
+# ---------------------------------------------------------------------------------------------
+
+
+def reduce_axes(x, axis, op, keepdims):
+    """The sum, mean, max or min (``op``) of x over ``axis``, in x's dtype; max and min
+    propagate NaN. The mean needs at least one element per slice."""
+    reduce = {"sum": np.sum, "mean": np.mean, "max": np.amax, "min": np.amin}[op]
+    return np.asarray(reduce(x, axis=axis, keepdims=keepdims))
+
+
+def sum_backward(grad, shape, axis, keepdims):
+    """The gradient of a sum over ``axis`` (None: all axes): ``grad`` (the sum's shape)
+    copied to every summed element of an array of ``shape`` (a new array)."""
+    if not keepdims and axis is not None:
+        grad = np.expand_dims(grad, axis)
+    out = np.empty(shape, dtype=grad.dtype)
+    out[...] = grad
+    return out
+
+
+def arg_extreme(x, axis, largest):
+    """The index of the first maximal (``largest``) or minimal element along ``axis`` (an
+    int), a NaN counting as the extreme (numpy's and PyTorch's rule); int64, the axis
+    removed. Every slice has at least one element."""
+    found = np.argmax(x, axis=axis) if largest else np.argmin(x, axis=axis)
+    return np.asarray(found, dtype=np.int64)
+
+
+def var_axes(x, axis, correction, keepdims):
+    """sum((x - mean)^2) / max(n - correction, 0) over ``axis``, accumulated and returned in
+    float64 (two passes: the mean, then the squared deviations from it; the caller rounds to
+    x's dtype, after a square root for std). 0/0 gives NaN and c/0 gives inf, silently, as
+    in PyTorch."""
+    x64 = x.astype(np.float64, copy=False)
+    n = x.size if axis is None else int(np.prod([x.shape[a] for a in np.atleast_1d(axis)]))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = np.sum(x64, axis=axis, keepdims=True) / n if n else 0.0
+        centered = x64 - mean
+        out = np.sum(centered * centered, axis=axis, keepdims=keepdims) / max(n - correction, 0)
+    return np.asarray(out, dtype=np.float64)
+
+
+def cumsum(x, axis, reverse=False):
+    """Running sums along ``axis`` in x's dtype (``reverse``: from the last element
+    backwards)."""
+    if reverse:
+        flip = (slice(None),) * axis + (slice(None, None, -1),)
+        return np.cumsum(x[flip], axis=axis)[flip]
+    return np.cumsum(x, axis=axis)
+
+
+def cumprod(x, axis):
+    """Running products along ``axis`` in x's dtype."""
+    return np.cumprod(x, axis=axis)
+
+
+def cumulative_extreme_indices(x, axis, largest):
+    """For each position k along ``axis``, the index of the running maximum (``largest``) or
+    minimum of x[..., :k+1, ...], by PyTorch's rule: element k takes over when it is NaN, or
+    when the running value is not NaN and x_k >= it (<= for the minimum). int64."""
+    n = x.shape[axis]
+    indices = np.zeros(x.shape, dtype=np.int64)
+    if n == 0 or x.size == 0:
+        return indices
+    running = (np.maximum if largest else np.minimum).accumulate(x, axis=axis)
+    head = (slice(None),) * axis
+    previous = running[head + (slice(0, n - 1),)]
+    current = x[head + (slice(1, n),)]
+    with np.errstate(invalid="ignore"):
+        update = current >= previous if largest else current <= previous
+    if x.dtype.kind == "f":
+        update = (update & ~np.isnan(previous)) | np.isnan(current)
+    shape = [1] * x.ndim
+    shape[axis] = n
+    positions = np.broadcast_to(np.arange(n).reshape(shape), x.shape)
+    indices[head + (slice(1, n),)] = np.where(update, positions[head + (slice(1, n),)], 0)
+    return np.maximum.accumulate(indices, axis=axis)
+
+
+# ---------------------------------------------------------------------------------------------
+# Gathers and scatters along an axis, and the scatter that is the gradient of indexing.
+# Indices are integer arrays already checked to lie in range (negative values only where
+# numpy indexing allows them); the shapes agree as stated. Cython fast paths
+# (minigrad/_kernels/_index.pyx): C-contiguous float arrays and int64 indices.
+# ---------------------------------------------------------------------------------------------
+
+
+def index_range(indices):
+    """(smallest, largest) of a non-empty integer array, as Python ints (the bounds check of
+    every gather and scatter: one pass instead of two)."""
+    return int(indices.min()), int(indices.max())
+
+
+def take_along_axis(x, indices, axis):
+    """out[..., j, ...] = x[..., indices[..., j, ...], ...] along ``axis``; indices has x's
+    shape except along ``axis`` (PyTorch's gather, once the caller has cut x to the extent of
+    indices in the other axes). Indices lie in [0, x.shape[axis])."""
+    return np.take_along_axis(x, indices, axis=axis)
+
+
+def scatter_along_axis(grad, indices, axis, shape):
+    """Zeros of ``shape`` with grad[..., j, ...] added at indices[..., j, ...] along ``axis``
+    (repeated indices add up: the gradient of take_along_axis); grad and indices share a
+    shape no larger than ``shape`` except along ``axis``. Indices lie in [0, shape[axis])."""
+    out = np.zeros(shape, dtype=grad.dtype)
+    index = list(np.ix_(*[np.arange(n) for n in indices.shape]))
+    index[axis] = indices
+    np.add.at(out, tuple(index), grad)
+    return out
+
+
+def put_along_axis(x, indices, values, axis):
+    """A copy of x with values[..., j, ...] written at indices[..., j, ...] along ``axis``
+    (PyTorch's scatter; values and indices share a shape no larger than x's except along
+    ``axis``; of repeated indices the last value written stays)."""
+    out = np.array(x, copy=True)
+    index = list(np.ix_(*[np.arange(n) for n in indices.shape]))
+    index[axis] = indices
+    out[tuple(index)] = values
+    return out
+
+
+def scatter_reduce(x, src, indices, axis, reduce, include_self):
+    """x with src reduced (sum, prod, mean, amax, amin) into the positions ``indices`` name
+    along ``axis`` (PyTorch's scatter_reduce; src already cut to indices' shape, indices in
+    range). Without ``include_self`` x's own values at those positions take no part; the
+    mean of integers rounds down."""
+    out = np.array(x, copy=True)
+    positions = list(np.ix_(*[np.arange(n) for n in indices.shape]))
+    positions[axis] = indices
+    positions = tuple(positions)
+    if not include_self:
+        if reduce in ("sum", "mean"):
+            out[positions] = 0
+        elif reduce == "prod":
+            out[positions] = 1
+        elif out.dtype.kind == "f":
+            out[positions] = -np.inf if reduce == "amax" else np.inf
+        elif out.dtype.kind == "b":
+            out[positions] = reduce == "amin"
+        else:
+            info = np.iinfo(out.dtype)
+            out[positions] = info.min if reduce == "amax" else info.max
+    ufunc = {"sum": np.add, "mean": np.add, "prod": np.multiply, "amax": np.maximum,
+             "amin": np.minimum}[reduce]
+    ufunc.at(out, positions, src)
+    if reduce == "mean":
+        count = np.zeros(out.shape, dtype=np.int64)
+        np.add.at(count, positions, 1)
+        count = np.maximum(count + (1 if include_self else 0), 1).astype(out.dtype)
+        if out.dtype.kind == "f":
+            out /= count
+        else:
+            out //= count
+    return out
+
+
+def scatter_index(grad, index, shape):
+    """Zeros of ``shape`` with ``grad`` added at the positions ``x[index]`` reads from an x of
+    ``shape`` (repeated positions add up: the gradient of indexing). ``index`` is a numpy
+    index already checked by the forward indexing."""
+    out = np.zeros(shape, dtype=grad.dtype)
+    layout = _index_layout(index, shape)
+    if layout is not None:
+        lead, count, flat = layout
+        rows = out.reshape(_three_axes(shape, lead, count))
+        np.add.at(rows, (slice(None), flat),
+                  np.ascontiguousarray(grad).reshape(_three_axes(shape, lead, count, flat.size)))
+    elif _is_advanced(index):
+        np.add.at(out, index, grad)
+    else:
+        out[index] = grad
+    return out
+
+
+def _is_advanced(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(isinstance(p, np.ndarray) for p in parts)
+
+
+def _three_axes(shape, lead, count, middle=None):
+    """(prod(shape[:lead]), prod(shape[lead:lead+count]) or ``middle``, prod(the rest))."""
+    outer = int(np.prod(shape[:lead], dtype=np.int64))
+    inner = int(np.prod(shape[lead + count:], dtype=np.int64))
+    if middle is None:
+        middle = int(np.prod(shape[lead:lead + count], dtype=np.int64))
+    return (outer, middle, inner)
+
+
+def _index_layout(index, shape):
+    """If ``x[index]`` reads whole rows of x seen as (A, R, B) -- full slices, then adjacent
+    integer (or one boolean) arrays over ``count`` axes from axis ``lead``, then full slices
+    -- return (lead, count, flat): flat is the int64 row number in [0, R) of each selected
+    element, in the result's order (so the result is (A, flat.size, B)). Else None."""
+    parts = index if isinstance(index, tuple) else (index,)
+    full = slice(None)
+    lead = 0
+    while lead < len(parts) and isinstance(parts[lead], slice) and parts[lead] == full:
+        lead += 1
+    arrays = []
+    end = lead
+    while end < len(parts) and isinstance(parts[end], np.ndarray):
+        arrays.append(parts[end])
+        end += 1
+    if not arrays or any(not (isinstance(p, slice) and p == full) for p in parts[end:]):
+        return None
+    if any(a.dtype.kind == "b" for a in arrays):
+        if len(arrays) != 1:
+            return None
+        mask = arrays[0]
+        count = mask.ndim
+        if mask.shape != tuple(shape[lead:lead + count]):
+            return None
+        return lead, count, np.flatnonzero(mask)
+    count = len(arrays)
+    if lead + count > len(shape):
+        return None
+    dims = tuple(shape[lead:lead + count])
+    if count == 1:
+        flat = arrays[0].reshape(-1).astype(np.int64, copy=False)
+        if flat.size and flat.min() < 0:
+            flat = np.where(flat < 0, flat + dims[0], flat)
+        return lead, 1, flat
+    arrays = np.broadcast_arrays(*arrays)
+    flat = np.ravel_multi_index(tuple(a.reshape(-1) for a in arrays), dims, mode="wrap")
+    return lead, count, flat.astype(np.int64, copy=False)

@@ -287,3 +287,32 @@ def avg_pool2d_backward(grad_output, rows, cols, divisor, input_size):
 def constant_pad(x, pads, value):
     from . import conv as C
     return C.ConstantPad.apply(x, pads=tuple(pads), value=value)
+# ----- reductions and scans -------------------------------------------------------------------
+
+
+def prod(x, axis=None, keepdims=False):
+    return R.Prod.apply(x, axis=axis, keepdims=keepdims)
+
+
+def cumsum(x, axis, reverse=False):
+    return R.CumSum.apply(x, axis, reverse=reverse)
+
+
+def cumprod(x, axis):
+    return R.CumProd.apply(x, axis)
+
+
+def linear_scan(g, a, axis, reverse=False):
+    return R.LinearScan.apply(g, a, axis, reverse=reverse)
+
+
+def logcumsumexp(x, axis, reverse=False):
+    return R.LogCumSumExp.apply(x, axis, reverse=reverse)
+
+
+def put_along_axis(x, indices, values, axis):
+    return I.PutAlongAxis.apply(x, values, indices, axis)
+
+
+def scatter_reduce(x, src, indices, axis, reduce, include_self):
+    return I.ScatterReduce.apply(x, src, indices, axis, reduce, include_self=include_self)

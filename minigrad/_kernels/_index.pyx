@@ -1,0 +1,413 @@
+# cython: language_level=3
+"""Compiled gathers and scatters: twins of the functions of the same names in the "Gathers and
+scatters" section of ``reference.py`` (read that for what each computes).
+
+Every kernel sees its arrays as (outer, n, inner): the dims before the axis, the axis, the
+dims after it, which a C-contiguous array is without copying. A gather then reads
+x[o, index[o, j, i], i] and a scatter adds into out[o, index[o, j, i], i]; for the gradient of
+indexing (scatter_index), ``reference._index_layout`` finds the rows of x (seen as (A, R, B))
+that x[index] reads, and whole rows of B elements are added at once.
+
+Inputs that do not fit (other dtypes, non-contiguous layouts, indices of other shapes) go to
+the reference, so every result equals numpy's. Indices are trusted: the Python layer checked
+that they lie in range (minigrad/functions/index.py, ops/index.py); with the debug build
+(MINIGRAD_DEBUG=1) the loops check bounds anyway.
+"""
+cimport numpy as cnp
+from cython cimport floating
+
+from ._common cimport _fast_float_type
+
+import numpy as np
+
+from . import reference as _reference
+
+cnp.import_array()
+
+cdef Py_ssize_t _NOGIL_MIN_SIZE = 4096
+
+
+cdef inline bint _is_int64_c(object a) noexcept:
+    """True if a is an exact int64 ndarray, C-contiguous, aligned, native byte order."""
+    if not cnp.PyArray_CheckExact(a):
+        return False
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    return (cnp.PyArray_TYPE(arr) == cnp.NPY_INT64 and cnp.PyArray_ISCARRAY_RO(arr)
+            and cnp.PyArray_ISNOTSWAPPED(arr))
+
+
+cdef inline Py_ssize_t _prod(cnp.npy_intp* dims, int start, int stop) noexcept:
+    cdef Py_ssize_t p = 1
+    cdef int d
+    for d in range(start, stop):
+        p *= dims[d]
+    return p
+
+
+cdef bint _same_but_axis(cnp.ndarray a, cnp.ndarray b, int axis) noexcept:
+    """a and b have the same number of dims and sizes, except (maybe) along ``axis``."""
+    cdef int ndim = cnp.PyArray_NDIM(a)
+    if cnp.PyArray_NDIM(b) != ndim:
+        return False
+    cdef cnp.npy_intp* da = cnp.PyArray_DIMS(a)
+    cdef cnp.npy_intp* db = cnp.PyArray_DIMS(b)
+    cdef int d
+    for d in range(ndim):
+        if d != axis and da[d] != db[d]:
+            return False
+    return True
+
+
+cdef bint _same_shape_tuple(cnp.ndarray a, cnp.ndarray b) noexcept:
+    cdef int ndim = cnp.PyArray_NDIM(a)
+    if cnp.PyArray_NDIM(b) != ndim:
+        return False
+    cdef int d
+    for d in range(ndim):
+        if cnp.PyArray_DIMS(a)[d] != cnp.PyArray_DIMS(b)[d]:
+            return False
+    return True
+
+
+# ---------------------------------------------------------------------------------------------
+# index_range: the bounds check's one pass
+# ---------------------------------------------------------------------------------------------
+
+
+def index_range(indices):
+    """(smallest, largest) of a non-empty integer array."""
+    if not _is_int64_c(indices) or cnp.PyArray_SIZE(<cnp.ndarray>indices) == 0:
+        return _reference.index_range(indices)
+    cdef const cnp.int64_t* p = <const cnp.int64_t*>cnp.PyArray_DATA(<cnp.ndarray>indices)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>indices), k
+    cdef cnp.int64_t low = p[0], high = p[0], v
+    with nogil:
+        for k in range(1, n):
+            v = p[k]
+            low = v if v < low else low
+            high = v if v > high else high
+    return low, high
+
+
+# ---------------------------------------------------------------------------------------------
+# take_along_axis (gather) and scatter_along_axis (its gradient)
+# ---------------------------------------------------------------------------------------------
+
+
+cdef void _gather_kernel(const floating* x, const cnp.int64_t* index, floating* out,
+                         Py_ssize_t outer, Py_ssize_t n, Py_ssize_t m,
+                         Py_ssize_t inner) noexcept nogil:
+    """out[o, j, i] = x[o, index[o, j, i], i] for x (outer, n, inner), out (outer, m, inner)."""
+    cdef Py_ssize_t o, j, i
+    cdef const floating* xo
+    cdef const cnp.int64_t* row
+    cdef floating* orow
+    if inner == 1:  # along the last axis: one plain loop per slice
+        for o in range(outer):
+            xo = x + o * n
+            row = index + o * m
+            orow = out + o * m
+            for j in range(m):
+                orow[j] = xo[row[j]]
+        return
+    for o in range(outer):
+        xo = x + o * n * inner
+        for j in range(m):
+            row = index + (o * m + j) * inner
+            orow = out + (o * m + j) * inner
+            for i in range(inner):
+                orow[i] = xo[row[i] * inner + i]
+
+
+cdef void _scatter_add_kernel(const floating* values, const cnp.int64_t* index, floating* out,
+                              Py_ssize_t outer, Py_ssize_t n, Py_ssize_t m,
+                              Py_ssize_t inner) noexcept nogil:
+    """out[o, index[o, j, i], i] += values[o, j, i], out (outer, n, inner) (repeated indices
+    add up, in order)."""
+    cdef Py_ssize_t o, j, i
+    cdef floating* oo
+    cdef const cnp.int64_t* row
+    cdef const floating* vrow
+    if inner == 1:
+        for o in range(outer):
+            oo = out + o * n
+            row = index + o * m
+            vrow = values + o * m
+            for j in range(m):
+                oo[row[j]] += vrow[j]
+        return
+    for o in range(outer):
+        oo = out + o * n * inner
+        for j in range(m):
+            row = index + (o * m + j) * inner
+            vrow = values + (o * m + j) * inner
+            for i in range(inner):
+                oo[row[i] * inner + i] += vrow[i]
+
+
+def take_along_axis(x, indices, axis):
+    """out[..., j, ...] = x[..., indices[..., j, ...], ...] along ``axis``."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0 or not _is_int64_c(indices):
+        return _reference.take_along_axis(x, indices, axis)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef cnp.ndarray I = <cnp.ndarray>indices
+    cdef int ndim = cnp.PyArray_NDIM(X)
+    if ndim == 0 or not _same_but_axis(X, I, axis):
+        return _reference.take_along_axis(x, indices, axis)
+    cdef int a = axis
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
+    cdef Py_ssize_t outer = _prod(dims, 0, a), inner = _prod(dims, a + 1, ndim)
+    cdef Py_ssize_t n = dims[a], m = cnp.PyArray_DIMS(I)[a]
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(ndim, cnp.PyArray_DIMS(I), type_num, 0)
+    if cnp.PyArray_SIZE(out) == 0:
+        return out
+    cdef void* px = cnp.PyArray_DATA(X)
+    cdef const cnp.int64_t* pi = <const cnp.int64_t*>cnp.PyArray_DATA(I)
+    cdef void* po = cnp.PyArray_DATA(out)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            _gather_kernel(<const double*>px, pi, <double*>po, outer, n, m, inner)
+        else:
+            _gather_kernel(<const float*>px, pi, <float*>po, outer, n, m, inner)
+    return out
+
+
+def scatter_along_axis(grad, indices, axis, shape):
+    """Zeros of ``shape`` with grad[..., j, ...] added at indices[..., j, ...] along ``axis``."""
+    cdef int type_num = _fast_float_type(grad)
+    if type_num < 0 or not _is_int64_c(indices):
+        return _reference.scatter_along_axis(grad, indices, axis, shape)
+    cdef cnp.ndarray G = <cnp.ndarray>grad
+    cdef cnp.ndarray I = <cnp.ndarray>indices
+    cdef int ndim = cnp.PyArray_NDIM(G)
+    shape = tuple(shape)
+    if ndim == 0 or len(shape) != ndim or not _same_shape_tuple(I, G):
+        return _reference.scatter_along_axis(grad, indices, axis, shape)
+    out = np.zeros(shape, dtype=grad.dtype)
+    cdef cnp.ndarray O = <cnp.ndarray>out
+    if not _same_but_axis(O, G, axis):
+        return _reference.scatter_along_axis(grad, indices, axis, shape)
+    cdef int a = axis
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(O)
+    cdef Py_ssize_t outer = _prod(dims, 0, a), inner = _prod(dims, a + 1, ndim)
+    cdef Py_ssize_t n = dims[a], m = cnp.PyArray_DIMS(G)[a]
+    if cnp.PyArray_SIZE(G) == 0:
+        return out
+    cdef void* pg = cnp.PyArray_DATA(G)
+    cdef const cnp.int64_t* pi = <const cnp.int64_t*>cnp.PyArray_DATA(I)
+    cdef void* po = cnp.PyArray_DATA(O)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            _scatter_add_kernel(<const double*>pg, pi, <double*>po, outer, n, m, inner)
+        else:
+            _scatter_add_kernel(<const float*>pg, pi, <float*>po, outer, n, m, inner)
+    return out
+
+
+cdef void _put_kernel(const floating* values, const cnp.int64_t* index, floating* out,
+                      Py_ssize_t outer, Py_ssize_t n, Py_ssize_t m,
+                      Py_ssize_t inner) noexcept nogil:
+    """out[o, index[o, j, i], i] = values[o, j, i], in order (the last write stays)."""
+    cdef Py_ssize_t o, j, i
+    cdef floating* oo
+    cdef const cnp.int64_t* row
+    cdef const floating* vrow
+    for o in range(outer):
+        oo = out + o * n * inner
+        for j in range(m):
+            row = index + (o * m + j) * inner
+            vrow = values + (o * m + j) * inner
+            for i in range(inner):
+                oo[row[i] * inner + i] = vrow[i]
+
+
+def put_along_axis(x, indices, values, axis):
+    """A copy of x with values written at indices along ``axis``."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0 or _fast_float_type(values) != type_num or not _is_int64_c(indices):
+        return _reference.put_along_axis(x, indices, values, axis)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef cnp.ndarray V = <cnp.ndarray>values
+    cdef cnp.ndarray I = <cnp.ndarray>indices
+    cdef int ndim = cnp.PyArray_NDIM(X)
+    if ndim == 0 or not _same_shape_tuple(V, I) or not _same_but_axis(X, I, axis):
+        return _reference.put_along_axis(x, indices, values, axis)
+    cdef int a = axis
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
+    cdef Py_ssize_t outer = _prod(dims, 0, a), inner = _prod(dims, a + 1, ndim)
+    cdef Py_ssize_t n = dims[a], m = cnp.PyArray_DIMS(I)[a]
+    out = np.array(x, copy=True)
+    if cnp.PyArray_SIZE(V) == 0:
+        return out
+    cdef void* pv = cnp.PyArray_DATA(V)
+    cdef const cnp.int64_t* pi = <const cnp.int64_t*>cnp.PyArray_DATA(I)
+    cdef void* po = cnp.PyArray_DATA(<cnp.ndarray>out)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            _put_kernel(<const double*>pv, pi, <double*>po, outer, n, m, inner)
+        else:
+            _put_kernel(<const float*>pv, pi, <float*>po, outer, n, m, inner)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# scatter_index: the gradient of x[index]
+# ---------------------------------------------------------------------------------------------
+
+
+cdef void _add_rows_kernel(const floating* values, const cnp.int64_t* rows, floating* out,
+                           Py_ssize_t outer, Py_ssize_t r, Py_ssize_t m,
+                           Py_ssize_t inner) noexcept nogil:
+    """out[o, rows[j], :] += values[o, j, :] for out (outer, r, inner), values (outer, m,
+    inner): whole rows of ``inner`` contiguous elements (the loop the compiler vectorizes)."""
+    cdef Py_ssize_t o, j, i
+    cdef floating* target
+    cdef const floating* source
+    for o in range(outer):
+        for j in range(m):
+            target = out + (o * r + rows[j]) * inner
+            source = values + (o * m + j) * inner
+            for i in range(inner):
+                target[i] += source[i]
+
+
+def scatter_index(grad, index, shape):
+    """Zeros of ``shape`` with ``grad`` added at the positions ``x[index]`` reads."""
+    cdef int type_num = _fast_float_type(grad)
+    if type_num < 0:
+        return _reference.scatter_index(grad, index, shape)
+    shape = tuple(shape)
+    layout = _reference._index_layout(index, shape)
+    if layout is None:
+        return _reference.scatter_index(grad, index, shape)
+    lead, count, flat = layout
+    if not _is_int64_c(flat):
+        flat = np.ascontiguousarray(flat, dtype=np.int64)
+    outer, r, inner = _reference._three_axes(shape, lead, count)
+    cdef Py_ssize_t m = flat.size
+    if cnp.PyArray_SIZE(<cnp.ndarray>grad) != outer * m * inner:
+        return _reference.scatter_index(grad, index, shape)
+    out = np.zeros(shape, dtype=grad.dtype)
+    if m == 0 or outer == 0 or inner == 0:
+        return out
+    cdef void* pg = cnp.PyArray_DATA(<cnp.ndarray>grad)
+    cdef const cnp.int64_t* pf = <const cnp.int64_t*>cnp.PyArray_DATA(<cnp.ndarray>flat)
+    cdef void* po = cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef Py_ssize_t c_outer = outer, c_r = r, c_inner = inner
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            _add_rows_kernel(<const double*>pg, pf, <double*>po, c_outer, c_r, m, c_inner)
+        else:
+            _add_rows_kernel(<const float*>pg, pf, <float*>po, c_outer, c_r, m, c_inner)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# scatter_reduce
+# ---------------------------------------------------------------------------------------------
+
+cdef enum Reduction:
+    RED_SUM
+    RED_PROD
+    RED_AMAX
+    RED_AMIN
+
+
+cdef void _scatter_reduce_kernel(Reduction op, const floating* src, const cnp.int64_t* index,
+                                 floating* out, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t m,
+                                 Py_ssize_t inner) noexcept nogil:
+    """out[o, index[o, j, i], i] = op(out[...], src[o, j, i]), in order. amax/amin propagate
+    NaN (as np.maximum/np.minimum)."""
+    cdef Py_ssize_t o, j, i, k
+    cdef floating v, current
+    for o in range(outer):
+        for j in range(m):
+            for i in range(inner):
+                k = (o * m + j) * inner + i
+                v = src[k]
+                k = (o * n + index[k]) * inner + i
+                current = out[k]
+                if op == RED_SUM:
+                    out[k] = current + v
+                elif op == RED_PROD:
+                    out[k] = current * v
+                elif op == RED_AMAX:
+                    if v > current or v != v:
+                        out[k] = v
+                else:
+                    if v < current or v != v:
+                        out[k] = v
+
+
+cdef void _count_kernel(const cnp.int64_t* index, floating* count, Py_ssize_t outer,
+                        Py_ssize_t n, Py_ssize_t m, Py_ssize_t inner) noexcept nogil:
+    cdef Py_ssize_t o, j, i, k
+    for o in range(outer):
+        for j in range(m):
+            for i in range(inner):
+                k = (o * m + j) * inner + i
+                count[(o * n + index[k]) * inner + i] += 1
+
+
+def scatter_reduce(x, src, indices, axis, reduce, include_self):
+    """x with src reduced into the positions ``indices`` name along ``axis``."""
+    cdef int type_num = _fast_float_type(x)
+    if (type_num < 0 or _fast_float_type(src) != type_num or not _is_int64_c(indices)
+            or reduce not in ("sum", "prod", "mean", "amax", "amin")):
+        return _reference.scatter_reduce(x, src, indices, axis, reduce, include_self)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef cnp.ndarray S = <cnp.ndarray>src
+    cdef cnp.ndarray I = <cnp.ndarray>indices
+    cdef int ndim = cnp.PyArray_NDIM(X)
+    if ndim == 0 or not _same_shape_tuple(S, I) or not _same_but_axis(X, I, axis):
+        return _reference.scatter_reduce(x, src, indices, axis, reduce, include_self)
+    cdef int a = axis
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
+    cdef Py_ssize_t outer = _prod(dims, 0, a), inner = _prod(dims, a + 1, ndim)
+    cdef Py_ssize_t n = dims[a], m = cnp.PyArray_DIMS(I)[a]
+    cdef void* pc
+    out = np.array(x, copy=True)
+    if cnp.PyArray_SIZE(S) == 0:
+        return out
+    if not include_self:  # the written positions start from the reduction's identity
+        positions = _along_axis(indices, axis)
+        if reduce in ("sum", "mean"):
+            out[positions] = 0
+        elif reduce == "prod":
+            out[positions] = 1
+        else:
+            out[positions] = -np.inf if reduce == "amax" else np.inf
+    cdef Reduction op = RED_SUM
+    if reduce == "prod":
+        op = RED_PROD
+    elif reduce == "amax":
+        op = RED_AMAX
+    elif reduce == "amin":
+        op = RED_AMIN
+    cdef void* ps = cnp.PyArray_DATA(S)
+    cdef const cnp.int64_t* pi = <const cnp.int64_t*>cnp.PyArray_DATA(I)
+    cdef void* po = cnp.PyArray_DATA(<cnp.ndarray>out)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            _scatter_reduce_kernel(op, <const double*>ps, pi, <double*>po, outer, n, m, inner)
+        else:
+            _scatter_reduce_kernel(op, <const float*>ps, pi, <float*>po, outer, n, m, inner)
+    if reduce == "mean":
+        count = np.full(out.shape, 1 if include_self else 0, dtype=out.dtype)
+        pc = cnp.PyArray_DATA(<cnp.ndarray>count)
+        with nogil:
+            if type_num == cnp.NPY_DOUBLE:
+                _count_kernel(pi, <double*>pc, outer, n, m, inner)
+            else:
+                _count_kernel(pi, <float*>pc, outer, n, m, inner)
+        np.maximum(count, 1, out=count)
+        out /= count
+    return out
+
+
+def _along_axis(indices, axis):
+    index = list(np.ix_(*[np.arange(k) for k in indices.shape]))
+    index[axis] = indices
+    return tuple(index)
+

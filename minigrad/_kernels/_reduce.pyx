@@ -1,0 +1,684 @@
+# cython: language_level=3
+"""Compiled reductions and scans: twins of ``var_axes``, ``cumsum`` and
+``cumulative_extreme_indices`` in the reductions section of ``reference.py`` (read that for
+what each computes).
+
+Each kernel sees a C-contiguous float array as (outer, n, inner) around the reduced or scanned
+axes (a run of adjacent axes for var_axes; None is (1, size, 1)), which needs no copy: a
+reduction over trailing axes has inner == 1 and reads each slice as one contiguous run; over
+leading axes it walks rows of ``inner`` contiguous elements and keeps ``inner`` accumulators,
+so both inner loops are over contiguous memory. Anything else (other dtypes, layouts, axes
+that are not adjacent) goes to the reference, so results always equal numpy's.
+"""
+cimport numpy as cnp
+from cython cimport floating
+from libc.stdlib cimport free, malloc
+
+from ._common cimport _fast_float_type
+
+import numpy as np
+
+from . import reference as _reference
+
+cnp.import_array()
+
+# Branch-free max and min for the lane loops, as C conditional expressions (Cython would write
+# them as if statements). NaN is looked for in a separate pass (a NaN makes these keep either
+# operand). The compiler does not vectorize them without -ffast-math, so a max over one long
+# contiguous run goes to numpy's SIMD loop instead (see reduce_axes).
+cdef extern from *:
+    """
+    static inline float mg_greater_f(float a, float b) { return a > b ? a : b; }
+    static inline double mg_greater_d(double a, double b) { return a > b ? a : b; }
+    static inline float mg_less_f(float a, float b) { return a < b ? a : b; }
+    static inline double mg_less_d(double a, double b) { return a < b ? a : b; }
+    """
+    float mg_greater_f(float a, float b) noexcept nogil
+    double mg_greater_d(double a, double b) noexcept nogil
+    float mg_less_f(float a, float b) noexcept nogil
+    double mg_less_d(double a, double b) noexcept nogil
+
+
+cdef inline floating _greater(floating a, floating b) noexcept nogil:
+    if floating is float:
+        return mg_greater_f(a, b)
+    else:
+        return mg_greater_d(a, b)
+
+
+cdef inline floating _less(floating a, floating b) noexcept nogil:
+    if floating is float:
+        return mg_less_f(a, b)
+    else:
+        return mg_less_d(a, b)
+
+
+cdef inline Py_ssize_t _prod(cnp.npy_intp* dims, int start, int stop) noexcept:
+    cdef Py_ssize_t p = 1
+    cdef int d
+    for d in range(start, stop):
+        p *= dims[d]
+    return p
+
+
+def _axis_run(axis, int ndim):
+    """(first, last) of the axes a reduction covers if they are adjacent, else None."""
+    if axis is None:
+        return (0, ndim - 1)
+    axes = (axis,) if isinstance(axis, int) else tuple(axis)
+    if not axes:
+        return None
+    first, last = axes[0], axes[len(axes) - 1]  # (no negative indices: wraparound is off)
+    if list(axes) != list(range(first, last + 1)):
+        return None
+    return (first, last)
+
+
+# ---------------------------------------------------------------------------------------------
+# var_axes: two passes in float64
+# ---------------------------------------------------------------------------------------------
+
+
+cdef void _var_kernel(const floating* x, double* out, Py_ssize_t outer, Py_ssize_t n,
+                      Py_ssize_t inner, double divisor, double* acc) noexcept nogil:
+    """out[o, i] = sum_j (x[o, j, i] - mean[o, i])^2 / divisor, accumulated in double;
+    ``acc`` is scratch for ``inner`` doubles."""
+    cdef Py_ssize_t o, j, i
+    cdef const floating* xo
+    cdef const floating* row
+    cdef double total, mean, d
+    cdef double* means = out  # the means are kept in out until the second pass
+    for o in range(outer):
+        xo = x + o * n * inner
+        if inner == 1:
+            total = 0
+            for j in range(n):
+                total = total + xo[j]
+            mean = total / n
+            total = 0
+            for j in range(n):
+                d = xo[j] - mean
+                total = total + d * d
+            out[o] = total / divisor
+            continue
+        for i in range(inner):
+            acc[i] = 0
+        for j in range(n):
+            row = xo + j * inner
+            for i in range(inner):
+                acc[i] = acc[i] + row[i]
+        for i in range(inner):
+            means[o * inner + i] = acc[i] / n
+            acc[i] = 0
+        for j in range(n):
+            row = xo + j * inner
+            for i in range(inner):
+                d = row[i] - means[o * inner + i]
+                acc[i] = acc[i] + d * d
+        for i in range(inner):
+            out[o * inner + i] = acc[i] / divisor
+
+
+def var_axes(x, axis, correction, keepdims):
+    """sum((x - mean)^2) / max(n - correction, 0) over ``axis``, in float64."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0:
+        return _reference.var_axes(x, axis, correction, keepdims)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef int ndim = cnp.PyArray_NDIM(X)
+    run = _axis_run(axis, ndim) if ndim else None
+    if run is None or cnp.PyArray_SIZE(X) == 0:
+        return _reference.var_axes(x, axis, correction, keepdims)
+    cdef int first = run[0], last = run[1]
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
+    cdef Py_ssize_t outer = _prod(dims, 0, first), n = _prod(dims, first, last + 1)
+    cdef Py_ssize_t inner = _prod(dims, last + 1, ndim)
+    cdef double dof = n - correction
+    cdef double divisor = dof if dof > 0 else 0.0
+    shape = list(x.shape)
+    for d in range(first, last + 1):
+        shape[d] = 1
+    out = np.empty(shape if keepdims else [s for d, s in enumerate(x.shape)
+                                           if not first <= d <= last], dtype=np.float64)
+    cdef double* acc = <double*>malloc(max(inner, 1) * sizeof(double))
+    if acc == NULL:
+        raise MemoryError()
+    cdef void* px = cnp.PyArray_DATA(X)
+    cdef double* po = <double*>cnp.PyArray_DATA(<cnp.ndarray>out)
+    try:
+        with nogil:
+            if type_num == cnp.NPY_DOUBLE:
+                _var_kernel(<const double*>px, po, outer, n, inner, divisor, acc)
+            else:
+                _var_kernel(<const float*>px, po, outer, n, inner, divisor, acc)
+    finally:
+        free(acc)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# cumsum
+# ---------------------------------------------------------------------------------------------
+
+
+cdef void _cumsum_kernel(const floating* x, floating* out, Py_ssize_t outer, Py_ssize_t n,
+                         Py_ssize_t inner, bint reverse) noexcept nogil:
+    """Running sums along the middle axis of (outer, n, inner), in x's dtype and in order."""
+    cdef Py_ssize_t o, j, i, step
+    cdef const floating* xo
+    cdef floating* oo
+    cdef floating running
+    for o in range(outer):
+        xo = x + o * n * inner
+        oo = out + o * n * inner
+        if inner == 1:
+            running = 0
+            if reverse:
+                for j in range(n - 1, -1, -1):
+                    running = running + xo[j]
+                    oo[j] = running
+            else:
+                for j in range(n):
+                    running = running + xo[j]
+                    oo[j] = running
+            continue
+        if reverse:
+            for i in range(inner):
+                oo[(n - 1) * inner + i] = xo[(n - 1) * inner + i]
+            for j in range(n - 2, -1, -1):
+                for i in range(inner):
+                    oo[j * inner + i] = oo[(j + 1) * inner + i] + xo[j * inner + i]
+        else:
+            for i in range(inner):
+                oo[i] = xo[i]
+            for j in range(1, n):
+                for i in range(inner):
+                    oo[j * inner + i] = oo[(j - 1) * inner + i] + xo[j * inner + i]
+
+
+cdef void _cumprod_kernel(const floating* x, floating* out, Py_ssize_t outer, Py_ssize_t n,
+                          Py_ssize_t inner) noexcept nogil:
+    """Running products along the middle axis of (outer, n, inner), in order."""
+    cdef Py_ssize_t o, j, i
+    cdef const floating* xo
+    cdef floating* oo
+    cdef floating running
+    for o in range(outer):
+        xo = x + o * n * inner
+        oo = out + o * n * inner
+        if inner == 1:
+            running = 1
+            for j in range(n):
+                running = running * xo[j]
+                oo[j] = running
+            continue
+        for i in range(inner):
+            oo[i] = xo[i]
+        for j in range(1, n):
+            for i in range(inner):
+                oo[j * inner + i] = oo[(j - 1) * inner + i] * xo[j * inner + i]
+
+
+def cumprod(x, axis):
+    """Running products along ``axis``."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0:
+        return _reference.cumprod(x, axis)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef int ndim = cnp.PyArray_NDIM(X)
+    if ndim == 0:
+        return _reference.cumprod(x, axis)
+    cdef int a = axis
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
+    cdef Py_ssize_t outer = _prod(dims, 0, a), n = dims[a], inner = _prod(dims, a + 1, ndim)
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(ndim, dims, type_num, 0)
+    cdef void* px = cnp.PyArray_DATA(X)
+    cdef void* po = cnp.PyArray_DATA(out)
+    if cnp.PyArray_SIZE(X) == 0:
+        return out
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            _cumprod_kernel(<const double*>px, <double*>po, outer, n, inner)
+        else:
+            _cumprod_kernel(<const float*>px, <float*>po, outer, n, inner)
+    return out
+
+
+def cumsum(x, axis, reverse=False):
+    """Running sums along ``axis`` (``reverse``: from the last element backwards)."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0:
+        return _reference.cumsum(x, axis, reverse)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef int ndim = cnp.PyArray_NDIM(X)
+    if ndim == 0:
+        return _reference.cumsum(x, axis, reverse)
+    cdef int a = axis
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
+    cdef Py_ssize_t outer = _prod(dims, 0, a), n = dims[a], inner = _prod(dims, a + 1, ndim)
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(ndim, dims, type_num, 0)
+    cdef void* px = cnp.PyArray_DATA(X)
+    cdef void* po = cnp.PyArray_DATA(out)
+    cdef bint rev = reverse
+    if cnp.PyArray_SIZE(X) == 0:
+        return out
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            _cumsum_kernel(<const double*>px, <double*>po, outer, n, inner, rev)
+        else:
+            _cumsum_kernel(<const float*>px, <float*>po, outer, n, inner, rev)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# cumulative_extreme_indices (cummax / cummin)
+# ---------------------------------------------------------------------------------------------
+
+
+cdef inline bint _takes_over(floating v, floating best, bint largest) noexcept nogil:
+    """PyTorch's rule: a NaN always takes over; otherwise v >= best (<= for the minimum),
+    unless best is NaN."""
+    if v != v:
+        return True
+    if best != best:
+        return False
+    return v >= best if largest else v <= best
+
+
+cdef void _cumulative_kernel(const floating* x, cnp.int64_t* out, Py_ssize_t outer,
+                             Py_ssize_t n, Py_ssize_t inner, bint largest,
+                             floating* best) noexcept nogil:
+    """out[o, j, i] = index of the running extreme of x[o, :j+1, i]; ``best`` is scratch for
+    ``inner`` values."""
+    cdef Py_ssize_t o, j, i, chosen
+    cdef const floating* xo
+    cdef cnp.int64_t* oo
+    cdef floating v, running
+    if inner == 1:  # along the last axis: the running value stays in a register
+        for o in range(outer):
+            xo = x + o * n
+            oo = out + o * n
+            running = xo[0]
+            chosen = 0
+            oo[0] = 0
+            for j in range(1, n):
+                v = xo[j]
+                if _takes_over(v, running, largest):
+                    running = v
+                    chosen = j
+                oo[j] = chosen
+        return
+    for o in range(outer):
+        xo = x + o * n * inner
+        oo = out + o * n * inner
+        for i in range(inner):
+            best[i] = xo[i]
+            oo[i] = 0
+        for j in range(1, n):
+            for i in range(inner):
+                v = xo[j * inner + i]
+                if _takes_over(v, best[i], largest):
+                    best[i] = v
+                    oo[j * inner + i] = j
+                else:
+                    oo[j * inner + i] = oo[(j - 1) * inner + i]
+
+
+def cumulative_extreme_indices(x, axis, largest):
+    """For each position along ``axis``, the index of the running maximum (or minimum)."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0:
+        return _reference.cumulative_extreme_indices(x, axis, largest)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef int ndim = cnp.PyArray_NDIM(X)
+    if ndim == 0:
+        return _reference.cumulative_extreme_indices(x, axis, largest)
+    cdef int a = axis
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
+    cdef Py_ssize_t outer = _prod(dims, 0, a), n = dims[a], inner = _prod(dims, a + 1, ndim)
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(ndim, dims, cnp.NPY_INT64, 0)
+    if cnp.PyArray_SIZE(X) == 0:
+        return out
+    cdef void* px = cnp.PyArray_DATA(X)
+    cdef cnp.int64_t* po = <cnp.int64_t*>cnp.PyArray_DATA(out)
+    cdef bint big = largest
+    cdef void* best = malloc(inner * sizeof(double))
+    if best == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            if type_num == cnp.NPY_DOUBLE:
+                _cumulative_kernel(<const double*>px, po, outer, n, inner, big, <double*>best)
+            else:
+                _cumulative_kernel(<const float*>px, po, outer, n, inner, big, <float*>best)
+    finally:
+        free(best)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# reduce_axes: sum, mean, max, min
+# ---------------------------------------------------------------------------------------------
+#
+# A sum along contiguous memory is written as 16 lane accumulators over blocks of 16 elements:
+# each lane is a plain elementwise add (which the compiler turns into SIMD adds without
+# reassociating anything), and blocks of _BLOCK elements are combined pairwise, so the rounding
+# error grows like (_BLOCK / 16) + log(n) additions instead of n. Max and min use the same
+# lanes with a select that keeps NaN (NaN compares false with everything).
+
+DEF _LANES = 16
+DEF _BLOCK = 4096
+
+cdef enum ReduceOp:
+    RED_SUM
+    RED_MAX
+    RED_MIN
+
+
+cdef inline floating _pick(ReduceOp op, floating current, floating v) noexcept nogil:
+    """max/min of current and v, NaN-propagating (the running value keeps a NaN)."""
+    if op == RED_MAX:
+        return v if (v > current or v != v) else current
+    return v if (v < current or v != v) else current
+
+
+cdef floating _sum_block(const floating* x, Py_ssize_t n) noexcept nogil:
+    """Sum of x[0:n] (n <= _BLOCK) in _LANES independent lanes."""
+    cdef floating lanes[_LANES]
+    cdef floating result = 0
+    cdef Py_ssize_t i, k, full = n - n % _LANES
+    for k in range(_LANES):
+        lanes[k] = 0
+    for i in range(0, full, _LANES):
+        for k in range(_LANES):
+            lanes[k] += x[i + k]
+    for k in range(_LANES):
+        result += lanes[k]
+    for i in range(full, n):
+        result += x[i]
+    return result
+
+
+cdef floating _max_block(const floating* x, Py_ssize_t n) noexcept nogil:
+    """Maximum of x[0:n] (1 <= n), NaN if any element is NaN."""
+    cdef floating lanes[_LANES]
+    cdef floating result = x[0]
+    cdef bint nan = False
+    cdef Py_ssize_t i, k, full = n - n % _LANES
+    if full:
+        for k in range(_LANES):
+            lanes[k] = x[k]
+        for i in range(_LANES, full, _LANES):
+            for k in range(_LANES):
+                lanes[k] = _greater(x[i + k], lanes[k])
+        result = lanes[0]
+        for k in range(1, _LANES):
+            result = _greater(lanes[k], result)
+    for i in range(full, n):
+        result = _greater(x[i], result)
+    for i in range(n):  # a NaN compares false with everything: look for one separately
+        nan = nan | (x[i] != x[i])
+    return <floating>(0.0 / 0.0) if nan else result
+
+
+cdef floating _min_block(const floating* x, Py_ssize_t n) noexcept nogil:
+    """Minimum of x[0:n] (1 <= n), NaN if any element is NaN."""
+    cdef floating lanes[_LANES]
+    cdef floating result = x[0]
+    cdef bint nan = False
+    cdef Py_ssize_t i, k, full = n - n % _LANES
+    if full:
+        for k in range(_LANES):
+            lanes[k] = x[k]
+        for i in range(_LANES, full, _LANES):
+            for k in range(_LANES):
+                lanes[k] = _less(x[i + k], lanes[k])
+        result = lanes[0]
+        for k in range(1, _LANES):
+            result = _less(lanes[k], result)
+    for i in range(full, n):
+        result = _less(x[i], result)
+    for i in range(n):
+        nan = nan | (x[i] != x[i])
+    return <floating>(0.0 / 0.0) if nan else result
+
+
+cdef floating _reduce_run(ReduceOp op, const floating* x, Py_ssize_t n) noexcept nogil:
+    """Reduce a contiguous run of n >= 1 elements: blocks of _BLOCK, combined pairwise."""
+    cdef Py_ssize_t half
+    if n <= _BLOCK:
+        if op == RED_SUM:
+            return _sum_block(x, n)
+        if op == RED_MAX:
+            return _max_block(x, n)
+        return _min_block(x, n)
+    half = (n // 2) - (n // 2) % _LANES
+    if op == RED_SUM:
+        return _reduce_run(op, x, half) + _reduce_run(op, x + half, n - half)
+    return _pick(op, _reduce_run(op, x, half), _reduce_run(op, x + half, n - half))
+
+
+cdef void _reduce_kernel(ReduceOp op, const floating* x, floating* out, Py_ssize_t outer,
+                         Py_ssize_t n, Py_ssize_t inner) noexcept nogil:
+    """out[o, i] = reduce_j x[o, j, i] (n >= 1)."""
+    cdef Py_ssize_t o, j, i
+    cdef const floating* row
+    cdef floating* target
+    for o in range(outer):
+        if inner == 1:
+            out[o] = _reduce_run(op, x + o * n, n)
+            continue
+        target = out + o * inner
+        row = x + o * n * inner
+        for i in range(inner):
+            target[i] = row[i]
+        for j in range(1, n):
+            row = x + (o * n + j) * inner
+            if op == RED_SUM:
+                for i in range(inner):
+                    target[i] = target[i] + row[i]
+            elif op == RED_MAX:
+                for i in range(inner):
+                    target[i] = _greater(row[i], target[i])
+            else:
+                for i in range(inner):
+                    target[i] = _less(row[i], target[i])
+        if op != RED_SUM:  # a NaN anywhere in a slice makes its result NaN
+            for j in range(n):
+                row = x + (o * n + j) * inner
+                for i in range(inner):
+                    if row[i] != row[i]:
+                        target[i] = row[i]
+
+
+def _reduced_shape(shape, int first, int last, keepdims):
+    if keepdims:
+        return [1 if first <= d <= last else s for d, s in enumerate(shape)]
+    return [s for d, s in enumerate(shape) if not first <= d <= last]
+
+
+def reduce_axes(x, axis, op, keepdims):
+    """The sum, mean, max or min of x over ``axis``, in x's dtype."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0 or op not in ("sum", "mean", "max", "min"):
+        return _reference.reduce_axes(x, axis, op, keepdims)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef int ndim = cnp.PyArray_NDIM(X)
+    run = _axis_run(axis, ndim) if ndim else None
+    if run is None or cnp.PyArray_SIZE(X) == 0:
+        return _reference.reduce_axes(x, axis, op, keepdims)
+    cdef int first = run[0], last = run[1]
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
+    cdef Py_ssize_t outer = _prod(dims, 0, first), n = _prod(dims, first, last + 1)
+    cdef Py_ssize_t inner = _prod(dims, last + 1, ndim)
+    cdef ReduceOp code = RED_SUM if op in ("sum", "mean") else (
+        RED_MAX if op == "max" else RED_MIN)
+    if code != RED_SUM and outer == 1 and inner == 1:  # one long run: numpy's SIMD max
+        return _reference.reduce_axes(x, axis, op, keepdims)
+    out = np.empty(_reduced_shape(x.shape, first, last, keepdims), dtype=x.dtype)
+    cdef void* px = cnp.PyArray_DATA(X)
+    cdef void* po = cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef Py_ssize_t size = cnp.PyArray_SIZE(X), k, count = outer * inner
+    if size >= 4096:
+        with nogil:
+            if type_num == cnp.NPY_DOUBLE:
+                _reduce_kernel(code, <const double*>px, <double*>po, outer, n, inner)
+            else:
+                _reduce_kernel(code, <const float*>px, <float*>po, outer, n, inner)
+    elif type_num == cnp.NPY_DOUBLE:
+        _reduce_kernel(code, <const double*>px, <double*>po, outer, n, inner)
+    else:
+        _reduce_kernel(code, <const float*>px, <float*>po, outer, n, inner)
+    if op == "mean":
+        if type_num == cnp.NPY_DOUBLE:
+            for k in range(count):
+                (<double*>po)[k] = (<double*>po)[k] / n
+        else:
+            for k in range(count):
+                (<float*>po)[k] = (<float*>po)[k] / n
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# arg_extreme: argmax / argmin along one axis
+# ---------------------------------------------------------------------------------------------
+
+
+cdef inline bint _better(floating v, floating best, bint largest) noexcept nogil:
+    """v replaces the best so far: strictly larger (smaller), or the first NaN."""
+    if best != best:
+        return False
+    if v != v:
+        return True
+    return v > best if largest else v < best
+
+
+cdef void _arg_kernel(const floating* x, cnp.int64_t* out, Py_ssize_t outer, Py_ssize_t n,
+                      Py_ssize_t inner, bint largest, floating* best) noexcept nogil:
+    cdef Py_ssize_t o, j, i, chosen
+    cdef const floating* row
+    cdef floating v, running
+    cdef bint nan
+    for o in range(outer):
+        if inner == 1:
+            # one compare per element in the main loop; NaN (rare) is noted on the way and,
+            # if seen, the first NaN's index is looked up afterwards
+            row = x + o * n
+            running = row[0]
+            chosen = 0
+            nan = running != running
+            for j in range(1, n):
+                v = row[j]
+                nan = nan | (v != v)
+                if (v > running) if largest else (v < running):
+                    running = v
+                    chosen = j
+            if nan:
+                for j in range(n):
+                    if row[j] != row[j]:
+                        chosen = j
+                        break
+            out[o] = chosen
+            continue
+        row = x + o * n * inner
+        for i in range(inner):
+            best[i] = row[i]
+            out[o * inner + i] = 0
+        for j in range(1, n):
+            row = x + (o * n + j) * inner
+            for i in range(inner):
+                v = row[i]
+                if _better(v, best[i], largest):
+                    best[i] = v
+                    out[o * inner + i] = j
+
+
+def arg_extreme(x, axis, largest):
+    """The index of the first maximal (minimal) element along ``axis``, NaN first."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0:
+        return _reference.arg_extreme(x, axis, largest)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef int ndim = cnp.PyArray_NDIM(X)
+    if ndim == 0 or cnp.PyArray_SIZE(X) == 0:
+        return _reference.arg_extreme(x, axis, largest)
+    cdef int a = axis
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
+    cdef Py_ssize_t outer = _prod(dims, 0, a), n = dims[a], inner = _prod(dims, a + 1, ndim)
+    if inner == 1:  # along contiguous memory numpy's SIMD argmax is faster than this loop
+        return _reference.arg_extreme(x, axis, largest)
+    out = np.empty([s for d, s in enumerate(x.shape) if d != a], dtype=np.int64)
+    cdef cnp.int64_t* po = <cnp.int64_t*>cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef void* px = cnp.PyArray_DATA(X)
+    cdef bint big = largest
+    cdef void* best = malloc(inner * sizeof(double))
+    if best == NULL:
+        raise MemoryError()
+    try:
+        with nogil:
+            if type_num == cnp.NPY_DOUBLE:
+                _arg_kernel(<const double*>px, po, outer, n, inner, big, <double*>best)
+            else:
+                _arg_kernel(<const float*>px, po, outer, n, inner, big, <float*>best)
+    finally:
+        free(best)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# sum_backward: the gradient of a sum, copied back over the summed axes
+# ---------------------------------------------------------------------------------------------
+
+
+cdef void _broadcast_kernel(const floating* grad, floating* out, Py_ssize_t outer,
+                            Py_ssize_t n, Py_ssize_t inner) noexcept nogil:
+    """out[o, j, i] = grad[o, i]: rows of inner elements copied n times, or (inner == 1) one
+    value filled over a run of n."""
+    cdef Py_ssize_t o, j, i
+    cdef floating value
+    cdef const floating* source
+    cdef floating* target
+    for o in range(outer):
+        if inner == 1:
+            value = grad[o]
+            target = out + o * n
+            for j in range(n):
+                target[j] = value
+            continue
+        source = grad + o * inner
+        for j in range(n):
+            target = out + (o * n + j) * inner
+            for i in range(inner):
+                target[i] = source[i]
+
+
+def sum_backward(grad, shape, axis, keepdims):
+    """``grad`` copied to every summed element of an array of ``shape``."""
+    cdef int type_num = _fast_float_type(grad)
+    shape = tuple(shape)
+    cdef int ndim = len(shape)
+    run = _axis_run(axis, ndim) if (type_num >= 0 and ndim) else None
+    if run is None:
+        return _reference.sum_backward(grad, shape, axis, keepdims)
+    cdef int first = run[0], last = run[1]
+    cdef Py_ssize_t outer = 1, n = 1, inner = 1, d
+    for d in range(ndim):
+        if d < first:
+            outer *= shape[d]
+        elif d <= last:
+            n *= shape[d]
+        else:
+            inner *= shape[d]
+    if cnp.PyArray_SIZE(<cnp.ndarray>grad) != outer * inner:
+        return _reference.sum_backward(grad, shape, axis, keepdims)
+    out = np.empty(shape, dtype=grad.dtype)
+    if outer * n * inner == 0:
+        return out
+    cdef void* pg = cnp.PyArray_DATA(<cnp.ndarray>grad)
+    cdef void* po = cnp.PyArray_DATA(<cnp.ndarray>out)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            _broadcast_kernel(<const double*>pg, <double*>po, outer, n, inner)
+        else:
+            _broadcast_kernel(<const float*>pg, <float*>po, outer, n, inner)
+    return out

@@ -1,0 +1,382 @@
+"""The compiled reduction and index kernels (_reduce.pyx, _index.pyx) against their numpy
+twins in reference.py, in float32 and float64, through every fast path and the fallback:
+axes (leading, trailing, middle, runs, non-adjacent), layouts (C, Fortran, transposed,
+sliced, byte-swapped), empty and 0-d arrays, NaN and infinities, repeated indices, and the
+reference itself against a direct formula so that it is not only compared with itself.
+"""
+import inspect
+import itertools
+
+import numpy as np
+import pytest
+
+from minigrad import _kernels
+from minigrad._kernels import reference
+
+MODULES = ("_reduce", "_index")
+FLOATS = (np.float32, np.float64)
+TOL = {np.dtype(np.float32): {"rtol": 3e-6, "atol": 1e-6},
+       np.dtype(np.float64): {"rtol": 1e-12, "atol": 1e-300}}
+
+
+def twins():
+    found = {}
+    for module in MODULES:
+        for name, value in vars(_kernels.compiled_module(module)).items():
+            if not name.startswith("_") and callable(value) and not inspect.ismodule(value) \
+                    and hasattr(reference, name):
+                found[name] = (value, getattr(reference, name))
+    return found
+
+
+TWINS = twins()
+KERNELS = ("reduce_axes", "sum_backward", "arg_extreme", "var_axes", "cumsum", "cumprod",
+           "cumulative_extreme_indices", "take_along_axis", "scatter_along_axis",
+           "put_along_axis", "scatter_index", "scatter_reduce", "index_range")
+
+
+def test_every_kernel_of_these_modules_has_a_twin_with_its_signature():
+    assert set(KERNELS) <= set(TWINS)
+    for name, (compiled, ref) in TWINS.items():
+        assert list(inspect.signature(compiled).parameters) == list(
+            inspect.signature(ref).parameters), name
+
+
+def test_the_cython_backend_dispatches_to_them():
+    previous = _kernels.backend_name
+    try:
+        _kernels.use("cython")
+        for name in KERNELS:
+            assert getattr(_kernels.kernels, name) is TWINS[name][0]
+        _kernels.use("numpy")
+        for name in KERNELS:
+            assert getattr(_kernels.kernels, name) is TWINS[name][1]
+    finally:
+        _kernels.use(previous)
+
+
+def layouts(x):
+    yield "C", np.ascontiguousarray(x)
+    if x.ndim >= 2:
+        yield "F", np.asfortranarray(x)
+    if x.ndim >= 1 and x.size:
+        yield "negative stride", np.ascontiguousarray(x[::-1])[::-1]
+        yield "sliced", np.repeat(x, 2, axis=-1)[..., ::2]
+        yield "byteswapped", x.astype(x.dtype.newbyteorder())
+
+
+def values(rng, shape, dtype, specials=True):
+    x = rng.standard_normal(shape).astype(dtype)
+    if specials and x.size > 4:
+        flat = x.reshape(-1)
+        flat[rng.integers(flat.size)] = np.nan
+        flat[rng.integers(flat.size)] = np.inf
+    return x
+
+
+def assert_same(got, want):
+    assert type(got) is type(want)
+    assert got.dtype == want.dtype, (got.dtype, want.dtype)
+    assert got.shape == want.shape, (got.shape, want.shape)
+    if got.dtype.kind == "f":
+        np.testing.assert_allclose(got, want, equal_nan=True, **TOL[got.dtype.newbyteorder("=")])
+    else:
+        np.testing.assert_array_equal(got, want)
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(7)
+
+
+SHAPES_AXES = [((3, 4, 5), a) for a in (None, 0, 1, 2, (0, 1), (1, 2), (0, 2), (0, 1, 2))] + [
+    ((7,), None), ((7,), 0), ((1, 6), 0), ((6, 1), 1), ((0, 4), 0), ((0, 4), 1), ((0, 4), None),
+    ((), None), ((), ()), ((300, 70), 1), ((70, 300), 0), ((2, 3, 4, 5), (1, 2))]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("op", ["sum", "mean", "max", "min"])
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("shape, axis", [s for s in SHAPES_AXES if 0 not in s[0]] + [
+    ((10007,), None), ((3, 5000), 1), ((5000, 3), 0), ((2, 9000), None)], ids=str)
+def test_reduce_axes(rng, shape, axis, keepdims, op, dtype):
+    compiled, ref = TWINS["reduce_axes"]
+    for specials in (False, True):
+        for name, x in layouts(values(rng, shape, dtype, specials)):
+            got, want = compiled(x, axis, op, keepdims), ref(x, axis, op, keepdims)
+            if op in ("sum", "mean") and dtype == np.float32:
+                # the same values added in another order: float32 rounding, which grows with
+                # the number of terms (and cancellation makes it large against the result)
+                count = max(x.size // max(want.size, 1), 1)
+                scale = 1.0 if op == "sum" else 1.0 / count
+                assert got.shape == want.shape and got.dtype == want.dtype
+                np.testing.assert_allclose(got, want, rtol=1e-5, equal_nan=True,
+                                           atol=3e-7 * count * scale * 4)
+            else:
+                assert_same(got, want)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("shape, axis", SHAPES_AXES, ids=str)
+def test_sum_backward(rng, shape, axis, keepdims, dtype):
+    compiled, ref = TWINS["sum_backward"]
+    x = values(rng, shape, dtype)
+    grad_shape = np.sum(x, axis=axis if axis != () else None, keepdims=keepdims).shape \
+        if axis != () else x.shape
+    for name, g in layouts(values(rng, grad_shape, dtype)):
+        got = compiled(g, shape, axis, keepdims)
+        assert_same(got, ref(g, shape, axis, keepdims))
+        assert got.flags.c_contiguous and got.flags.writeable and got.base is None
+    g = values(rng, grad_shape, dtype)
+    expected = np.broadcast_to(np.expand_dims(g, axis) if axis is not None and not keepdims
+                               else g, shape)
+    np.testing.assert_array_equal(ref(g, shape, axis, keepdims), expected)
+
+
+def test_reduce_axes_sum_is_accurate_in_float32(rng):
+    """Blocks of lanes, combined pairwise: the error of a million-element float32 sum stays
+    near numpy's pairwise sum's, far below a running sum's."""
+    compiled = TWINS["reduce_axes"][0]
+    x = rng.random(10**6).astype(np.float32)
+    exact = x.astype(np.float64).sum()
+    error = abs(float(compiled(x, None, "sum", False)) - exact)
+    assert error < 1e-6 * exact
+    running = float(np.cumsum(x, dtype=np.float32)[-1])  # one addition after another
+    assert error < abs(running - exact) / 10
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("shape, axis", [((3, 4, 5), 0), ((3, 4, 5), 1), ((3, 4, 5), 2),
+                                         ((9,), 0), ((4, 1), 1), ((1, 4), 0)], ids=str)
+def test_arg_extreme(rng, shape, axis, largest, dtype):
+    compiled, ref = TWINS["arg_extreme"]
+    x = np.round(rng.standard_normal(shape) * 2).astype(dtype)  # ties: the first one wins
+    for with_nan in (False, True):
+        if with_nan and x.size > 3:
+            x.reshape(-1)[[1, 3]] = np.nan
+        for name, v in layouts(x):
+            assert_same(compiled(v, axis, largest), ref(v, axis, largest))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("correction", [0, 1, 2.5, 10])
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("shape, axis", SHAPES_AXES, ids=str)
+def test_var_axes(rng, shape, axis, keepdims, correction, dtype):
+    compiled, ref = TWINS["var_axes"]
+    for name, x in layouts(values(rng, shape, dtype, specials=False)):
+        with np.errstate(all="ignore"):
+            assert_same(compiled(x, axis, correction, keepdims),
+                        ref(x, axis, correction, keepdims))
+
+
+def test_var_axes_reference_against_the_formula(rng):
+    x = rng.standard_normal((5, 6)).astype(np.float32) * 1e20
+    got = reference.var_axes(x, 1, 1, False)
+    exact = np.var(x.astype(np.float64), axis=1, ddof=1)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, exact, rtol=1e-12)
+    assert np.isfinite(got).all()  # float32 squares would overflow
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("reverse", [False, True])
+@pytest.mark.parametrize("shape, axis", [((3, 4, 5), 0), ((3, 4, 5), 1), ((3, 4, 5), 2),
+                                         ((9,), 0), ((0, 3), 0), ((0, 3), 1), ((4, 1), 1),
+                                         ((200, 60), 1), ((60, 200), 0)], ids=str)
+def test_cumsum(rng, shape, axis, reverse, dtype):
+    compiled, ref = TWINS["cumsum"]
+    for name, x in layouts(values(rng, shape, dtype)):
+        assert_same(compiled(x, axis, reverse), ref(x, axis, reverse))
+    x = rng.standard_normal(shape).astype(dtype)
+    expected = np.flip(np.cumsum(np.flip(x, axis), axis), axis) if reverse else \
+        np.cumsum(x, axis)
+    np.testing.assert_allclose(ref(x, axis, reverse), expected, rtol=1e-5)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape, axis", [((3, 4, 5), 0), ((3, 4, 5), 1), ((3, 4, 5), 2),
+                                         ((9,), 0), ((0, 3), 1), ((4, 1), 1), ((60, 200), 1)],
+                         ids=str)
+def test_cumprod(rng, shape, axis, dtype):
+    compiled, ref = TWINS["cumprod"]
+    for name, x in layouts(1 + 0.01 * values(rng, shape, dtype)):
+        assert_same(compiled(x, axis), ref(x, axis))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("shape, axis", [((3, 4, 5), 0), ((3, 4, 5), 1), ((3, 4, 5), 2),
+                                         ((9,), 0), ((0, 3), 1), ((4, 1), 1)], ids=str)
+def test_cumulative_extreme_indices(rng, shape, axis, largest, dtype):
+    compiled, ref = TWINS["cumulative_extreme_indices"]
+    x = np.round(rng.standard_normal(shape) * 2).astype(dtype)  # many ties
+    if x.size > 3:
+        x.reshape(-1)[[1, 2]] = np.nan
+    for name, v in layouts(x):
+        assert_same(compiled(v, axis, largest), ref(v, axis, largest))
+
+
+def test_cumulative_extreme_indices_reference_by_hand():
+    x = np.array([np.nan, 1.0, np.nan, 3.0, 3.0, 2.0])
+    np.testing.assert_array_equal(reference.cumulative_extreme_indices(x, 0, True),
+                                  [0, 0, 2, 2, 2, 2])
+    y = np.array([2.0, 1.0, 1.0, 3.0, 1.0])
+    np.testing.assert_array_equal(reference.cumulative_extreme_indices(y, 0, False),
+                                  [0, 1, 2, 2, 4])
+    np.testing.assert_array_equal(reference.cumulative_extreme_indices(y, 0, True),
+                                  [0, 0, 0, 3, 3])
+
+
+def _indices(rng, shape, axis, n):
+    return rng.integers(0, n, shape).astype(np.int64)
+
+
+GATHER_CASES = [((3, 4, 5), 0, 2), ((3, 4, 5), 1, 6), ((3, 4, 5), 2, 1), ((7,), 0, 12),
+                ((0, 4), 1, 2), ((3, 0), 0, 2), ((200, 50), 1, 50)]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape, axis, m", GATHER_CASES, ids=str)
+def test_take_along_axis_and_scatter_along_axis(rng, shape, axis, m, dtype):
+    take, take_ref = TWINS["take_along_axis"]
+    scatter, scatter_ref = TWINS["scatter_along_axis"]
+    index_shape = list(shape)
+    index_shape[axis] = m
+    n = shape[axis]
+    if n == 0:
+        m = 0
+        index_shape[axis] = 0
+    indices = _indices(rng, index_shape, axis, max(n, 1))
+    for name, x in layouts(values(rng, shape, dtype)):
+        assert_same(take(x, indices, axis), take_ref(x, indices, axis))
+    for name, g in layouts(values(rng, index_shape, dtype)):
+        assert_same(scatter(g, indices, axis, shape), scatter_ref(g, indices, axis, shape))
+    for name, i in layouts(indices):  # index layouts too
+        x = values(rng, shape, dtype)
+        assert_same(take(x, i, axis), take_ref(x, i, axis))
+    put, put_ref = TWINS["put_along_axis"]
+    for name, x in layouts(values(rng, shape, dtype)):
+        v = values(rng, index_shape, dtype)
+        assert_same(put(x, indices, v, axis), put_ref(x, indices, v, axis))
+
+
+@pytest.mark.parametrize("shape", [(1,), (7,), (3, 5), (1000,)])
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
+def test_index_range(rng, shape, dtype):
+    compiled, ref = TWINS["index_range"]
+    a = rng.integers(-50, 50, shape).astype(dtype)
+    for name, v in layouts(a):
+        got, want = compiled(v), ref(v)
+        assert got == want == (int(a.min()), int(a.max()))
+        assert all(type(b) is int for b in got)
+
+
+def test_put_along_axis_keeps_the_last_of_repeated_indices():
+    put, put_ref = TWINS["put_along_axis"]
+    x = np.zeros((2, 3))
+    indices = np.array([[1, 1, 1], [0, 2, 0]])
+    v = np.arange(6.0).reshape(2, 3)
+    expected = np.array([[0.0, 2.0, 0.0], [5.0, 0.0, 4.0]])
+    np.testing.assert_array_equal(put(x, indices, v, 1), expected)
+    np.testing.assert_array_equal(put_ref(x, indices, v, 1), expected)
+    small = put(x, np.array([[2]]), np.array([[7.0]]), 1)  # index smaller than x
+    np.testing.assert_array_equal(small, [[0.0, 0.0, 7.0], [0.0, 0.0, 0.0]])
+
+
+def test_scatter_along_axis_with_indices_smaller_than_the_output(rng):
+    scatter, scatter_ref = TWINS["scatter_along_axis"]
+    g = rng.standard_normal((2, 2))
+    indices = np.array([[3, 3], [0, 1]])
+    assert_same(scatter(g, indices, 1, (3, 4)), scatter_ref(g, indices, 1, (3, 4)))
+    expected = np.zeros((3, 4))
+    expected[0, 3] = g[0, 0] + g[0, 1]
+    expected[1, 0], expected[1, 1] = g[1]
+    np.testing.assert_allclose(scatter(g, indices, 1, (3, 4)), expected)
+
+
+INDEXES = [
+    (np.array([2, 0, 2]),),
+    (np.array([[1, -1], [0, 0]]),),
+    (slice(None), np.array([3, 3, 0])),
+    (slice(None), slice(None), np.array([4, -5])),
+    (np.array([0, 2]), np.array([1, 1])),
+    (slice(None), np.array([[0], [3]]), np.array([1, 4, 2])),
+    (np.array([True, False, True]),),
+    (slice(None), np.arange(20).reshape(4, 5) % 3 == 0),
+    (np.array([0, 2]), slice(None), np.array([1, 1])),    # separated: numpy's own order
+    (1, np.array([0, 3])),
+    (slice(0, 2), np.array([1, 2])),                      # partial slice: the fallback
+    (slice(None), 2),
+    (np.zeros(0, np.int64),),
+]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("index", INDEXES, ids=lambda i: str(i)[:40])
+def test_scatter_index(rng, index, dtype):
+    compiled, ref = TWINS["scatter_index"]
+    shape = (3, 4, 5)
+    x = values(rng, shape, dtype)
+    selected_shape = np.shape(x[index])
+    for name, g in layouts(values(rng, selected_shape, dtype, specials=False)):
+        assert_same(compiled(g, index, shape), ref(g, index, shape))
+    g = rng.standard_normal(selected_shape).astype(dtype)
+    expected = np.zeros(shape, dtype)
+    np.add.at(expected, index, g)
+    np.testing.assert_allclose(ref(g, index, shape), expected, rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("reduce, include_self", list(itertools.product(
+    ["sum", "prod", "mean", "amax", "amin"], [True, False])))
+@pytest.mark.parametrize("shape, axis, m", [((3, 4), 0, 5), ((3, 4), 1, 2), ((2, 3, 4), 1, 3),
+                                            ((3, 4), 0, 0), ((100, 30), 1, 30)], ids=str)
+def test_scatter_reduce(rng, shape, axis, m, reduce, include_self, dtype):
+    compiled, ref = TWINS["scatter_reduce"]
+    index_shape = list(shape)
+    index_shape[axis] = m
+    indices = _indices(rng, index_shape, axis, shape[axis])
+    src = np.round(rng.standard_normal(index_shape) * 2).astype(dtype)  # ties with x
+    for name, x in layouts(np.round(values(rng, shape, dtype) * 2)):
+        assert_same(compiled(x, src, indices, axis, reduce, include_self),
+                    ref(x, src, indices, axis, reduce, include_self))
+    x = rng.standard_normal(shape).astype(dtype)
+    # the reference against a loop, one scattered element at a time
+    expected = x.copy()
+    touched = np.zeros(shape, bool)
+    count = np.ones(shape) if include_self else np.zeros(shape)
+    for position in itertools.product(*[range(k) for k in index_shape]):
+        target = list(position)
+        target[axis] = indices[position]
+        target = tuple(target)
+        value = src[position]
+        if not include_self and not touched[target]:
+            expected[target] = value
+        elif reduce in ("sum", "mean"):
+            expected[target] += value
+        elif reduce == "prod":
+            expected[target] *= value
+        elif reduce == "amax":
+            expected[target] = max(expected[target], value)
+        else:
+            expected[target] = min(expected[target], value)
+        touched[target] = True
+        count[target] += 1
+    if reduce == "mean":
+        expected = np.where(touched, expected / np.maximum(count, 1), x)
+    np.testing.assert_allclose(ref(x, src, indices, axis, reduce, include_self), expected,
+                               rtol=1e-5)
+
+
+def test_integer_inputs_go_to_numpy(rng):
+    x = np.arange(12).reshape(3, 4)
+    for name in ("cumsum", "cumulative_extreme_indices"):
+        compiled, ref = TWINS[name]
+        args = (x, 1, True) if name != "cumsum" else (x, 1, False)
+        assert_same(compiled(*args), ref(*args))
+    take, take_ref = TWINS["take_along_axis"]
+    i = np.array([[0, 3], [1, 1], [2, 0]])
+    assert_same(take(x, i, 1), take_ref(x, i, 1))
