@@ -323,3 +323,11 @@ def _contract_pair(a, sa, b, sb, later):
     else:
         out = np.matmul(a2.reshape(n_left, n_sum), b2.reshape(n_sum, n_right))
     return out.reshape([sizes[c] for c in out_subs]), out_subs
+
+
+__all__ += ["cat"]
+
+
+def cat(arrays, axis):
+    """The arrays joined along ``axis`` (the derivative of a split)."""
+    return np.concatenate(arrays, axis=axis)

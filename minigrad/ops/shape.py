@@ -2,6 +2,8 @@
 import numpy as np
 
 from .._kernels import arraymath
+from ..autograd import anomaly_mode, graph
+from ..autograd.grad_mode import state as grad_state
 from ..autograd.graph import Op
 
 
@@ -260,7 +262,68 @@ def strided_view(x, axis, size, step):
     if not x.flags.writeable or owner.base is not None or not (
             owner.flags.c_contiguous or owner.flags.f_contiguous) or window.size == 0:
         return window  # read-only memory, foreign owners and empty results: numpy's view
-    flat = owner.reshape(-1, order="K")
+    flat = owner.ravel(order="K")
     offset = x.__array_interface__["data"][0] - flat.__array_interface__["data"][0]
     return np.ndarray(window.shape, x.dtype, buffer=flat, offset=offset,
                       strides=window.strides)
+
+
+class Split(Op):
+    """outputs = the slices of x along ``axis`` between ``bounds`` (each a view; with
+    ``squeeze``, slices of one element with that axis dropped, as ``unbind``);
+    d x = the outputs' gradients joined back along ``axis`` (zeros for outputs that got
+    none), in one concatenation rather than one scatter per output."""
+
+    may_broadcast = False
+
+    @classmethod
+    def apply_split(cls, x, axis, bounds, squeeze=False):
+        """Run on Tensor ``x``: a tuple of Tensors, each output ``k`` of one node."""
+        Tensor = graph.tensor_type()
+        node = cls()
+        data = x._data
+        node.shape, node.axis, node.squeeze = data.shape, axis, squeeze
+        edges = (0,) + tuple(bounds) + (data.shape[axis],)
+        lead = (slice(None),) * axis
+        node.indices = tuple(lead + ((lo,) if squeeze else (slice(lo, hi),))
+                             for lo, hi in zip(edges[:-1], edges[1:]))
+        node.num_outputs = len(node.indices)
+        record = x._requires_grad and grad_state.enabled
+        if record:
+            node.needs_input_grad = (True,)
+            node._edges = (x._grad_fn or x,)
+            node._inputs = (x,)
+            node._seq = graph._next_sequence()
+            if anomaly_mode.state.enabled:
+                node._trace = anomaly_mode.creation_trace()
+        outputs = []
+        for k, index in enumerate(node.indices):
+            t = Tensor.__new__(Tensor)
+            t._data = data[index]
+            t._grad = None
+            t._requires_grad = record
+            t._grad_fn = (graph.OutputRef(node, k) if node.num_outputs > 1 else node) \
+                if record else None
+            outputs.append(t)
+        return tuple(outputs)
+
+    def backward(self, grads, xp):
+        if self.num_outputs == 1:
+            grads = [grads]
+        parts = []
+        for index, g in zip(self.indices, grads):
+            if g is None:
+                like = np.empty(self.shape, dtype=np.int8)[index]
+                g = xp.zeros(like.shape, self._grad_dtype(grads, xp))
+            if self.squeeze:
+                shape = tuple(g.shape)
+                g = xp.reshape(g, shape[:self.axis] + (1,) + shape[self.axis:])
+            parts.append(g)
+        return xp.cat(parts, self.axis)
+
+    @staticmethod
+    def _grad_dtype(grads, xp):
+        for g in grads:
+            if g is not None:
+                return xp.values(g).dtype
+        return np.float32

@@ -255,3 +255,7 @@ def cross(a, b, axis):
 
 def einsum(equation, *operands):
     return L.Einsum.apply(*operands, equation=equation)
+
+
+def cat(tensors, axis):
+    return S.Cat.apply(*tensors, axis=axis)
