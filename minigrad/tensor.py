@@ -1117,11 +1117,12 @@ def _check_device(value):
 
 def _view(tensor, op, kind, arg):
     """``op`` applied to ``tensor``; when the result shares the tensor's memory (numpy made a
-    view, not a copy: ``reshape`` of a transposed tensor copies), it remembers its base and
+    view, not a copy: ``reshape`` of a transposed tensor copies; an empty view shares nothing
+    but is one), it remembers its base and
     how to take the view again (for in-place changes through it, see ``_rebase_view``)."""
     result = op.apply(tensor, arg)
     data = result._data
-    if data.base is not None and np.may_share_memory(data, tensor._data):
+    if data.base is not None and (data.size == 0 or np.may_share_memory(data, tensor._data)):
         view = getattr(tensor, "_view_of", None)
         result._view_of = (tensor, ((kind, arg),)) if view is None else \
             (view[0], view[1] + ((kind, arg),))

@@ -15,7 +15,7 @@ from ..autograd.grad_mode import state as _grad_state
 from ..ops import linalg as L
 from ..tensor import Tensor, _as_type, _axis, _broadcastable, matmul
 
-__all__ = ["addbmm", "addmm", "addmv", "addr", "baddbmm", "bmm", "chain_matmul", "cross", "dot",
+__all__ = ["addbmm", "addmm", "addmv", "addmv_", "addr", "baddbmm", "bmm", "chain_matmul", "cross", "dot",
            "einsum", "ger", "inner", "kron", "matmul", "mm", "multi_dot", "mv", "outer",
            "vdot"]
 METHODS = ["addbmm", "addbmm_", "addmm", "addmm_", "addmv", "addmv_", "addr", "addr_",
@@ -228,6 +228,8 @@ def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     broadcasts to (n, p)."""
     x = _tensor(input, "addbmm")
     a, b = _tensor(batch1, "addbmm", "batch1"), _tensor(batch2, "addbmm", "batch2")
+    for m in (a, b):  # PyTorch reads the third dimension first
+        _axis(2, m._data.ndim)
     _check_bmm(a, b)
     product = L.Einsum.apply(a, b, equation="bij,bjk->ik")
     return _scaled_sum(x, product, beta, alpha, "addbmm")
@@ -408,12 +410,30 @@ def einsum(*args):
     for x in operands:
         _tensor(x, "einsum", "operands")
     explicit, operands = _normalized(equation.replace(" ", ""), operands)
+    if len(operands) == 1:
+        term, out = explicit.split("->")
+        if set(term) == set(out):
+            return _einsum_view(operands[0], term, out)
     dtype = operands[0]._data.dtype
     for x in operands[1:]:
         if x._data.dtype != dtype:
             raise RuntimeError(f"expected scalar type {_legacy(operands[0])} but found "
                                f"{_legacy(x)}")
     return L.Einsum.apply(*operands, equation=explicit)
+
+
+def _einsum_view(x, term, out):
+    """A one-operand einsum that sums nothing ("ij->ji", "ii->i", "bii->bi"): diagonals and
+    a permutation, all views (as PyTorch returns)."""
+    labels = list(term)
+    while len(set(labels)) != len(labels):
+        label = next(c for c in labels if labels.count(c) > 1)
+        first = labels.index(label)
+        second = labels.index(label, first + 1)
+        x = x.diagonal(0, first, second)  # the diagonal becomes the last dimension
+        labels = [c for k, c in enumerate(labels) if k not in (first, second)] + [label]
+    order = [labels.index(c) for c in out]
+    return x.permute(*order)
 
 
 def _sublist_equation(args):

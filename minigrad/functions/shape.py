@@ -25,7 +25,7 @@ from ..tensor import cat as _cat
 from ..tensor import stack as _stack
 from ._common import method_form
 
-__all__ = ["atleast_1d", "atleast_2d", "atleast_3d", "broadcast_shapes", "broadcast_tensors",
+__all__ = ["adjoint", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_shapes", "broadcast_tensors",
            "broadcast_to", "cat", "chunk", "column_stack", "concat", "concatenate", "diag",
            "diag_embed", "diagonal", "dsplit", "dstack", "flatten", "flip", "fliplr", "flipud",
            "hsplit", "hstack", "meshgrid", "moveaxis", "movedim", "narrow", "narrow_copy",
@@ -88,7 +88,7 @@ def cat(tensors, dim=0, *, out=None):
                         "Tensor")
     tensors = list(tensors)
     if not tensors:
-        raise RuntimeError("torch.cat(): expected a non-empty list of Tensors")
+        raise ValueError("torch.cat(): expected a non-empty list of Tensors")
     for i, x in enumerate(tensors):
         if isinstance(x, Tensor) and x._data.ndim == 0:
             raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
@@ -211,7 +211,7 @@ def _split_at(x, axis, bounds, squeeze=False):
 def _split_indices(shape, axis, bounds, squeeze):
     edges = (0,) + tuple(bounds) + (shape[axis],)
     lead = (slice(None),) * axis
-    return [lead + ((lo,) if squeeze else (slice(lo, hi),))
+    return [lead + ((lo, Ellipsis) if squeeze else (slice(lo, hi),))
             for lo, hi in zip(edges[:-1], edges[1:])]
 
 
@@ -363,7 +363,8 @@ def select(input, dim, index):
     if not -size <= i < size:
         raise IndexError(f"select(): index {i} out of range for tensor of size "
                          f"{list(x._data.shape)} at dimension {axis}")
-    return _view(x, ops.Index, "index", (slice(None),) * axis + (i % size,))
+    # (the Ellipsis keeps a 0-d result a numpy view instead of a scalar copy)
+    return _view(x, ops.Index, "index", (slice(None),) * axis + (i % size, Ellipsis))
 
 
 def narrow(input, dim, start, length):
@@ -445,6 +446,10 @@ def movedim(input, source, destination):
     others keeping their order (a view)."""
     x = _tensor_arg(input, "movedim")
     nd = x._data.ndim
+    if isinstance(source, numbers.Integral) != isinstance(destination, numbers.Integral):
+        raise TypeError(f"movedim() received an invalid combination of arguments - got "
+                        f"({type(source).__name__}, {type(destination).__name__}): source and "
+                        f"destination must both be ints or both be tuples of ints")
     src, dst = _int_list(source, "movedim"), _int_list(destination, "movedim")
     if len(src) != len(dst):
         raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)} "
@@ -637,7 +642,8 @@ def repeat_interleave(input, repeats=None, dim=None, *, output_size=None):
 def _repeat_counts(repeats, size):
     data = repeats._data
     if data.dtype.kind not in "iu":
-        raise RuntimeError("repeats has to be Long or Int tensor")
+        raise NotImplementedError(f'"repeat_interleave_cpu" not implemented for '
+                                  f"'{repeats.dtype.legacy_name}'")
     if data.ndim > 1:
         raise RuntimeError("repeat_interleave only accept 1D vector as repeat")
     data = data.reshape(-1).astype(np.int64)

@@ -45,6 +45,11 @@ class Expand(Op):
     is_view = True
 
     def forward(self, x, shape):
+        lead = len(shape) - x.ndim
+        if shape[lead:] == x.shape and all(n == 1 for n in shape[:lead]):
+            # Nothing stretched (only leading axes of size 1 added): a writable view, as
+            # PyTorch's; numpy's broadcast views are always read-only.
+            return x.reshape(shape)
         return np.broadcast_to(x, shape)
 
     def backward(self, grad, xp):
@@ -285,7 +290,7 @@ class Split(Op):
         node.shape, node.axis, node.squeeze = data.shape, axis, squeeze
         edges = (0,) + tuple(bounds) + (data.shape[axis],)
         lead = (slice(None),) * axis
-        node.indices = tuple(lead + ((lo,) if squeeze else (slice(lo, hi),))
+        node.indices = tuple(lead + ((lo, Ellipsis) if squeeze else (slice(lo, hi),))
                              for lo, hi in zip(edges[:-1], edges[1:]))
         node.num_outputs = len(node.indices)
         record = x._requires_grad and grad_state.enabled
