@@ -10,6 +10,13 @@ The ratio column is minigrad / torch: the target is at most 1.5 everywhere.
     python bench/shape.py --quick          # shorter loops
     python bench/shape.py --only einsum    # rows whose name contains "einsum"
 """
+import os
+
+# One thread for numpy's BLAS as for torch: on a shared machine a multi-threaded BLAS measures
+# the neighbours' load, not the op.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
 import argparse
 import math
 import statistics

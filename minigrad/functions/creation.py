@@ -240,11 +240,14 @@ def _spaced(start, end, steps, np_dtype):
         return np.full(1, start, dtype=work)
     lo, hi = work.type(start), work.type(end)
     step = (work.type(end) - work.type(start)) / work.type(steps - 1)
-    index = np.arange(steps)
     half = steps // 2
+    out = np.empty(steps, dtype=work)
     with np.errstate(all="ignore"):
-        return np.where(index < half, lo + step * index.astype(work),
-                        hi - step * (steps - 1 - index).astype(work)).astype(work)
+        np.multiply(np.arange(half, dtype=work), step, out=out[:half])
+        out[:half] += lo
+        np.multiply(np.arange(steps - 1 - half, -1, -1, dtype=work), step, out=out[half:])
+        np.subtract(hi, out[half:], out=out[half:])
+    return out
 
 
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
@@ -276,8 +279,22 @@ def _triangle_indices(name, row, col, offset, dtype, device, lower):
     if np_dtype.kind not in "iu":
         raise RuntimeError(f'"{name}" not implemented for '
                            f"'{_dt.from_numpy_dtype(np_dtype).legacy_name}'")
-    rows, cols = (np.tril_indices if lower else np.triu_indices)(row, offset, col)
-    return _finish(np.stack([rows, cols]).astype(np_dtype).reshape(2, -1), False, device)
+    # Row i holds columns [0, i + offset] (lower) or [i + offset, col) (upper), clipped:
+    # built from counts per row, without numpy's mask-and-nonzero.
+    i = np.arange(row, dtype=np.int64)
+    if lower:
+        first = np.zeros(row, dtype=np.int64)
+        last = np.clip(i + offset + 1, 0, col)
+    else:
+        first = np.clip(i + offset, 0, col)
+        last = np.full(row, col, dtype=np.int64)
+    counts = np.maximum(last - first, 0)
+    total = int(counts.sum())
+    out = np.empty((2, total), dtype=np_dtype)
+    out[0] = np.repeat(i, counts)
+    starts = np.cumsum(counts) - counts
+    out[1] = np.arange(total, dtype=np.int64) - np.repeat(starts - first, counts)
+    return _finish(out, False, device)
 
 
 def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
