@@ -219,10 +219,19 @@ def segment_sum(grad, repeats, axis, size):
     out_shape = grad.shape[:axis] + (size,) + grad.shape[axis + 1:]
     out = np.zeros(out_shape, dtype=grad.dtype)
     nonzero = np.flatnonzero(repeats)
-    if nonzero.size:
-        starts = (np.cumsum(repeats) - repeats)[nonzero]
-        index = (slice(None),) * axis + (nonzero,)
-        out[index] = np.add.reduceat(grad, starts, axis=axis)
+    if not nonzero.size:
+        return out
+    starts = np.cumsum(repeats) - repeats
+    lead = (slice(None),) * axis
+    if nonzero.size <= 32:  # few runs: one vectorised sum each
+        for i in nonzero.tolist():
+            np.sum(grad[lead + (slice(starts[i], starts[i] + repeats[i]),)], axis=axis,
+                   out=out[lead + (i,)])
+        return out
+    # many runs: numpy's reduceat, along a last (contiguous) axis where it is fast
+    moved = np.ascontiguousarray(np.moveaxis(grad, axis, -1))
+    sums = np.add.reduceat(moved, starts[nonzero], axis=-1)
+    out[lead + (nonzero,)] = np.moveaxis(sums, -1, axis)
     return out
 
 

@@ -67,7 +67,7 @@ def dot(input, other, *, out=None):
         raise RuntimeError(f"inconsistent tensor size, expected tensor [{a._data.size}] and src "
                            f"[{b._data.size}] to have the same number of elements, but got "
                            f"{a._data.size} and {b._data.size} elements respectively")
-    return ops.MatMul.apply(a, b)
+    return L.Dot.apply(a, b)
 
 
 def vdot(input, other, *, out=None):

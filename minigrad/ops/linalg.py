@@ -119,6 +119,21 @@ class Einsum(Op):
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
+class Dot(Op):
+    """out = sum_i a[i] * b[i] (1-D, one dtype);  d out/da = grad * b,  d out/db = grad * a."""
+
+    may_broadcast = False
+
+    def forward(self, a, b):
+        self.saved_tensors = (a, b)
+        return np.asarray(np.dot(a, b))
+
+    def backward(self, grad, xp):
+        a, b = self.saved_tensors
+        need_a, need_b = self.needs_input_grad
+        return (xp.mul(grad, b) if need_a else None, xp.mul(grad, a) if need_b else None)
+
+
 class Outer(Op):
     """out[i, j] = a[i] * b[j];  d out/da = grad @ b,  d out/db = grad^T @ a."""
 
