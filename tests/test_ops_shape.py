@@ -729,3 +729,45 @@ def test_einsum_large_contraction_uses_the_matmul_path_and_agrees():
     a, b = rng.standard_normal((64, 128)), rng.standard_normal((128, 32))
     got = mg.einsum("ij,jk->ik", mg.tensor(a), mg.tensor(b)).numpy()
     np.testing.assert_allclose(got, a @ b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("call", [
+    lambda L, o: L.mm(L.ones(2, 3), L.ones(3, 2), out=o),
+    lambda L, o: L.cat([L.ones(2), L.zeros(1)], out=o),
+    lambda L, o: L.stack([L.ones(2), L.zeros(2)], 1, out=o),
+    lambda L, o: L.tril(L.ones(3, 3), out=o),
+    lambda L, o: L.kron(L.ones(2), L.ones(2), out=o),
+    lambda L, o: L.einsum("ij->j", L.ones(2, 3)).add(0) if o is None else
+    L.addmm(L.ones(2), L.ones(2, 3), L.ones(3, 2), alpha=2, out=o),
+], ids=["mm", "cat", "stack", "tril", "kron", "addmm"])
+def test_out_argument_matches_torch(call):
+    results = []
+    for L in (mg, torch):
+        for out in (L.empty(0), L.empty(7)):
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                got = call(L, out)
+            assert got is out
+            results.append((np.array(out.numpy()), len(caught) > 0))
+        try:
+            call(L, L.empty(0, dtype=L.float64))
+            results.append("cast")
+        except RuntimeError:
+            results.append("refused")
+        try:
+            call(L, L.empty(0, dtype=L.int64))
+            results.append("cast")
+        except (RuntimeError, TypeError) as exc:
+            results.append(type(exc).__name__)
+    assert results[2:4] == results[6:8]
+    del results[6:8], results[2:4]
+    mg_results, torch_results = results[:2], results[2:]
+    for (g, g_warned), (w, w_warned) in zip(mg_results, torch_results):
+        np.testing.assert_array_equal(g, w)
+        assert g_warned == w_warned
+
+
+def test_out_argument_refuses_autograd_like_torch():
+    for L in (mg, torch):
+        with pytest.raises(RuntimeError, match="out="):
+            L.mm(L.ones(2, 2, requires_grad=True), L.ones(2, 2), out=L.empty(2, 2))

@@ -82,6 +82,15 @@ FACTORIES = {
     "triu_indices": lambda L: L.triu_indices(3, 3, 1),
     "triu_indices_int32": lambda L: L.triu_indices(4, 2, -2, dtype=L.int32),
     "tril_indices_empty": lambda L: L.tril_indices(0, 3),
+    "tril_indices_wide": lambda L: L.tril_indices(3, 7, 2),
+    "triu_indices_tall": lambda L: L.triu_indices(7, 3, -2),
+    "new_zeros": lambda L: L.ones(2, dtype=L.int32).new_zeros((2, 3)),
+    "new_ones": lambda L: L.ones(2).new_ones(2, 3, dtype=L.float64),
+    "new_full": lambda L: L.ones(2, dtype=L.int64).new_full((2,), 1.5),
+    "new_empty": lambda L: L.ones(2).new_empty(3, dtype=L.int32).shape,
+    "new_tensor": lambda L: L.ones(2).new_tensor([1, 2]),
+    "zeros_out_dtype": lambda L: L.zeros(2, out=L.empty(0, dtype=L.int64)),
+    "arange_out": lambda L: L.arange(4, out=L.empty(0, dtype=L.float64)),
 }
 
 

@@ -6,13 +6,16 @@ integer ones); ``layout``, ``device`` (CPU only), ``pin_memory`` and ``memory_fo
 accepted at their CPU values. Every sampler draws from ``generator=`` when given, else from the
 default generator (``mg.manual_seed``); see ``minigrad/random.py``.
 """
+import functools
 import math
 import numbers
+import warnings
 
 import numpy as np
 
 from .. import dtypes as _dt
 from .. import random as _random
+from ..autograd import graph as _graph
 from ..ops.random import Sample
 from ..random import Generator, default_generator, get_rng_state, set_rng_state
 from ..tensor import (
@@ -34,13 +37,84 @@ __all__ = ["Generator", "arange", "as_tensor", "bernoulli", "default_generator",
            "randn_like", "randperm", "set_rng_state", "tensor", "tril_indices", "triu_indices",
            "zeros", "zeros_like"]
 METHODS = ["bernoulli", "bernoulli_", "cauchy_", "exponential_", "geometric_", "log_normal_",
-           "multinomial", "normal_", "random_", "uniform_"]
+           "multinomial", "new_empty", "new_full", "new_ones", "new_tensor", "new_zeros",
+           "normal_", "random_", "uniform_"]
 
 numel = method_form("numel")
 
 
 def is_tensor(obj):
     return isinstance(obj, Tensor)
+
+
+# =============================================================================================
+# out=: results written into a given tensor (shared by the function families)
+# =============================================================================================
+
+_C_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
+            "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+            "bool": "bool", "float16": "c10::Half"}
+
+
+def c_name(np_dtype):
+    """The C++ type name PyTorch's dtype errors use (float, double, long int...)."""
+    return _C_NAMES.get(np_dtype.name, np_dtype.name)
+
+
+def _kind_rank(np_dtype):
+    return {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}[np_dtype.kind]
+
+
+def write_out(result, out, name, factory=False, exact=False, joins=False):
+    """``result``, or, when ``out`` is a tensor, ``out`` holding result's values (PyTorch's
+    ``out=``): out is resized to the result's shape (with PyTorch's warning when it had
+    elements); a factory's result takes out's dtype, others are cast to it when PyTorch can
+    (never float to int), and the BLAS products (``exact``) must match it; not
+    differentiable."""
+    if out is None:
+        return result
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if _grad_on() and (result._requires_grad or out._requires_grad):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                           f"differentiation, but one of the arguments requires grad.")
+    data = result._data
+    if out._data.dtype != data.dtype:
+        if exact:
+            raise RuntimeError(f"Expected out tensor to have dtype {c_name(data.dtype)}, but "
+                               f"got {c_name(out._data.dtype)} instead")
+        if not factory and _kind_rank(data.dtype) > _kind_rank(out._data.dtype):
+            want = _dt.from_numpy_dtype(out._data.dtype).legacy_name
+            if joins:  # PyTorch's cat and stack raise a TypeError here
+                raise TypeError(f"torch.{name}(): input types can't be cast to the desired "
+                                f"output type {want}")
+            raise RuntimeError(f"result type {_dt.from_numpy_dtype(data.dtype).legacy_name} "
+                               f"can't be cast to the desired output type {want}")
+        data = data.astype(out._data.dtype)
+    if out._data.shape != data.shape:
+        if out._data.size:
+            warnings.warn(f"An output with one or more elements was resized since it had shape "
+                          f"{list(out._data.shape)}, which does not match the required output "
+                          f"shape {list(data.shape)}. This behavior is deprecated, and in a "
+                          f"future PyTorch release outputs will not be resized unless they "
+                          f"have zero elements.", UserWarning, stacklevel=3)
+        out._data = np.empty(data.shape, dtype=data.dtype)
+    np.copyto(out._data, data)
+    _graph.bump(out._data)
+    return out
+
+
+def with_out(factory=False, exact=False, joins=False):
+    """Decorator: the function takes ``out=`` (see ``write_out``)."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def function(*args, out=None, **kwargs):
+            return write_out(fn(*args, **kwargs), out, fn.__name__, factory, exact, joins)
+
+        return function
+
+    return decorate
 
 
 # =============================================================================================
@@ -102,18 +176,21 @@ def _filled(args, size, value, dtype, requires_grad, device, name, default=None)
                    requires_grad, device)
 
 
+@with_out(factory=True)
 def zeros(*size_args, size=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False):
     """A tensor of zeros, float32 unless ``dtype`` says otherwise."""
     return _filled(size_args, size, 0, dtype, requires_grad, device, "zeros")
 
 
+@with_out(factory=True)
 def ones(*size_args, size=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False):
     """A tensor of ones, float32 unless ``dtype`` says otherwise."""
     return _filled(size_args, size, 1, dtype, requires_grad, device, "ones")
 
 
+@with_out(factory=True)
 def empty(*size_args, size=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False, memory_format=None):
     """An uninitialised tensor (minigrad fills it with zeros: numpy's ``empty`` would hand out
@@ -133,6 +210,7 @@ def _fill_dtype(fill_value):
     return _default_float()
 
 
+@with_out(factory=True)
 def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
          requires_grad=False):
     """A tensor of ``size`` filled with ``fill_value``; its dtype is the fill value's (bool,
@@ -173,6 +251,45 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
     return _like(input, fill_value, dtype, requires_grad, device)
 
 
+@with_out(factory=True)
+def _new(self, args, size, value, dtype, requires_grad, device, name):
+    np_dtype = self._data.dtype if dtype is None else _dt.as_dtype(dtype).np_dtype
+    shape = _sizes(args, size, name)
+    return _finish(np.full(shape, value, dtype=np_dtype), requires_grad, device)
+
+
+def new_zeros(self, *size_args, size=None, dtype=None, layout=None, device=None,
+              requires_grad=False, pin_memory=False):
+    """Zeros of the given size, with this tensor's dtype unless ``dtype`` says otherwise."""
+    return _new(self, size_args, size, 0, dtype, requires_grad, device, "new_zeros")
+
+
+def new_ones(self, *size_args, size=None, dtype=None, layout=None, device=None,
+             requires_grad=False, pin_memory=False):
+    """Ones of the given size, with this tensor's dtype unless ``dtype`` says otherwise."""
+    return _new(self, size_args, size, 1, dtype, requires_grad, device, "new_ones")
+
+
+def new_empty(self, *size_args, size=None, dtype=None, layout=None, device=None,
+              requires_grad=False, pin_memory=False):
+    """An uninitialised (zero-filled) tensor with this tensor's dtype."""
+    return _new(self, size_args, size, 0, dtype, requires_grad, device, "new_empty")
+
+
+def new_full(self, size, fill_value, *, dtype=None, layout=None, device=None,
+             requires_grad=False, pin_memory=False):
+    """``fill_value`` everywhere, with this tensor's dtype unless ``dtype`` says otherwise."""
+    return _new(self, (size,), None, fill_value, dtype, requires_grad, device, "new_full")
+
+
+def new_tensor(self, data, *, dtype=None, layout=None, device=None, requires_grad=False,
+               pin_memory=False):
+    """A copy of ``data`` with this tensor's dtype unless ``dtype`` says otherwise."""
+    _check_device(device)
+    return tensor(data, dtype=self.dtype if dtype is None else dtype,
+                  requires_grad=requires_grad)
+
+
 def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
     """The n x m identity matrix (m = n by default)."""
     n = int(n)
@@ -195,6 +312,7 @@ def _is_floating_number(value):
         isinstance(value, Tensor) and value._data.dtype.kind == "f")
 
 
+@with_out(factory=True)
 def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
            requires_grad=False):
     """Values in [start, end) by step: int64 when start, end and step are all ints, else
@@ -250,6 +368,7 @@ def _spaced(start, end, steps, np_dtype):
     return out
 
 
+@with_out(factory=True)
 def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
     """``steps`` evenly spaced values from start to end, both included (float32 default)."""
@@ -258,6 +377,7 @@ def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=Non
     return _finish(values.astype(np_dtype), requires_grad, device)
 
 
+@with_out(factory=True)
 def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
              requires_grad=False):
     """base ** linspace(start, end, steps) (float32 default; powers computed in double)."""
@@ -349,6 +469,7 @@ def _standard_normal(rng, shape, np_dtype):
     return rng.standard_normal(shape).astype(np_dtype)
 
 
+@with_out(factory=True)
 def rand(*size_args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
          requires_grad=False, pin_memory=False):
     """Uniform on [0, 1), float32 by default."""
@@ -357,6 +478,7 @@ def rand(*size_args, size=None, generator=None, out=None, dtype=None, layout=Non
     return _finish(_uniform(_rng(generator), shape, np_dtype), requires_grad, device)
 
 
+@with_out(factory=True)
 def randn(*size_args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
           requires_grad=False, pin_memory=False):
     """Standard normal, float32 by default."""
@@ -377,6 +499,7 @@ def _integers(rng, low, high, shape, np_dtype):
     return values if np_dtype == _INT64 else values.astype(np_dtype)
 
 
+@with_out(factory=True)
 def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
             device=None, requires_grad=False):
     """Integers uniform on [low, high): ``randint(high, size)`` or ``randint(low, high, size)``;
@@ -395,6 +518,7 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
                    device)
 
 
+@with_out(factory=True)
 def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
              requires_grad=False, pin_memory=False):
     """A random permutation of 0 .. n-1 (int64 unless ``dtype`` says otherwise)."""
@@ -448,6 +572,7 @@ def _check_std(std):
         raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
 
 
+@with_out(factory=True)
 def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None,
            device=None, pin_memory=False, requires_grad=False):
     """Normal samples, in four forms: ``normal(mean_tensor, std_tensor)`` (broadcast),
@@ -497,6 +622,7 @@ def _check_probabilities(p):
         raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
 
 
+@with_out()
 def bernoulli(input, p=None, *, generator=None, out=None):
     """0/1 samples in input's shape and dtype: 1 with probability ``input`` (element by
     element), or with probability ``p`` (a number) when given."""
@@ -525,6 +651,7 @@ def poisson(input, generator=None):
     return _sample((input,), lambda x: rng.poisson(x).astype(np_dtype))
 
 
+@with_out()
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
     """Category indices (int64) drawn from each row of ``input`` (1-D or 2-D, non-negative
     weights, not necessarily normalised): ``num_samples`` per row, with or without

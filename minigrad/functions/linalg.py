@@ -14,6 +14,7 @@ from .. import ops
 from ..autograd.grad_mode import state as _grad_state
 from ..ops import linalg as L
 from ..tensor import Tensor, _as_type, _axis, _broadcastable, matmul
+from .creation import c_name, with_out
 
 __all__ = ["addbmm", "addmm", "addmv", "addmv_", "addr", "baddbmm", "bmm", "chain_matmul", "cross", "dot",
            "einsum", "ger", "inner", "kron", "matmul", "mm", "multi_dot", "mv", "outer",
@@ -54,6 +55,7 @@ def _promoted(*tensors):
 # =============================================================================================
 
 
+@with_out(exact=True)
 def dot(input, other, *, out=None):
     """The inner product of two 1-D tensors of one dtype and size."""
     a, b = _tensor(input, "dot"), _tensor(other, "dot", "tensor")
@@ -70,11 +72,13 @@ def dot(input, other, *, out=None):
     return L.Dot.apply(a, b)
 
 
+@with_out(exact=True)
 def vdot(input, other, *, out=None):
     """``dot`` with the first argument conjugated: for real dtypes, ``dot``."""
     return dot(input, other)
 
 
+@with_out()
 def outer(input, vec2, *, out=None):
     """out[i, j] = input[i] * vec2[j] for 1-D inputs."""
     a, b = _tensor(input, "outer"), _tensor(vec2, "outer", "vec2")
@@ -89,6 +93,7 @@ def outer(input, vec2, *, out=None):
 ger = outer
 
 
+@with_out()
 def inner(input, other, *, out=None):
     """Sum over the last dimensions: out[i..., j...] = sum_k input[i..., k] * other[j..., k]
     (a product with a 0-d tensor is elementwise)."""
@@ -106,6 +111,7 @@ def inner(input, other, *, out=None):
     return L.Einsum.apply(a, b, equation=f"{sa},{sb}->{sa[:-1] + sb[:-1]}")
 
 
+@with_out(exact=True)
 def mm(input, mat2, *, out=None):
     """The product of two matrices (n, m) @ (m, p) -> (n, p), of one dtype."""
     a, b = _tensor(input, "mm"), _tensor(mat2, "mm", "mat2")
@@ -118,17 +124,11 @@ def mm(input, mat2, *, out=None):
                            f"{a._data.shape[1]} and {b._data.shape[0]}x{b._data.shape[1]})")
     if a._data.dtype != b._data.dtype:
         raise RuntimeError(f"expected m1 and m2 to have the same dtype, but got: "
-                           f"{_np_name(a._data.dtype)} != {_np_name(b._data.dtype)}")
+                           f"{c_name(a._data.dtype)} != {c_name(b._data.dtype)}")
     return ops.MatMul.apply(a, b)
 
 
-def _np_name(np_dtype):
-    """The C++ type names PyTorch's mm errors use (float, double, long int...)."""
-    return {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
-            "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
-            "bool": "bool", "float16": "c10::Half"}.get(np_dtype.name, np_dtype.name)
-
-
+@with_out(exact=True)
 def mv(input, vec, *, out=None):
     """The product of a matrix (n, m) and a vector (m,) -> (n,)."""
     a, v = _tensor(input, "mv"), _tensor(vec, "mv", "vec")
@@ -144,6 +144,7 @@ def mv(input, vec, *, out=None):
     return ops.MatMul.apply(a, v)
 
 
+@with_out(exact=True)
 def bmm(input, mat2, *, out=None):
     """Batched matrix products (b, n, m) @ (b, m, p) -> (b, n, p)."""
     a, b = _tensor(input, "bmm"), _tensor(mat2, "bmm", "mat2")
@@ -199,30 +200,35 @@ def _expand_error(have, target):
                        f"{list(target)}")
 
 
+@with_out(exact=True)
 def addmm(input, mat1, mat2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * (mat1 @ mat2); input broadcasts to (n, p)."""
     x = _tensor(input, "addmm")
     return _scaled_sum(x, mm(mat1, mat2), beta, alpha, "addmm")
 
 
+@with_out(exact=True)
 def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * (mat @ vec); input broadcasts to (n,)."""
     x = _tensor(input, "addmv")
     return _scaled_sum(x, mv(mat, vec), beta, alpha, "addmv")
 
 
+@with_out(exact=True)
 def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * outer(vec1, vec2); input broadcasts to (n, m)."""
     x = _tensor(input, "addr")
     return _scaled_sum(x, outer(vec1, vec2), beta, alpha, "addr")
 
 
+@with_out(exact=True)
 def baddbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * bmm(batch1, batch2); input broadcasts to (b, n, p)."""
     x = _tensor(input, "baddbmm")
     return _scaled_sum(x, bmm(batch1, batch2), beta, alpha, "baddbmm")
 
 
+@with_out(exact=True)
 def addbmm(input, batch1, batch2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * (the sum over the batch of bmm(batch1, batch2)); input
     broadcasts to (n, p)."""
@@ -257,6 +263,7 @@ addbmm_ = _inplace_product(addbmm)
 # =============================================================================================
 
 
+@with_out()
 def multi_dot(tensors, *, out=None):
     """The product of a chain of matrices (the first may be 1-D, a row; the last 1-D, a
     column), multiplied in the order that costs fewest multiplications."""
@@ -324,6 +331,7 @@ def _chain(mats):
     return product(0, n - 1)
 
 
+@with_out()
 def chain_matmul(*matrices, out=None):
     """The product of 2-D matrices (deprecated in PyTorch for ``linalg.multi_dot``)."""
     warnings.warn("torch.chain_matmul is deprecated and will be removed in a future PyTorch "
@@ -342,6 +350,7 @@ def chain_matmul(*matrices, out=None):
     return multi_dot(matrices)
 
 
+@with_out()
 def kron(input, other, *, out=None):
     """The Kronecker product: blocks input[i, j...] * other (the tensor with fewer dimensions
     gets leading ones)."""
@@ -355,6 +364,7 @@ def kron(input, other, *, out=None):
     return L.Kron.apply(a, b)
 
 
+@with_out()
 def cross(input, other, dim=None, *, out=None):
     """The cross product of 3-vectors along ``dim`` (input and other broadcast). Without
     ``dim``, the first dimension of size 3 (deprecated in PyTorch, with a warning)."""

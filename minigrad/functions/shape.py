@@ -24,6 +24,7 @@ from ..tensor import (
 from ..tensor import cat as _cat
 from ..tensor import stack as _stack
 from ._common import method_form
+from .creation import with_out
 
 __all__ = ["adjoint", "atleast_1d", "atleast_2d", "atleast_3d", "broadcast_shapes", "broadcast_tensors",
            "broadcast_to", "cat", "chunk", "column_stack", "concat", "concatenate", "diag",
@@ -80,6 +81,7 @@ def _dims_list(dims, ndim, name):
 # =============================================================================================
 
 
+@with_out(joins=True)
 def cat(tensors, dim=0, *, out=None):
     """Join tensors along an existing dimension (``torch.cat``). As in PyTorch, 1-D empty
     tensors are skipped beside tensors of other ranks, and 0-d tensors are refused."""
@@ -104,6 +106,7 @@ concat = cat
 concatenate = cat
 
 
+@with_out(joins=True)
 def stack(tensors, dim=0, *, out=None):
     """Join same-shape tensors along a new dimension (``torch.stack``)."""
     if isinstance(tensors, Tensor):
@@ -161,12 +164,14 @@ def atleast_3d(*tensors):
     return _atleast(tensors, 3, "atleast_3d")
 
 
+@with_out(joins=True)
 def hstack(tensors, *, out=None):
     """Join along dimension 1 (dimension 0 when every input is 1-D)."""
     tensors = [_atleast_one(x, 1, "hstack") for x in _sequence(tensors, "hstack")]
     return cat(tensors, 0 if all(x._data.ndim == 1 for x in tensors) else 1)
 
 
+@with_out(joins=True)
 def vstack(tensors, *, out=None):
     """Join along dimension 0 after making every input at least 2-D."""
     return cat([_atleast_one(x, 2, "vstack") for x in _sequence(tensors, "vstack")], 0)
@@ -175,11 +180,13 @@ def vstack(tensors, *, out=None):
 row_stack = vstack
 
 
+@with_out(joins=True)
 def dstack(tensors, *, out=None):
     """Join along dimension 2 after making every input at least 3-D."""
     return cat([_atleast_one(x, 3, "dstack") for x in _sequence(tensors, "dstack")], 2)
 
 
+@with_out(joins=True)
 def column_stack(tensors, *, out=None):
     """Join along dimension 1, 0-d and 1-D inputs first made columns (n, 1)."""
     columns = []
@@ -739,6 +746,7 @@ def _at_least_2d(x, name):
         raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
 
 
+@with_out(exact=True)
 def tril(input, diagonal=0, *, out=None):
     """x with the elements above diagonal ``diagonal`` of the last two dimensions zeroed."""
     x = _tensor_arg(input, "tril")
@@ -746,6 +754,7 @@ def tril(input, diagonal=0, *, out=None):
     return S.Tril.apply(x, int(diagonal))
 
 
+@with_out(exact=True)
 def triu(input, diagonal=0, *, out=None):
     """x with the elements below diagonal ``diagonal`` of the last two dimensions zeroed."""
     x = _tensor_arg(input, "triu")
@@ -795,6 +804,7 @@ def diag_embed(input, offset=0, dim1=-2, dim2=-1):
     return S.DiagonalScatter.apply(source, tuple(shape), offset, a, b)
 
 
+@with_out(exact=True)
 def diag(input, diagonal=0, *, out=None):
     """A 1-D x placed on diagonal ``diagonal`` of a square matrix, or a copy of that diagonal
     of a 2-D x."""
