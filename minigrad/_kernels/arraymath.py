@@ -9,6 +9,8 @@ which has a function of the same name and meaning for each of these, recording o
 Inputs are numpy arrays or Python numbers; outputs are new arrays or views the caller never
 writes into.
 """
+import functools
+
 import numpy as np
 
 __all__ = ["cast", "clone", "index", "index_put", "log", "log1p", "log_softmax", "mT",
@@ -274,64 +276,89 @@ _EINSUM_DIRECT_MAX = 1 << 15
 def einsum(equation, *operands):
     """``einsum`` of an explicit equation ("ij,jk->ik": letters only, every label of one size
     in every operand), contracted left to right, each pair as one batched matmul (as PyTorch
-    does). The result is a new array."""
+    does). The result is a new array (or a view of a new one)."""
+    if len(operands) == 1:
+        result = np.asarray(np.einsum(equation, operands[0]))
+        return result.copy() if np.may_share_memory(result, operands[0]) else result
+    steps, final = _einsum_plan(equation, tuple(x.shape for x in operands))
+    current = operands[0]
+    for step, other in zip(steps, operands[1:]):
+        current = _contract_pair(step, current, other)
+    if final is not None:
+        current = np.einsum(final, current)
+    return np.asarray(current)
+
+
+@functools.lru_cache(maxsize=1024)
+def _einsum_plan(equation, shapes):
+    """How to contract ``equation`` for operands of ``shapes``, pair by pair (cached: a
+    training loop calls the same einsum with the same shapes every step)."""
     inputs, output = equation.split("->")
     subscripts = inputs.split(",")
-    if len(operands) == 1:
-        return _fresh(np.einsum(equation, operands[0]), operands)
-    current, current_subs = operands[0], subscripts[0]
-    for i in range(1, len(operands)):
+    sizes = {}
+    for subs, shape in zip(subscripts, shapes):
+        sizes.update(zip(subs, shape))
+    steps = []
+    current = subscripts[0]
+    for i in range(1, len(subscripts)):
         later = set(output).union(*subscripts[i + 1:])
-        current, current_subs = _contract_pair(current, current_subs, operands[i],
-                                               subscripts[i], later)
-    if current_subs != output:
-        current = np.einsum(f"{current_subs}->{output}", current)
-    return _fresh(current, operands)
+        steps.append(_pair_plan(current, subscripts[i], later, sizes))
+        current = steps[-1][-1]
+    return tuple(steps), (f"{current}->{output}" if current != output else None)
 
 
-def _fresh(result, operands):
-    """``result`` as an array that shares no memory with the operands."""
-    result = np.asarray(result)
-    if any(np.may_share_memory(result, x) for x in operands):
-        result = result.copy()
-    return result
+def _kept(subs, keep):
+    """The labels of ``subs`` that are kept, each once, in order."""
+    return "".join(dict.fromkeys(c for c in subs if c in keep))
 
 
-def _reduce_alone(x, subs, keep):
-    """x with the labels outside ``keep`` summed away and repeated labels reduced to their
-    diagonal (numpy's einsum on one operand is fast at both)."""
-    labels = "".join(dict.fromkeys(c for c in subs if c in keep))
-    if labels == subs:
-        return x, subs
-    return np.einsum(f"{subs}->{labels}", x), labels
-
-
-def _contract_pair(a, sa, b, sb, later):
-    """a (labels sa) times b (labels sb), summed over the labels that no later operand and
-    not the output need; returns (result, its labels)."""
-    a, sa = _reduce_alone(a, sa, set(sb) | later)
-    b, sb = _reduce_alone(b, sb, set(sa) | later)
-    sizes = dict(zip(sa, a.shape))
-    sizes.update(zip(sb, b.shape))
-    batch = [c for c in sa if c in sb and c in later]
-    summed = [c for c in sa if c in sb and c not in later]
-    left = [c for c in sa if c not in sb]
-    right = [c for c in sb if c not in sa]
+def _pair_plan(sa, sb, later, sizes):
+    """The contraction of operands labelled sa and sb into the labels that no later operand
+    and not the output can do without: labels of one operand alone are summed (and repeated
+    labels reduced to their diagonal) first, then the shared labels are contracted by one
+    (batched) matmul, or by numpy's einsum loop when that is small or nothing is summed."""
+    ra = _kept(sa, set(sb) | later)
+    rb = _kept(sb, set(ra) | later)
+    reduce_a = f"{sa}->{ra}" if ra != sa else None
+    reduce_b = f"{sb}->{rb}" if rb != sb else None
+    batch = [c for c in ra if c in rb and c in later]
+    summed = [c for c in ra if c in rb and c not in later]
+    left = [c for c in ra if c not in rb]
+    right = [c for c in rb if c not in ra]
     out_subs = "".join(batch + left + right)
     work = 1
-    for n in sizes.values():
-        work *= n
+    for c in set(ra) | set(rb):
+        work *= sizes[c]
     if not summed or work <= _EINSUM_DIRECT_MAX:
-        return np.einsum(f"{sa},{sb}->{out_subs}", a, b), out_subs
-    n_batch, n_left, n_sum, n_right = (int(np.prod([sizes[c] for c in group], dtype=np.int64))
-                                       for group in (batch, left, summed, right))
-    a2 = np.transpose(a, [sa.index(c) for c in batch + left + summed])
-    b2 = np.transpose(b, [sb.index(c) for c in batch + summed + right])
-    if batch:
-        out = np.matmul(a2.reshape(n_batch, n_left, n_sum), b2.reshape(n_batch, n_sum, n_right))
-    else:
-        out = np.matmul(a2.reshape(n_left, n_sum), b2.reshape(n_sum, n_right))
-    return out.reshape([sizes[c] for c in out_subs]), out_subs
+        return reduce_a, reduce_b, f"{ra},{rb}->{out_subs}", out_subs
+
+    def size(group):
+        n = 1
+        for c in group:
+            n *= sizes[c]
+        return n
+
+    n_batch, n_left, n_sum, n_right = size(batch), size(left), size(summed), size(right)
+    a_shape = (n_batch, n_left, n_sum) if batch else (n_left, n_sum)
+    b_shape = (n_batch, n_sum, n_right) if batch else (n_sum, n_right)
+    matmul = (tuple(ra.index(c) for c in batch + left + summed), a_shape,
+              tuple(rb.index(c) for c in batch + summed + right), b_shape,
+              tuple(sizes[c] for c in out_subs))
+    return reduce_a, reduce_b, matmul, out_subs
+
+
+def _contract_pair(step, a, b):
+    reduce_a, reduce_b, how, _ = step
+    if reduce_a is not None:
+        a = np.einsum(reduce_a, a)
+    if reduce_b is not None:
+        b = np.einsum(reduce_b, b)
+    if isinstance(how, str):
+        return np.einsum(how, a, b)
+    perm_a, a_shape, perm_b, b_shape, out_shape = how
+    a = np.transpose(a, perm_a).reshape(a_shape)
+    b = np.transpose(b, perm_b).reshape(b_shape)
+    return np.matmul(a, b).reshape(out_shape)
 
 
 __all__ += ["cat"]

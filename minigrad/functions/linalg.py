@@ -5,6 +5,7 @@ differentiable ops of ``minigrad/ops/linalg.py``: ``MatMul`` for the matrix prod
 ``Einsum`` (forward as batched matmuls, backward as einsums) for einsum and inner, ``Outer``,
 ``Kron`` and ``Cross``.
 """
+import functools
 import warnings
 
 import numpy as np
@@ -473,15 +474,24 @@ def _sublist_equation(args):
 def _normalized(equation, operands):
     """The equation with explicit output, its ellipses spelled out as letters, and the
     operands expanded where a label of size 1 meets a larger one."""
+    explicit, wants = _parse(equation, tuple(x._data.shape for x in operands))
+    return explicit, [x if want is None else x.expand(want) for x, want in zip(operands, wants)]
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse(equation, shapes):
+    """(explicit equation, the shape each operand is expanded to or None), with PyTorch's
+    errors; cached on the equation and the shapes (a loop calls the same einsum every
+    step)."""
     if "->" in equation:
         inputs, output = equation.split("->", 1)
     else:
         inputs, output = equation, None
     terms = inputs.split(",")
-    if len(terms) < len(operands):
+    if len(terms) < len(shapes):
         raise RuntimeError("einsum(): more operands were provided than specified in the "
                            "equation")
-    if len(terms) > len(operands):
+    if len(terms) > len(shapes):
         raise RuntimeError("einsum(): fewer operands were provided than specified in the "
                            "equation")
     position = 0
@@ -499,9 +509,9 @@ def _normalized(equation, operands):
     used = set(equation) & set(L._LETTERS)
     spare = [c for c in L._LETTERS if c not in used]
     ellipsis_dims = []
-    for i, (term, x) in enumerate(zip(terms, operands)):
+    for i, (term, x) in enumerate(zip(terms, shapes)):
         named = len(term.replace("...", ""))
-        nd = x._data.ndim
+        nd = len(x)
         if "..." in term:
             if named > nd:
                 raise RuntimeError(f"einsum(): the number of subscripts in the equation "
@@ -540,9 +550,9 @@ def _normalized(equation, operands):
     # Sizes: a label repeated in one operand must agree there; across operands, sizes of 1
     # broadcast.
     sizes = {}
-    for i, (term, x) in enumerate(zip(spelled, operands)):
+    for i, (term, x) in enumerate(zip(spelled, shapes)):
         local = {}
-        for c, n in zip(term, x._data.shape):
+        for c, n in zip(term, x):
             if c in local and local[c] != n:
                 raise RuntimeError(f"einsum(): subscript {c} is repeated for operand {i} but the "
                                    f"sizes don't match, {local[c]} != {n}")
@@ -559,8 +569,8 @@ def _normalized(equation, operands):
                                        f"the respective dimension")
                 raise RuntimeError(f"einsum(): subscript {c} has size {n} for operand {i} "
                                    f"which does not broadcast with previously seen size {have}")
-    expanded = []
-    for term, x in zip(spelled, operands):
+    wants = []
+    for term, x in zip(spelled, shapes):
         want = tuple(sizes[c] for c in term)
-        expanded.append(x if want == x._data.shape else x.expand(want))
-    return ",".join(spelled) + "->" + out, expanded
+        wants.append(None if want == tuple(x) else want)
+    return ",".join(spelled) + "->" + out, tuple(wants)

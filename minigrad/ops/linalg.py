@@ -1,4 +1,6 @@
 """Matrix products."""
+import functools
+
 import numpy as np
 
 from .._kernels import arraymath
@@ -80,40 +82,47 @@ class Einsum(Op):
         return arraymath.einsum(equation, *operands)
 
     def backward(self, grad, xp):
-        inputs, output = self.equation.split("->")
-        subscripts = inputs.split(",")
         operands = self.saved_tensors
+        shapes = tuple(tuple(x.shape) for x in operands)
+        dtype = xp.values(grad).dtype
         grads = []
         for i, need in enumerate(self.needs_input_grad):
             if not need:
                 grads.append(None)
                 continue
-            subs = subscripts[i] if len(subscripts) > 1 else subscripts[0]
-            terms, values = [output], [grad]
-            for j, other in enumerate(operands):
-                if j != i:
-                    terms.append(subscripts[j])
-                    values.append(other)
-            available = set(output).union(*(subscripts[j] for j in range(len(operands))
-                                            if j != i))
-            dtype = xp.values(grad).dtype
-            shape = tuple(operands[i].shape)
-            target, seen = [], set()
-            unused = iter(sorted(set(_LETTERS) - set(self.equation)))
-            for label, n in zip(subs, shape):
-                if label in seen:  # a repeated label: its gradient lies on a diagonal
-                    fresh = next(unused)
-                    terms.append(label + fresh)
-                    values.append(np.eye(n, dtype=dtype))
-                    target.append(fresh)
-                    continue
-                seen.add(label)
-                if label not in available:  # summed in operand i alone: broadcast back
-                    terms.append(label)
-                    values.append(np.ones(n, dtype=dtype))
-                target.append(label)
-            grads.append(xp.einsum(",".join(terms) + "->" + "".join(target), *values))
+            equation, constants = _einsum_grad_plan(self.equation, shapes, i, dtype.str)
+            others = [x for j, x in enumerate(operands) if j != i]
+            grads.append(xp.einsum(equation, grad, *others, *constants))
         return tuple(grads)
+
+
+@functools.lru_cache(maxsize=1024)
+def _einsum_grad_plan(equation, shapes, i, dtype):
+    """The einsum giving the gradient of operand ``i`` of ``equation`` (operands of
+    ``shapes``) from the output's gradient and the other operands, and the constant operands
+    it needs (ones for labels only operand i has, identities for its repeated labels); cached,
+    the constants are never written to."""
+    inputs, output = equation.split("->")
+    subscripts = inputs.split(",")
+    terms = [output] + [s for j, s in enumerate(subscripts) if j != i]
+    available = set(output).union(*terms[1:])
+    unused = iter(sorted(set(_LETTERS) - set(equation)))
+    constants, target, seen = [], [], set()
+    for label, n in zip(subscripts[i], shapes[i]):
+        if label in seen:  # a repeated label: its gradient lies on a diagonal
+            fresh = next(unused)
+            terms.append(label + fresh)
+            constants.append(np.eye(n, dtype=dtype))
+            target.append(fresh)
+            continue
+        seen.add(label)
+        if label not in available:  # summed in operand i alone: broadcast back
+            terms.append(label)
+            constants.append(np.ones(n, dtype=dtype))
+        target.append(label)
+    for c in constants:
+        c.flags.writeable = False
+    return ",".join(terms) + "->" + "".join(target), tuple(constants)
 
 
 _LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
