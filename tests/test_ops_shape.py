@@ -337,7 +337,7 @@ def _non_contiguous(L, x):
 
 
 @pytest.mark.parametrize("row, case", CASES)
-def test_non_contiguous_inputs_match_torch(backend, row, case):
+def test_non_contiguous_inputs_match_torch(row, case):
     """The same values in a non-contiguous layout: the same results, or the same refusal
     (``view`` of a layout that no view can reshape)."""
     arrays = row.inputs(case)
