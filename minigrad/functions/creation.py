@@ -399,6 +399,13 @@ def _triangle_indices(name, row, col, offset, dtype, device, lower):
     if np_dtype.kind not in "iu":
         raise RuntimeError(f'"{name}" not implemented for '
                            f"'{_dt.from_numpy_dtype(np_dtype).legacy_name}'")
+    return _finish(_triangle(row, col, offset, np_dtype, lower).copy(), False, device)
+
+
+@functools.lru_cache(maxsize=64)
+def _triangle(row, col, offset, np_dtype, lower):
+    """The (2, N) indices (cached: masks and causal attention ask for the same ones again;
+    callers copy)."""
     # Row i holds columns [0, i + offset] (lower) or [i + offset, col) (upper), clipped:
     # built from counts per row, without numpy's mask-and-nonzero.
     i = np.arange(row, dtype=np.int64)
@@ -414,7 +421,8 @@ def _triangle_indices(name, row, col, offset, dtype, device, lower):
     out[0] = np.repeat(i, counts)
     starts = np.cumsum(counts) - counts
     out[1] = np.arange(total, dtype=np.int64) - np.repeat(starts - first, counts)
-    return _finish(out, False, device)
+    out.flags.writeable = False
+    return out
 
 
 def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
@@ -494,8 +502,17 @@ def _check_range(low, high):
 
 
 def _integers(rng, low, high, shape, np_dtype):
-    """Integers uniform on [low, high) stored as ``np_dtype``."""
-    values = rng.integers(low, high, size=shape, dtype=np.int64)
+    """Integers uniform on [low, high) stored as ``np_dtype``. Ranges up to 2**32 take
+    floor(U * n) from a double U (a bias below n / 2**53, and ~10x faster than numpy's
+    ``integers`` on small arrays); wider ones use numpy's exact ``integers``."""
+    n = high - low
+    if n <= 2**32:
+        values = (rng.random(shape) * n).astype(np.int64)
+        np.minimum(values, n - 1, out=values)  # U * n may round up to n when U is near 1
+        if low:
+            values += low
+    else:
+        values = rng.integers(low, high, size=shape, dtype=np.int64)
     return values if np_dtype == _INT64 else values.astype(np_dtype)
 
 
@@ -780,25 +797,28 @@ def random_(self, *args, generator=None, **kwargs):
         low, high = 0, args[0]
     else:
         low, high = _two_args("random_", args, kwargs, ("from", "to"), (0, None))
+    lowest, highest = _integer_range(np_dtype)
     if high is None:
-        if np_dtype.kind == "f":
-            high = 2 ** (np.finfo(np_dtype).nmant + 1) + 1
-        elif np_dtype.kind == "b":
-            high = 2
-        else:
-            high = int(np.iinfo(np_dtype).max) + 1
+        high = highest + 1
     low, high = int(low), int(high)
     _check_range(low, high)
-    if np_dtype.kind in "iub":
-        info = np.iinfo(np_dtype) if np_dtype.kind != "b" else None
-        if info is not None and (high - 1 > info.max or low < info.min):
-            raise RuntimeError(f"to - 1 is out of bounds for {np_dtype.name}")
+    if np_dtype.kind in "iu" and (high - 1 > highest or low < lowest):
+        raise RuntimeError(f"to - 1 is out of bounds for {np_dtype.name}")
     rng = _rng(generator)
 
-    def draw(shape, dt):
-        return rng.integers(low, high, size=shape, dtype=np.int64).astype(dt)
+    return _fill_random(self, lambda shape, dt: _integers(rng, low, high, shape, dt))
 
-    return _fill_random(self, draw)
+
+@functools.cache
+def _integer_range(np_dtype):
+    """The integers ``np_dtype`` holds exactly: [0, 2**24] for float32, [0, 2**53] for
+    float64, {0, 1} for bool, the dtype's range for integers."""
+    if np_dtype.kind == "f":
+        return 0, 2 ** (np.finfo(np_dtype).nmant + 1)
+    if np_dtype.kind == "b":
+        return 0, 1
+    info = np.iinfo(np_dtype)
+    return int(info.min), int(info.max)
 
 
 def exponential_(self, lambd=1, *, generator=None):
