@@ -100,11 +100,12 @@ class Repeat(Op):
     def forward(self, x, repeats):
         self.input_shape, self.repeats = x.shape, repeats
         padded = (1,) * (len(repeats) - x.ndim) + x.shape
-        # One copy of a broadcast view (r0, n0, r1, n1, ...): numpy's tile copies once per
-        # repeated axis.
-        spread = np.broadcast_to(x.reshape([m for n in padded for m in (1, n)]),
-                                 [m for r, n in zip(repeats, padded) for m in (r, n)])
-        return spread.reshape([r * n for r, n in zip(repeats, padded)])
+        # One copy, into a fresh array seen as (r0, n0, r1, n1, ...): numpy's tile copies once
+        # per repeated axis.
+        out = np.empty([r * n for r, n in zip(repeats, padded)], dtype=x.dtype)
+        out.reshape([m for r, n in zip(repeats, padded) for m in (r, n)])[...] = \
+            x.reshape([m for n in padded for m in (1, n)])
+        return out
 
     def backward(self, grad, xp):
         padded = (1,) * (len(self.repeats) - len(self.input_shape)) + tuple(self.input_shape)
