@@ -702,15 +702,20 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     if rows == 0:
         result = np.zeros((0, num_samples), dtype=np.int64)
     elif replacement:
-        # Inverse CDF, all rows at once: row i's cumulative weights, scaled to [0, 1) and
-        # shifted by i, form one increasing sequence to search.
-        cdf = np.cumsum(weights, axis=1) / totals[:, None]
-        cdf += np.arange(rows)[:, None]
-        u = rng.random((rows, num_samples)) + np.arange(rows)[:, None]
-        flat = np.searchsorted(cdf.reshape(-1), u.reshape(-1), side="right")
-        result = flat.reshape(rows, num_samples) - categories * np.arange(rows)[:, None]
-        # Round-off at a row's end may step past its last category: take the last one drawn
-        # with positive weight instead.
+        # Inverse CDF: u * total searched in the cumulative weights; all rows at once by
+        # shifting row i's cumulative weights (scaled to [0, 1)) and its draws by i.
+        cdf = np.cumsum(weights, axis=1)
+        if rows == 1:
+            u = rng.random(num_samples) * cdf[0, -1]
+            result = np.searchsorted(cdf[0], u, side="right").reshape(1, num_samples)
+        else:
+            cdf /= totals[:, None]
+            cdf += np.arange(rows)[:, None]
+            u = rng.random((rows, num_samples)) + np.arange(rows)[:, None]
+            flat = np.searchsorted(cdf.reshape(-1), u.reshape(-1), side="right")
+            result = flat.reshape(rows, num_samples) - categories * np.arange(rows)[:, None]
+        # Round-off at a row's end may step past its last category: take the last one with
+        # positive weight instead.
         last = categories - 1 - np.argmax(weights[:, ::-1] > 0, axis=1)
         result = np.minimum(result, last[:, None])
     else:
