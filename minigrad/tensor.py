@@ -1228,7 +1228,7 @@ def _view_positions(shape, steps):
             positions = np.diagonal(positions, *arg)
         elif kind == "unfold":
             positions = _kernels_arraymath.unfold(positions, *arg)
-        else:
+        else:  # "index", and "split" (an output of split/chunk/unbind/tensor_split)
             positions = positions[arg]
     return np.asarray(positions)
 

@@ -208,8 +208,10 @@ def _split_at(x, axis, bounds, squeeze=False):
     outputs = S.Split.apply_split(x, axis, bounds, squeeze)
     view = getattr(x, "_view_of", None)
     for out, index in zip(outputs, _split_indices(x._data.shape, axis, bounds, squeeze)):
-        out._view_of = (x, (("index", index),)) if view is None else \
-            (view[0], view[1] + (("index", index),))
+        # kind "split": a view that one multi-output op made (PyTorch refuses in-place
+        # changes through those; tensor._view_positions reads it as "index")
+        out._view_of = (x, (("split", index),)) if view is None else \
+            (view[0], view[1] + (("split", index),))
         if getattr(x, "_untracked", False):
             out._untracked = True
     return outputs
