@@ -15,7 +15,7 @@ import numpy as np
 
 from . import dtypes as _dt
 from . import ops
-from . import random as _random
+from ._kernels import arraymath as _kernels_arraymath
 from .autograd import engine as _engine
 from .autograd import graph as _graph
 from .autograd.grad_mode import no_grad as _no_grad
@@ -810,20 +810,26 @@ class Tensor:
     # ----- shape ops --------------------------------------------------------------------------
 
     def reshape(self, *shape):
-        shape = _size(shape)
-        try:
-            target = _resolve_shape(shape, self._data.size)
-        except ValueError:
-            raise ShapeError(f"shape {tuple(shape)} is invalid for input of shape "
-                             f"{tuple(self._data.shape)} ({self._data.size} elements)") from None
+        """The same elements in a new shape: a view when the strides allow one (as ``view``),
+        else a copy. One dimension may be -1 (inferred)."""
+        target = _target_shape(shape, self._data.shape)
         # Always a new node, even for the same shape: torch's view is a new tensor, and
         # returning self would make it a leaf that aliases the input's .grad and flags.
         return _view(self, ops.Reshape, "reshape", target)
 
-    view = reshape
+    def view(self, *shape):
+        """The same memory seen in a new shape (a view, always); RuntimeError when the strides
+        make that impossible (a transposed tensor flattened, say): ``reshape`` copies then."""
+        data = self._data
+        target = _target_shape(shape, data.shape)
+        if _view_strides(data.shape, data.strides, data.itemsize, target) is None:
+            raise RuntimeError("view size is not compatible with input tensor's size and stride "
+                               "(at least one dimension spans across two contiguous subspaces)."
+                               " Use .reshape(...) instead.")
+        return _view(self, ops.Reshape, "reshape", target)
 
     def view_as(self, other):
-        return self.reshape(other.shape)
+        return self.view(other.shape)
 
     def reshape_as(self, other):
         return self.reshape(other.shape)
@@ -834,36 +840,38 @@ class Tensor:
             return self.reshape(1)
         start, end = _axis(start_dim, nd), _axis(end_dim, nd)
         if start > end:
-            raise ValueError("flatten() has invalid args: start_dim cannot come after end_dim")
+            raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
         shape = self._data.shape
-        return self.reshape(shape[:start] + (-1,) + shape[end + 1:]
-                            if self._data.size else
-                            shape[:start] + (int(np.prod(shape[start:end + 1])),) + shape[end + 1:])
+        if start == end:
+            return self.reshape(shape)
+        return self.reshape(shape[:start] + (int(np.prod(shape[start:end + 1])),) +
+                            shape[end + 1:])
 
     def transpose(self, dim0, dim1):
         nd = self._data.ndim
-        axes = list(range(nd))
-        if nd == 0:
-            return _view(self, ops.Permute, "permute", ())
         a, b = _axis(dim0, nd), _axis(dim1, nd)
-        axes[a], axes[b] = axes[b], axes[a]
+        axes = list(range(nd))
+        if nd:
+            axes[a], axes[b] = axes[b], axes[a]
         return _view(self, ops.Permute, "permute", tuple(axes))
 
     def t(self):
         if self._data.ndim > 2:
             raise ShapeError(f"t() expects a tensor with <= 2 dimensions, but self is "
-                             f"{self._data.ndim}D (shape {tuple(self._data.shape)})")
-        return self.transpose(0, -1) if self._data.ndim == 2 else self
+                             f"{self._data.ndim}D")
+        return self.transpose(0, -1) if self._data.ndim == 2 else \
+            _view(self, ops.Permute, "permute", tuple(range(self._data.ndim)))
 
     def permute(self, *dims):
         dims = _size(dims)
         nd = self._data.ndim
         if len(dims) != nd:
-            raise ShapeError(f"permute: the number of dims {len(dims)} does not match the "
-                             f"tensor's {nd} dimensions (shape {tuple(self._data.shape)})")
+            raise ShapeError(f"permute(sparse_coo): number of dimensions in the tensor input "
+                             f"does not match the length of the desired ordering of dimensions "
+                             f"i.e. input.dim() = {nd} is not equal to len(dims) = {len(dims)}")
         axes = tuple(_axis(d, nd) for d in dims)
         if len(set(axes)) != nd:
-            raise ValueError(f"permute: repeated dim in {tuple(dims)}")
+            raise RuntimeError("permute(): duplicate dims are not allowed.")
         return _view(self, ops.Permute, "permute", axes)
 
     def unsqueeze(self, dim):
@@ -872,30 +880,42 @@ class Tensor:
         return _view(self, ops.Reshape, "reshape", shape[:axis] + (1,) + shape[axis:])
 
     def squeeze(self, dim=None):
+        """Drop dimensions of size 1 (all of them, or those among ``dim``: an int or a tuple);
+        a view, and a new one even when nothing is dropped."""
         shape = self._data.shape
         if dim is None:
             new = tuple(n for n in shape if n != 1)
         else:
             axes = _axes(dim, self._data.ndim) or ()
             new = tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1))
-        return _view(self, ops.Reshape, "reshape", new)  # a new node even when nothing is squeezed
+        return _view(self, ops.Reshape, "reshape", new)
 
     def expand(self, *sizes):
         sizes = _size(sizes)
         shape = self._data.shape
         if len(sizes) < len(shape):
-            raise ShapeError(f"expand: the number of sizes provided ({len(sizes)}) must be at "
-                             f"least the number of dimensions of shape {tuple(shape)}")
+            raise ShapeError(f"expand(minigrad.{self.dtype.legacy_name}Tensor"
+                             f"{{{list(shape)}}}, size={list(sizes)}): the number of sizes "
+                             f"provided ({len(sizes)}) must be greater or equal to the number "
+                             f"of dimensions in the tensor ({len(shape)})")
         lead = len(sizes) - len(shape)
-        target = tuple(shape[i - lead] if (n == -1 and i >= lead) else n
-                       for i, n in enumerate(sizes))
-        try:
-            if np.broadcast_shapes(shape, target) != target:
-                raise ValueError
-        except ValueError:
-            raise ShapeError(f"expand: shape {tuple(shape)} cannot be expanded to "
-                             f"{tuple(sizes)}") from None
-        return _view(self, ops.Expand, "expand", target)
+        target = []
+        for i, n in enumerate(sizes):
+            if i < lead:
+                if n < 0:
+                    raise ShapeError(f"The expanded size of the tensor ({n}) isn't allowed in "
+                                     f"a leading, non-existing dimension {i}")
+                target.append(n)
+                continue
+            have = shape[i - lead]
+            if n == -1:
+                n = have
+            elif n != have and have != 1 or n < 0:
+                raise ShapeError(f"The expanded size of the tensor ({n}) must match the "
+                                 f"existing size ({have}) at non-singleton dimension {i}.  "
+                                 f"Target sizes: {list(sizes)}.  Tensor sizes: {list(shape)}")
+            target.append(n)
+        return _view(self, ops.Expand, "expand", tuple(target))
 
     def expand_as(self, other):
         return self.expand(other.shape)
@@ -1007,16 +1027,101 @@ def _check_device(value):
 
 
 def _view(tensor, op, kind, arg):
-    """``op`` applied to ``tensor``; when numpy made a view, the result remembers its base and
+    """``op`` applied to ``tensor``; when the result shares the tensor's memory (numpy made a
+    view, not a copy: ``reshape`` of a transposed tensor copies; an empty view shares nothing
+    but is one), it remembers its base and
     how to take the view again (for in-place changes through it, see ``_rebase_view``)."""
     result = op.apply(tensor, arg)
-    if result._data.base is not None:
+    data = result._data
+    if data.base is not None and (data.size == 0 or np.may_share_memory(data, tensor._data)):
         view = getattr(tensor, "_view_of", None)
         result._view_of = (tensor, ((kind, arg),)) if view is None else \
             (view[0], view[1] + ((kind, arg),))
         if getattr(tensor, "_untracked", False):
             result._untracked = True
     return result
+
+
+def _target_shape(args, shape):
+    """The shape that ``reshape(*args)``/``view(*args)`` of a tensor of ``shape`` asks for,
+    its one -1 inferred; PyTorch's errors otherwise. Sizes are Python ints, so a product
+    that overflows int64 is caught here instead of wrapping around in numpy."""
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = args[0]
+    target = []
+    for n in args:
+        if isinstance(n, bool) or not hasattr(n, "__index__"):
+            raise TypeError(f"reshape(): argument 'shape' must be tuple of ints, but found "
+                            f"element of type {type(n).__name__}")
+        n = n.__index__()
+        if not -2**63 <= n < 2**63:
+            raise TypeError("reshape(): argument 'shape' failed to unpack: Overflow when "
+                            "unpacking long long")
+        target.append(n)
+    size = 1
+    for n in shape:
+        size *= n
+    inferred = None
+    known = 1
+    for i, n in enumerate(target):
+        if n == -1:
+            if inferred is not None:
+                raise RuntimeError("only one dimension can be inferred")
+            inferred = i
+        elif n < 0:
+            raise RuntimeError(f"invalid shape dimension {n} at index {i} of shape {target}")
+        else:
+            known *= n
+    if inferred is not None:
+        if known == 0:
+            if size == 0:
+                raise RuntimeError(f"cannot reshape tensor of 0 elements into shape {target} "
+                                   f"because the unspecified dimension size -1 can be any "
+                                   f"value and is ambiguous")
+            raise ShapeError(f"shape '{target}' is invalid for input of size {size}")
+        if size % known:
+            raise ShapeError(f"shape '{target}' is invalid for input of size {size}")
+        target[inferred] = size // known
+    elif known != size:
+        raise ShapeError(f"shape '{target}' is invalid for input of size {size}")
+    running = 1
+    for n in target:  # the tensor's numel, computed in int64 as PyTorch does
+        running *= n
+        if running > 2**63 - 1:
+            raise RuntimeError("numel: integer multiplication overflow")
+    return tuple(target)
+
+
+def _view_strides(shape, strides, itemsize, target):
+    """The strides (in elements) of ``target`` seen as a view of memory laid out with
+    ``shape``/``strides`` (bytes), or None when no view can do it (PyTorch's computeStride:
+    each run of dimensions that is contiguous in memory may be re-split freely, but a new
+    dimension cannot span two such runs)."""
+    if not shape:
+        return [1] * len(target)
+    old = [s // itemsize for s in strides]
+    numel = 1
+    for n in shape:
+        numel *= n
+    if numel == 0:
+        return [0] * len(target)
+    new = [0] * len(target)
+    view_d = len(target) - 1
+    chunk_base = old[-1]
+    tensor_numel = view_numel = 1
+    for d in range(len(shape) - 1, -1, -1):
+        tensor_numel *= shape[d]
+        if d == 0 or (shape[d - 1] != 1 and old[d - 1] != tensor_numel * chunk_base):
+            while view_d >= 0 and (view_numel < tensor_numel or target[view_d] == 1):
+                new[view_d] = view_numel * chunk_base
+                view_numel *= target[view_d]
+                view_d -= 1
+            if view_numel != tensor_numel:
+                return None
+            if d > 0:
+                chunk_base = old[d - 1]
+                tensor_numel = view_numel = 1
+    return new if view_d == -1 else None
 
 
 def _view_positions(shape, steps):
@@ -1030,7 +1135,11 @@ def _view_positions(shape, steps):
             positions = positions.transpose(arg)
         elif kind == "expand":
             positions = np.broadcast_to(positions, arg)
-        else:
+        elif kind == "diagonal":
+            positions = np.diagonal(positions, *arg)
+        elif kind == "unfold":
+            positions = _kernels_arraymath.unfold(positions, *arg)
+        else:  # "index", and "split" (an output of split/chunk/unbind/tensor_split)
             positions = positions[arg]
     return np.asarray(positions)
 
@@ -1478,133 +1587,6 @@ def from_numpy(array):
         raise ValueError("given numpy array has byte order different from the native byte "
                          "order. Conversion between byte orders is currently not supported.")
     return _wrap(array)
-
-
-def _filled(size, value, dtype, requires_grad, default=_FLOAT32):
-    t = _wrap(np.full(_size(size), value, dtype=_np_dtype(dtype, default)))
-    return t.requires_grad_(True) if requires_grad else t
-
-
-def zeros(*size, dtype=None, device=None, requires_grad=False):
-    return _filled(size, 0, dtype, requires_grad)
-
-
-def ones(*size, dtype=None, device=None, requires_grad=False):
-    return _filled(size, 1, dtype, requires_grad)
-
-
-def empty(*size, dtype=None, device=None, requires_grad=False):
-    return _filled(size, 0, dtype, requires_grad)
-
-
-def full(size, fill_value, dtype=None, device=None, requires_grad=False):
-    if dtype is None:
-        default = _INT64 if isinstance(fill_value, numbers.Integral) and not isinstance(
-            fill_value, bool) else (np.dtype(bool) if isinstance(fill_value, bool) else _FLOAT32)
-    else:
-        default = None
-    return _filled((size,) if isinstance(size, numbers.Integral) else (tuple(size),),
-                   fill_value, dtype, requires_grad, default)
-
-
-def _like(t, value, dtype, requires_grad):
-    np_dtype = t._data.dtype if dtype is None else _dt.as_dtype(dtype).np_dtype
-    out = _wrap(np.full(t._data.shape, value, dtype=np_dtype))
-    return out.requires_grad_(True) if requires_grad else out
-
-
-def zeros_like(t, dtype=None, device=None, requires_grad=False):
-    return _like(t, 0, dtype, requires_grad)
-
-
-def ones_like(t, dtype=None, device=None, requires_grad=False):
-    return _like(t, 1, dtype, requires_grad)
-
-
-def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
-    return _like(t, fill_value, dtype, requires_grad)
-
-
-def eye(n, m=None, dtype=None, device=None, requires_grad=False):
-    t = _wrap(np.eye(n, m, dtype=_np_dtype(dtype, _FLOAT32)))
-    return t.requires_grad_(True) if requires_grad else t
-
-
-def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False):
-    """Values in [start, end) by step; int64 if all arguments are ints, else float32 (torch)."""
-    if end is None:
-        start, end = 0, start
-    if step == 0:
-        raise ValueError("arange: step must be nonzero")
-    ints = all(isinstance(v, numbers.Integral) for v in (start, end, step))
-    default = _INT64 if ints else _FLOAT32
-    np_dtype = _np_dtype(dtype, default)
-    if ints:
-        values = np.arange(start, end, step, dtype=np_dtype)
-    else:  # compute in float64 as torch does, then cast
-        count = max(int(np.ceil((end - start) / step)), 0)
-        values = (start + step * np.arange(count, dtype=np.float64)).astype(np_dtype)
-    t = _wrap(values)
-    return t.requires_grad_(True) if requires_grad else t
-
-
-def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
-    t = _wrap(np.linspace(start, end, int(steps), dtype=np.float64).astype(
-        _np_dtype(dtype, _FLOAT32)))
-    return t.requires_grad_(True) if requires_grad else t
-
-
-def _random_tensor(values, dtype, requires_grad):
-    t = _wrap(values if dtype is None else values.astype(_dt.as_dtype(dtype).np_dtype))
-    return t.requires_grad_(True) if requires_grad else t
-
-
-def _generator(generator):
-    return generator if generator is not None else _random.generator()
-
-
-def rand(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    """Uniform on [0, 1), float32 by default, from minigrad's seeded generator."""
-    np_dtype = _np_dtype(dtype, _FLOAT32)
-    gen_dtype = np_dtype if np_dtype in (_FLOAT32, np.dtype(np.float64)) else np.float64
-    return _random_tensor(_generator(generator).random(_size(size), dtype=gen_dtype),
-                          np_dtype, requires_grad)
-
-
-def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
-    """Standard normal, float32 by default, from minigrad's seeded generator."""
-    np_dtype = _np_dtype(dtype, _FLOAT32)
-    gen_dtype = np_dtype if np_dtype in (_FLOAT32, np.dtype(np.float64)) else np.float64
-    return _random_tensor(_generator(generator).standard_normal(_size(size), dtype=gen_dtype),
-                          np_dtype, requires_grad)
-
-
-def randint(low=0, high=None, size=None, generator=None, dtype=None, device=None,
-            requires_grad=False):
-    """Integers in [low, high); ``randint(high, size)`` and ``randint(low, high, size)`` as torch."""
-    if size is None:
-        if high is None:
-            raise TypeError("randint() missing the required argument 'size'")
-        low, high, size = 0, low, high
-    elif high is None:
-        low, high = 0, low
-    if high <= low:
-        raise ValueError(f"randint: low ({low}) must be less than high ({high})")
-    values = _generator(generator).integers(low, high, size=_size((size,)), dtype=np.int64)
-    return _random_tensor(values, dtype, requires_grad)
-
-
-def randperm(n, generator=None, dtype=None, device=None, requires_grad=False):
-    return _random_tensor(_generator(generator).permutation(int(n)).astype(np.int64), dtype,
-                          requires_grad)
-
-
-def rand_like(t, dtype=None):
-    return rand(*t.shape, dtype=dtype or t.dtype)
-
-
-def randn_like(t, dtype=None):
-    return randn(*t.shape, dtype=dtype or t.dtype)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -9,6 +9,8 @@ which has a function of the same name and meaning for each of these, recording o
 Inputs are numpy arrays or Python numbers; outputs are new arrays or views the caller never
 writes into.
 """
+import functools
+
 import numpy as np
 
 __all__ = ["cast", "clone", "cos", "cosh", "index", "index_put", "log", "log1p",
@@ -211,3 +213,219 @@ def logcumsumexp(x, axis, reverse=False):
         flip = (slice(None),) * axis + (slice(None, None, -1),)
         return np.logaddexp.accumulate(x[flip], axis=axis)[flip]
     return np.logaddexp.accumulate(x, axis=axis)
+# ---------------------------------------------------------------------------------------------
+# Shape, layout and product functions (the shape ops' backward formulas)
+# ---------------------------------------------------------------------------------------------
+
+__all__ += ["cross", "diagonal", "diagonal_scatter", "einsum", "expand", "flip",
+            "repeat_interleave", "roll", "segment_sum", "tril", "triu", "unfold",
+            "unfold_backward", "zeros"]
+
+
+def zeros(shape, dtype):
+    """Zeros of ``shape`` (a constant: the gradient of a sample with respect to its
+    parameters)."""
+    return np.zeros(shape, dtype=dtype)
+
+
+def expand(x, shape):
+    """x broadcast to ``shape`` (a read-only view)."""
+    return np.broadcast_to(x, shape)
+
+
+def flip(x, axes):
+    """x reversed along ``axes`` (a new array)."""
+    return np.flip(x, axes).copy()
+
+
+def roll(x, shifts, axes):
+    """x rolled by ``shifts`` along ``axes`` (elements leaving one end re-enter at the other)."""
+    return np.roll(x, shifts, axes)
+
+
+def tril(x, k):
+    """x with the elements above the ``k``-th diagonal of its last two axes set to 0."""
+    return np.tril(x, k)
+
+
+def triu(x, k):
+    """x with the elements below the ``k``-th diagonal of its last two axes set to 0."""
+    return np.triu(x, k)
+
+
+def diagonal(x, offset, axis1, axis2):
+    """The ``offset`` diagonal of the (axis1, axis2) planes, as a new last axis."""
+    return np.diagonal(x, offset, axis1, axis2)
+
+
+def diagonal_scatter(grad, shape, offset, axis1, axis2):
+    """Zeros of ``shape`` with ``grad`` written on the diagonal that ``diagonal`` reads (its
+    derivative)."""
+    out = np.zeros(shape, dtype=grad.dtype)
+    view = np.diagonal(out, offset, axis1, axis2)
+    view.flags.writeable = True  # a view of ``out``, which owns its memory
+    view[...] = grad
+    return out
+
+
+def repeat_interleave(x, repeats, axis):
+    """Each slice of x along ``axis`` repeated ``repeats`` times (an int, or one count per
+    slice)."""
+    return np.repeat(x, repeats, axis)
+
+
+def segment_sum(grad, repeats, axis, size):
+    """The derivative of ``repeat_interleave``: consecutive runs of ``repeats`` slices of
+    ``grad`` along ``axis`` summed into one slice each (``size`` slices)."""
+    if isinstance(repeats, (int, np.integer)):
+        shape = grad.shape[:axis] + (size, int(repeats)) + grad.shape[axis + 1:]
+        return np.asarray(np.sum(grad.reshape(shape), axis=axis + 1))
+    out_shape = grad.shape[:axis] + (size,) + grad.shape[axis + 1:]
+    out = np.zeros(out_shape, dtype=grad.dtype)
+    nonzero = np.flatnonzero(repeats)
+    if not nonzero.size:
+        return out
+    starts = np.cumsum(repeats) - repeats
+    lead = (slice(None),) * axis
+    if nonzero.size <= 32:  # few runs: one vectorised sum each
+        for i in nonzero.tolist():
+            np.sum(grad[lead + (slice(starts[i], starts[i] + repeats[i]),)], axis=axis,
+                   out=out[lead + (i,)])
+        return out
+    # many runs: numpy's reduceat, along a last (contiguous) axis where it is fast
+    moved = np.ascontiguousarray(np.moveaxis(grad, axis, -1))
+    sums = np.add.reduceat(moved, starts[nonzero], axis=-1)
+    out[lead + (nonzero,)] = np.moveaxis(sums, -1, axis)
+    return out
+
+
+def unfold(x, axis, size, step):
+    """The windows of ``size`` elements every ``step`` along ``axis`` (``Tensor.unfold``):
+    axis becomes the window count, and a new last axis of ``size`` runs along each window."""
+    count = (x.shape[axis] - size) // step + 1
+    shape = x.shape[:axis] + (count,) + x.shape[axis + 1:] + (size,)
+    strides = x.strides[:axis] + (x.strides[axis] * step,) + x.strides[axis + 1:] + \
+        (x.strides[axis],)
+    return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
+
+
+def unfold_backward(grad, shape, axis, size, step):
+    """The derivative of ``unfold``: each window's gradient added back where the window was
+    read (windows overlap when step < size)."""
+    out = np.zeros(shape, dtype=grad.dtype)
+    count = grad.shape[axis]
+    lead = (slice(None),) * axis
+    if size <= count:
+        for j in range(size):  # the j-th element of every window at once
+            out[lead + (slice(j, j + step * (count - 1) + 1, step),)] += grad[..., j]
+    else:
+        for w in range(count):  # one window at a time
+            out[lead + (slice(w * step, w * step + size),)] += np.moveaxis(grad[lead + (w,)],
+                                                                         -1, axis)
+    return out
+
+
+def cross(a, b, axis):
+    """The cross product of 3-vectors along ``axis`` (a and b broadcast)."""
+    return np.cross(a, b, axis=axis)
+
+
+# Contractions at most this many multiply-adds (the product of every label's size) go to
+# numpy's einsum loop; larger ones are turned into one batched matrix product (BLAS).
+_EINSUM_DIRECT_MAX = 1 << 15
+
+
+def einsum(equation, *operands):
+    """``einsum`` of an explicit equation ("ij,jk->ik": letters only, every label of one size
+    in every operand), contracted left to right, each pair as one batched matmul (as PyTorch
+    does). The result is a new array (or a view of a new one)."""
+    if len(operands) == 1:
+        result = np.asarray(np.einsum(equation, operands[0]))
+        return result.copy() if np.may_share_memory(result, operands[0]) else result
+    steps, final = _einsum_plan(equation, tuple(x.shape for x in operands))
+    current = operands[0]
+    for step, other in zip(steps, operands[1:]):
+        current = _contract_pair(step, current, other)
+    if final is not None:
+        current = np.einsum(final, current)
+    return np.asarray(current)
+
+
+@functools.lru_cache(maxsize=1024)
+def _einsum_plan(equation, shapes):
+    """How to contract ``equation`` for operands of ``shapes``, pair by pair (cached: a
+    training loop calls the same einsum with the same shapes every step)."""
+    inputs, output = equation.split("->")
+    subscripts = inputs.split(",")
+    sizes = {}
+    for subs, shape in zip(subscripts, shapes):
+        sizes.update(zip(subs, shape))
+    steps = []
+    current = subscripts[0]
+    for i in range(1, len(subscripts)):
+        later = set(output).union(*subscripts[i + 1:])
+        steps.append(_pair_plan(current, subscripts[i], later, sizes))
+        current = steps[-1][-1]
+    return tuple(steps), (f"{current}->{output}" if current != output else None)
+
+
+def _kept(subs, keep):
+    """The labels of ``subs`` that are kept, each once, in order."""
+    return "".join(dict.fromkeys(c for c in subs if c in keep))
+
+
+def _pair_plan(sa, sb, later, sizes):
+    """The contraction of operands labelled sa and sb into the labels that no later operand
+    and not the output can do without: labels of one operand alone are summed (and repeated
+    labels reduced to their diagonal) first, then the shared labels are contracted by one
+    (batched) matmul, or by numpy's einsum loop when that is small or nothing is summed."""
+    ra = _kept(sa, set(sb) | later)
+    rb = _kept(sb, set(ra) | later)
+    reduce_a = f"{sa}->{ra}" if ra != sa else None
+    reduce_b = f"{sb}->{rb}" if rb != sb else None
+    batch = [c for c in ra if c in rb and c in later]
+    summed = [c for c in ra if c in rb and c not in later]
+    left = [c for c in ra if c not in rb]
+    right = [c for c in rb if c not in ra]
+    out_subs = "".join(batch + left + right)
+    work = 1
+    for c in set(ra) | set(rb):
+        work *= sizes[c]
+    if not summed or work <= _EINSUM_DIRECT_MAX:
+        return reduce_a, reduce_b, f"{ra},{rb}->{out_subs}", out_subs
+
+    def size(group):
+        n = 1
+        for c in group:
+            n *= sizes[c]
+        return n
+
+    n_batch, n_left, n_sum, n_right = size(batch), size(left), size(summed), size(right)
+    a_shape = (n_batch, n_left, n_sum) if batch else (n_left, n_sum)
+    b_shape = (n_batch, n_sum, n_right) if batch else (n_sum, n_right)
+    matmul = (tuple(ra.index(c) for c in batch + left + summed), a_shape,
+              tuple(rb.index(c) for c in batch + summed + right), b_shape,
+              tuple(sizes[c] for c in out_subs))
+    return reduce_a, reduce_b, matmul, out_subs
+
+
+def _contract_pair(step, a, b):
+    reduce_a, reduce_b, how, _ = step
+    if reduce_a is not None:
+        a = np.einsum(reduce_a, a)
+    if reduce_b is not None:
+        b = np.einsum(reduce_b, b)
+    if isinstance(how, str):
+        return np.einsum(how, a, b)
+    perm_a, a_shape, perm_b, b_shape, out_shape = how
+    a = np.transpose(a, perm_a).reshape(a_shape)
+    b = np.transpose(b, perm_b).reshape(b_shape)
+    return np.matmul(a, b).reshape(out_shape)
+
+
+__all__ += ["cat"]
+
+
+def cat(arrays, axis):
+    """The arrays joined along ``axis`` (the derivative of a split)."""
+    return np.concatenate(arrays, axis=axis)

@@ -1,32 +1,52 @@
-"""Creation: tensors from data, factories, random sampling, dtype helpers."""
+"""Creation: tensors from data, factories, random sampling, dtype helpers.
+
+Factories and samplers follow PyTorch's signatures: sizes as ``f(2, 3)``, ``f((2, 3))`` or
+``size=(2, 3)``; ``dtype=None`` picks PyTorch's default (float32 for floating results, int64 for
+integer ones); ``layout``, ``device`` (CPU only), ``pin_memory`` and ``memory_format`` are
+accepted at their CPU values. Every sampler draws from ``generator=`` when given, else from the
+default generator (``mg.manual_seed``); see ``minigrad/random.py``.
+"""
+import functools
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from .. import dtypes as _dt
+from .. import random as _random
+from ..autograd import graph as _graph
+from ..dtypes import (
+    can_cast,
+    finfo,
+    get_default_dtype,
+    iinfo,
+    promote_types,
+    set_default_dtype,
+)
+from ..ops.random import Sample
+from ..random import Generator, default_generator, get_rng_state, set_rng_state
 from ..tensor import (
     Tensor,
-    arange,
+    _broadcastable,
+    _check_device,
+    _grad_on,
+    _wrap,
     as_tensor,
-    empty,
-    eye,
     from_numpy,
-    full,
-    full_like,
-    linspace,
-    ones,
-    ones_like,
-    rand,
-    rand_like,
-    randint,
-    randn,
-    randn_like,
-    randperm,
     tensor,
-    zeros,
-    zeros_like,
 )
 from ._common import method_form
 
-__all__ = ["arange", "as_tensor", "empty", "eye", "from_numpy", "full", "full_like",
-           "is_tensor", "linspace", "numel", "ones", "ones_like", "rand", "rand_like",
-           "randint", "randn", "randn_like", "randperm", "tensor", "zeros", "zeros_like"]
-METHODS = []
+__all__ = ["Generator", "arange", "as_tensor", "bernoulli", "default_generator", "empty",
+           "empty_like", "eye", "from_numpy", "full", "full_like", "get_rng_state",
+           "is_tensor", "linspace", "logspace", "multinomial", "normal", "numel", "ones",
+           "ones_like", "poisson", "rand", "rand_like", "randint", "randint_like", "randn",
+           "randn_like", "randperm", "set_rng_state", "tensor", "tril_indices", "triu_indices",
+           "zeros", "zeros_like"]
+METHODS = ["bernoulli", "bernoulli_", "cauchy_", "exponential_", "geometric_", "log_normal_",
+           "multinomial", "new_empty", "new_full", "new_ones", "new_tensor", "new_zeros",
+           "normal_", "random_", "uniform_"]
 
 numel = method_form("numel")
 
@@ -38,16 +58,6 @@ def is_tensor(obj):
 # ---------------------------------------------------------------------------------------------
 # dtypes: the default dtype, promotion, machine limits, legacy tensor types
 # ---------------------------------------------------------------------------------------------
-
-from .. import dtypes as _dt
-from ..dtypes import (
-    can_cast,
-    finfo,
-    get_default_dtype,
-    iinfo,
-    promote_types,
-    set_default_dtype,
-)
 
 __all__ += ["BoolTensor", "ByteTensor", "CharTensor", "DoubleTensor", "FloatTensor",
             "HalfTensor", "IntTensor", "LongTensor", "ShortTensor", "can_cast", "finfo",
@@ -118,3 +128,853 @@ CharTensor = _legacy_type("CharTensor", _dt.int8)
 ByteTensor = _legacy_type("ByteTensor", _dt.uint8)
 BoolTensor = _legacy_type("BoolTensor", _dt.bool_)
 _ = (can_cast, finfo, get_default_dtype, iinfo, promote_types, set_default_dtype)
+# =============================================================================================
+# out=: results written into a given tensor (shared by the function families)
+# =============================================================================================
+
+_C_NAMES = {"float32": "float", "float64": "double", "int64": "long int", "int32": "int",
+            "int16": "short int", "int8": "signed char", "uint8": "unsigned char",
+            "bool": "bool", "float16": "c10::Half"}
+
+
+def c_name(np_dtype):
+    """The C++ type name PyTorch's dtype errors use (float, double, long int...)."""
+    return _C_NAMES.get(np_dtype.name, np_dtype.name)
+
+
+def _kind_rank(np_dtype):
+    return {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}[np_dtype.kind]
+
+
+def write_out(result, out, name, factory=False, exact=False, joins=False):
+    """``result``, or, when ``out`` is a tensor, ``out`` holding result's values (PyTorch's
+    ``out=``): out is resized to the result's shape (with PyTorch's warning when it had
+    elements); a factory's result takes out's dtype, others are cast to it when PyTorch can
+    (never float to int), and the BLAS products (``exact``) must match it; not
+    differentiable."""
+    if out is None:
+        return result
+    if not isinstance(out, Tensor):
+        raise TypeError(f"{name}(): argument 'out' must be Tensor, not {type(out).__name__}")
+    if _grad_on() and (result._requires_grad or out._requires_grad):
+        raise RuntimeError(f"{name}(): functions with out=... arguments don't support automatic "
+                           f"differentiation, but one of the arguments requires grad.")
+    data = result._data
+    if out._data.dtype != data.dtype:
+        if exact:
+            raise RuntimeError(f"Expected out tensor to have dtype {c_name(data.dtype)}, but "
+                               f"got {c_name(out._data.dtype)} instead")
+        if not factory and _kind_rank(data.dtype) > _kind_rank(out._data.dtype):
+            want = _dt.from_numpy_dtype(out._data.dtype).legacy_name
+            if joins:  # PyTorch's cat and stack raise a TypeError here
+                raise TypeError(f"torch.{name}(): input types can't be cast to the desired "
+                                f"output type {want}")
+            raise RuntimeError(f"result type {_dt.from_numpy_dtype(data.dtype).legacy_name} "
+                               f"can't be cast to the desired output type {want}")
+        data = data.astype(out._data.dtype)
+    if out._data.shape != data.shape:
+        if out._data.size:
+            warnings.warn(f"An output with one or more elements was resized since it had shape "
+                          f"{list(out._data.shape)}, which does not match the required output "
+                          f"shape {list(data.shape)}. This behavior is deprecated, and in a "
+                          f"future PyTorch release outputs will not be resized unless they "
+                          f"have zero elements.", UserWarning, stacklevel=3)
+        out._data = np.empty(data.shape, dtype=data.dtype)
+    np.copyto(out._data, data)
+    _graph.bump(out._data)
+    return out
+
+
+def with_out(factory=False, exact=False, joins=False):
+    """Decorator: the function takes ``out=`` (see ``write_out``)."""
+
+    def decorate(fn):
+        @functools.wraps(fn)
+        def function(*args, out=None, **kwargs):
+            return write_out(fn(*args, **kwargs), out, fn.__name__, factory, exact, joins)
+
+        return function
+
+    return decorate
+
+
+# =============================================================================================
+# Factories
+# =============================================================================================
+
+_FLOAT32 = np.dtype(np.float32)
+_FLOAT64 = np.dtype(np.float64)
+_INT64 = np.dtype(np.int64)
+_BOOL = np.dtype(bool)
+
+
+def _default_float():
+    """PyTorch's default floating dtype (float32)."""
+    return _FLOAT32
+
+
+def _np_dtype(dtype, default):
+    return default if dtype is None else _dt.as_dtype(dtype).np_dtype
+
+
+def _sizes(args, size, name):
+    """The size of ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])``, ``f(size=(2, 3))``, checked as
+    PyTorch does (ints only, none negative, a product int64 can hold)."""
+    if size is not None:
+        if args:
+            raise TypeError(f"{name}() got multiple values for argument 'size'")
+        args = (size,)
+    if len(args) == 1 and isinstance(args[0], (tuple, list)):
+        args = tuple(args[0])
+    sizes = []
+    for n in args:
+        if isinstance(n, bool) or not hasattr(n, "__index__"):
+            raise TypeError(f"{name}(): argument 'size' must be tuple of ints, but found "
+                            f"element of type {type(n).__name__}")
+        sizes.append(n.__index__())
+    for n in sizes:
+        if n < 0:
+            raise RuntimeError(f"Trying to create tensor with negative dimension {n}: {sizes}")
+    total = 1
+    for n in sizes:
+        total *= n
+    if total >= 2**63:
+        raise RuntimeError(f"Storage size calculation overflowed with sizes={sizes}")
+    return tuple(sizes)
+
+
+def _finish(array, requires_grad, device=None):
+    _check_device(device)
+    t = _wrap(array)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _filled(args, size, value, dtype, requires_grad, device, name, default=None):
+    shape = _sizes(args, size, name)
+    return _finish(np.full(shape, value, dtype=_np_dtype(dtype, default or _default_float())),
+                   requires_grad, device)
+
+
+@with_out(factory=True)
+def zeros(*size_args, size=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False):
+    """A tensor of zeros, float32 unless ``dtype`` says otherwise."""
+    return _filled(size_args, size, 0, dtype, requires_grad, device, "zeros")
+
+
+@with_out(factory=True)
+def ones(*size_args, size=None, out=None, dtype=None, layout=None, device=None,
+         requires_grad=False):
+    """A tensor of ones, float32 unless ``dtype`` says otherwise."""
+    return _filled(size_args, size, 1, dtype, requires_grad, device, "ones")
+
+
+@with_out(factory=True)
+def empty(*size_args, size=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False, pin_memory=False, memory_format=None):
+    """An uninitialised tensor (minigrad fills it with zeros: numpy's ``empty`` would hand out
+    stale memory, which is allowed but helps no one)."""
+    return _filled(size_args, size, 0, dtype, requires_grad, device, "empty")
+
+
+def _fill_dtype(fill_value):
+    """``full``'s dtype when none is given: that of the fill value (bool, int64, float32)."""
+    if isinstance(fill_value, Tensor):
+        return fill_value._data.dtype if fill_value._data.dtype.kind != "f" else \
+            _default_float()
+    if isinstance(fill_value, (bool, np.bool_)):
+        return _BOOL
+    if isinstance(fill_value, numbers.Integral):
+        return _INT64
+    return _default_float()
+
+
+@with_out(factory=True)
+def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
+         requires_grad=False):
+    """A tensor of ``size`` filled with ``fill_value``; its dtype is the fill value's (bool,
+    int64, or float32) unless ``dtype`` is given."""
+    if not isinstance(size, (tuple, list)):
+        raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not "
+                        f"{type(size).__name__}")
+    if isinstance(fill_value, Tensor):
+        fill_value = fill_value.item()
+    return _filled((tuple(size),), None, fill_value, dtype, requires_grad, device, "full",
+                   _fill_dtype(fill_value))
+
+
+def _like(input, value, dtype, requires_grad, device):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"expected a Tensor as input, got {type(input).__name__}")
+    np_dtype = input._data.dtype if dtype is None else _dt.as_dtype(dtype).np_dtype
+    return _finish(np.full(input._data.shape, value, dtype=np_dtype), requires_grad, device)
+
+
+def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
+               memory_format=None):
+    return _like(input, 0, dtype, requires_grad, device)
+
+
+def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
+              memory_format=None):
+    return _like(input, 1, dtype, requires_grad, device)
+
+
+def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
+               memory_format=None):
+    return _like(input, 0, dtype, requires_grad, device)
+
+
+def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
+              memory_format=None):
+    return _like(input, fill_value, dtype, requires_grad, device)
+
+
+@with_out(factory=True)
+def _new(self, args, size, value, dtype, requires_grad, device, name):
+    np_dtype = self._data.dtype if dtype is None else _dt.as_dtype(dtype).np_dtype
+    shape = _sizes(args, size, name)
+    return _finish(np.full(shape, value, dtype=np_dtype), requires_grad, device)
+
+
+def new_zeros(self, *size_args, size=None, dtype=None, layout=None, device=None,
+              requires_grad=False, pin_memory=False):
+    """Zeros of the given size, with this tensor's dtype unless ``dtype`` says otherwise."""
+    return _new(self, size_args, size, 0, dtype, requires_grad, device, "new_zeros")
+
+
+def new_ones(self, *size_args, size=None, dtype=None, layout=None, device=None,
+             requires_grad=False, pin_memory=False):
+    """Ones of the given size, with this tensor's dtype unless ``dtype`` says otherwise."""
+    return _new(self, size_args, size, 1, dtype, requires_grad, device, "new_ones")
+
+
+def new_empty(self, *size_args, size=None, dtype=None, layout=None, device=None,
+              requires_grad=False, pin_memory=False):
+    """An uninitialised (zero-filled) tensor with this tensor's dtype."""
+    return _new(self, size_args, size, 0, dtype, requires_grad, device, "new_empty")
+
+
+def new_full(self, size, fill_value, *, dtype=None, layout=None, device=None,
+             requires_grad=False, pin_memory=False):
+    """``fill_value`` everywhere, with this tensor's dtype unless ``dtype`` says otherwise."""
+    return _new(self, (size,), None, fill_value, dtype, requires_grad, device, "new_full")
+
+
+def new_tensor(self, data, *, dtype=None, layout=None, device=None, requires_grad=False,
+               pin_memory=False):
+    """A copy of ``data`` with this tensor's dtype unless ``dtype`` says otherwise."""
+    _check_device(device)
+    return tensor(data, dtype=self.dtype if dtype is None else dtype,
+                  requires_grad=requires_grad)
+
+
+def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+    """The n x m identity matrix (m = n by default)."""
+    n = int(n)
+    if n < 0:
+        raise RuntimeError(f"n must be greater or equal to 0, got {n}")
+    if m is not None:
+        m = int(m)
+        if m < 0:
+            raise RuntimeError(f"m must be greater or equal to 0, got {m}")
+    return _finish(np.eye(n, m, dtype=_np_dtype(dtype, _default_float())), requires_grad,
+                   device)
+
+
+def _number(value):
+    return value.item() if isinstance(value, Tensor) else value
+
+
+def _is_floating_number(value):
+    return isinstance(value, (float, np.floating)) or (
+        isinstance(value, Tensor) and value._data.dtype.kind == "f")
+
+
+@with_out(factory=True)
+def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
+           requires_grad=False):
+    """Values in [start, end) by step: int64 when start, end and step are all ints, else
+    float32. The count is ceil((end - start) / step) computed in double, and each value is
+    start + i * step computed in double, then converted (as PyTorch does)."""
+    if end is None:
+        start, end = 0, start
+    floating = any(_is_floating_number(v) for v in (start, end, step))
+    np_dtype = _np_dtype(dtype, _default_float() if floating else _INT64)
+    start, end, step = _number(start), _number(end), _number(step)
+    if np_dtype.kind in "iub":  # an integer result: PyTorch casts the bounds first
+        start, end, step = int(start), int(end), int(step)
+    if step == 0:
+        raise RuntimeError("step must be nonzero")
+    if (end - start) * step < 0 and end != start:
+        raise RuntimeError("upper bound and lower bound inconsistent with step sign")
+    if isinstance(step, int) and isinstance(start, int) and isinstance(end, int):
+        values = np.arange(start, end, step, dtype=np.int64)
+        if np_dtype != _INT64:
+            values = values.astype(np_dtype)
+    else:
+        count = math.ceil((float(end) - float(start)) / float(step))
+        if not math.isfinite(count) or count >= 2**63:
+            raise RuntimeError(f"invalid size, possible overflow? (start={start}, end={end}, "
+                               f"step={step})")
+        values = (float(start) + float(step) * np.arange(max(count, 0), dtype=np.float64)
+                  ).astype(np_dtype)
+    return _finish(values, requires_grad, device)
+
+
+def _spaced(start, end, steps, np_dtype):
+    """PyTorch's linspace: the first half counts up from start, the second half down from end
+    (so both ends are exact), in the result's dtype (in double for integer results)."""
+    steps = int(steps)
+    if steps < 0:
+        raise RuntimeError("number of steps must be non-negative")
+    work = np_dtype if np_dtype.kind == "f" else _FLOAT64
+    if np_dtype.kind in "iu":
+        start, end = int(start), int(end)
+    if steps == 0:
+        return np.zeros(0, dtype=work)
+    if steps == 1:
+        return np.full(1, start, dtype=work)
+    lo, hi = work.type(start), work.type(end)
+    step = (work.type(end) - work.type(start)) / work.type(steps - 1)
+    half = steps // 2
+    out = np.empty(steps, dtype=work)
+    with np.errstate(all="ignore"):
+        np.multiply(np.arange(half, dtype=work), step, out=out[:half])
+        out[:half] += lo
+        np.multiply(np.arange(steps - 1 - half, -1, -1, dtype=work), step, out=out[half:])
+        np.subtract(hi, out[half:], out=out[half:])
+    return out
+
+
+@with_out(factory=True)
+def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False):
+    """``steps`` evenly spaced values from start to end, both included (float32 default)."""
+    np_dtype = _np_dtype(dtype, _default_float())
+    values = _spaced(_number(start), _number(end), _number(steps), np_dtype)
+    return _finish(values.astype(np_dtype), requires_grad, device)
+
+
+@with_out(factory=True)
+def logspace(start, end, steps, base=10.0, *, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False):
+    """base ** linspace(start, end, steps) (float32 default; powers computed in double)."""
+    np_dtype = _np_dtype(dtype, _default_float())
+    exponents = _spaced(_number(start), _number(end), _number(steps),
+                        np_dtype if np_dtype.kind == "f" else _FLOAT64)
+    with np.errstate(all="ignore"):
+        values = np.power(float(base), exponents.astype(np.float64))
+    return _finish(values.astype(np_dtype), requires_grad, device)
+
+
+def _triangle_indices(name, row, col, offset, dtype, device, lower):
+    row, col, offset = int(row), int(col), int(offset)
+    if row < 0:
+        raise RuntimeError(f"row must be non-negative, got{row}")
+    if col < 0:
+        raise RuntimeError(f"col must be non-negative, got{col}")
+    np_dtype = _np_dtype(dtype, _INT64)
+    if np_dtype.kind not in "iu":
+        raise RuntimeError(f'"{name}" not implemented for '
+                           f"'{_dt.from_numpy_dtype(np_dtype).legacy_name}'")
+    return _finish(_triangle(row, col, offset, np_dtype, lower).copy(), False, device)
+
+
+@functools.lru_cache(maxsize=64)
+def _triangle(row, col, offset, np_dtype, lower):
+    """The (2, N) indices (cached: masks and causal attention ask for the same ones again;
+    callers copy)."""
+    # Row i holds columns [0, i + offset] (lower) or [i + offset, col) (upper), clipped:
+    # built from counts per row, without numpy's mask-and-nonzero.
+    i = np.arange(row, dtype=np.int64)
+    if lower:
+        first = np.zeros(row, dtype=np.int64)
+        last = np.clip(i + offset + 1, 0, col)
+    else:
+        first = np.clip(i + offset, 0, col)
+        last = np.full(row, col, dtype=np.int64)
+    counts = np.maximum(last - first, 0)
+    total = int(counts.sum())
+    out = np.empty((2, total), dtype=np_dtype)
+    out[0] = np.repeat(i, counts)
+    starts = np.cumsum(counts) - counts
+    out[1] = np.arange(total, dtype=np.int64) - np.repeat(starts - first, counts)
+    out.flags.writeable = False
+    return out
+
+
+def tril_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """The (2, N) indices of the lower triangle of a row x col matrix (on and below diagonal
+    ``offset``), row by row."""
+    return _triangle_indices("tril_indices", row, col, offset, dtype, device, True)
+
+
+def triu_indices(row, col, offset=0, *, dtype=None, device=None, layout=None):
+    """The (2, N) indices of the upper triangle of a row x col matrix (on and above diagonal
+    ``offset``), row by row."""
+    return _triangle_indices("triu_indices", row, col, offset, dtype, device, False)
+
+
+# =============================================================================================
+# Random sampling
+# =============================================================================================
+
+
+class _RangeError(RuntimeError, ValueError):
+    """PyTorch raises RuntimeError for an empty ``randint`` range; minigrad's tests have long
+    caught it as ValueError, so it is both."""
+
+
+def _rng(generator):
+    if generator is None:
+        return _random.default_generator
+    if not isinstance(generator, np.random.Generator):
+        raise TypeError(f"generator must be a minigrad.Generator, not "
+                        f"{type(generator).__name__}")
+    return generator
+
+
+def _float_dtype(dtype, kernel, default=None):
+    np_dtype = _np_dtype(dtype, default if default is not None else _default_float())
+    if np_dtype.kind != "f":
+        raise NotImplementedError(f'"{kernel}" not implemented for '
+                                  f"'{_dt.from_numpy_dtype(np_dtype).legacy_name}'")
+    return np_dtype
+
+
+def _uniform(rng, shape, np_dtype):
+    """Uniform on [0, 1) in ``np_dtype`` (numpy draws float32 and float64 natively)."""
+    if np_dtype in (_FLOAT32, _FLOAT64):
+        return rng.random(shape, dtype=np_dtype)
+    return rng.random(shape).astype(np_dtype)
+
+
+def _standard_normal(rng, shape, np_dtype):
+    if np_dtype in (_FLOAT32, _FLOAT64):
+        return rng.standard_normal(shape, dtype=np_dtype)
+    return rng.standard_normal(shape).astype(np_dtype)
+
+
+@with_out(factory=True)
+def rand(*size_args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
+         requires_grad=False, pin_memory=False):
+    """Uniform on [0, 1), float32 by default."""
+    shape = _sizes(size_args, size, "rand")
+    np_dtype = _float_dtype(dtype, "check_uniform_bounds")
+    return _finish(_uniform(_rng(generator), shape, np_dtype), requires_grad, device)
+
+
+@with_out(factory=True)
+def randn(*size_args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
+          requires_grad=False, pin_memory=False):
+    """Standard normal, float32 by default."""
+    shape = _sizes(size_args, size, "randn")
+    np_dtype = _float_dtype(dtype, "normal_kernel_cpu")
+    return _finish(_standard_normal(_rng(generator), shape, np_dtype), requires_grad, device)
+
+
+def _check_range(low, high):
+    if low >= high:
+        raise _RangeError(f"random_ expects 'from' to be less than 'to', but got from={low} "
+                          f">= to={high}")
+
+
+def _integers(rng, low, high, shape, np_dtype):
+    """Integers uniform on [low, high) stored as ``np_dtype``. Ranges up to 2**32 take
+    floor(U * n) from a double U (a bias below n / 2**53, and ~10x faster than numpy's
+    ``integers`` on small arrays); wider ones use numpy's exact ``integers``."""
+    n = high - low
+    if n <= 2**32:
+        values = (rng.random(shape) * n).astype(np.int64)
+        np.minimum(values, n - 1, out=values)  # U * n may round up to n when U is near 1
+        if low:
+            values += low
+    else:
+        values = rng.integers(low, high, size=shape, dtype=np.int64)
+    return values if np_dtype == _INT64 else values.astype(np_dtype)
+
+
+@with_out(factory=True)
+def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
+            device=None, requires_grad=False):
+    """Integers uniform on [low, high): ``randint(high, size)`` or ``randint(low, high, size)``;
+    int64 unless ``dtype`` says otherwise."""
+    if size is None:
+        if high is None:
+            raise TypeError("randint() missing 1 required positional arguments: \"size\"")
+        low, high, size = 0, low, high
+    elif high is None:
+        low, high = 0, low
+    low, high = int(_number(low)), int(_number(high))
+    _check_range(low, high)
+    shape = _sizes((size,), None, "randint")
+    np_dtype = _np_dtype(dtype, _INT64)
+    return _finish(_integers(_rng(generator), low, high, shape, np_dtype), requires_grad,
+                   device)
+
+
+@with_out(factory=True)
+def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
+             requires_grad=False, pin_memory=False):
+    """A random permutation of 0 .. n-1 (int64 unless ``dtype`` says otherwise)."""
+    n = int(n)
+    if n < 0:
+        raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
+    values = _rng(generator).permutation(n)
+    return _finish(values.astype(_np_dtype(dtype, _INT64), copy=False), requires_grad, device)
+
+
+def rand_like(input, *, generator=None, dtype=None, layout=None, device=None,
+              requires_grad=False, memory_format=None):
+    np_dtype = _float_dtype(dtype, "check_uniform_bounds", input._data.dtype)
+    return _finish(_uniform(_rng(generator), input._data.shape, np_dtype), requires_grad,
+                   device)
+
+
+def randn_like(input, *, generator=None, dtype=None, layout=None, device=None,
+               requires_grad=False, memory_format=None):
+    np_dtype = _float_dtype(dtype, "normal_kernel_cpu", input._data.dtype)
+    return _finish(_standard_normal(_rng(generator), input._data.shape, np_dtype),
+                   requires_grad, device)
+
+
+def randint_like(input, low=0, high=None, *, generator=None, dtype=None, layout=None,
+                 device=None, requires_grad=False, memory_format=None):
+    """Integers uniform on [low, high) in input's shape and dtype: ``randint_like(x, high)`` or
+    ``randint_like(x, low, high)``."""
+    if high is None:
+        low, high = 0, low
+    low, high = int(_number(low)), int(_number(high))
+    _check_range(low, high)
+    np_dtype = input._data.dtype if dtype is None else _dt.as_dtype(dtype).np_dtype
+    return _finish(_integers(_rng(generator), low, high, input._data.shape, np_dtype),
+                   requires_grad, device)
+
+
+def _sample(params, draw):
+    """A sample drawn from ``draw(*arrays)``: recorded (with zero gradients for the tensor
+    parameters, as PyTorch's) when a parameter requires grad."""
+    if _grad_on() and any(isinstance(p, Tensor) and p._requires_grad for p in params):
+        return Sample.apply(*params, draw=draw)
+    return _wrap(draw(*[p._data if isinstance(p, Tensor) else p for p in params]))
+
+
+def _check_std(std):
+    if isinstance(std, Tensor):
+        if (std._data < 0).any():
+            raise RuntimeError("normal expects all elements of std >= 0.0")
+    elif std < 0:
+        raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+
+
+@with_out(factory=True)
+def normal(mean, std=1.0, size=None, *, generator=None, out=None, dtype=None, layout=None,
+           device=None, pin_memory=False, requires_grad=False):
+    """Normal samples, in four forms: ``normal(mean_tensor, std_tensor)`` (broadcast),
+    ``normal(mean_tensor, std=1.0)``, ``normal(mean, std_tensor)``, and
+    ``normal(mean, std, size)`` with numbers (float32 unless ``dtype`` says otherwise). The
+    dtype of a tensor form is the mean's (or the std's if mean is a number)."""
+    rng = _rng(generator)
+    mean_t, std_t = isinstance(mean, Tensor), isinstance(std, Tensor)
+    if not mean_t and not std_t:
+        if size is None:
+            raise TypeError("normal() received an invalid combination of arguments - got "
+                            "(float, float): a size is needed when mean and std are numbers")
+        shape = _sizes((size,), None, "normal")
+        _check_std(std)
+        np_dtype = _float_dtype(dtype, "normal_kernel_cpu")
+        values = _standard_normal(rng, shape, np_dtype)
+        if std != 1.0:
+            values *= np_dtype.type(std)
+        if mean != 0.0:
+            values += np_dtype.type(mean)
+        return _finish(values, requires_grad, device)
+    if size is not None:
+        raise TypeError("normal() received an invalid combination of arguments: size is only "
+                        "taken when mean and std are both numbers")
+    np_dtype = (mean if mean_t else std)._data.dtype
+    _float_dtype(np_dtype, "normal_kernel_cpu")
+    _check_std(std)
+    shape = np.broadcast_shapes(np.shape(mean._data if mean_t else mean),
+                                np.shape(std._data if std_t else std)) \
+        if _broadcastable(np.shape(mean._data if mean_t else mean),
+                          np.shape(std._data if std_t else std)) else None
+    if shape is None:
+        raise RuntimeError(f"The size of tensor a ({mean.shape}) must match the size of tensor "
+                           f"b ({std.shape})")
+
+    def draw(m, s):
+        values = _standard_normal(rng, shape, np_dtype)
+        values *= np.asarray(s, dtype=np_dtype)
+        values += np.asarray(m, dtype=np_dtype)
+        return values
+
+    return _sample((mean, std), draw)
+
+
+def _check_probabilities(p):
+    if not ((p >= 0) & (p <= 1)).all():
+        raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
+
+
+@with_out()
+def bernoulli(input, p=None, *, generator=None, out=None):
+    """0/1 samples in input's shape and dtype: 1 with probability ``input`` (element by
+    element), or with probability ``p`` (a number) when given."""
+    rng = _rng(generator)
+    np_dtype = input._data.dtype
+    if p is not None:
+        if not 0 <= p <= 1:
+            raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+        return _sample((input,), lambda x: (rng.random(x.shape) < p).astype(np_dtype))
+    if np_dtype.kind != "f":
+        raise NotImplementedError(f'"bernoulli_tensor_cpu_p_" not implemented for '
+                                  f"'{_dt.from_numpy_dtype(np_dtype).legacy_name}'")
+    _check_probabilities(input._data)
+    return _sample((input,), lambda x: (rng.random(x.shape) < x).astype(np_dtype))
+
+
+def poisson(input, generator=None):
+    """Poisson samples with rates ``input`` (input's shape and dtype)."""
+    np_dtype = input._data.dtype
+    if np_dtype.kind != "f":
+        raise NotImplementedError(f'"poisson_cpu" not implemented for '
+                                  f"'{_dt.from_numpy_dtype(np_dtype).legacy_name}'")
+    if (input._data < 0).any():
+        raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
+    rng = _rng(generator)
+    return _sample((input,), lambda x: rng.poisson(x).astype(np_dtype))
+
+
+@with_out()
+def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
+    """Category indices (int64) drawn from each row of ``input`` (1-D or 2-D, non-negative
+    weights, not necessarily normalised): ``num_samples`` per row, with or without
+    replacement. Without replacement the draws are sequential (each drawn category leaves the
+    pool), done at once by the exponential race: the categories with the smallest
+    Exponential(1) / weight."""
+    data = input._data
+    if data.dtype.kind != "f":
+        raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
+                           f"{_dt.from_numpy_dtype(data.dtype).legacy_name}")
+    if data.ndim not in (1, 2):
+        raise RuntimeError("prob_dist must be 1 or 2 dim")
+    num_samples = int(num_samples)
+    if num_samples <= 0:
+        raise RuntimeError("cannot sample n_sample <= 0 samples")
+    categories = data.shape[-1]
+    if not replacement and num_samples > categories:
+        raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
+                           "replacement")
+    weights = np.asarray(data, dtype=np.float64).reshape(-1, categories)
+    rows = weights.shape[0]
+    if rows and (not np.isfinite(weights).all() or (weights < 0).any()):
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    totals = weights.sum(axis=1)
+    if rows and (totals <= 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+    if not replacement and rows and ((weights > 0).sum(axis=1) < num_samples).any():
+        raise RuntimeError("invalid multinomial distribution (with replacement=False, not "
+                           "enough non-negative category to sample)")
+    rng = _rng(generator)
+    if rows == 0:
+        result = np.zeros((0, num_samples), dtype=np.int64)
+    elif replacement:
+        # Inverse CDF: u * total searched in the cumulative weights; all rows at once by
+        # shifting row i's cumulative weights (scaled to [0, 1)) and its draws by i.
+        cdf = np.cumsum(weights, axis=1)
+        if rows == 1:
+            u = rng.random(num_samples) * cdf[0, -1]
+            result = np.searchsorted(cdf[0], u, side="right").reshape(1, num_samples)
+        else:
+            cdf /= totals[:, None]
+            cdf += np.arange(rows)[:, None]
+            u = rng.random((rows, num_samples)) + np.arange(rows)[:, None]
+            flat = np.searchsorted(cdf.reshape(-1), u.reshape(-1), side="right")
+            result = flat.reshape(rows, num_samples) - categories * np.arange(rows)[:, None]
+        # Round-off at a row's end may step past its last category: take the last one with
+        # positive weight instead.
+        last = categories - 1 - np.argmax(weights[:, ::-1] > 0, axis=1)
+        result = np.minimum(result, last[:, None])
+    else:
+        with np.errstate(divide="ignore"):
+            keys = rng.standard_exponential((rows, categories)) / weights
+        if num_samples < categories:
+            part = np.argpartition(keys, num_samples - 1, axis=1)[:, :num_samples]
+            order = np.argsort(np.take_along_axis(keys, part, axis=1), axis=1, kind="stable")
+            result = np.take_along_axis(part, order, axis=1)
+        else:
+            result = np.argsort(keys, axis=1, kind="stable")
+    result = result.astype(np.int64, copy=False)
+    return _wrap(result.reshape(num_samples) if data.ndim == 1 else result)
+
+
+# ----- in-place samplers (Tensor methods) -----------------------------------------------------
+
+
+def _fill_random(self, draw, operands=()):
+    """self <- a sample (``draw(shape, np_dtype)`` gives its values), in place; when self or
+    an operand is in a graph the change is recorded, with zero gradients."""
+    data = self._data
+
+    def fast():
+        data[...] = draw(data.shape, data.dtype)
+
+    def compute(x):
+        return Sample.apply(x, *operands, draw=lambda *_: draw(data.shape, data.dtype))
+
+    return self._inplace(compute, operands, fast, "unsafe")
+
+
+def _legacy(np_dtype):
+    return _dt.from_numpy_dtype(np_dtype).legacy_name
+
+
+def normal_(self, mean=0, std=1, *, generator=None):
+    """Fill with samples of N(mean, std^2)."""
+    _float_dtype(self._data.dtype, "normal_kernel_cpu")
+    _check_std(std)
+    rng = _rng(generator)
+
+    def draw(shape, np_dtype):
+        values = _standard_normal(rng, shape, np_dtype)
+        if std != 1:
+            values *= np_dtype.type(std)
+        if mean != 0:
+            values += np_dtype.type(mean)
+        return values
+
+    return _fill_random(self, draw)
+
+
+def uniform_(self, *args, generator=None, **kwargs):
+    """``uniform_(from=0, to=1)``: fill with samples uniform on [from, to)."""
+    low, high = _two_args("uniform_", args, kwargs, ("from", "to"), (0, 1))
+    _float_dtype(self._data.dtype, "check_uniform_bounds")
+    if low > high:
+        raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
+                           f"from={low} > to={high}")
+    rng = _rng(generator)
+    return _fill_random(self, lambda shape, dt: (_uniform(rng, shape, dt) * dt.type(high - low)
+                                                 + dt.type(low)))
+
+
+def _two_args(name, args, kwargs, names, defaults):
+    values = list(defaults)
+    if len(args) > 2:
+        raise TypeError(f"{name}() takes at most 2 arguments ({len(args)} given)")
+    values[:len(args)] = args
+    for key, value in kwargs.items():
+        if key not in names:
+            raise TypeError(f"{name}() got an unexpected keyword argument '{key}'")
+        values[names.index(key)] = value
+    return values
+
+
+def random_(self, *args, generator=None, **kwargs):
+    """``random_(to)``, ``random_(from, to)``: fill with integers uniform on [from, to); with
+    no bounds, on [0, the largest integer the dtype holds exactly] (2**24 for float32, 2**53
+    for float64, the dtype's maximum for integers, {0, 1} for bool)."""
+    np_dtype = self._data.dtype
+    if len(args) == 1 and not kwargs:
+        low, high = 0, args[0]
+    else:
+        low, high = _two_args("random_", args, kwargs, ("from", "to"), (0, None))
+    lowest, highest = _integer_range(np_dtype)
+    if high is None:
+        high = highest + 1
+    low, high = int(low), int(high)
+    _check_range(low, high)
+    if np_dtype.kind in "iu" and (high - 1 > highest or low < lowest):
+        raise RuntimeError(f"to - 1 is out of bounds for {np_dtype.name}")
+    rng = _rng(generator)
+
+    return _fill_random(self, lambda shape, dt: _integers(rng, low, high, shape, dt))
+
+
+@functools.cache
+def _integer_range(np_dtype):
+    """The integers ``np_dtype`` holds exactly: [0, 2**24] for float32, [0, 2**53] for
+    float64, {0, 1} for bool, the dtype's range for integers."""
+    if np_dtype.kind == "f":
+        return 0, 2 ** (np.finfo(np_dtype).nmant + 1)
+    if np_dtype.kind == "b":
+        return 0, 1
+    info = np.iinfo(np_dtype)
+    return int(info.min), int(info.max)
+
+
+def exponential_(self, lambd=1, *, generator=None):
+    """Fill with samples of the exponential distribution of rate ``lambd``."""
+    if self._data.dtype.kind != "f":
+        raise RuntimeError(f"Exponential distribution is a continuous probability "
+                           f"distribution. dtype must be a floating point but you specified "
+                           f"{_legacy(self._data.dtype)}")
+    if not lambd > 0:
+        raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+    rng = _rng(generator)
+
+    def draw(shape, dt):
+        values = rng.standard_exponential(shape, dtype=dt) if dt in (_FLOAT32, _FLOAT64) else \
+            rng.standard_exponential(shape).astype(dt)
+        values /= dt.type(lambd)
+        return values
+
+    return _fill_random(self, draw)
+
+
+def geometric_(self, p, *, generator=None):
+    """Fill with the number of Bernoulli(p) trials up to the first success (1, 2, ...)."""
+    if not 0 < p < 1:
+        raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+    rng = _rng(generator)
+    return _fill_random(self, lambda shape, dt: rng.geometric(p, shape).astype(dt))
+
+
+def cauchy_(self, median=0, sigma=1, *, generator=None):
+    """Fill with samples of the Cauchy distribution (location ``median``, scale ``sigma``)."""
+    if self._data.dtype.kind != "f":
+        raise RuntimeError(f"Cauchy distribution is a continuous probability distribution. "
+                           f"dtype must be a floating point but you specified "
+                           f"{self._data.dtype.name}")
+    if not sigma > 0:
+        raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+    rng = _rng(generator)
+    return _fill_random(self, lambda shape, dt: (median + sigma * rng.standard_cauchy(shape)
+                                                 ).astype(dt))
+
+
+def log_normal_(self, mean=1, std=2, *, generator=None):
+    """Fill with exp(N(mean, std^2)) samples."""
+    _float_dtype(self._data.dtype, "log_normal_cpu")
+    if not std > 0:
+        raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+    rng = _rng(generator)
+    return _fill_random(self, lambda shape, dt: np.exp(
+        mean + std * rng.standard_normal(shape)).astype(dt))
+
+
+def bernoulli_(self, p=0.5, *, generator=None):
+    """Fill with 0/1 samples, 1 with probability ``p`` (a number, or a tensor broadcast to
+    self's shape)."""
+    rng = _rng(generator)
+    if isinstance(p, Tensor):
+        shape = self._data.shape
+        if not _broadcastable(p._data.shape, shape) or \
+                np.broadcast_shapes(p._data.shape, shape) != shape:
+            raise RuntimeError(f"The expanded size of the tensor ({list(shape)}) must match "
+                               f"the existing size ({list(p._data.shape)}) at non-singleton "
+                               f"dimension.  Target sizes: {list(shape)}.  Tensor sizes: "
+                               f"{list(p._data.shape)}")
+        _check_probabilities(p._data)
+        probabilities = p._data
+        return _fill_random(self, lambda s, dt: (rng.random(s) < probabilities).astype(dt))
+    if not 0 <= p <= 1:
+        raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+    return _fill_random(self, lambda s, dt: (rng.random(s) < p).astype(dt))
+
+
+_ = (Generator, default_generator, get_rng_state, set_rng_state, as_tensor, from_numpy, tensor)

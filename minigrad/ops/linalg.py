@@ -1,6 +1,9 @@
 """Matrix products."""
+import functools
+
 import numpy as np
 
+from .._kernels import arraymath
 from .._kernels import kernels as K
 from ..autograd.graph import Op
 from ..errors import ShapeError
@@ -62,3 +65,144 @@ def check_matmul_shapes(a_shape, b_shape):
     except ValueError:
         raise ShapeError(f"matmul: batch dimensions of shapes {tuple(a_shape)} and "
                          f"{tuple(b_shape)} do not broadcast") from None
+
+
+class Einsum(Op):
+    """out = einsum(equation, *operands) for an explicit equation whose labels have one size
+    in every operand (the Python layer expands broadcast operands first);
+    d out/d operand_i = einsum of the gradient with the other operands, back to operand i's
+    labels: a label only operand i has is broadcast back (times a vector of ones), and a
+    label repeated in operand i puts the gradient on that diagonal (times an identity)."""
+
+    may_broadcast = False
+
+    def forward(self, *operands, equation):
+        self.saved_tensors = operands
+        self.equation = equation
+        return arraymath.einsum(equation, *operands)
+
+    def backward(self, grad, xp):
+        operands = self.saved_tensors
+        shapes = tuple(tuple(x.shape) for x in operands)
+        dtype = xp.values(grad).dtype
+        grads = []
+        for i, need in enumerate(self.needs_input_grad):
+            if not need:
+                grads.append(None)
+                continue
+            equation, constants = _einsum_grad_plan(self.equation, shapes, i, dtype.str)
+            others = [x for j, x in enumerate(operands) if j != i]
+            grads.append(xp.einsum(equation, grad, *others, *constants))
+        return tuple(grads)
+
+
+@functools.lru_cache(maxsize=1024)
+def _einsum_grad_plan(equation, shapes, i, dtype):
+    """The einsum giving the gradient of operand ``i`` of ``equation`` (operands of
+    ``shapes``) from the output's gradient and the other operands, and the constant operands
+    it needs (ones for labels only operand i has, identities for its repeated labels); cached,
+    the constants are never written to."""
+    inputs, output = equation.split("->")
+    subscripts = inputs.split(",")
+    terms = [output] + [s for j, s in enumerate(subscripts) if j != i]
+    available = set(output).union(*terms[1:])
+    unused = iter(sorted(set(_LETTERS) - set(equation)))
+    constants, target, seen = [], [], set()
+    for label, n in zip(subscripts[i], shapes[i]):
+        if label in seen:  # a repeated label: its gradient lies on a diagonal
+            fresh = next(unused)
+            terms.append(label + fresh)
+            constants.append(np.eye(n, dtype=dtype))
+            target.append(fresh)
+            continue
+        seen.add(label)
+        if label not in available:  # summed in operand i alone: broadcast back
+            terms.append(label)
+            constants.append(np.ones(n, dtype=dtype))
+        target.append(label)
+    for c in constants:
+        c.flags.writeable = False
+    return ",".join(terms) + "->" + "".join(target), tuple(constants)
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+class Dot(Op):
+    """out = sum_i a[i] * b[i] (1-D, one dtype);  d out/da = grad * b,  d out/db = grad * a."""
+
+    may_broadcast = False
+
+    def forward(self, a, b):
+        self.saved_tensors = (a, b)
+        return np.asarray(np.dot(a, b))
+
+    def backward(self, grad, xp):
+        a, b = self.saved_tensors
+        need_a, need_b = self.needs_input_grad
+        return (xp.mul(grad, b) if need_a else None, xp.mul(grad, a) if need_b else None)
+
+
+class Outer(Op):
+    """out[i, j] = a[i] * b[j];  d out/da = grad @ b,  d out/db = grad^T @ a."""
+
+    may_broadcast = False
+
+    def forward(self, a, b):
+        self.saved_tensors = (a, b)
+        return np.multiply.outer(a, b)
+
+    def backward(self, grad, xp):
+        a, b = self.saved_tensors
+        need_a, need_b = self.needs_input_grad
+        return (xp.matmul(grad, b) if need_a else None,
+                xp.matmul(xp.mT(grad), a) if need_b else None)
+
+
+class Cross(Op):
+    """out = a x b along ``axis`` (3-vectors, broadcast);  d out/da = b x grad,
+    d out/db = grad x a (the cross product is bilinear and antisymmetric)."""
+
+    def forward(self, a, b, axis):
+        self.saved_tensors = (a, b)
+        self.axis = axis
+        return np.cross(a, b, axis=axis)
+
+    def backward(self, grad, xp):
+        a, b = self.saved_tensors
+        need_a, need_b, _ = self.needs_input_grad
+        return (xp.cross(b, grad, self.axis) if need_a else None,
+                xp.cross(grad, a, self.axis) if need_b else None, None)
+
+
+class Kron(Op):
+    """out = the Kronecker product of a and b (same number of axes): out viewed as
+    (a0, b0, a1, b1, ...) is a[i0, i1, ...] * b[j0, j1, ...];
+    d out/da = sum over the b axes of grad * b,  d out/db = sum over the a axes of grad * a."""
+
+    may_broadcast = False
+
+    def forward(self, a, b):
+        self.saved_tensors = (a, b)
+        nd = a.ndim
+        self.a_shape = tuple(n for m in a.shape for n in (m, 1))
+        self.b_shape = tuple(n for m in b.shape for n in (1, m))
+        self.split = tuple(n for pair in zip(a.shape, b.shape) for n in pair)
+        out = np.multiply(a.reshape(self.a_shape), b.reshape(self.b_shape))
+        return out.reshape([a.shape[i] * b.shape[i] for i in range(nd)])
+
+    def backward(self, grad, xp):
+        a, b = self.saved_tensors
+        need_a, need_b = self.needs_input_grad
+        grad = xp.reshape(grad, self.split)
+        nd = len(self.split) // 2
+        grad_a = grad_b = None
+        if need_a:
+            grad_a = xp.sum(xp.mul(grad, xp.reshape(b, self.b_shape)),
+                            tuple(range(1, 2 * nd, 2)))
+            grad_a = xp.reshape(grad_a, tuple(a.shape))
+        if need_b:
+            grad_b = xp.sum(xp.mul(grad, xp.reshape(a, self.a_shape)),
+                            tuple(range(0, 2 * nd, 2)))
+            grad_b = xp.reshape(grad_b, tuple(b.shape))
+        return grad_a, grad_b

@@ -11,6 +11,7 @@ import numpy as np
 from ..autograd.graph import _constant, tensor_type
 from . import elementwise as E
 from . import index as I
+from . import linalg as L
 from . import nn as N
 from . import reduce as R
 from . import shape as S
@@ -316,3 +317,65 @@ def put_along_axis(x, indices, values, axis):
 
 def scatter_reduce(x, src, indices, axis, reduce, include_self):
     return I.ScatterReduce.apply(x, src, indices, axis, reduce, include_self=include_self)
+# ----- shape, layout and products (the shape ops' backward formulas) -------------------------
+
+
+def zeros(shape, dtype):
+    """Zeros of ``shape``, a constant (no graph)."""
+    return _constant(np.zeros(shape, dtype=dtype))
+
+
+def expand(x, shape):
+    return S.Expand.apply(x, tuple(shape))
+
+
+def flip(x, axes):
+    return S.Flip.apply(x, tuple(axes))
+
+
+def roll(x, shifts, axes):
+    return S.Roll.apply(x, shifts, axes)
+
+
+def tril(x, k):
+    return S.Tril.apply(x, k)
+
+
+def triu(x, k):
+    return S.Triu.apply(x, k)
+
+
+def diagonal(x, offset, axis1, axis2):
+    return S.Diagonal.apply(x, (offset, axis1, axis2))
+
+
+def diagonal_scatter(grad, shape, offset, axis1, axis2):
+    return S.DiagonalScatter.apply(grad, tuple(shape), offset, axis1, axis2)
+
+
+def repeat_interleave(x, repeats, axis):
+    return S.RepeatInterleave.apply(x, repeats, axis)
+
+
+def segment_sum(grad, repeats, axis, size):
+    return S.SegmentSum.apply(grad, repeats, axis, size)
+
+
+def unfold(x, axis, size, step):
+    return S.Unfold.apply(x, (axis, size, step))
+
+
+def unfold_backward(grad, shape, axis, size, step):
+    return S.UnfoldBackward.apply(grad, tuple(shape), axis, size, step)
+
+
+def cross(a, b, axis):
+    return L.Cross.apply(a, b, axis)
+
+
+def einsum(equation, *operands):
+    return L.Einsum.apply(*operands, equation=equation)
+
+
+def cat(tensors, axis):
+    return S.Cat.apply(*tensors, axis=axis)
