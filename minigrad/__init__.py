@@ -60,3 +60,6 @@ class cuda:
     @staticmethod
     def manual_seed_all(value):
         pass
+
+# Interchange with PyTorch, numpy and other array libraries: DLPack, safetensors files.
+from .interop import from_dlpack

@@ -233,13 +233,20 @@ def save(obj, f):
     if hasattr(f, "write"):
         _write_archive(f, manifest, encoder.arrays)
         return
+    write_atomically(f, lambda out: _write_archive(out, manifest, encoder.arrays))
+
+
+def write_atomically(f, write):
+    """Call ``write(fileobj)`` on a temporary file beside the path ``f`` and rename it onto
+    ``f`` once complete and flushed to disk (see the module docstring): a failure leaves any
+    previous file untouched. Shared by ``save`` and the safetensors writer."""
     target = os.path.realpath(os.fspath(f))  # through a symlink, onto the file it names
     directory, name = os.path.split(target)
     _remove_stale_temporaries(directory, name)
     with _RemoveOnSigterm() as on_sigterm:
         out, temporary = _create_temporary(directory, name, on_sigterm)
         try:
-            _write_archive(out, manifest, encoder.arrays)
+            write(out)
             out.flush()
             os.fsync(out.fileno())
             # mkstemp creates the file private (0600); give it the mode a plain open() would.

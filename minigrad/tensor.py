@@ -266,6 +266,17 @@ class Tensor:
             return self._data.astype(dtype)
         return self._data.copy() if copy else self._data
 
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """A DLPack capsule on this tensor's memory, for ``torch.from_dlpack(t)``,
+        ``np.from_dlpack(t)`` (zero-copy; see minigrad/interop.py)."""
+        from .interop import dlpack_capsule
+
+        return dlpack_capsule(self, stream=stream, max_version=max_version,
+                              dl_device=dl_device, copy=copy)
+
+    def __dlpack_device__(self):
+        return (1, 0)  # (DLDeviceType.kDLCPU, device 0)
+
     def item(self):
         if self._data.size != 1:
             raise RuntimeError(

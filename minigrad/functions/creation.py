@@ -24,6 +24,7 @@ from ..dtypes import (
     promote_types,
     set_default_dtype,
 )
+from ..interop import as_tensor  # shares memory with arrays and DLPack objects
 from ..ops.random import Sample
 from ..random import Generator, default_generator, get_rng_state, set_rng_state
 from ..tensor import (
@@ -32,7 +33,6 @@ from ..tensor import (
     _check_device,
     _grad_on,
     _wrap,
-    as_tensor,
     from_numpy,
     tensor,
 )

@@ -29,6 +29,7 @@ from .. import dtypes as _dtypes
 from ..autograd import Function, no_grad
 from ..autograd.graph import OutputRef
 from ..errors import ArgumentError, ShapeError
+from ..interop import to_numpy
 from ..tensor import Tensor, _check_device, _wrap
 from ..tensor import device as _device
 
@@ -710,14 +711,17 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            if isinstance(value, Tensor):
-                array = value._data
-            elif isinstance(value, (np.ndarray, np.generic, int, float, bool)):
+            if isinstance(value, (np.generic, int, float, bool)):
                 array = np.asarray(value)
             else:
+                # A Tensor, a numpy array, or any array exposing DLPack or __array__ (a torch
+                # tensor from a PyTorch state dict): read in place, without a copy.
+                array = to_numpy(value)
+            if array is None:
                 errors.append(
-                    f'While copying the parameter named "{key}", expected Tensor or numpy '
-                    f"array from checkpoint but received {type(value).__name__}")
+                    f'While copying the parameter named "{key}", expected Tensor, numpy array '
+                    f"or an array exposing __dlpack__ or __array__ from checkpoint but received "
+                    f"{type(value).__name__}")
                 continue
             if array.shape != target._data.shape:
                 shape_error = True
