@@ -63,3 +63,4 @@ class cuda:
 
 # Interchange with PyTorch, numpy and other array libraries: DLPack, safetensors files.
 from .interop import from_dlpack
+from .safetensors import load_file, save_file
