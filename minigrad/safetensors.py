@@ -36,7 +36,7 @@ from .interop import to_numpy
 from .serialization import CheckpointError, write_atomically
 from .tensor import Tensor, _wrap
 
-__all__ = ["load_file", "save_file"]
+__all__ = ["load_file", "load_metadata", "load_model", "save_file", "save_model"]
 
 # safetensors' names for the dtypes minigrad has (the format's others are refused).
 DTYPES = {
@@ -262,3 +262,38 @@ def load_file(filename: str | os.PathLike[str], device: Any = "cpu") -> dict[str
 def load_metadata(filename: str | os.PathLike[str]) -> dict[str, str]:
     """The ``__metadata__`` of the safetensors file ``filename`` (``{}`` if it has none)."""
     return _read_file(filename, read_tensors=False)[0]
+
+
+# --------------------------------------------------------------------------------------------
+# Module helpers, as safetensors.torch's
+# --------------------------------------------------------------------------------------------
+
+def save_model(model: Any, filename: str | os.PathLike[str],
+               metadata: Mapping[str, str] | None = None, force_contiguous: bool = True
+               ) -> None:
+    """``save_file(model.state_dict(), filename, metadata)``, as
+    ``safetensors.torch.save_model``. (minigrad's state dicts hold a separate tensor per name,
+    tied weights included, so there are no shared tensors to drop; every tensor is written
+    contiguous, so ``force_contiguous`` changes nothing.)"""
+    del force_contiguous
+    save_file(model.state_dict(), filename, metadata=metadata)
+
+
+def load_model(model: Any, filename: str | os.PathLike[str], strict: bool = True,
+               device: Any = "cpu") -> tuple[list[str], list[str]]:
+    """Load the safetensors file ``filename`` into ``model`` (``load_state_dict`` with
+    ``strict=False``), as ``safetensors.torch.load_model``: returns ``(missing, unexpected)``,
+    the model's names the file did not have and the file's names the model did not use;
+    with ``strict``, either being non-empty raises RuntimeError, after loading."""
+    missing, unexpected = model.load_state_dict(load_file(filename, device=device),
+                                                strict=False)
+    if strict and (missing or unexpected):
+        error = f"Error(s) in loading state_dict for {type(model).__name__}:"
+        if missing:
+            error += "\n    Missing key(s) in state_dict: " + ", ".join(
+                f'"{k}"' for k in sorted(missing))
+        if unexpected:
+            error += "\n    Unexpected key(s) in state_dict: " + ", ".join(
+                f'"{k}"' for k in sorted(unexpected))
+        raise RuntimeError(error)
+    return list(missing), list(unexpected)

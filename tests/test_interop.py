@@ -417,3 +417,31 @@ def test_load_file_refuses_directories_and_other_devices(tmp_path):
         mg.load_file(tmp_path / "missing.safetensors")
     with pytest.raises(ValueError, match="CPU"):
         mg.load_file(tmp_path / "missing.safetensors", device="cuda")
+
+
+def test_save_model_load_model_as_safetensors_torch(tmp_path):
+    torch = pytest.importorskip("torch")
+    st_torch = pytest.importorskip("safetensors.torch")
+    from minigrad.safetensors import load_model, save_model
+
+    mg_model, torch_model = mlp_pair(torch)
+    path = tmp_path / "model.safetensors"
+    save_model(mg_model, path)
+    missing, unexpected = st_torch.load_model(torch_model, path)
+    assert not missing and not unexpected
+    x = np.random.default_rng(2).standard_normal((3, 4)).astype(np.float32)
+    got, expected = outputs(torch, mg_model, torch_model, x)
+    np.testing.assert_allclose(got, expected, rtol=1e-6, atol=1e-6)
+    other = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3))
+    assert load_model(other, path) == ([], [])
+    np.testing.assert_array_equal(other[2].bias.numpy(), mg_model[2].bias.numpy())
+    # strict: the same error as safetensors.torch's, for a model with other names
+    smaller, torch_smaller = nn.Sequential(nn.Linear(4, 8)), torch.nn.Sequential(
+        torch.nn.Linear(4, 8))
+    with pytest.raises(RuntimeError) as torch_error:
+        st_torch.load_model(torch_smaller, path)
+    with pytest.raises(RuntimeError) as mg_error:
+        load_model(smaller, path)
+    assert str(mg_error.value) == str(torch_error.value)
+    missing, unexpected = load_model(smaller, path, strict=False)
+    assert missing == [] and sorted(unexpected) == ["2.bias", "2.weight"]
