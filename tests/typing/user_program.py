@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from typing import Any
 
 import numpy as np
 
@@ -42,17 +43,20 @@ class Squares(Dataset[tuple[mg.Tensor, mg.Tensor]]):
         return x, x * x
 
 
-def train_epoch(model: nn.Module, loader: DataLoader[tuple[mg.Tensor, mg.Tensor]],
-                optimizer: Optimizer, loss_fn: nn.Module) -> float:
+def train_epoch(model: nn.Module, loader: DataLoader[Any], optimizer: Optimizer,
+                loss_fn: nn.Module) -> float:
+    """One pass over ``loader``; returns the mean loss per sample."""
     model.train()
-    total = 0.0
+    total, count = 0.0, 0
     for xb, yb in loader:
         optimizer.zero_grad()
         loss: mg.Tensor = loss_fn(model(xb), yb)
         loss.backward()
         optimizer.step()
-        total += loss.item() * xb.shape[0]
-    return total / len(loader.dataset)  # type: ignore[arg-type]
+        batch: int = xb.shape[0]
+        total += loss.item() * batch
+        count += batch
+    return total / count
 
 
 def accuracy(logits: mg.Tensor, labels: mg.Tensor) -> float:
