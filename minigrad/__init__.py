@@ -61,14 +61,14 @@ class cuda:
     def manual_seed_all(value):
         pass
 
-# Interchange with PyTorch, numpy and other array libraries: DLPack, safetensors files.
+# Interchange with PyTorch, numpy and other array libraries (DLPack, safetensors files), and
+# the function families, whose __all__ lists make up the package's below.
+from . import functions as _functions
 from .interop import from_dlpack
 from .safetensors import load_file, save_file
 
 # The public names: what `from minigrad import *` gives and what type checkers see as
 # exported (mypy --strict re-exports only the names __all__ lists from a typed package).
-from . import functions as _functions
-
 __all__ = [
     "CheckpointError", "ShapeError", "Size", "Tensor", "autograd", "bool", "cuda", "device",
     "double", "dtype", "enable_grad", "float", "float16", "float32", "float64", "from_dlpack",

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import minigrad as mg
-import minigrad.nn as nn
+from minigrad import nn
 from minigrad.safetensors import load_metadata
 
 DTYPES = [mg.float32, mg.float64, mg.float16, mg.int64, mg.int32, mg.int16, mg.int8, mg.uint8,

@@ -6,7 +6,6 @@ from __future__ import annotations
 import collections
 import math
 import operator
-
 from typing import Any
 
 import numpy as np

@@ -25,8 +25,6 @@ from __future__ import annotations
 
 import warnings
 
-from typing import Any
-
 import numpy as np
 
 from .._kernels import kernels as K

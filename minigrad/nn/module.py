@@ -25,7 +25,7 @@ import collections.abc
 import itertools
 import warnings
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -39,7 +39,8 @@ from ..tensor import device as _device
 
 __all__ = ["Module", "Parameter"]
 
-_M = TypeVar("_M", bound="Module")
+if TYPE_CHECKING:
+    from typing_extensions import Self  # for type checkers only (typing.Self is 3.11+)
 
 
 def _forward_unimplemented(self: Module, *args: Any, **kwargs: Any) -> Any:
@@ -54,7 +55,7 @@ class Parameter(Tensor):
     the parameter shares its memory, as ``torch.nn.Parameter(t)`` shares ``t``'s storage).
     """
 
-    def __new__(cls, data: Any = None, requires_grad: bool = True) -> Parameter:
+    def __new__(cls, data: Any = None, requires_grad: bool = True) -> Self:
         if data is None:
             array = np.empty(0, dtype=np.float32)
         elif isinstance(data, Tensor):
@@ -564,7 +565,7 @@ class Module:
             module = module._modules[item]
         return module
 
-    def apply(self: _M, fn: Callable[[Module], None]) -> _M:
+    def apply(self, fn: Callable[[Module], None]) -> Self:
         """Call ``fn(module)`` on every child (recursively), then on ``self``; return self."""
         for module in self.children():
             module.apply(fn)
@@ -575,7 +576,7 @@ class Module:
     # Modes and gradients
     # -----------------------------------------------------------------------------------------
 
-    def train(self: _M, mode: bool = True) -> _M:
+    def train(self, mode: bool = True) -> Self:
         """Set training mode (``mode=True``) or evaluation mode on this module and every
         descendant (Dropout and BatchNorm behave differently); return self."""
         if not isinstance(mode, bool):
@@ -584,11 +585,11 @@ class Module:
             object.__setattr__(module, "training", mode)
         return self
 
-    def eval(self: _M) -> _M:
+    def eval(self) -> Self:
         """Evaluation mode: ``train(False)``."""
         return self.train(False)
 
-    def requires_grad_(self: _M, requires_grad: bool = True) -> _M:
+    def requires_grad_(self, requires_grad: bool = True) -> Self:
         for param in self.parameters():
             param.requires_grad = requires_grad
         return self
@@ -627,18 +628,18 @@ class Module:
                     buf._data = buf._data.astype(np_dtype)
         return self
 
-    def float(self: _M) -> _M:
+    def float(self) -> Self:
         """Cast floating parameters and buffers to float32; return self."""
         return self._convert_floating(np.dtype(np.float32))
 
-    def double(self: _M) -> _M:
+    def double(self) -> Self:
         """Cast floating parameters and buffers to float64; return self."""
         return self._convert_floating(np.dtype(np.float64))
 
-    def cpu(self: _M) -> _M:
+    def cpu(self) -> Self:
         return self
 
-    def to(self: _M, *args: Any, **kwargs: Any) -> _M:
+    def to(self, *args: Any, **kwargs: Any) -> Self:
         """``to(dtype)``, ``to('cpu')``, ``to(device='cpu', dtype=...)`` or ``to(tensor)``
         (its dtype). Only floating parameters and buffers change dtype; CPU is the only
         device, so a device argument other than 'cpu' raises ValueError. Returns self."""

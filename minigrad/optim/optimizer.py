@@ -49,7 +49,7 @@ import functools
 from collections import OrderedDict, defaultdict
 from collections.abc import Callable, Iterable
 from itertools import chain
-from typing import Any, Dict, Tuple, Union
+from typing import Any, Union
 
 import numpy as np
 
@@ -58,10 +58,9 @@ from ..autograd import graph as _graph
 from ..tensor import Tensor
 from ..utils.hooks import RemovableHandle
 
-
 # What optimizers accept as ``params`` (PyTorch's ParamsT): tensors, parameter groups (dicts),
 # or (name, tensor) pairs.
-ParamsT = Union[Iterable[Tensor], Iterable[Dict[str, Any]], Iterable[Tuple[str, Tensor]]]
+ParamsT = Union[Iterable[Tensor], Iterable[dict[str, Any]], Iterable[tuple[str, Tensor]]]
 
 
 class _RequiredParameter:

@@ -10,8 +10,8 @@ from typing import Any
 import numpy as np
 
 import minigrad as mg
-import minigrad.nn as nn
 import minigrad.nn.functional as F
+from minigrad import nn
 from minigrad.optim import SGD, Adam, Optimizer
 from minigrad.utils.data import DataLoader, Dataset, TensorDataset
 
