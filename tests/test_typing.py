@@ -23,7 +23,7 @@ SCRIPT = REPO / "scripts" / "gen_tensor_stub.py"
 UNTYPED_CALLS_EXCLUDE = ["minigrad.autograd.grad_mode"]
 
 
-def run_mypy(tmp_path, *files):
+def run_mypy(tmp_path, cache_dir, *files):
     """``mypy --strict`` on ``files`` against minigrad as its users get it: an installed
     package is found through py.typed; a source tree or an editable install (whose import hook
     mypy cannot follow) through MYPYPATH. Errors inside minigrad itself are not reported
@@ -35,7 +35,7 @@ def run_mypy(tmp_path, *files):
     if os.path.realpath(REPO) not in installed:
         env["MYPYPATH"] = str(REPO)
     command = [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent",
-               "--no-incremental", "--cache-dir", str(tmp_path / "mypy-cache"),
+               "--cache-dir", str(cache_dir),
                "--untyped-calls-exclude", ",".join(UNTYPED_CALLS_EXCLUDE),
                "--python-executable", sys.executable, *map(str, files)]
     # From a directory outside the source tree, so mypy does not pick minigrad up as a
@@ -50,13 +50,19 @@ def test_py_typed_marks_the_package():
     assert (PACKAGE / "tensor.pyi").is_file()
 
 
-def test_user_program_is_clean_under_mypy_strict(tmp_path):
-    code, output = run_mypy(tmp_path, USER_PROGRAM)
+@pytest.fixture(scope="module")
+def mypy_cache(tmp_path_factory):
+    """One cache for the module's mypy runs: minigrad is analysed once."""
+    return tmp_path_factory.mktemp("mypy-cache")
+
+
+def test_user_program_is_clean_under_mypy_strict(tmp_path, mypy_cache):
+    code, output = run_mypy(tmp_path, mypy_cache, USER_PROGRAM)
     assert code == 0, output
     assert "Success: no issues found" in output
 
 
-def test_mypy_catches_mistakes_against_the_api(tmp_path):
+def test_mypy_catches_mistakes_against_the_api(tmp_path, mypy_cache):
     """The annotations carry information: misuses of the typed API are reported."""
     program = tmp_path / "wrong.py"
     program.write_text(
@@ -73,7 +79,7 @@ def test_mypy_catches_mistakes_against_the_api(tmp_path):
         "mg.save(layer.state_dict(), 42)\n"                  # a path or a file
         "s: mg.Size = t.size(0)\n"                           # size(dim) is an int
     )
-    code, output = run_mypy(tmp_path, program)
+    code, output = run_mypy(tmp_path, mypy_cache, program)
     assert code == 1, output
     expected = {6: '"Tensor" has no attribute "sume"',
                 7: 'Incompatible types in assignment (expression has type "int"',
