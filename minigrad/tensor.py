@@ -1542,6 +1542,9 @@ def _to_array(data, dtype=None):
     Python ints -> int64, numpy arrays keep their dtype."""
     if isinstance(data, Tensor):
         data = data._data
+    elif hasattr(data, "__dlpack__") and not isinstance(data, np.ndarray):
+        from .interop import to_numpy  # a torch tensor: its __array__ lacks numpy 2's copy=
+        data = to_numpy(data)
     if dtype is not None:
         return np.array(_unwrap_nested(data), dtype=_dt.as_dtype(dtype).np_dtype, order="C",
                         copy=True)

@@ -18,11 +18,6 @@ PACKAGE = pathlib.Path(mg.__file__).resolve().parent
 REPO = PACKAGE.parent
 SCRIPT = REPO / "scripts" / "gen_tensor_stub.py"
 
-# The grad-mode context managers (minigrad/autograd/grad_mode.py) are not annotated yet;
-# until they are, calls to them count as typed.
-UNTYPED_CALLS_EXCLUDE = ["minigrad.autograd.grad_mode"]
-
-
 def run_mypy(tmp_path, cache_dir, *files):
     """``mypy --strict`` on ``files`` against minigrad as its users get it: an installed
     package is found through py.typed; a source tree or an editable install (whose import hook
@@ -36,7 +31,6 @@ def run_mypy(tmp_path, cache_dir, *files):
         env["MYPYPATH"] = str(REPO)
     command = [sys.executable, "-m", "mypy", "--strict", "--follow-imports=silent",
                "--cache-dir", str(cache_dir),
-               "--untyped-calls-exclude", ",".join(UNTYPED_CALLS_EXCLUDE),
                "--python-executable", sys.executable, *map(str, files)]
     # From a directory outside the source tree, so mypy does not pick minigrad up as a
     # source file of the program.

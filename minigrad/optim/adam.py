@@ -116,9 +116,8 @@ class Adam(Optimizer):
             maximize = group["maximize"]
             decoupled = group["decoupled_weight_decay"]
             last_step = None
-            if group["capturable"]:
-                if any(p._grad is not None for p in group["params"]):
-                    _refuse_capturable()
+            if group["capturable"] and any(p._grad is not None for p in group["params"]):
+                _refuse_capturable()
             for p in group["params"]:
                 if p._grad is None:
                     continue
