@@ -3,6 +3,10 @@
 
 __all__ = ["log_softmax", "softmax"]
 METHODS = ["log_softmax", "softmax"]
+__all__ += ["alpha_dropout", "celu", "celu_", "cosine_similarity", "feature_alpha_dropout",
+            "hardshrink", "pairwise_distance", "prelu", "rrelu", "rrelu_", "selu", "selu_",
+            "threshold", "threshold_"]
+METHODS += ["hardshrink", "prelu"]
 
 
 def softmax(input, dim=None, dtype=None):
@@ -15,3 +19,88 @@ def log_softmax(input, dim=None, dtype=None):
     """log(softmax(x)) along ``dim``, computed stably (see ``nn.functional.log_softmax``)."""
     from ..nn.functional import log_softmax as _log_softmax
     return _log_softmax(input, dim, dtype=dtype)
+
+
+# The activations, dropouts and distances torch also exports as torch.* functions (nn sits above
+# the tensor functions, hence the imports inside).
+
+
+def selu(input):
+    """scale * elu(x, alpha) with SELU's constants (see ``nn.functional.selu``)."""
+    from ..nn.functional import selu as _selu
+    return _selu(input)
+
+
+def selu_(input):
+    from ..nn.functional import selu as _selu
+    return _selu(input, inplace=True)
+
+
+def celu(input, alpha=1.0):
+    """max(0, x) + min(0, alpha (exp(x / alpha) - 1)) (see ``nn.functional.celu``)."""
+    from ..nn.functional import celu as _celu
+    return _celu(input, alpha)
+
+
+def celu_(input, alpha=1.0):
+    from ..nn.functional import celu as _celu
+    return _celu(input, alpha, inplace=True)
+
+
+def prelu(input, weight):
+    """x for x > 0, weight * x otherwise (see ``nn.functional.prelu``)."""
+    from ..nn.functional import prelu as _prelu
+    return _prelu(input, weight)
+
+
+def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    """Randomized leaky ReLU (see ``nn.functional.rrelu``)."""
+    from ..nn.functional import rrelu as _rrelu
+    return _rrelu(input, lower, upper, training)
+
+
+def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    from ..nn.functional import rrelu as _rrelu
+    return _rrelu(input, lower, upper, training, inplace=True)
+
+
+def threshold(input, threshold, value):
+    """x where x > threshold, else value (see ``nn.functional.threshold``)."""
+    from ..nn.functional import threshold as _threshold
+    return _threshold(input, threshold, value)
+
+
+def threshold_(input, threshold, value):
+    from ..nn.functional import threshold as _threshold
+    return _threshold(input, threshold, value, inplace=True)
+
+
+def hardshrink(input, lambd=0.5):
+    """x where |x| > lambd, else 0 (see ``nn.functional.hardshrink``)."""
+    from ..nn.functional import hardshrink as _hardshrink
+    return _hardshrink(input, lambd)
+
+
+def cosine_similarity(x1, x2, dim=1, eps=1e-8):
+    """Cosine of the angle between x1 and x2 along ``dim``
+    (see ``nn.functional.cosine_similarity``)."""
+    from ..nn.functional import cosine_similarity as _cosine_similarity
+    return _cosine_similarity(x1, x2, dim, eps)
+
+
+def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
+    """||x1 - x2 + eps||_p over the last dimension (see ``nn.functional.pairwise_distance``)."""
+    from ..nn.functional import pairwise_distance as _pairwise_distance
+    return _pairwise_distance(x1, x2, p, eps, keepdim)
+
+
+def alpha_dropout(input, p, train):
+    """Alpha dropout (see ``nn.functional.alpha_dropout``; ``train`` is its ``training``)."""
+    from ..nn.functional import alpha_dropout as _alpha_dropout
+    return _alpha_dropout(input, p, train)
+
+
+def feature_alpha_dropout(input, p, train):
+    """Channel-wise alpha dropout (see ``nn.functional.feature_alpha_dropout``)."""
+    from ..nn.functional import feature_alpha_dropout as _feature_alpha_dropout
+    return _feature_alpha_dropout(input, p, train)
