@@ -96,7 +96,7 @@ def _constant_like(values, like):
 # ---------------------------------------------------------------------------------------------
 
 
-def gelu(input, approximate="none"):
+def gelu(input, *, approximate="none"):
     """x Phi(x), Phi the standard normal CDF; ``approximate='tanh'``:
     x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))) / 2."""
     _check_input(input, "gelu")
@@ -121,11 +121,12 @@ def mish(input, inplace=False):
                           lambda x: x * ops.Tanh.apply(ops.Softplus.apply(x)))
 
 
-def _elu(input, alpha, scale, input_scale, inplace, kernel="elu_cpu"):
-    _require_floating(input, kernel)
+def _elu(input, alpha, scale, input_scale, inplace, grad_input_scale=None):
+    _require_floating(input, "elu_cpu")
     return _maybe_inplace(
         input, inplace,
-        lambda x: A.ELU.apply(x, float(alpha), float(scale), float(input_scale)))
+        lambda x: A.ELU.apply(x, float(alpha), float(scale), float(input_scale),
+                              grad_input_scale=grad_input_scale))
 
 
 def elu(input, alpha=1.0, inplace=False):
@@ -153,7 +154,9 @@ def celu(input, alpha=1.0, inplace=False):
     _check_input(input, "celu")
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: alpha cannot be 0 for CELU")
-    return _elu(input, alpha, 1.0, 1.0 / alpha, inplace)
+    # PyTorch's derivative of celu uses 1 / alpha with alpha rounded to float32
+    return _elu(input, alpha, 1.0, 1.0 / alpha, inplace,
+                grad_input_scale=1.0 / float(np.float32(alpha)))
 
 
 def celu_(input, alpha=1.0):
@@ -213,8 +216,7 @@ def hardsigmoid(input, inplace=False):
     """hardsigmoid(x) = relu6(x + 3) / 6: 0 for x <= -3, 1 for x >= 3, x / 6 + 1/2 between."""
     _check_input(input, "hardsigmoid")
     _require_floating(input, "hardsigmoid_cpu")
-    return _maybe_inplace(input, inplace,
-                          lambda x: A.Hardtanh.apply(x + 3.0, 0.0, 6.0) / 6.0)
+    return _maybe_inplace(input, inplace, A.Hardsigmoid.apply)
 
 
 def _threshold(input, threshold, value, inplace=False):
@@ -375,18 +377,25 @@ def _noise_dtype(x):
     return x.dtype if x.dtype in (np.float32, np.float64) else np.float64
 
 
-def _dropout_impl(input, p, training, inplace, feature, alpha):
+def _dropout_impl(input, p, training, inplace, feature_dims, alpha):
+    """PyTorch's _dropout_impl: Bernoulli(1 - p) keep-noise drawn per element
+    (``feature_dims=None``) or per index of the first ``feature_dims`` dimensions (channel
+    dropout: noise of shape (N, C, 1, ...)); kept values scaled by 1 / (1 - p). Alpha dropout
+    instead maps x to a x + b, with dropped units at SELU's saturation value."""
     if p == 0 or not training or input._data.size == 0:
         return input
     x = input._data
-    if feature and x.ndim < 2:
+    if feature_dims == 2 and x.ndim < 2:
         raise RuntimeError("Feature dropout requires at least 2 dimensions in the input")
     if x.dtype.kind != "f":
         raise RuntimeError(f"result type Float can't be cast to the desired output type "
                            f"{input.dtype.legacy_name}")
     if p == 1:
         return _maybe_inplace(input, inplace, lambda t: t * 0.0)
-    shape = x.shape[:2] + (1,) * (x.ndim - 2) if feature else x.shape
+    if feature_dims is None:
+        shape = x.shape
+    else:
+        shape = x.shape[:feature_dims] + (1,) * (x.ndim - feature_dims)
     keep = (_random.generator().random(shape, dtype=_noise_dtype(x)) >= p).astype(x.dtype)
     if not alpha:
         scaled = keep * x.dtype.type(1.0 / (1.0 - p))
@@ -399,18 +408,9 @@ def _dropout_impl(input, p, training, inplace, feature, alpha):
 
 
 def _channel_dropout(input, p, training, inplace, batched_ndim):
-    """dropout1d/dropout3d: an unbatched input gets a batch dimension of 1 for the draw."""
-    if input._data.ndim == batched_ndim:
-        return _dropout_impl(input, p, training, inplace, True, False)
-    if inplace:
-        input.unsqueeze_(0)
-        try:
-            _dropout_impl(input, p, training, True, True, False)
-        finally:
-            input.squeeze_(0)
-        return input
-    result = _dropout_impl(input.unsqueeze(0), p, training, False, True, False)
-    return result.squeeze(0)
+    """dropout1d/dropout3d: an unbatched input (no N) draws one value per channel."""
+    feature_dims = 2 if input._data.ndim == batched_ndim else 1
+    return _dropout_impl(input, p, training, inplace, feature_dims, False)
 
 
 def dropout1d(input, p=0.5, training=True, inplace=False):
@@ -450,7 +450,7 @@ def dropout2d(input, p=0.5, training=True, inplace=False):
             "the input as one without a batch dimension, i.e. shape (C, H, W). To maintain "
             "the 1D channel-wise dropout behavior, please switch to using dropout1d instead.",
             stacklevel=2)
-    return _dropout_impl(input, p, training, inplace, True, False)
+    return _dropout_impl(input, p, training, inplace, 2, False)
 
 
 def dropout3d(input, p=0.5, training=True, inplace=False):
@@ -475,14 +475,14 @@ def alpha_dropout(input, p=0.5, training=False, inplace=False):
     (for dropped ones)."""
     _check_input(input, "alpha_dropout")
     _check_dropout_p(p)
-    return _dropout_impl(input, p, training, inplace, False, True)
+    return _dropout_impl(input, p, training, inplace, None, True)
 
 
 def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
     """alpha_dropout with one draw per (sample, channel), as in dropout2d."""
     _check_input(input, "feature_alpha_dropout")
     _check_dropout_p(p)
-    return _dropout_impl(input, p, training, inplace, True, True)
+    return _dropout_impl(input, p, training, inplace, 2, True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -79,13 +79,16 @@ class ELU(Op):
         out = scale x                                       for x > 0,
         out = scale alpha (exp(input_scale x) - 1)          for x <= 0;
         d out/dx = scale (x > 0),  scale alpha input_scale exp(input_scale x) (x <= 0).
-    (PyTorch's elu_backward puts x == 0 on the exponential side.)"""
+    (PyTorch's elu_backward puts x == 0 on the exponential side.) ``grad_input_scale``, if
+    given, replaces input_scale in the derivative: PyTorch's CELU differentiates with
+    1 / float32(alpha), a hair off its forward's 1 / alpha."""
 
     may_broadcast = False
 
-    def forward(self, x, alpha, scale, input_scale):
+    def forward(self, x, alpha, scale, input_scale, grad_input_scale=None):
         self.saved_tensors = (x,)
-        self.alpha, self.scale, self.input_scale = alpha, scale, input_scale
+        self.alpha, self.scale = alpha, scale
+        self.input_scale = input_scale if grad_input_scale is None else grad_input_scale
         x = _floating(x)
         t = x.dtype.type
         negative = t(alpha) * np.expm1(np.minimum(x, t(0)) * t(input_scale))
@@ -143,6 +146,24 @@ class Hardswish(Op):
         above = values > 3
         slope = xp.add(xp.mul(x, 1.0 / 3.0), 0.5)
         return xp.where(middle, xp.mul(grad, slope), xp.where(above, grad, 0.0))
+
+
+class Hardsigmoid(Op):
+    """out = min(max(x + 3, 0), 6) / 6;  d out/dx = 1/6 strictly inside (-3, 3), else 0.
+    (PyTorch's hardsigmoid_backward multiplies by the float32 constant 1/6, also in float64.)"""
+
+    may_broadcast = False
+    ONE_SIXTH = float(np.float32(1.0) / np.float32(6.0))
+
+    def forward(self, x):
+        self.saved_tensors = (x,)
+        t = x.dtype.type
+        return _array(np.minimum(np.maximum(x + t(3), t(0)), t(6)) / t(6))
+
+    def backward(self, grad, xp):
+        values = xp.values(self.saved_tensors[0])
+        inside = (values > -3) & (values < 3)
+        return xp.where(inside, xp.mul(grad, self.ONE_SIXTH), 0.0)
 
 
 class Hardtanh(Op):
