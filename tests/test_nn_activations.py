@@ -162,7 +162,7 @@ def _upstream(shape, seed=1):
 
 
 def _numpy(t):
-    return np.array(t.detach().numpy())
+    return np.array(t.detach().numpy(force=True))
 
 
 def _forward_backward(lib, row, arrays, dtype_name, noncontiguous=False):
@@ -238,7 +238,13 @@ def test_second_derivative_matches_torch(backend, row, case):
         seconds = lib.autograd.grad(total, xs, allow_unused=True)
         return [None if g is None else _numpy(g) for g in seconds]
 
-    for got, want in zip(second(mg), second(torch)):
+    try:
+        wanted = second(torch)
+    except RuntimeError as exc:  # torch has no double backward for this one (hardsigmoid):
+        assert "is not implemented" in str(exc)  # a piecewise-linear function, so it is 0
+        assert all(g is None or not np.any(g) for g in second(mg))
+        return
+    for got, want in zip(second(mg), wanted):
         if want is None or got is None:  # one of them found no path: the other's is zero
             other = want if got is None else got
             assert other is None or not np.any(other)
@@ -285,15 +291,17 @@ def test_kinks_saturation_and_nonfinite_values_match_torch(backend, name, dtype)
     saturated tails (no overflow, no NaN where torch is finite), and at NaN and +-inf."""
     fn = KINK_FUNCTIONS[name]
 
-    def run(lib):
-        x = lib.tensor(SPECIAL, dtype=getattr(lib, dtype), requires_grad=True)
+    def run(lib, values, strict):
+        x = lib.tensor(values, dtype=getattr(lib, dtype), requires_grad=True)
         with warnings.catch_warnings():
-            warnings.simplefilter("error", RuntimeWarning)  # no overflow warnings from numpy
+            # finite inputs: no overflow warning from numpy (inf - inf, inf * 0 may warn)
+            warnings.simplefilter("error" if strict else "ignore", RuntimeWarning)
             out = fn(lib, x)
             out.backward(lib.ones_like(out))
         return _numpy(out), _numpy(x.grad)
 
-    (got, got_grad), (want, want_grad) = run(mg), run(torch)
+    run(mg, SPECIAL[np.isfinite(SPECIAL)], strict=True)
+    (got, got_grad), (want, want_grad) = run(mg, SPECIAL, False), run(torch, SPECIAL, False)
     tol = {"rtol": 1e-12, "atol": 1e-12} if dtype == "float64" else {"rtol": 1e-5, "atol": 1e-6}
     np.testing.assert_allclose(got, want, **tol)
     finite = np.isfinite(SPECIAL)  # torch's gradient at +-inf and NaN is itself a convention

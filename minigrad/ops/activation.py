@@ -129,7 +129,8 @@ class Softplus(Op):
 
 class Hardswish(Op):
     """out = 0 (x <= -3), x (x >= 3), x (x + 3) / 6 otherwise;
-    d out/dx = 0 (x < -3), 1 (x > 3), x / 3 + 1/2 on [-3, 3] (PyTorch's hardswish_backward)."""
+    d out/dx = 0 (x <= -3), 1 (x >= 3), x / 3 + 1/2 strictly between (PyTorch's
+    hardswish_backward: the kinks take the outer side)."""
 
     may_broadcast = False
 
@@ -142,8 +143,8 @@ class Hardswish(Op):
     def backward(self, grad, xp):
         x, = self.saved_tensors
         values = xp.values(x)
-        middle = (values >= -3) & (values <= 3)
-        above = values > 3
+        middle = (values > -3) & (values < 3)
+        above = values >= 3
         slope = xp.add(xp.mul(x, 1.0 / 3.0), 0.5)
         return xp.where(middle, xp.mul(grad, slope), xp.where(above, grad, 0.0))
 
