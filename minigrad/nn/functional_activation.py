@@ -242,9 +242,7 @@ def hardshrink(input, lambd=0.5):
     """x where |x| > lambd, else 0."""
     _check_input(input, "hardshrink")
     _require_floating(input, "hardshrink_cpu")
-    x = input._data
-    keep = ~((x >= -lambd) & (x <= lambd))
-    return Where.apply(keep, input, x.dtype.type(0))
+    return A.Hardshrink.apply(input, float(lambd))
 
 
 def softshrink(input, lambd=0.5):
@@ -254,9 +252,7 @@ def softshrink(input, lambd=0.5):
     if not 0 <= lambd <= np.finfo(input._data.dtype).max:
         raise RuntimeError(f"lambda must be in range [0, {np.finfo(input._data.dtype).max:g}] "
                            f"for input dtype {input.dtype.legacy_name}, but found {lambd}")
-    x = input._data
-    return Where.apply(x > lambd, input - lambd,
-                       Where.apply(x < -lambd, input + lambd, input * 0.0))
+    return A.Softshrink.apply(input, float(lambd))
 
 
 def tanhshrink(input):

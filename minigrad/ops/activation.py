@@ -91,8 +91,15 @@ class ELU(Op):
         self.input_scale = input_scale if grad_input_scale is None else grad_input_scale
         x = _floating(x)
         t = x.dtype.type
-        negative = t(alpha) * np.expm1(np.minimum(x, t(0)) * t(input_scale))
-        return _array(t(scale) * np.where(x > 0, x, negative))
+        negative = np.asarray(np.minimum(x, t(0)))  # an array even for 0-d x (in place below)
+        if input_scale != 1:
+            negative *= t(input_scale)
+        negative = np.expm1(negative, out=negative)
+        negative *= t(alpha)
+        out = np.where(x > 0, x, negative)
+        if scale != 1:
+            out *= t(scale)
+        return _array(out)
 
     def backward(self, grad, xp):
         x, = self.saved_tensors
@@ -182,3 +189,31 @@ class Hardtanh(Op):
         values = xp.values(self.saved_tensors[0])
         inside = (values > self.min_val) & (values < self.max_val)
         return xp.where(inside, grad, 0.0), None, None
+
+
+class Softshrink(Op):
+    """out = x - lambd (x > lambd), x + lambd (x < -lambd), 0 between: x - clamp(x, -lambd,
+    lambd);  d out/dx = 0 on [-lambd, lambd], 1 elsewhere (NaN included, as PyTorch)."""
+
+    may_broadcast = False
+
+    def forward(self, x, lambd):
+        t = x.dtype.type
+        self.outside = ~((x >= -lambd) & (x <= lambd))  # a constant mask, not a derived value
+        return _array(x - np.clip(x, t(-lambd), t(lambd)))
+
+    def backward(self, grad, xp):
+        return xp.where(self.outside, grad, 0.0), None
+
+
+class Hardshrink(Op):
+    """out = x where |x| > lambd (NaN included), else 0;  d out/dx = the same indicator."""
+
+    may_broadcast = False
+
+    def forward(self, x, lambd):
+        self.outside = ~((x >= -lambd) & (x <= lambd))
+        return _array(np.where(self.outside, x, x.dtype.type(0)))
+
+    def backward(self, grad, xp):
+        return xp.where(self.outside, grad, 0.0), None
