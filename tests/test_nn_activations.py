@@ -449,6 +449,12 @@ BAD_CALLS = {
     "alpha_dropout_integer": lambda L, x: F(L).alpha_dropout(x.long(), 0.5, True),
     "dropout2d_integer": lambda L, x: F(L).dropout2d(x.long().reshape(1, 1, 3, 4)),
     "feature_alpha_dropout_1d": lambda L, x: F(L).feature_alpha_dropout(x[0], 0.5, True),
+    "torch_alpha_dropout_p": lambda L, x: L.alpha_dropout(x, 2.0, True),
+    "torch_feature_alpha_dropout_p": lambda L, x: L.feature_alpha_dropout(x, -1.0, True),
+    "torch_dropout_p": lambda L, x: L.dropout(x, 1.5, True),
+    "torch_dropout__p": lambda L, x: L.dropout_(x, 1.5, True),
+    "torch_feature_dropout_p": lambda L, x: L.feature_dropout(x, 2.0, False),
+    "torch_feature_dropout_1d": lambda L, x: L.feature_dropout(x[0], 0.5, True),
     "one_hot_float": lambda L, x: F(L).one_hot(x),
     "one_hot_int32": lambda L, x: F(L).one_hot(L.tensor([0, 1], dtype=L.int32)),
     "one_hot_negative": lambda L, x: F(L).one_hot(L.tensor([0, -1])),
@@ -749,6 +755,19 @@ def test_dropout_inplace_writes_into_the_input():
     assert mg.nn.functional.dropout1d(z, 0.5, inplace=True) is z and tuple(z.shape) == (8, 3)
 
 
+def test_torch_namespace_dropouts():
+    x = mg.ones(6, 32, 2)
+    out = mg.feature_dropout(x, 0.5, True)
+    _channels_all_zero_or_scaled(out.numpy(), x.numpy(), 0.5, (6, 32))
+    assert mg.dropout(x, 0.5, False) is x
+    for fn in (mg.dropout_, mg.feature_dropout_, mg.alpha_dropout_, mg.feature_alpha_dropout_):
+        y = mg.ones(6, 32, 2)
+        assert fn(y, 0.5, True) is y
+        assert len(np.unique(y.numpy())) == 2  # kept and dropped values, written into y
+    z = mg.tensor([-1.0, 2.0])
+    assert mg.relu_(z) is z and z.tolist() == [0.0, 2.0]
+
+
 # ---------------------------------------------------------------------------------------------
 # cosine_similarity: PyTorch 2.13's normalise-first formula, at zero vectors too.
 # ---------------------------------------------------------------------------------------------
@@ -802,7 +821,9 @@ F_NAMES = ["gelu", "silu", "mish", "elu", "elu_", "selu", "selu_", "celu", "celu
            "cosine_similarity", "pairwise_distance"]
 TORCH_NAMES = ["selu", "selu_", "celu", "celu_", "prelu", "rrelu", "rrelu_", "threshold",
                "threshold_", "hardshrink", "cosine_similarity", "pairwise_distance",
-               "alpha_dropout", "feature_alpha_dropout"]
+               "alpha_dropout", "feature_alpha_dropout", "alpha_dropout_",
+               "feature_alpha_dropout_", "dropout", "dropout_", "feature_dropout",
+               "feature_dropout_", "relu_"]
 
 
 def test_exports_exist_where_torch_has_them():

@@ -6,6 +6,8 @@ METHODS = ["log_softmax", "softmax"]
 __all__ += ["alpha_dropout", "celu", "celu_", "cosine_similarity", "feature_alpha_dropout",
             "hardshrink", "pairwise_distance", "prelu", "rrelu", "rrelu_", "selu", "selu_",
             "threshold", "threshold_"]
+__all__ += ["alpha_dropout_", "dropout", "dropout_", "feature_alpha_dropout_",
+            "feature_dropout", "feature_dropout_", "relu_"]
 METHODS += ["hardshrink", "prelu"]
 
 
@@ -94,13 +96,67 @@ def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
     return _pairwise_distance(x1, x2, p, eps, keepdim)
 
 
+def _check_p(p):
+    """The torch.* dropouts check p in ATen: RuntimeError (nn.functional's: ValueError)."""
+    if not 0.0 <= p <= 1.0:
+        raise RuntimeError(f"dropout probability has to be between 0 and 1, but got {p}")
+
+
 def alpha_dropout(input, p, train):
     """Alpha dropout (see ``nn.functional.alpha_dropout``; ``train`` is its ``training``)."""
     from ..nn.functional import alpha_dropout as _alpha_dropout
+    _check_p(p)
     return _alpha_dropout(input, p, train)
 
 
 def feature_alpha_dropout(input, p, train):
     """Channel-wise alpha dropout (see ``nn.functional.feature_alpha_dropout``)."""
     from ..nn.functional import feature_alpha_dropout as _feature_alpha_dropout
+    _check_p(p)
     return _feature_alpha_dropout(input, p, train)
+
+
+def relu_(input):
+    """relu, in place."""
+    from ..nn.functional import relu_ as _relu_
+    return _relu_(input)
+
+
+def dropout(input, p, train):
+    """Dropout (see ``nn.functional.dropout``; ``train`` is its ``training``)."""
+    from ..nn.functional import dropout as _dropout
+    _check_p(p)
+    return _dropout(input, p, train)
+
+
+def dropout_(input, p, train):
+    from ..nn.functional import dropout as _dropout
+    _check_p(p)
+    return input._inplace(lambda x: _dropout(x, p, train))
+
+
+def feature_dropout(input, p, train):
+    """Dropout of whole channels (dim 1) of a batched input: one draw per (sample, channel)."""
+    from ..nn.functional_activation import _check_input, _dropout_impl
+    _check_input(input, "feature_dropout")
+    _check_p(p)
+    return _dropout_impl(input, p, train, False, 2, False)
+
+
+def feature_dropout_(input, p, train):
+    from ..nn.functional_activation import _check_input, _dropout_impl
+    _check_input(input, "feature_dropout_")
+    _check_p(p)
+    return _dropout_impl(input, p, train, True, 2, False)
+
+
+def alpha_dropout_(input, p, train):
+    from ..nn.functional import alpha_dropout as _alpha_dropout
+    _check_p(p)
+    return _alpha_dropout(input, p, train, inplace=True)
+
+
+def feature_alpha_dropout_(input, p, train):
+    from ..nn.functional import feature_alpha_dropout as _feature_alpha_dropout
+    _check_p(p)
+    return _feature_alpha_dropout(input, p, train, inplace=True)
