@@ -244,3 +244,8 @@ from .functional_conv import *  # the convolution family: conv2d, max_pool2d, pa
 from .functional_conv import __all__ as _conv_all
 
 __all__.extend(_conv_all)
+
+from .functional_activation import *  # GELU, SiLU, ELU..., the dropout family, one_hot, distances
+from .functional_activation import __all__ as _activation_all
+
+__all__.extend(_activation_all)
