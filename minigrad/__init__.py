@@ -40,6 +40,7 @@ int = int32
 
 from . import autograd, nn, optim, train, utils
 from .serialization import CheckpointError, load, save
+from . import viz  # graph pictures for teaching (issue 14)
 
 
 class cuda:
