@@ -67,6 +67,8 @@ from .grad_mode import (
 )
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph import Op
+from .compare import Comparison, compare
+from .trace import TraceRecord, trace
 
 __all__ = [
     "Function",
@@ -96,6 +98,10 @@ __all__ = [
     "once_differentiable",
     "set_detect_anomaly",
     "set_grad_enabled",
+    "Comparison",
+    "TraceRecord",
+    "compare",
+    "trace",
 ]
 
 
