@@ -38,9 +38,8 @@ half = float16
 long = int64
 int = int32
 
-from . import autograd, nn, optim, train, utils
+from . import autograd, nn, optim, train, utils, viz
 from .serialization import CheckpointError, load, save
-from . import viz  # graph pictures for teaching (issue 14)
 
 
 class cuda:

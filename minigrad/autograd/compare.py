@@ -35,8 +35,8 @@ class Comparison(tuple):
     max_difference = property(lambda self: self[3])
 
     def __str__(self):
-        return (f"{self.name:15s} | exact: {str(self.exact):5s} | approximate: "
-                f"{str(self.approximate):5s} | max difference: {self.max_difference:.3g}")
+        return (f"{self.name:15s} | exact: {self.exact!s:5s} | approximate: "
+                f"{self.approximate!s:5s} | max difference: {self.max_difference:.3g}")
 
     def __repr__(self):
         return (f"Comparison(name={self.name!r}, exact={self.exact}, approximate="
