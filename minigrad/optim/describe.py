@@ -116,7 +116,9 @@ def _state_summary(optimizer, params):
                 shape = getattr(array, "shape", None)
                 summary[key] = (f"shape {tuple(shape)}" if shape is not None and len(shape)
                                 else "scalar")
-    return summary, (max(steps) if steps else None)
+    if steps:
+        return summary, max(steps)
+    return summary, (None if summary else 0)  # state without a step count (SGD): not counted
 
 
 def _values(name, hyper, t):
