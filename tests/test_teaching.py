@@ -22,8 +22,8 @@ TUTORIALS = os.path.join(ROOT, "docs", "tutorials")
 
 def _dot_nodes_edges(source):
     """{node id: label} and [(source id, target id)] read from DOT text."""
-    nodes = dict(re.findall(r'^\s*(\w+) \[label="([^"]*)"', source, re.M))
-    edges = re.findall(r"^\s*(\w+) -> (\w+)", source, re.M)
+    nodes = dict(re.findall(r'^\s*(\w+) \[label="([^"]*)"', source, re.MULTILINE))
+    edges = re.findall(r"^\s*(\w+) -> (\w+)", source, re.MULTILINE)
     return nodes, edges
 
 
@@ -101,7 +101,7 @@ def test_modules_become_clusters_or_single_boxes(no_graphviz):
     loss = F.mse_loss(model(x), y)
     names = dict(model.named_parameters(), x=x, y=y)
     source = mg.viz.draw_graph(loss, params=names, module=model).source
-    clusters = re.findall(r"subgraph cluster_(\w+) \{(.*?)\n\t\}", source, re.S)
+    clusters = re.findall(r"subgraph cluster_(\w+) \{(.*?)\n\t\}", source, re.DOTALL)
     assert sorted(name for name, _ in clusters) == ["layer1", "layer2"]
     body = dict(clusters)
     assert "layer1.weight" in body["layer1"] and "layer1.bias" in body["layer1"]
@@ -232,7 +232,7 @@ def test_trace_to_dataframe():
 
 
 def test_draw_graph_uses_a_trace_for_intermediate_gradients(no_graphviz):
-    a, b, _, d = _small_graph()
+    *_, d = _small_graph()
     with mg.autograd.trace() as t:
         d.backward(retain_graph=True)
     nodes, _ = _dot_nodes_edges(mg.viz.draw_graph(d, show=("grad",), trace=t).source)
@@ -374,6 +374,6 @@ def test_tutorial_runs_and_passes_its_checks(name, tmp_path):
                PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
     done = subprocess.run([sys.executable, os.path.join(TUTORIALS, name), "--out",
                            str(tmp_path)], cwd=tmp_path, env=env, capture_output=True,
-                          text=True, timeout=300)
+                          text=True, timeout=300, check=False)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     assert "all checks passed" in done.stdout
