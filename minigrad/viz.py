@@ -278,7 +278,7 @@ def _walk(root, show, names, owners, trace_grads, max_values):
             lines.insert(0, _shape_text(record.out_shapes[0]))
         title = _op_title(node)
         if node is first_node:
-            title += f"  -> {root_name}"
+            title += f" -> {root_name}"
         kind = "output" if node is first_node else "op"
         nodes[nid] = (kind, title, lines, cluster_of.get(id(node)))
     # edges in a stable order: by target's creation, then source
@@ -464,7 +464,7 @@ def _matplotlib_render(layout, target, fmt, dpi):
 
 # ---- the seed network's picture ---------------------------------------------------------------
 
-def seed_example_picture(show=("shape", "norm"), n=100):
+def seed_example_picture(show=("shape", "value", "norm"), n=100):
     """The seed network of examples/two_layer_regression.py (Linear(2, 10) -> ReLU ->
     Linear(10, 1), MSE on y = 2 x1 + 3 x2 + U(0, 1), seed 0), after one backward."""
     import minigrad as mg
@@ -480,11 +480,14 @@ def seed_example_picture(show=("shape", "norm"), n=100):
     model.add_module("relu", nn.ReLU())
     model.add_module("layer2", nn.Linear(10, 1))
     loss = F.mse_loss(model(x), y)
-    loss.backward(retain_graph=True)
+    from .autograd.trace import trace
+    with trace() as backward_trace:  # the gradient reaching each op, for its box
+        loss.backward(retain_graph=True)
     names = dict(model.named_parameters(), x=x, y=y)
     names["loss"] = loss
-    return draw_graph(loss, show=show, params=names, module=model,
-                      title="Linear(2,10) - ReLU - Linear(10,1), MSE: after loss.backward()")
+    return draw_graph(loss, show=show, params=names, module=model, trace=backward_trace,
+                      title="the seed network after loss.backward()\n"
+                            "|grad| = norm of dL/d(that value)")
 
 
 def main(argv=None):

@@ -51,13 +51,13 @@ def test_dot_of_a_known_graph_has_its_nodes_edges_and_labels(no_graphviz):
     assert str(picture) == picture.source
     nodes, edges = _dot_nodes_edges(picture.source)
     labels = {label.split("\\n")[0]: nid for nid, label in nodes.items()}
-    assert set(labels) == {"Sum  -> output", "Mul", "a", "b"}
-    expected = {(labels["Mul"], labels["Sum  -> output"]), (labels["a"], labels["Mul"]),
+    assert set(labels) == {"Sum -> output", "Mul", "a", "b"}
+    expected = {(labels["Mul"], labels["Sum -> output"]), (labels["a"], labels["Mul"]),
                 (labels["b"], labels["Mul"])}
     assert set(edges) == expected and len(edges) == 3
     assert nodes[labels["Mul"]] == "Mul\\n(2,)\\nvalue = [3, -8]"
     assert nodes[labels["a"]] == "a\\n(2,)\\nvalue = [1, 2]"
-    assert nodes[labels["Sum  -> output"]] == "Sum  -> output\\n()\\nvalue = -5"
+    assert nodes[labels["Sum -> output"]] == "Sum -> output\\n()\\nvalue = -5"
 
 
 def test_dot_shows_gradients_after_backward(no_graphviz):
@@ -112,7 +112,7 @@ def test_modules_become_clusters_or_single_boxes(no_graphviz):
     collapsed = mg.viz.draw_graph(loss, params=names, module=model, collapse=True).source
     nodes, edges = _dot_nodes_edges(collapsed)
     titles = sorted(label.split("\\n")[0] for label in nodes.values())
-    assert titles == ["MSEFused  -> output", "ReLU", "layer1: Linear", "layer2: Linear", "x",
+    assert titles == ["MSEFused -> output", "ReLU", "layer1: Linear", "layer2: Linear", "x",
                       "y"]
     assert len(edges) == 5  # x -> layer1 -> ReLU -> layer2 -> MSE <- y
     assert "cluster" not in collapsed
