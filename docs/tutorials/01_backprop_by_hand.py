@@ -13,7 +13,7 @@ them with numpy, and compare each with what ``loss.backward()`` put into ``.grad
 (``mg.autograd.compare``, the ``cmp`` of Karpathy's "backprop ninja"). Then we watch the
 engine do it (``mg.autograd.trace``) and draw the graph it walked (``mg.viz.draw_graph``).
 
-Run:  python docs/tutorials/01_backprop_by_hand.py [--out DIR]   (writes DIR/seed_graph.png)
+Run:  python docs/tutorials/01_backprop_by_hand.py [--out DIR]   (writes DIR/backprop_graph.png)
 """
 import argparse
 import os
@@ -100,7 +100,7 @@ picture = mg.viz.draw_graph(loss, show=("shape", "norm"), params=names, trace=t,
 print("\nthe graph in Graphviz's DOT language:\n" + picture.source)
 try:
     import matplotlib  # noqa: F401 - the PNG needs Graphviz's dot or matplotlib
-    path = mg.viz.save_png(picture, os.path.join(args.out, "seed_graph.png"))
+    path = mg.viz.save_png(picture, os.path.join(args.out, "backprop_graph.png"))
     print(f"picture: {path}")
 except ImportError:
     print("(install matplotlib or Graphviz for the picture)")
