@@ -273,6 +273,9 @@ def _walk(root, show, names, owners, trace_grads, max_values):
         grad_values = None
         if record is not None and record.grad_in is not None:
             grad_values = record.grad_in
+            if isinstance(grad_values, list):  # several outputs: all their gradients, as one
+                parts = [np.ravel(g) for g in grad_values if g is not None]
+                grad_values = np.concatenate(parts) if parts else None
         lines = _tensor_lines(out, show, max_values, grad_values)
         if out is None and record is not None and "shape" in show and record.out_shapes:
             lines.insert(0, _shape_text(record.out_shapes[0]))

@@ -130,11 +130,39 @@ def test_seed_picture_is_written_by_both_renderers(tmp_path):
             assert f.read(8) == b"\x89PNG\r\n\x1a\n"
 
 
+def test_multi_output_node_deep_graph_and_svg(no_graphviz):
+    x = mg.randn(4, 3, requires_grad=True)
+    first, second = x.split(2, dim=0)
+    loss = (first * 2).sum() + second.exp().mean()
+    with mg.autograd.trace() as t:
+        loss.backward(retain_graph=True)
+    split = next(r for r in t if r.op == "SplitBackward0")
+    assert split.out_shapes == [(2, 3), (2, 3)]
+    both = np.concatenate([g.ravel() for g in split.grad_in])
+    source = mg.viz.draw_graph(loss, show=("norm",), params={"x": x}, trace=t).source
+    nodes, edges = _dot_nodes_edges(source)
+    assert f"Split\\n|grad| = {np.linalg.norm(both):.4g}" in nodes.values()
+    split_id = next(nid for nid, label in nodes.items() if label.startswith("Split"))
+    assert sum(1 for src, _ in edges if src == split_id) == 2  # one arrow per used output
+
+    deep = x
+    for _ in range(3000):  # no recursion anywhere: deep graphs are fine
+        deep = deep * 1.0001
+    picture = mg.viz.draw_graph(deep.sum())
+    assert len(_dot_nodes_edges(picture.source)[0]) == 3002
+    small = mg.viz.draw_graph(loss)
+    assert "<svg" in small._repr_svg_()
+    assert "image/svg+xml" in small._repr_mimebundle_()
+
+
 def test_draw_graph_checks_its_arguments():
     with pytest.raises(ValueError, match="unknown item"):
         mg.viz.draw_graph(mg.ones(1, requires_grad=True).sum(), show=("shapes",))
     with pytest.raises(TypeError, match="Tensor"):
         mg.viz.draw_graph(np.ones(2))
+    picture = mg.viz.draw_graph(mg.ones(1, requires_grad=True).sum())
+    with pytest.raises(ValueError, match="engine"):
+        mg.viz.save_png(picture, "never.png", engine="svg")
 
 
 # ---- the backward trace ----------------------------------------------------------------------
