@@ -38,7 +38,7 @@ half = float16
 long = int64
 int = int32
 
-from . import autograd, nn, optim, train, utils
+from . import autograd, nn, optim, train, utils, viz
 from .serialization import CheckpointError, load, save
 
 

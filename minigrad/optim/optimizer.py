@@ -228,6 +228,13 @@ class Optimizer:
         for param_group in param_groups:
             self.add_param_group(param_group)
 
+    def describe(self):
+        """The update this optimizer applies, with its current hyper-parameters, state and
+        bias corrections at the next step (``print(optimizer.describe())``; see
+        ``describe.py``)."""
+        from .describe import describe
+        return describe(self)
+
     def __repr__(self):
         lines = [self.__class__.__name__ + " ("]
         for i, group in enumerate(self.param_groups):
