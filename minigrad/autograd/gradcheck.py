@@ -134,7 +134,7 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
         err, i, k, j_out, j, ana, num = worst
         index = tuple(int(v) for v in np.unravel_index(k, inputs[i]._data.shape))
         message = (f"Jacobian mismatch for output {j_out} element {j} with respect to input "
-                   f"{i} element {index}: analytical {ana!r}, numerical {num!r} "
+                   f"{i} element {index}: analytical {float(ana)!r}, numerical {float(num)!r} "
                    f"(atol={atol}, rtol={rtol})")
         if raise_exception:
             raise GradcheckError(message)
