@@ -237,3 +237,7 @@ from .functional_conv import *  # the convolution family: conv2d, max_pool2d, pa
 from .functional_conv import __all__ as _conv_all
 
 __all__.extend(_conv_all)
+from .functional_attention import *  # scaled_dot_product_attention
+from .functional_attention import __all__ as _attention_all
+
+__all__.extend(_attention_all)

@@ -100,6 +100,10 @@ def sigmoid(x):
     return E.Sigmoid.apply(x)
 
 
+def tanh(x):
+    return E.Tanh.apply(x)
+
+
 def softmax(x, axis):
     return N.Softmax.apply(x, axis)
 

@@ -1,0 +1,205 @@
+"""The recurrent cells: one fused op per timestep (RNN tanh/relu, LSTM, GRU).
+
+A layer projects the whole input sequence at once (``gi = x @ weight_ih.T + bias_ih``, one
+Linear op), then runs one of these ops per timestep on ``gi[t]`` and the previous state: the
+hidden-to-hidden product, the gates and the state update are one node of the graph, so a step
+costs one Python-level op instead of a dozen.
+
+Shapes: gi (B, G*H), h and c (B, H), weight_hh (G*H, H), bias_hh (G*H,) or None, with G = 1
+(RNN), 4 (LSTM, gates i, f, g, o) or 3 (GRU, gates r, z, n), in PyTorch's order.
+
+``backward`` is written once with ``xp``: on the fast path it reuses the gates kept from
+forward; under ``create_graph`` it recomputes them from the saved inputs with ``xp``, so the
+formula is itself differentiable (double backward).
+"""
+import numpy as np
+
+from .._kernels import kernels as K
+from ..autograd import anomaly_mode, graph
+from ..autograd.grad_mode import state as _grad_state
+from ..autograd.graph import Op
+
+
+def _hidden_product(gi, h, weight_hh, bias_hh, xp):
+    """gi + h @ weight_hh.T + bias_hh (the pre-activations of every gate)."""
+    out = xp.add(gi, xp.matmul(h, xp.mT(weight_hh)))
+    return out if bias_hh is None else xp.add(out, bias_hh)
+
+
+def _hidden_grads(dgates, h, weight_hh, needs, xp):
+    """dL/dh, dL/dweight_hh, dL/dbias_hh from dL/d(h @ weight_hh.T + bias_hh) = dgates."""
+    return (xp.matmul(dgates, weight_hh) if needs[0] else None,
+            xp.matmul(xp.mT(dgates), h) if needs[1] else None,
+            xp.sum(dgates, 0) if needs[2] else None)
+
+
+class RNNCell(Op):
+    """h' = act(gi + h @ weight_hh.T + bias_hh), act = tanh or relu.
+
+    With p the pre-activation and g = dL/dh': dp = g (1 - h'^2) (tanh) or g 1[p > 0] (relu);
+    dL/dgi = dp, dL/dh = dp @ weight_hh, dL/dweight_hh = dp.T @ h, dL/dbias_hh = sum_rows(dp).
+    """
+
+    may_broadcast = False
+
+    def forward(self, gi, h, weight_hh, bias_hh, nonlinearity):
+        self.saved_tensors = (gi, h, weight_hh, bias_hh)
+        self.nonlinearity = nonlinearity
+        pre = _hidden_product(gi, h, weight_hh, bias_hh, K)
+        out = np.tanh(pre) if nonlinearity == "tanh" else np.maximum(pre, 0)
+        self.result = out
+        return out
+
+    def backward(self, grad, xp):
+        gi, h, weight_hh, bias_hh = self.saved_tensors
+        y = self.result
+        if self.nonlinearity == "tanh":
+            dpre = xp.tanh_backward(y, grad)
+        else:
+            dpre = xp.relu_backward(xp.values(y), grad)  # y > 0 exactly where the input was
+        need_gi, need_h, need_w, need_b = self.needs_input_grad[:4]
+        dh, dw, db = _hidden_grads(dpre, h, weight_hh, (need_h, need_w, need_b), xp)
+        return (dpre if need_gi else None), dh, dw, db, None
+
+
+def apply_multi(cls, *args):
+    """Run op ``cls`` whose forward returns a tuple of arrays: a tuple of Tensors, output k
+    of one node (its grad_fn edge an ``OutputRef``), as ``Split`` does."""
+    Tensor = graph.tensor_type()
+    node = cls()
+    needs = tuple([isinstance(x, Tensor) and x._requires_grad for x in args])
+    outs = node.forward(*[x._data if isinstance(x, Tensor) else x for x in args])
+    node.num_outputs = len(outs)
+    record = True in needs and _grad_state.enabled
+    if record:
+        node.needs_input_grad = needs
+        node._edges = tuple([(x._grad_fn or x) if need else None
+                             for x, need in zip(args, needs)])
+        node._inputs = args
+        node._seq = graph._next_sequence()
+        if anomaly_mode.state.enabled:
+            node._trace = anomaly_mode.creation_trace()
+    results = []
+    for k, out in enumerate(outs):
+        t = Tensor.__new__(Tensor)
+        t._data, t._grad, t._requires_grad = out, None, record
+        t._grad_fn = graph.OutputRef(node, k) if record else None
+        results.append(t)
+    return tuple(results)
+
+
+class LSTMCell(Op):
+    """(h', c') from gates = gi + h @ weight_hh.T + bias_hh split as (i, f, g, o):
+
+        i, f, o = sigmoid(.), g = tanh(.),  c' = f c + i g,  h' = o tanh(c').
+
+    With gh = dL/dh', gc = dL/dc' and t = tanh(c'): dc' = gc + gh o (1 - t^2), then
+    di = dc' g, df = dc' c, dg = dc' i, do = gh t, dL/dc = dc' f, and the gate
+    pre-activations' gradients go through sigmoid' = s (1 - s), tanh' = 1 - g^2 into
+    dL/dgi, dL/dh, dL/dweight_hh, dL/dbias_hh as for ``RNNCell``.
+    """
+
+    may_broadcast = False
+
+    def forward(self, gi, h, c, weight_hh, bias_hh):
+        self.saved_tensors = (gi, h, c, weight_hh, bias_hh)
+        gates = _hidden_product(gi, h, weight_hh, bias_hh, K)
+        H = h.shape[1]
+        ifo = np.concatenate((gates[:, :2 * H], gates[:, 3 * H:]), axis=1)
+        ifo = 1.0 / (1.0 + np.exp(-ifo))
+        i, f, o = ifo[:, :H], ifo[:, H:2 * H], ifo[:, 2 * H:]
+        g = np.tanh(gates[:, 2 * H:3 * H])
+        c_new = f * c + i * g
+        tc = np.tanh(c_new)
+        h_new = o * tc
+        self.cache = (i, f, g, o, tc)  # fast path only (see backward)
+        return h_new, c_new
+
+    def _gates(self, xp):
+        gi, h, c, weight_hh, bias_hh = self.saved_tensors
+        gates = _hidden_product(gi, h, weight_hh, bias_hh, xp)
+        H = tuple(h.shape)[1]
+        pi, pf, pg, po = xp.split(gates, (H, 2 * H, 3 * H), 1)
+        i, f, g, o = xp.sigmoid(pi), xp.sigmoid(pf), xp.tanh(pg), xp.sigmoid(po)
+        tc = xp.tanh(xp.add(xp.mul(f, c), xp.mul(i, g)))
+        return i, f, g, o, tc
+
+    def backward(self, grads, xp):
+        gi, h, c, weight_hh, bias_hh = self.saved_tensors
+        i, f, g, o, tc = self.cache if xp is K else self._gates(xp)
+        gh, gc = grads
+        if gh is None and gc is None:
+            return None, None, None, None, None
+        if gh is not None:
+            dc_new = xp.mul(xp.mul(gh, o), xp.sub(1.0, xp.mul(tc, tc)))
+            if gc is not None:
+                dc_new = xp.add(dc_new, gc)
+            do = xp.mul(gh, tc)
+        else:
+            dc_new = gc
+            do = xp.zeros_like(o)
+        di = xp.mul(dc_new, g)
+        df = xp.mul(dc_new, c)
+        dg = xp.mul(dc_new, i)
+        dgates = xp.cat((xp.sigmoid_backward(i, di), xp.sigmoid_backward(f, df),
+                         xp.tanh_backward(g, dg), xp.sigmoid_backward(o, do)), 1)
+        need_gi, need_h, need_c, need_w, need_b = self.needs_input_grad[:5]
+        dh, dw, db = _hidden_grads(dgates, h, weight_hh, (need_h, need_w, need_b), xp)
+        dc = xp.mul(dc_new, f) if need_c else None
+        return (dgates if need_gi else None), dh, dc, dw, db
+
+
+class GRUCell(Op):
+    """h' = (1 - z) n + z h, with gi = (gi_r, gi_z, gi_n), gh = h @ weight_hh.T + bias_hh split
+    the same way, r = sigmoid(gi_r + gh_r), z = sigmoid(gi_z + gh_z),
+    n = tanh(gi_n + r gh_n) (r multiplies the hidden part with its bias, as PyTorch).
+
+    With g = dL/dh': dn = g (1 - z), dz = g (h - n), dpn = dn (1 - n^2), dr = dpn gh_n;
+    dL/dgi = (dr r(1-r), dz z(1-z), dpn), dL/dgh = (same, same, dpn r), and
+    dL/dh = g z + dgh @ weight_hh, dL/dweight_hh = dgh.T @ h, dL/dbias_hh = sum_rows(dgh).
+    """
+
+    may_broadcast = False
+
+    def forward(self, gi, h, weight_hh, bias_hh):
+        self.saved_tensors = (gi, h, weight_hh, bias_hh)
+        H = h.shape[1]
+        gh = K.matmul(h, weight_hh.T)
+        if bias_hh is not None:
+            gh = gh + bias_hh
+        rz = gi[:, :2 * H] + gh[:, :2 * H]
+        rz = 1.0 / (1.0 + np.exp(-rz))
+        r, z = rz[:, :H], rz[:, H:]
+        gh_n = gh[:, 2 * H:]
+        n = np.tanh(gi[:, 2 * H:] + r * gh_n)
+        out = n + z * (h - n)
+        self.cache = (r, z, n, gh_n)
+        return out
+
+    def _gates(self, xp):
+        gi, h, weight_hh, bias_hh = self.saved_tensors
+        H = tuple(h.shape)[1]
+        gh = xp.matmul(h, xp.mT(weight_hh))
+        if bias_hh is not None:
+            gh = xp.add(gh, bias_hh)
+        gi_r, gi_z, gi_n = xp.split(gi, (H, 2 * H), 1)
+        gh_r, gh_z, gh_n = xp.split(gh, (H, 2 * H), 1)
+        r, z = xp.sigmoid(xp.add(gi_r, gh_r)), xp.sigmoid(xp.add(gi_z, gh_z))
+        n = xp.tanh(xp.add(gi_n, xp.mul(r, gh_n)))
+        return r, z, n, gh_n
+
+    def backward(self, grad, xp):
+        gi, h, weight_hh, bias_hh = self.saved_tensors
+        r, z, n, gh_n = self.cache if xp is K else self._gates(xp)
+        dn = xp.mul(grad, xp.sub(1.0, z))
+        dz = xp.mul(grad, xp.sub(h, n))
+        dpn = xp.tanh_backward(n, dn)
+        dr = xp.sigmoid_backward(r, xp.mul(dpn, gh_n))
+        dz = xp.sigmoid_backward(z, dz)
+        need_gi, need_h, need_w, need_b = self.needs_input_grad[:4]
+        dgh = xp.cat((dr, dz, xp.mul(dpn, r)), 1)
+        dh, dw, db = _hidden_grads(dgh, h, weight_hh, (need_h, need_w, need_b), xp)
+        if need_h:
+            dh = xp.add(dh, xp.mul(grad, z))
+        dgi = xp.cat((dr, dz, dpn), 1) if need_gi else None
+        return dgi, dh, dw, db
