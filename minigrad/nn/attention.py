@@ -11,7 +11,7 @@ import math
 import numpy as np
 
 from ..functions.shape import split
-from ..tensor import Tensor, _check_device
+from ..tensor import _check_device, _wrap
 from . import functional as F
 from . import init
 from .functional_attention import scaled_dot_product_attention
@@ -27,7 +27,7 @@ def _additive(mask, dtype, name):
     if mask is None:
         return None
     if mask._data.dtype == np.bool_:
-        return Tensor(np.where(mask._data, -np.inf, 0.0).astype(dtype))
+        return _wrap(np.where(mask._data, -np.inf, 0.0).astype(dtype))
     if mask._data.dtype.kind != "f":
         raise AssertionError(f"only bool and floating types of {name} are supported")
     return mask

@@ -20,19 +20,19 @@ from ..ops.rnn import GRUCell as _GRUStep
 from ..ops.rnn import LSTMCell as _LSTMStep
 from ..ops.rnn import RNNCell as _RNNStep
 from ..ops.rnn import apply_multi
-from ..tensor import Tensor, _check_device
+from ..tensor import Tensor, _check_device, _wrap
 from . import functional as F
 from . import init
 from .layers import _float_dtype
 from .module import Module, Parameter
 
-__all__ = ["GRU", "GRUCell", "LSTM", "LSTMCell", "RNN", "RNNBase", "RNNCell", "RNNCellBase"]
+__all__ = ["GRU", "LSTM", "RNN", "GRUCell", "LSTMCell", "RNNBase", "RNNCell", "RNNCellBase"]
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
 
 
 def _zeros(shape, dtype):
-    return Tensor(np.zeros(shape, dtype))
+    return _wrap(np.zeros(shape, dtype))
 
 
 class RNNBase(Module):

@@ -9,7 +9,8 @@ constant) or None. With g = dL/dout:
     dv = A^T @ g,   dA = g @ v^T,   dP = dA * mask,   dS = P * (dP - sum(dP * P, -1)),
     dq = dS @ k * scale,   dk = dS^T @ q * scale,   dbias = dS (summed to bias's shape).
 
-The fast path keeps P from forward; under create_graph it is recomputed from q, k and bias
+A query row whose keys are all masked (bias -inf throughout) gets P = 0, so its output and
+gradients are 0 (PyTorch's safe softmax) rather than NaN. The fast path keeps P from forward; under create_graph it is recomputed from q, k and bias
 with ``xp`` (double backward).
 """
 import numpy as np
@@ -33,22 +34,34 @@ class ScaledDotProductAttention(Op):
         self.scale, self.dropout_mask = scale, dropout_mask
         s = np.matmul(q, np.swapaxes(k, -1, -2))
         s *= scale
+        self.dead = None
         if bias is not None:
+            dead = np.all(np.isneginf(bias), axis=-1, keepdims=True)
+            if dead.any():
+                self.dead = dead  # a constant: which rows have no key to attend to
+                bias = np.where(dead, 0.0, bias).astype(s.dtype, copy=False)
             s = s + bias
         p = _softmax_last(s)
+        if self.dead is not None:
+            p = p * ~self.dead
         self.probs = p  # fast path only
         a = p if dropout_mask is None else p * dropout_mask
         return np.matmul(a, v)
 
     def _probs(self, xp):
-        q, k, v, bias = self.saved_tensors
+        q, k, _v, bias = self.saved_tensors
         s = xp.mul(xp.matmul(q, xp.mT(k)), self.scale)
         if bias is not None:
+            if self.dead is not None:
+                bias = xp.where(self.dead, 0.0, bias)
             s = xp.add(s, bias)
-        return xp.softmax(s, -1)
+        p = xp.softmax(s, len(tuple(s.shape)) - 1)
+        if self.dead is not None:
+            p = xp.mul(p, (~self.dead).astype(xp.values(p).dtype))
+        return p
 
     def backward(self, grad, xp):
-        q, k, v, bias = self.saved_tensors
+        q, k, v, _bias = self.saved_tensors
         need_q, need_k, need_v, need_bias = self.needs_input_grad[:4]
         p = self.probs if xp is K else self._probs(xp)
         mask = self.dropout_mask
@@ -59,7 +72,8 @@ class ScaledDotProductAttention(Op):
             dp = xp.matmul(grad, xp.mT(v))
             if mask is not None:
                 dp = xp.mul(dp, mask)
-            ds = xp.mul(p, xp.sub(dp, xp.sum(xp.mul(dp, p), -1, True)))
+            last = len(tuple(dp.shape)) - 1  # the recorded Sum wants a non-negative axis
+            ds = xp.mul(p, xp.sub(dp, xp.sum(xp.mul(dp, p), last, True)))
             if need_q:
                 dq = xp.mul(xp.matmul(ds, k), self.scale)
             if need_k:

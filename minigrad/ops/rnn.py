@@ -51,7 +51,7 @@ class RNNCell(Op):
         return out
 
     def backward(self, grad, xp):
-        gi, h, weight_hh, bias_hh = self.saved_tensors
+        _gi, h, weight_hh, _bias_hh = self.saved_tensors
         y = self.result
         if self.nonlinearity == "tanh":
             dpre = xp.tanh_backward(y, grad)
@@ -125,7 +125,7 @@ class LSTMCell(Op):
         return i, f, g, o, tc
 
     def backward(self, grads, xp):
-        gi, h, c, weight_hh, bias_hh = self.saved_tensors
+        _gi, h, c, weight_hh, _bias_hh = self.saved_tensors
         i, f, g, o, tc = self.cache if xp is K else self._gates(xp)
         gh, gc = grads
         if gh is None and gc is None:
@@ -189,7 +189,7 @@ class GRUCell(Op):
         return r, z, n, gh_n
 
     def backward(self, grad, xp):
-        gi, h, weight_hh, bias_hh = self.saved_tensors
+        _gi, h, weight_hh, _bias_hh = self.saved_tensors
         r, z, n, gh_n = self.cache if xp is K else self._gates(xp)
         dn = xp.mul(grad, xp.sub(1.0, z))
         dz = xp.mul(grad, xp.sub(h, n))
