@@ -5,6 +5,7 @@ gradients in float64), gradcheck/gradgradcheck, default initialisation and PyTor
 exceptions."""
 import math
 
+import _nn_fallbacks
 import numpy as np
 import pytest
 
@@ -17,35 +18,10 @@ torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
 
-# ----- fallbacks while the normalisation/activation families are not merged (test only) -------
-
-class _LayerNorm(nn.Module):
-    """LayerNorm over the last dimension, composed of existing ops (torch's parameter names)."""
-
-    def __init__(self, d, eps=1e-5, elementwise_affine=True, bias=True, dtype=None):
-        super().__init__()
-        self.eps = eps
-        self.weight = nn.Parameter(np.ones(d, np.float32))
-        self.bias = nn.Parameter(np.zeros(d, np.float32)) if bias else None
-
-    def forward(self, x):
-        mean = x.mean(-1, keepdim=True)
-        centered = x - mean
-        y = centered / ((centered * centered).mean(-1, keepdim=True) + self.eps).sqrt()
-        y = y * self.weight
-        return y if self.bias is None else y + self.bias
-
-
-def _gelu(x, approximate="none"):
-    return 0.5 * x * (1.0 + mg.erf(x * (1.0 / math.sqrt(2.0))))
-
-
 @pytest.fixture
 def norm_and_gelu(monkeypatch):
-    if not hasattr(nn, "LayerNorm"):
-        monkeypatch.setattr(nn, "LayerNorm", _LayerNorm, raising=False)
-    if not hasattr(F, "gelu"):
-        monkeypatch.setattr(F, "gelu", _gelu, raising=False)
+    """nn.LayerNorm and F.gelu, composed stand-ins while their families are not merged."""
+    _nn_fallbacks.install(monkeypatch)
 
 
 def _both(a, requires_grad=False):
