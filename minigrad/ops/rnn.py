@@ -103,13 +103,19 @@ class LSTMCell(Op):
 
     def forward(self, gi, h, c, weight_hh, bias_hh):
         self.saved_tensors = (gi, h, c, weight_hh, bias_hh)
-        gates = _hidden_product(gi, h, weight_hh, bias_hh, K)
+        gates = np.matmul(h, weight_hh.T)
+        gates += gi
+        if bias_hh is not None:
+            gates += bias_hh
         H = h.shape[1]
-        ifo = np.concatenate((gates[:, :2 * H], gates[:, 3 * H:]), axis=1)
-        ifo = 1.0 / (1.0 + np.exp(-ifo))
-        i, f, o = ifo[:, :H], ifo[:, H:2 * H], ifo[:, 2 * H:]
-        g = np.tanh(gates[:, 2 * H:3 * H])
-        c_new = f * c + i * g
+        act = np.negative(gates, out=np.empty_like(gates))  # sigmoid over all four blocks,
+        np.exp(act, out=act)                                # then tanh over g's
+        act += 1.0
+        np.reciprocal(act, out=act)
+        np.tanh(gates[:, 2 * H:3 * H], out=act[:, 2 * H:3 * H])
+        i, f, g, o = act[:, :H], act[:, H:2 * H], act[:, 2 * H:3 * H], act[:, 3 * H:]
+        c_new = f * c
+        c_new += i * g
         tc = np.tanh(c_new)
         h_new = o * tc
         self.cache = (i, f, g, o, tc)  # fast path only (see backward)
@@ -126,10 +132,12 @@ class LSTMCell(Op):
 
     def backward(self, grads, xp):
         _gi, h, c, weight_hh, _bias_hh = self.saved_tensors
-        i, f, g, o, tc = self.cache if xp is K else self._gates(xp)
         gh, gc = grads
         if gh is None and gc is None:
             return None, None, None, None, None
+        if xp is K:
+            return self._backward_arrays(gh, gc)
+        i, f, g, o, tc = self._gates(xp)
         if gh is not None:
             dc_new = xp.mul(xp.mul(gh, o), xp.sub(1.0, xp.mul(tc, tc)))
             if gc is not None:
@@ -147,6 +155,40 @@ class LSTMCell(Op):
         dh, dw, db = _hidden_grads(dgates, h, weight_hh, (need_h, need_w, need_b), xp)
         dc = xp.mul(dc_new, f) if need_c else None
         return (dgates if need_gi else None), dh, dc, dw, db
+
+
+    def _backward_arrays(self, gh, gc):
+        """The formula of ``backward`` on numpy arrays, with the gates kept from forward,
+        writing the four gate gradients into one array (no concatenation)."""
+        gi, h, c, weight_hh, _bias_hh = self.saved_tensors
+        i, f, g, o, tc = self.cache
+        H = h.shape[1]
+        if gh is not None:
+            dc_new = 1.0 - tc * tc
+            dc_new *= o
+            dc_new *= gh
+            if gc is not None:
+                dc_new += gc
+        else:
+            dc_new = gc
+        dgates = np.empty(gi.shape, dtype=np.result_type(i, dc_new))
+        np.multiply(dc_new, g, out=dgates[:, :H])
+        dgates[:, :H] *= i * (1.0 - i)
+        np.multiply(dc_new, c, out=dgates[:, H:2 * H])
+        dgates[:, H:2 * H] *= f * (1.0 - f)
+        np.multiply(dc_new, i, out=dgates[:, 2 * H:3 * H])
+        dgates[:, 2 * H:3 * H] *= 1.0 - g * g
+        if gh is not None:
+            np.multiply(gh, tc, out=dgates[:, 3 * H:])
+            dgates[:, 3 * H:] *= o * (1.0 - o)
+        else:
+            dgates[:, 3 * H:] = 0.0
+        need_gi, need_h, need_c, need_w, need_b = self.needs_input_grad[:5]
+        return ((dgates if need_gi else None),
+                np.matmul(dgates, weight_hh) if need_h else None,
+                dc_new * f if need_c else None,
+                np.matmul(dgates.T, h) if need_w else None,
+                dgates.sum(axis=0) if need_b else None)
 
 
 class GRUCell(Op):
