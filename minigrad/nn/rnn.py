@@ -4,9 +4,11 @@ PyTorch's constructor arguments, parameter names (``weight_ih_l0``, ``bias_hh_l1
 shapes, gate order (LSTM i, f, g, o; GRU r, z, n), initialisation U(-1/sqrt(hidden_size),
 1/sqrt(hidden_size)) and argument checks, so state dicts load both ways.
 
-A layer computes the input projection of the whole sequence in one Linear op, then one fused
-cell op of ``minigrad/ops/rnn.py`` per timestep (hidden product, gates and state update in one
-node).
+A layer direction is two nodes of the graph: the input projection of the whole sequence (one
+Linear op), then the recurrence (``RecurrentSequence`` of ``minigrad/ops/rnn.py``), which runs
+the fused cell step of ``RNNCell``/``LSTMCell``/``GRUCell`` (hidden product, gates and state
+update) once per timestep and back-propagates through time with the same steps' formulas.
+The cells (``nn.LSTMCell``...) apply one such step op per call.
 """
 import math
 import numbers
@@ -18,6 +20,7 @@ import numpy as np
 from ..functions.shape import cat, stack, unbind
 from ..ops.rnn import GRUCell as _GRUStep
 from ..ops.rnn import LSTMCell as _LSTMStep
+from ..ops.rnn import RecurrentSequence as _Sequence
 from ..ops.rnn import RNNCell as _RNNStep
 from ..ops.rnn import apply_multi
 from ..tensor import Tensor, _check_device, _wrap
@@ -208,7 +211,6 @@ class RNNBase(Module):
 
     def _layers(self, input, h0, c0, batch, dtype):
         num_directions = 2 if self.bidirectional else 1
-        steps = input.shape[0]
         finals_h, finals_c = [], []
         layer_input = input
         for layer in range(self.num_layers):
@@ -222,14 +224,12 @@ class RNNBase(Module):
                 c = None
                 if self.mode == "LSTM":
                     c = c0[k] if c0 is not None else _zeros((batch, self.hidden_size), dtype)
-                gi = unbind(F.linear(layer_input, w_ih, b_ih), 0) if steps else ()
-                outs = [None] * steps
-                order = range(steps - 1, -1, -1) if direction else range(steps)
-                for t in order:
-                    h, c = self._step(gi[t], h, c, w_hh, b_hh)
-                    outs[t] = h
-                outputs.append(stack(outs, 0) if steps else
-                               _zeros((0, batch, self.hidden_size), dtype))
+                gi = F.linear(layer_input, w_ih, b_ih)
+                results = apply_multi(_Sequence, gi, h, c, w_hh, b_hh, self.mode,
+                                      direction == 1)
+                outputs.append(results[0])
+                h = results[1]
+                c = results[2] if self.mode == "LSTM" else None
                 finals_h.append(h)
                 finals_c.append(c)
             layer_input = outputs[0] if num_directions == 1 else cat(outputs, 2)
@@ -238,15 +238,6 @@ class RNNBase(Module):
         h_n = stack(finals_h, 0)
         c_n = stack(finals_c, 0) if self.mode == "LSTM" else None
         return layer_input, h_n, c_n
-
-    def _step(self, gi, h, c, w_hh, b_hh):
-        if self.mode == "LSTM":
-            return apply_multi(_LSTMStep, gi, h, c, w_hh, b_hh)
-        if self.mode == "GRU":
-            return _GRUStep.apply(gi, h, w_hh, b_hh), None
-        nonlinearity = "tanh" if self.mode == "RNN_TANH" else "relu"
-        return _RNNStep.apply(gi, h, w_hh, b_hh, nonlinearity), None
-
 
 class RNN(RNNBase):
     """Elman RNN: h_t = act(x_t W_ih^T + b_ih + h_{t-1} W_hh^T + b_hh), act = tanh or relu.

@@ -156,7 +156,6 @@ class LSTMCell(Op):
         dc = xp.mul(dc_new, f) if need_c else None
         return (dgates if need_gi else None), dh, dc, dw, db
 
-
     def _backward_arrays(self, gh, gc):
         """The formula of ``backward`` on numpy arrays, with the gates kept from forward,
         writing the four gate gradients into one array (no concatenation)."""
@@ -245,3 +244,116 @@ class GRUCell(Op):
             dh = xp.add(dh, xp.mul(grad, z))
         dgi = xp.cat((dr, dz, dpn), 1) if need_gi else None
         return dgi, dh, dw, db
+
+
+_CELLS = {"RNN_TANH": RNNCell, "RNN_RELU": RNNCell, "LSTM": LSTMCell, "GRU": GRUCell}
+
+
+class RecurrentSequence(Op):
+    """A whole layer direction over time: the cell op's step, T times, as ONE node.
+
+    Inputs gi (T, B, G*H) (the input projections of every step), h0 (B, H), c0 (B, H) (LSTM;
+    else None), weight_hh, bias_hh. Outputs: out (T, B, H) (out[t] = h_t; with ``reverse``
+    the steps run from T-1 down to 0), h_n and, for LSTM, c_n.
+
+    Backward is back-propagation through time with each step's own backward formula
+    (``RNNCell``/``LSTMCell``/``GRUCell``): g_h(t) = dL/dout[t] + the gradient flowing back
+    from step t+1; dL/dweight_hh and dL/dbias_hh are the sums over the steps. On the fast path
+    the steps' gates are kept from forward; under create_graph the recurrence is recomputed
+    with ``xp`` and each step's formula runs on Tensors, so the result differentiates again.
+    """
+
+    may_broadcast = False
+
+    def forward(self, gi, h0, c0, weight_hh, bias_hh, mode, reverse):
+        self.saved_tensors = (gi, h0, c0, weight_hh, bias_hh)
+        self.mode, self.reverse = mode, reverse
+        cls = _CELLS[mode]
+        steps = gi.shape[0]
+        out = np.empty((steps,) + h0.shape, dtype=np.result_type(gi, h0))
+        h, c = h0, c0
+        cells = []
+        for t in (range(steps - 1, -1, -1) if reverse else range(steps)):
+            cell = cls()
+            if mode == "LSTM":
+                h, c = cell.forward(gi[t], h, c, weight_hh, bias_hh)
+            elif mode == "GRU":
+                h = cell.forward(gi[t], h, weight_hh, bias_hh)
+            else:
+                h = cell.forward(gi[t], h, weight_hh, bias_hh,
+                                 "tanh" if mode == "RNN_TANH" else "relu")
+            out[t] = h
+            cells.append(cell)
+        self.cells = cells  # fast path only: each step's saved values and gates
+        h_n = out[0 if reverse else steps - 1].copy() if steps else h0.copy()
+        return (out, h_n, c.copy() if steps else c0.copy()) if mode == "LSTM" else (out, h_n)
+
+    def _recompute(self, xp):
+        """The steps as cell ops whose saved values are Tensors (create_graph path)."""
+        gi, h, c, weight_hh, bias_hh = self.saved_tensors
+        steps = len(xp.values(gi))
+        cls = _CELLS[self.mode]
+        cells = []
+        for t in (range(steps - 1, -1, -1) if self.reverse else range(steps)):
+            cell = cls()
+            gi_t = xp.index(gi, (t,))
+            if self.mode == "LSTM":
+                cell.saved_tensors = (gi_t, h, c, weight_hh, bias_hh)
+                i, f, g, o, tc = cell._gates(xp)
+                c = xp.add(xp.mul(f, c), xp.mul(i, g))
+                h = xp.mul(o, tc)
+            elif self.mode == "GRU":
+                cell.saved_tensors = (gi_t, h, weight_hh, bias_hh)
+                _r, z, n, _gh_n = cell._gates(xp)
+                h = xp.add(n, xp.mul(z, xp.sub(h, n)))
+            else:
+                cell.saved_tensors = (gi_t, h, weight_hh, bias_hh)
+                cell.nonlinearity = "tanh" if self.mode == "RNN_TANH" else "relu"
+                pre = _hidden_product(gi_t, h, weight_hh, bias_hh, xp)
+                h = xp.tanh(pre) if self.mode == "RNN_TANH" else xp.relu(pre)
+                cell.result = h
+            cells.append(cell)
+        return cells
+
+    def backward(self, grads, xp):
+        gi = self.saved_tensors[0]
+        lstm = self.mode == "LSTM"
+        g_out, g_hn = grads[0], grads[1]
+        g_cn = grads[2] if lstm else None
+        need_w, need_b = self.needs_input_grad[3:5]
+        cells = self.cells if xp is K else self._recompute(xp)
+        steps = len(cells)
+        order = list(range(steps - 1, -1, -1)) if self.reverse else list(range(steps))
+        dgi = [None] * steps
+        dw = db = None
+        gh, gc = g_hn, g_cn
+        for k in range(steps - 1, -1, -1):  # the steps in reverse order of computation
+            t = order[k]
+            cell = cells[k]
+            if g_out is not None:
+                g_t = xp.index(g_out, (t,))
+                gh = g_t if gh is None else xp.add(gh, g_t)
+            if gh is None and gc is None:
+                dgi[t] = None
+                continue
+            if lstm:
+                cell.needs_input_grad = (True, True, True, need_w, need_b)
+                if gh is None:
+                    gh = xp.zeros_like(gc)
+                dgi_t, gh, gc, dw_t, db_t = cell.backward((gh, gc), xp)
+            else:
+                cell.needs_input_grad = (True, True, need_w, need_b)
+                dgi_t, gh, dw_t, db_t = cell.backward(gh, xp)[:4]
+            dgi[t] = dgi_t
+            if dw_t is not None:
+                dw = dw_t if dw is None else xp.add(dw, dw_t)
+            if db_t is not None:
+                db = db_t if db is None else xp.add(db, db_t)
+        if any(g is None for g in dgi):
+            like = xp.zeros_like(xp.index(gi, (0,)))
+            dgi = [like if g is None else g for g in dgi]
+        shape = tuple(gi.shape)
+        d_gi = xp.reshape(xp.cat(dgi, 0), shape) if steps else None
+        d_h0 = gh if gh is not None else None
+        result = [d_gi, d_h0, gc if lstm else None, dw, db, None, None]
+        return tuple(result)

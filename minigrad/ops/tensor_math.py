@@ -104,6 +104,10 @@ def tanh(x):
     return E.Tanh.apply(x)
 
 
+def relu(x):
+    return E.ReLU.apply(x)
+
+
 def softmax(x, axis):
     return N.Softmax.apply(x, axis)
 
