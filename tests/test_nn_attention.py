@@ -217,6 +217,7 @@ def test_mha_matches_torch(backend, kwargs, qs, ks, fkw):
 def test_mha_init_and_attributes():
     m = nn.MultiheadAttention(16, 4)
     t = torch.nn.MultiheadAttention(16, 4)
+    assert repr(m) == repr(t)
     for attr in ("embed_dim", "num_heads", "head_dim", "dropout", "batch_first", "kdim",
                  "vdim", "_qkv_same_embed_dim"):
         assert getattr(m, attr) == getattr(t, attr), attr

@@ -21,6 +21,11 @@ from .module import Module, Parameter
 __all__ = ["MultiheadAttention"]
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """PyTorch's class name for MultiheadAttention.out_proj (a plain Linear; the name shows in
+    the repr)."""
+
+
 def _additive(mask, dtype, name):
     """A bool mask (True = NOT allowed, MultiheadAttention's convention) as -inf/0, or a float
     mask as it is (a Tensor: it may require grad)."""
@@ -77,7 +82,8 @@ class MultiheadAttention(Module):
             self.in_proj_bias = Parameter(np.empty(3 * embed_dim, np_dtype))
         else:
             self.register_parameter("in_proj_bias", None)
-        self.out_proj = Linear(embed_dim, embed_dim, bias=bias, dtype=dtype)
+        self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias,
+                                                        dtype=dtype)
         self.bias_k = self.bias_v = None
         self.add_zero_attn = add_zero_attn
         self._reset_parameters()
