@@ -260,6 +260,7 @@ def test_repr_and_attributes():
         layer = getattr(nn, name)(3, 4, **kwargs)
         tlayer = getattr(torch.nn, name)(3, 4, **kwargs)
         assert repr(layer) == repr(tlayer)
+        layer.flatten_parameters()  # PyTorch code calls it; a no-op on the CPU
         for attr in ("mode", "input_size", "hidden_size", "num_layers", "bias", "batch_first",
                      "dropout", "bidirectional", "proj_size", "nonlinearity",
                      "_flat_weights_names"):

@@ -116,6 +116,9 @@ class RNNBase(Module):
     def all_weights(self):
         return [[getattr(self, name) for name in names] for names in self._all_weights]
 
+    def flatten_parameters(self):
+        """Accepted for PyTorch code (cuDNN's weight layout); nothing to do on the CPU."""
+
     def reset_parameters(self):
         """Every weight and bias from U(-1/sqrt(hidden_size), 1/sqrt(hidden_size))."""
         stdv = 1.0 / math.sqrt(self.hidden_size) if self.hidden_size > 0 else 0
