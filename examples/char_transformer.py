@@ -1,5 +1,9 @@
 """A character-level transformer language model on a text that ships with Python.
 
+Extends seed 004_a58549527fa08327.txt, whose applications list names text generation with
+cross-entropy and a Transformer sequence model ("序列建模任务如机器翻译、文本生成等需要使用交叉熵
+损失配合LSTM/Transformer等序列模型进行训练"), from its Linear classifier to that model.
+
 The text is the Zen of Python (``import this`` keeps it ROT13-encoded in ``this.s``), or the
 source of any standard-library module (``--module textwrap``): nothing is downloaded. The
 model is written exactly as in PyTorch:

@@ -1,5 +1,9 @@
 """An LSTM learns the adding problem (Hochreiter & Schmidhuber, 1997).
 
+Extends seed 000_772b7dbcbab2887b.txt's training recipe (mean squared error, Adam with
+lr=0.01) from its MLP to the LSTM sequence model that seed 004_a58549527fa08327.txt names
+among its applications.
+
 Each sequence has T steps of two features: a value drawn from U(0, 1) and a marker that is 1
 at exactly two random steps and 0 elsewhere. The target is the sum of the two marked values,
 read out of the LSTM's last hidden state by a linear layer. Predicting the mean (1.0) whatever
