@@ -67,3 +67,14 @@ from .dropout import __all__ as _dropout_all
 
 __all__.extend(_activation_all)
 __all__.extend(_dropout_all)
+from .rnn import *  # the recurrent family: RNN, LSTM, GRU and their cells
+from .rnn import __all__ as _rnn_all
+
+__all__.extend(_rnn_all)
+from .attention import *  # the attention family: MultiheadAttention
+from .attention import __all__ as _attention_all
+from .transformer import *  # TransformerEncoderLayer, TransformerEncoder
+from .transformer import __all__ as _transformer_all
+
+__all__.extend(_attention_all)
+__all__.extend(_transformer_all)

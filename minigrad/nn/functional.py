@@ -249,3 +249,7 @@ from .functional_activation import *  # GELU, SiLU, ELU..., the dropout family, 
 from .functional_activation import __all__ as _activation_all
 
 __all__.extend(_activation_all)
+from .functional_attention import *  # scaled_dot_product_attention
+from .functional_attention import __all__ as _attention_all
+
+__all__.extend(_attention_all)

@@ -100,6 +100,14 @@ def sigmoid(x):
     return E.Sigmoid.apply(x)
 
 
+def tanh(x):
+    return E.Tanh.apply(x)
+
+
+def relu(x):
+    return E.ReLU.apply(x)
+
+
 def softmax(x, axis):
     return N.Softmax.apply(x, axis)
 
@@ -382,10 +390,6 @@ def cat(tensors, axis):
 
 
 # ----- activations (ops/activation.py) -------------------------------------------------------
-
-
-def tanh(x):
-    return E.Tanh.apply(x)
 
 
 def erf(x):
