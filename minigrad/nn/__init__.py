@@ -60,3 +60,12 @@ from .conv import *  # the convolution family: Conv2d, MaxPool2d, Upsample...
 from .conv import __all__ as _conv_all
 
 __all__.extend(_conv_all)
+from .losses import _ctc as _losses_ctc
+from .losses import _divergence as _losses_divergence
+from .losses import _margin as _losses_margin
+from .losses.ctc import *  # the issue-11 losses: CTCLoss, KLDivLoss, TripletMarginLoss...
+from .losses.divergence import *
+from .losses.margin import *
+
+__all__.extend(name for family in (_losses_ctc, _losses_divergence, _losses_margin)
+               for name in family.__all__ if name[0].isupper())

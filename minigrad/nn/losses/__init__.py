@@ -47,7 +47,6 @@ from .pointwise import (
     smooth_l1_loss,
 )
 
-
 __all__ = [
     "BCELoss",
     "BCEWithLogitsLoss",
@@ -68,3 +67,13 @@ __all__ = [
 ]
 
 _REDUCTIONS = ("mean", "sum", "none")
+
+# issue 11: the rest of PyTorch's losses, one module per family
+from . import ctc as _ctc
+from . import divergence as _divergence
+from . import margin as _margin
+from .ctc import *
+from .divergence import *
+from .margin import *
+
+__all__ += _ctc.__all__ + _divergence.__all__ + _margin.__all__

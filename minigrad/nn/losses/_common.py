@@ -41,11 +41,37 @@ def _check_tensor(value, name, function):
 
 
 def _check_same_shape(input, target, function):
+    """BCE's rule (PyTorch): input and target sizes must be equal, a ValueError otherwise."""
     if input._data.shape != target._data.shape:
         raise ShapeError(
-            f"{function}: input has shape {tuple(input._data.shape)} but target has shape "
-            f"{tuple(target._data.shape)}; they must be the same (PyTorch would broadcast them "
-            "with a warning; minigrad refuses, because that is almost always a bug)")
+            f"{function}: using a target size ({target.size()}) that is different to the input "
+            f"size ({input.size()}) is deprecated. Please ensure they have the same size.")
+
+
+def _broadcast_pair(input, target, function):
+    """The pointwise regression losses' rule (PyTorch): a target size that differs from the
+    input size gets a UserWarning, then both are broadcast (RuntimeError if they cannot be).
+    Returns the (possibly expanded) pair; gradients sum back through the expansion."""
+    if input._data.shape == target._data.shape:
+        return input, target
+    warnings.warn(
+        f"Using a target size ({target.size()}) that is different to the input size "
+        f"({input.size()}). This will likely lead to incorrect results due to broadcasting. "
+        "Please ensure they have the same size.", UserWarning, stacklevel=4)
+    shape = _broadcast_shape(input._data.shape, target._data.shape, function)
+    from ...functions.shape import broadcast_to
+    return broadcast_to(input, shape), broadcast_to(target, shape)
+
+
+def _broadcast_shape(a, b, function):
+    """np.broadcast_shapes with PyTorch's RuntimeError (mg.ShapeError) naming the sizes."""
+    for i in range(1, min(len(a), len(b)) + 1):
+        if a[-i] != b[-i] and a[-i] != 1 and b[-i] != 1:
+            raise ShapeError(
+                f"{function}: the size of tensor a ({a[-i]}) must match the size of tensor b "
+                f"({b[-i]}) at non-singleton dimension {max(len(a), len(b)) - i}; shapes "
+                f"{tuple(a)} and {tuple(b)}")
+    return np.broadcast_shapes(a, b)
 
 
 def _check_float(input, name, function):

@@ -3,11 +3,10 @@
 import numpy as np
 
 from ..._kernels import kernels as K
+from ...autograd.graph import Op
 from ...errors import ArgumentError, ShapeError
 from ...tensor import Tensor
-from ...autograd.graph import Op
 from ._common import _check_float, _check_reduction, _check_tensor, _legacy_reduction
-
 
 # ---------------------------------------------------------------------------------------------
 # Classification losses over a class dimension

@@ -8,9 +8,10 @@ import numpy as np
 
 from ..._kernels import kernels as K
 from ...autograd.graph import Op
-from ...errors import ArgumentError
+from ...errors import ArgumentError, ShapeError
 from ...tensor import Tensor
 from ._common import (
+    _broadcast_pair,
     _check_float,
     _check_reduction,
     _check_same_shape,
@@ -20,7 +21,6 @@ from ._common import (
     _legacy_reduction,
     _reduce,
 )
-
 
 # ---------------------------------------------------------------------------------------------
 # Pointwise losses: l_i = f(x_i, y_i), one Op base for all of them
@@ -253,11 +253,15 @@ class BCEWithLogits(PointwiseLoss):
         return xp.add(xp.neg(x), xp.mul(xp.softplus(xp.neg(x)), weight))
 
 
-def _pointwise(function_class, name, input, target, reduction, weight=None, *params):
+def _pointwise(function_class, name, input, target, reduction, weight=None, *params,
+               same_shape=False):
     _check_tensor(input, "input", name)
     _check_tensor(target, "target", name)
     _check_reduction(reduction)
-    _check_same_shape(input, target, name)
+    if same_shape:  # the BCE losses: PyTorch raises ValueError on any size difference
+        _check_same_shape(input, target, name)
+    else:
+        input, target = _broadcast_pair(input, target, name)
     _check_float(input, "input", name)
     weight = _constant(weight, "weight", input._data.shape, name)
     return function_class.apply(input, target, reduction, weight, *params)
@@ -266,9 +270,9 @@ def _pointwise(function_class, name, input, target, reduction, weight=None, *par
 def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """Mean squared error: l_i = (input_i - target_i)^2, reduced.
 
-    Deliberate difference from PyTorch: input and target must have the same shape. PyTorch
-    broadcasts mismatched shapes (e.g. (N, 1) against (N,), silently giving an (N, N) loss)
-    with only a warning; minigrad raises ``mg.ShapeError`` naming both shapes.
+    Input and target of different sizes are broadcast, with PyTorch's UserWarning ("Using a
+    target size ... that is different to the input size ..."): (N, 1) against (N,) gives an
+    (N, N) loss, almost always a bug, hence the warning.
     """
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce, reduction)
@@ -283,13 +287,13 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
-    """Mean absolute error: l_i = |input_i - target_i|, reduced. Shapes must match."""
+    """Mean absolute error: l_i = |input_i - target_i|, reduced (sizes broadcast with a warning)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     return _pointwise(AbsoluteError, "l1_loss", input, target, reduction, weight)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
-    """Smooth L1: quadratic for |d| < beta, linear beyond (beta = 0 is L1). Shapes must match."""
+    """Smooth L1: quadratic for |d| < beta, linear beyond (beta = 0 is L1)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if beta < 0:
         raise ArgumentError(f"smooth_l1_loss does not support negative values for beta (got "
@@ -298,7 +302,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
-    """Huber loss: quadratic for |d| <= delta, linear beyond. Shapes must match."""
+    """Huber loss: quadratic for |d| <= delta, linear beyond."""
     if delta <= 0:
         raise ArgumentError(f"huber_loss does not support non-positive values for delta "
                          f"(got {delta})")
@@ -321,7 +325,7 @@ def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=N
                 f"(found {bad})" + ("; to train on unbounded scores use "
                                     "binary_cross_entropy_with_logits" if name == "input" else ""))
     return _pointwise(BinaryCrossEntropy, "binary_cross_entropy", input, target, reduction,
-                      weight)
+                      weight, same_shape=True)
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None,
@@ -334,5 +338,9 @@ def binary_cross_entropy_with_logits(input, target, weight=None, size_average=No
     reduction = _legacy_reduction(size_average, reduce, reduction)
     name = "binary_cross_entropy_with_logits"
     _check_tensor(input, "input", name)
+    _check_tensor(target, "target", name)
+    if input._data.shape != target._data.shape:
+        raise ShapeError(f"{name}: target size ({target.size()}) must be the same as input "
+                         f"size ({input.size()})")
     pos_weight = _constant(pos_weight, "pos_weight", input._data.shape, name)
     return _pointwise(BCEWithLogits, name, input, target, reduction, weight, pos_weight)
