@@ -130,6 +130,12 @@ def _check_class_input(input, function):
                          f"batch size, but got: {list(input.shape)}")
 
 
+def _positive_part(z):
+    """max(z, 0) with derivative 1[z > 0] (PyTorch's multi-class margins count a term only
+    when z > 0 strictly; clamp_min would pass the gradient at z = 0)."""
+    return _fn.where(z._data > 0, z, 0.0)
+
+
 def _as_rows(input):
     """input as (N, C) rows (a view), and the shape of a 'none' result ((N,) or ())."""
     if input.dim() == 2:
@@ -165,7 +171,7 @@ def multi_margin_loss(input, target, p=1, margin=1.0, weight=None, size_average=
         raise ShapeError(f"multi_margin_loss: weight has {weight.numel()} elements; expected "
                          f"{classes}, one per class")
     x_y = _fn.gather(rows, 1, _fn.constant(y[:, None]))
-    z = _fn.clamp_min(margin - x_y + rows, 0)
+    z = _positive_part(margin - x_y + rows)
     if p == 2:
         z = z * z
     other = np.ones((frames, classes), dtype=bool)
@@ -205,7 +211,7 @@ def multilabel_margin_loss(input, target, size_average=None, reduce=None, reduct
     rows_index = np.repeat(np.arange(frames), classes)
     is_target[rows_index[listed.reshape(-1)], safe[listed]] = True
     x_j = _fn.gather(rows, 1, _fn.constant(safe))                       # (N, J)
-    z = _fn.clamp_min(1 - x_j.unsqueeze(2) + rows.unsqueeze(1), 0)  # (N, J, C)
+    z = _positive_part(1 - x_j.unsqueeze(2) + rows.unsqueeze(1))  # (N, J, C)
     mask = (listed[:, :, None] & ~is_target[:, None, :]) / classes
     loss = (z * _fn.constant(mask.astype(rows._data.dtype))).sum((1, 2)).reshape(none_shape)
     return _apply_reduction(loss, reduction)
