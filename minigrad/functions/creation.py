@@ -43,12 +43,14 @@ __all__ = ["Generator", "arange", "as_tensor", "bernoulli", "default_generator",
            "is_tensor", "linspace", "logspace", "multinomial", "normal", "numel", "ones",
            "ones_like", "poisson", "rand", "rand_like", "randint", "randint_like", "randn",
            "randn_like", "randperm", "set_rng_state", "tensor", "tril_indices", "triu_indices",
-           "zeros", "zeros_like"]
+           "zeros", "zeros_like", "fill_", "zero_"]
 METHODS = ["bernoulli", "bernoulli_", "cauchy_", "exponential_", "geometric_", "log_normal_",
            "multinomial", "new_empty", "new_full", "new_ones", "new_tensor", "new_zeros",
            "normal_", "random_", "uniform_"]
 
 numel = method_form("numel")
+fill_ = method_form("fill_")  # torch.fill_(t, value), torch.zero_(t): in place, as the methods
+zero_ = method_form("zero_")
 
 
 def is_tensor(obj):
