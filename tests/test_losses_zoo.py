@@ -556,3 +556,35 @@ def test_every_issue_loss_is_exported_as_module_and_function():
         assert getattr(mg.nn.losses, name) is getattr(mg.nn.functional, name)
     for name, *_ in MODULE_ROWS:
         assert name in mg.nn.__all__ and getattr(mg.nn, name) is getattr(mg.nn.losses, name)
+
+
+def test_ctc_fast_and_create_graph_gradients_agree():
+    """The numpy forward-backward gradient and the one autograd derives from the recorded
+    alpha recursion (the create_graph path) are the same numbers."""
+    F = mg.nn.functional
+    x = mg.tensor(CTC_LOGITS, requires_grad=True)
+    targets = mg.tensor(CTC_TARGETS)
+
+    def loss():
+        return F.ctc_loss(F.log_softmax(x, 2), targets, CTC_INPUT_LENGTHS, CTC_TARGET_LENGTHS,
+                          reduction="none")
+
+    seed = mg.tensor(np.array([0.5, -1.0, 2.0]))
+    fast, = mg.autograd.grad(loss(), x, seed)
+    recorded, = mg.autograd.grad(loss(), x, seed, create_graph=True)
+    assert recorded.requires_grad
+    np.testing.assert_allclose(recorded.numpy(), fast.numpy(), rtol=1e-11, atol=1e-13)
+
+
+def test_ctc_infinite_loss_gradient_is_nan_on_the_frames_torch_marks():
+    args = ([6, 2, 0], [3, 3, 1])   # samples 1 and 2 impossible; sample 2 has no frames
+    grads = []
+    for L in (mg, torch):
+        x = L.tensor(CTC_LOGITS, requires_grad=True)
+        L.nn.functional.ctc_loss(L.nn.functional.log_softmax(x, 2), L.tensor(CTC_TARGETS),
+                                 *args, reduction="sum").backward()
+        grads.append(x.grad.numpy())
+    np.testing.assert_array_equal(np.isnan(grads[0]), np.isnan(grads[1]))
+    assert np.isnan(grads[0][:2, 1]).all() and not np.isnan(grads[0][:, 2]).any()
+    finite = ~np.isnan(grads[1])
+    np.testing.assert_allclose(grads[0][finite], grads[1][finite], rtol=1e-9, atol=1e-12)

@@ -10,18 +10,25 @@ blank) of length L = 2S + 1:
                  + log p_t(l'_s)
     loss = -logsumexp(alpha_{T-1}(L-1), alpha_{T-1}(L-2))
 
-where the s-2 term is allowed only when l'_s is a label different from l'_{s-2}. The
-recursion is written with differentiable tensor ops (gather, logsumexp, where), so backward
-is exactly the beta (backward) recursion that autograd derives from it, and it is
-differentiable twice. "Impossible" is a large finite negative number rather than -inf: its
-exponential is exactly 0, and logsumexp never meets a row of all -inf (whose gradient is
-NaN). Losses that stay impossible (a target longer than the input allows) are +inf, or 0
-with ``zero_infinity=True`` (their gradient is then 0), as in PyTorch.
-
-The recursion is O(T) small ops; CTC is not hot in minigrad's examples, so no kernel.
+where the s-2 term is allowed only when l'_s is a label different from l'_{s-2}; the beta
+recursion is its mirror image, and alpha_t(s) + beta_t(s) - log p_t(l'_s) is the log
+probability of the paths through (t, s), whose posterior gives the gradient. ``CtcLoss`` runs
+both recursions with numpy (vectorised over the batch and the extended targets, a Python loop
+over time: about 2x PyTorch's time at T=50, N=16, C=20; a Cython kernel would win little
+more, as the loss is seldom the hot part of a CTC model). Under create_graph, the gradient is
+recomputed by differentiating the same alpha recursion written with recorded tensor ops
+(gather, logsumexp, where), so CTC is differentiable twice; there "impossible" is a large
+finite negative number rather than -inf (its exponential is exactly 0, and logsumexp never
+meets a row of all -inf, whose gradient is NaN). A loss that stays impossible (a target
+longer than the input allows) is +inf with a NaN gradient, as in PyTorch, or 0 with gradient
+0 with ``zero_infinity=True``.
 """
 import numpy as np
 
+from ..._kernels import kernels as K
+from ...autograd import enable_grad
+from ...autograd import grad as autograd_grad
+from ...autograd.graph import Op
 from ...errors import ShapeError
 from ...tensor import Tensor
 from ..module import Module
@@ -115,7 +122,131 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     # (at label positions s = 3, 5, ...; PyTorch's rule, which also decides the odd case of a
     # label equal to blank)
     skip[:, 3::2] = extended[:, 3::2] != extended[:, 1:-2:2]
+    plan = _Plan(extended, skip, input_lengths, target_lengths, bool(zero_infinity))
+    loss = CtcLoss.apply(log_probs, plan)
+    if unbatched:
+        loss = loss.reshape(())
+    if reduction == "none":
+        return loss
+    if reduction == "sum":
+        return loss.sum()
+    divisor = np.maximum(target_lengths, 1).astype(log_probs._data.dtype)
+    return (loss / _fn.constant(divisor.reshape(loss.shape))).mean()
 
+
+class _Plan:
+    """The constants of one CTC call: extended targets (N, L), allowed skips (N, L), lengths."""
+
+    def __init__(self, extended, skip, input_lengths, target_lengths, zero_infinity):
+        self.extended, self.skip = extended, skip
+        self.input_lengths, self.target_lengths = input_lengths, target_lengths
+        self.zero_infinity = zero_infinity
+
+
+class CtcLoss(Op):
+    """Per-sequence CTC losses (N,) of log_probs (T, N, C).
+
+    Forward runs the alpha and beta recursions in log space with numpy (vectorised over the
+    batch and the extended targets, a loop over time) and keeps the derivative
+
+        d loss_n / d log_probs[t, n, c] = -sum_{s: l'_s = c} exp(alpha_t(s) + beta_t(s)
+                                           - log p_t(l'_s) + loss_n)          (t < T_n)
+
+    (the posterior probability that frame t emits c, negated). It is the true derivative of
+    the loss with respect to ``log_probs``; PyTorch's CTC backward adds exp(log_probs), the
+    gradient with respect to the logits of a log_softmax, which is the same after the
+    log_softmax (see tests/test_losses_zoo.py). An infinite loss has a NaN gradient, as in
+    PyTorch, unless ``zero_infinity`` (loss 0, gradient 0).
+
+    Under create_graph the derivative is recomputed by differentiating ``_ctc_composed``, the
+    same alpha recursion written with recorded tensor ops, so it is differentiable again.
+    """
+
+    may_broadcast = False
+
+    def forward(self, log_probs, plan):
+        self.saved_tensors = (log_probs,)
+        self.plan = plan
+        losses, self.gradient = _ctc_numpy(log_probs, plan)
+        return losses
+
+    def backward(self, grad, xp):
+        if xp is K:
+            return xp.mul(self.gradient, xp.reshape(grad, (1, -1, 1))), None
+        log_probs, = self.saved_tensors
+        with enable_grad():
+            losses = _ctc_composed(log_probs, self.plan)
+        gradient, = autograd_grad(losses, log_probs, grad, create_graph=True)
+        return gradient, None
+
+
+def _ctc_numpy(log_probs, plan):
+    """Losses (N,) and their derivatives (T, N, C), by forward-backward in log space."""
+    steps, batch, _ = log_probs.shape
+    extended, skip = plan.extended, plan.skip
+    width = extended.shape[1]
+    lengths, target_lengths = plan.input_lengths, plan.target_lengths
+    rows = np.arange(batch)
+    emissions = np.take_along_axis(log_probs, np.broadcast_to(extended, (steps, batch, width)),
+                                   axis=2)
+    alpha = np.full((steps, batch, width), -np.inf, dtype=log_probs.dtype)
+    beta = np.full_like(alpha, -np.inf)
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        if steps:
+            alpha[0, :, 0] = emissions[0, :, 0]
+            has_label = target_lengths > 0
+            alpha[0, has_label, 1] = emissions[0, has_label, 1]
+        for t in range(1, steps):
+            previous = alpha[t - 1]
+            total = previous.copy()
+            np.logaddexp(total[:, 1:], previous[:, :-1], out=total[:, 1:])
+            skipped = np.where(skip[:, 2:], previous[:, :-2], -np.inf)
+            np.logaddexp(total[:, 2:], skipped, out=total[:, 2:])
+            alpha[t] = np.where((t < lengths)[:, None], total + emissions[t], -np.inf)
+        end = 2 * target_lengths
+        last = np.maximum(lengths - 1, 0)
+        for t in range(steps - 1, -1, -1):
+            starting = t == lengths - 1
+            if t + 1 < steps:
+                following = beta[t + 1]
+                total = following.copy()
+                np.logaddexp(total[:, :-1], following[:, 1:], out=total[:, :-1])
+                skipped = np.where(skip[:, 2:], following[:, 2:], -np.inf)
+                np.logaddexp(total[:, :-2], skipped, out=total[:, :-2])
+                beta[t] = np.where((t < lengths - 1)[:, None], total + emissions[t], -np.inf)
+            beta[t, rows[starting], end[starting]] = emissions[t, rows[starting], end[starting]]
+            tail = starting & (target_lengths > 0)
+            beta[t, rows[tail], end[tail] - 1] = emissions[t, rows[tail], end[tail] - 1]
+        final = alpha[last, rows]                                     # (N, L)
+        log_likelihood = np.logaddexp(
+            final[rows, end], np.where(target_lengths > 0, final[rows, np.maximum(end - 1, 0)],
+                                       -np.inf))
+        log_likelihood = np.where(lengths == 0, np.where(target_lengths == 0, 0.0, -np.inf),
+                                  log_likelihood)
+        losses = -log_likelihood
+        posterior = np.exp(alpha + beta - emissions + losses[None, :, None])
+    gradient = np.zeros_like(log_probs)
+    time_index, batch_index, _ = np.indices(posterior.shape)
+    np.add.at(gradient, (time_index, batch_index, np.broadcast_to(extended, posterior.shape)),
+              -posterior)
+    within = np.arange(steps)[:, None] < lengths[None, :]          # (T, N): frames in use
+    gradient[~within] = 0.0
+    infinite = np.isinf(losses)
+    if plan.zero_infinity:
+        losses = np.where(infinite, 0.0, losses)
+        gradient[:, infinite] = 0.0
+    else:
+        gradient[within & infinite[None, :]] = np.nan
+    return losses.astype(log_probs.dtype, copy=False), gradient
+
+
+def _ctc_composed(log_probs, plan):
+    """Per-sequence losses (N,) by the alpha recursion in recorded tensor ops (the
+    create_graph path: its derivative is the gradient, and differentiable again)."""
+    steps, batch, _ = log_probs.shape
+    extended, skip = plan.extended, plan.skip
+    input_lengths, target_lengths = plan.input_lengths, plan.target_lengths
+    width = extended.shape[1]
     index = _fn.constant(np.broadcast_to(extended, (steps, batch, width)).copy())
     emissions = _fn.gather(log_probs, 2, index)                       # (T, N, L)
     dtype = log_probs._data.dtype
@@ -139,19 +270,11 @@ def ctc_loss(log_probs, targets, input_lengths, target_lengths, blank=0, reducti
     ends = _fn.where(np.stack((np.ones(batch, bool), target_lengths > 0), 1), ends,
                      _IMPOSSIBLE)
     loss = -_fn.logsumexp(ends, 1)
-    # Empty input (T = 0 or input length 0) with an empty target has probability 1.
+    # Empty input (input length 0) with an empty target has probability 1.
     empty = (input_lengths == 0)
     loss = _fn.where(empty & (target_lengths == 0), 0.0, loss)
     infinite = (loss._data > -_IMPOSSIBLE / 10) | (empty & (target_lengths > 0))
-    loss = _fn.where(infinite, 0.0 if zero_infinity else np.inf, loss)
-    if unbatched:
-        loss = loss.reshape(())
-    if reduction == "none":
-        return loss
-    if reduction == "sum":
-        return loss.sum()
-    divisor = np.maximum(target_lengths, 1).astype(dtype)
-    return (loss / _fn.constant(divisor.reshape(loss.shape))).mean()
+    return _fn.where(infinite, 0.0 if plan.zero_infinity else np.inf, loss)
 
 
 class CTCLoss(Module):
