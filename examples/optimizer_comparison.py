@@ -136,6 +136,12 @@ SETTINGS = {
     },
 }
 PROBLEMS = ["regression", "rosenbrock", "digits"]
+FAMILIES = {   # the rows of the figure
+    "SGD family": ["GD", "SGD", "momentum", "Nesterov", "ASGD"],
+    "Adam family": ["Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adafactor"],
+    "per-weight rates, curvature, orthogonal": ["Adagrad", "RMSprop", "Adadelta", "Rprop",
+                                                "LBFGS", "Muon"],
+}
 
 # Schedules, on SGD with momentum (where the schedule matters most), stepped every update.
 SCHEDULES = ["constant", "StepLR", "exponential", "cosine", "warmup+cosine", "OneCycleLR",
@@ -395,37 +401,33 @@ def plot(problems, initial, runs, schedule_runs):
     except ImportError:
         print("matplotlib is not installed: skipping the plot (pip install matplotlib)")
         return
-    fig = Figure(figsize=(6 * len(problems) + 3, 10), layout="constrained")
-    axes = fig.subplots(2, len(problems), squeeze=False)
-    styles = ["-", "--", ":", "-."]
-    titles = {"regression": "Regression network 2-10-1 (MSE, all samples)",
-              "rosenbrock": "Rosenbrock f(x, y) from (-1.2, 1)",
-              "digits": "Digits MLP 64-32-10 (cross-entropy, train set)"}
-    for column, problem in enumerate(problems):
-        top, bottom = axes[0, column], axes[1, column]
-        for i, name in enumerate(OPTIMIZERS):
-            losses = runs.get((problem.name, name))
-            if losses is not None:
-                top.plot(np.arange(len(losses) + 1), [initial[problem.name]] + losses,
-                         label=name, color=f"C{i % 10}", linestyle=styles[i // 10 * 2 % 4],
-                         linewidth=1.2)
-        for i, schedule in enumerate(SCHEDULES):
-            losses = schedule_runs[problem.name, schedule]
-            bottom.plot(np.arange(len(losses) + 1), [initial[problem.name]] + losses,
-                        label=schedule, color=f"C{i}", linewidth=1.2)
-        if problem.name == "regression":
-            for ax in (top, bottom):
-                ax.axhline(1 / 12, color="k", linestyle=":", linewidth=0.8)
-        top.set(yscale="log", title=titles[problem.name], xlabel="step", ylabel="loss")
-        bottom.set(yscale="log", title="schedules on momentum SGD: " + problem.name,
-                   xlabel="step", ylabel="loss")
-        for ax in (top, bottom):
-            ax.grid(True, which="both", alpha=0.25)
-    # One legend per row, outside the axes, to the right of the last column.
-    axes[0, -1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=9,
-                       title="optimizer")
-    axes[1, -1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=9,
-                       title="schedule")
+    # Small multiples: one row per family of optimizers (six curves at most per panel, so
+    # each can be told apart), a last row for the schedules; one column per problem.
+    rows = list(FAMILIES.items()) + [("schedules on momentum SGD", SCHEDULES)]
+    fig = Figure(figsize=(5.5 * len(problems) + 2.5, 3.6 * len(rows)), layout="constrained")
+    axes = fig.subplots(len(rows), len(problems), squeeze=False)
+    titles = {"regression": "regression 2-10-1, MSE", "rosenbrock": "Rosenbrock f(x, y)",
+              "digits": "digits MLP, cross-entropy"}
+    for r, (family, names) in enumerate(rows):
+        for column, problem in enumerate(problems):
+            ax = axes[r, column]
+            for i, name in enumerate(names):
+                if r < len(FAMILIES):
+                    losses = runs.get((problem.name, name))
+                else:
+                    losses = schedule_runs[problem.name, name]
+                if losses is not None:
+                    ax.plot(np.arange(len(losses) + 1), [initial[problem.name]] + losses,
+                            label=name, color=f"C{i}", linewidth=1.0)
+            if problem.name == "regression":
+                ax.axhline(1 / 12, color="k", linestyle=":", linewidth=0.8,
+                           label="noise floor 1/12" if column == len(problems) - 1 else None)
+            ax.set(yscale="log", title=f"{titles[problem.name]} - {family}", xlabel="step",
+                   ylabel="loss (whole training set)")
+            ax.grid(True, which="major", alpha=0.3)
+        # The row's legend, outside the axes, to the right of its last panel.
+        axes[r, -1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=9,
+                           title=family)
     fig.savefig("optimizer_comparison.png", dpi=90)
     print("saved optimizer_comparison.png")
 
