@@ -139,8 +139,7 @@ PROBLEMS = ["regression", "rosenbrock", "digits"]
 FAMILIES = {   # the rows of the figure
     "SGD family": ["GD", "SGD", "momentum", "Nesterov", "ASGD"],
     "Adam family": ["Adam", "AdamW", "Adamax", "NAdam", "RAdam", "Adafactor"],
-    "per-weight rates, curvature, orthogonal": ["Adagrad", "RMSprop", "Adadelta", "Rprop",
-                                                "LBFGS", "Muon"],
+    "per-weight, L-BFGS, Muon": ["Adagrad", "RMSprop", "Adadelta", "Rprop", "LBFGS", "Muon"],
 }
 
 # Schedules, on SGD with momentum (where the schedule matters most), stepped every update.
@@ -403,11 +402,12 @@ def plot(problems, initial, runs, schedule_runs):
         return
     # Small multiples: one row per family of optimizers (six curves at most per panel, so
     # each can be told apart), a last row for the schedules; one column per problem.
-    rows = list(FAMILIES.items()) + [("schedules on momentum SGD", SCHEDULES)]
+    rows = list(FAMILIES.items()) + [("momentum SGD schedules", SCHEDULES)]
     fig = Figure(figsize=(5.5 * len(problems) + 2.5, 3.6 * len(rows)), layout="constrained")
     axes = fig.subplots(len(rows), len(problems), squeeze=False)
-    titles = {"regression": "regression 2-10-1, MSE", "rosenbrock": "Rosenbrock f(x, y)",
-              "digits": "digits MLP, cross-entropy"}
+    titles = {"regression": "regression 2-10-1, MSE (dotted: noise floor 1/12)",
+              "rosenbrock": "Rosenbrock f(x, y) from (-1.2, 1)",
+              "digits": "digits MLP 64-32-10, cross-entropy"}
     for r, (family, names) in enumerate(rows):
         for column, problem in enumerate(problems):
             ax = axes[r, column]
@@ -420,10 +420,11 @@ def plot(problems, initial, runs, schedule_runs):
                     ax.plot(np.arange(len(losses) + 1), [initial[problem.name]] + losses,
                             label=name, color=f"C{i}", linewidth=1.0)
             if problem.name == "regression":
-                ax.axhline(1 / 12, color="k", linestyle=":", linewidth=0.8,
-                           label="noise floor 1/12" if column == len(problems) - 1 else None)
-            ax.set(yscale="log", title=f"{titles[problem.name]} - {family}", xlabel="step",
-                   ylabel="loss (whole training set)")
+                ax.axhline(1 / 12, color="k", linestyle=":", linewidth=0.8)
+            ax.set(yscale="log", xlabel="step" if r == len(rows) - 1 else None,
+                   ylabel=f"{family}\nloss (whole training set)" if column == 0 else None)
+            if r == 0:
+                ax.set_title(titles[problem.name])
             ax.grid(True, which="major", alpha=0.3)
         # The row's legend, outside the axes, to the right of its last panel.
         axes[r, -1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=9,
