@@ -1,6 +1,15 @@
-"""Loss functions (``F.mse_loss``, ``F.cross_entropy``, ...) and their modules (``nn.MSELoss``).
+"""Loss functions (``F.mse_loss``, ``F.cross_entropy``, ...) and their modules (``nn.MSELoss``),
+one module per family:
 
-Every loss is ONE node of the graph. Its forward computes the per-element losses; its
+    pointwise.py       MSE, L1, smooth L1, Huber, BCE, BCE with logits (fused ops)
+    classification.py  cross-entropy and NLL over (C,), (N, C), (N, C, d1, ..., dK)
+    divergence.py      KL divergence, Poisson NLL, Gaussian NLL
+    margin.py          margin ranking, hinge/cosine embedding, soft margin, multi-class and
+                       multi-label margins, triplet losses, F.pairwise_distance
+    ctc.py             connectionist temporal classification (forward-backward in log space)
+    modules.py         the nn.*Loss modules of pointwise.py and classification.py
+
+The pointwise and classification losses are each ONE node of the graph. Its forward computes the per-element losses; its
 backward computes their derivative with respect to the input and scales it by the incoming
 gradient. The hot ones (MSE, cross-entropy with class indices, BCE with logits) call fused
 value-and-gradient kernels (``K.mse_loss``, ``K.softmax_cross_entropy``, ``K.bce_with_logits``)
@@ -14,8 +23,13 @@ Reductions. With per-element losses l_i (i = 1..n) and incoming gradient g:
     'mean': out = sum_i l_i / n (weighted losses divide by the sum of the weights),
             dL/dx_i = g / n dl_i/dx_i
 
-Inputs are checked in Python before any kernel runs: shapes (a mismatch raises
-``mg.ShapeError`` naming both shapes), dtypes, class indices, the reduction name.
+The divergence and margin losses are compositions of differentiable tensor ops (none is hot;
+each op in the chain is stable), so they differentiate twice through the ops' own formulas.
+
+Inputs are checked in Python before any kernel runs: shapes, dtypes, class indices, the
+reduction name, with PyTorch's exception types. As in PyTorch, the regression losses (MSE, L1,
+smooth L1, Huber) broadcast a target of a different size with a UserWarning ("Using a target
+size ... that is different to the input size ..."), and the BCE losses raise ValueError.
 
 Targets may require grad (PyTorch allows it): every loss here except ``cross_entropy`` and
 ``nll_loss`` with class-index targets (integers, so no gradient) returns dL/dtarget as well.
