@@ -60,3 +60,7 @@ from .conv import *  # the convolution family: Conv2d, MaxPool2d, Upsample...
 from .conv import __all__ as _conv_all
 
 __all__.extend(_conv_all)
+from .normalization import *  # the normalisation family: LayerNorm, GroupNorm, BatchNorm2d...
+from .normalization import __all__ as _norm_all
+
+__all__.extend(_norm_all)
