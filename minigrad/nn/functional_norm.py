@@ -32,9 +32,13 @@ def _shape_list(shape):
     return list(shape)
 
 
-def _normalized_shape(normalized_shape):
-    if isinstance(normalized_shape, numbers.Integral):
-        return (int(normalized_shape),)
+def _normalized_shape(normalized_shape, function):
+    """The shape as a tuple; like PyTorch's functions, a bare int is refused (the modules
+    accept one)."""
+    if not isinstance(normalized_shape, (tuple, list)) or not all(
+            isinstance(n, numbers.Integral) for n in normalized_shape):
+        raise TypeError(f"{function}(): argument 'normalized_shape' (position 2) must be "
+                        f"tuple of ints, not {type(normalized_shape).__name__}")
     return tuple(int(n) for n in normalized_shape)
 
 
@@ -68,7 +72,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     input (*, D1..Dk), normalized_shape (D1..Dk), weight and bias (D1..Dk) or None.
     """
     _check_tensor(input, "input", "layer_norm")
-    normalized_shape = _normalized_shape(normalized_shape)
+    normalized_shape = _normalized_shape(normalized_shape, "layer_norm")
     _check_normalized_shape(input, normalized_shape, weight, bias)
     _check_floating(input, "layer_norm")
     return LayerNorm.apply(input, weight, bias, len(normalized_shape), float(eps))
@@ -83,7 +87,7 @@ def rms_norm(input, normalized_shape, weight=None, eps=None):
     """y = x / sqrt(mean(x**2) + eps) * weight over the last len(normalized_shape) dimensions;
     eps=None means the machine epsilon of input's dtype (PyTorch's default)."""
     _check_tensor(input, "input", "rms_norm")
-    normalized_shape = _normalized_shape(normalized_shape)
+    normalized_shape = _normalized_shape(normalized_shape, "rms_norm")
     _check_normalized_shape(input, normalized_shape, weight, None, sep="")
     _check_floating(input, "rms_norm")
     if eps is None:

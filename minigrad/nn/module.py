@@ -714,6 +714,9 @@ class Module:
                 array = value._data
             elif isinstance(value, (np.ndarray, np.generic, int, float, bool)):
                 array = np.asarray(value)
+            elif hasattr(value, "__array__") and hasattr(value, "shape"):
+                # another library's CPU tensor (a PyTorch state dict loads as is)
+                array = np.asarray(value.detach() if hasattr(value, "detach") else value)
             else:
                 errors.append(
                     f'While copying the parameter named "{key}", expected Tensor or numpy '
