@@ -64,3 +64,7 @@ from .normalization import *  # the normalisation family: LayerNorm, GroupNorm, 
 from .normalization import __all__ as _norm_all
 
 __all__.extend(_norm_all)
+from .sparse import *  # the embedding family: Embedding, EmbeddingBag
+from .sparse import __all__ as _sparse_all
+
+__all__.extend(_sparse_all)

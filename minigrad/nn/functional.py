@@ -241,3 +241,7 @@ from .functional_norm import *  # the normalisation family: layer_norm, group_no
 from .functional_norm import __all__ as _norm_all
 
 __all__.extend(_norm_all)
+from .functional_sparse import *  # the embedding family: embedding, embedding_bag
+from .functional_sparse import __all__ as _sparse_all
+
+__all__.extend(_sparse_all)

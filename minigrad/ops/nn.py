@@ -229,3 +229,27 @@ class LayerNorm(_Normalization):
             centered = None
         return self._normalize(x, weight, bias, mean, var, eps, stat_axes, normalized_shape,
                                True, centered)
+
+
+class Embedding(Op):
+    """out = weight[indices]: rows of weight (n, D) picked by integer ``indices`` of any shape,
+    out (*indices.shape, D).
+
+        dL/dweight[i] = sum over positions p with indices[p] = i of scale[p] g[p]
+
+    (an index add of gradient rows, the fast ``scatter_index`` kernel). ``scale`` is None
+    (all ones) or a constant per position (*indices.shape, 1): 0 at ``padding_idx``, and
+    1 / (the count of indices[p] in the batch) with ``scale_grad_by_freq``. The gradient is
+    linear in g, so its own derivative reads rows again (double backward).
+    """
+
+    may_broadcast = False
+
+    def forward(self, weight, indices, scale):
+        self.shape, self.indices, self.scale = weight.shape, indices, scale
+        return np.take(weight, indices, axis=0)
+
+    def backward(self, grad, xp):
+        if self.scale is not None:
+            grad = xp.mul(grad, self.scale.astype(xp.values(grad).dtype, copy=False))
+        return xp.scatter_index(grad, self.indices, self.shape), None, None
