@@ -68,3 +68,9 @@ from .sparse import *  # the embedding family: Embedding, EmbeddingBag
 from .sparse import __all__ as _sparse_all
 
 __all__.extend(_sparse_all)
+from .containers import *  # ModuleDict, ParameterList, ParameterDict, Unflatten
+from .containers import __all__ as _containers_all
+from .module import Buffer  # noqa: F401 (exported below)
+
+__all__.extend(_containers_all)
+__all__.append("Buffer")
