@@ -550,10 +550,10 @@ class Module:
         depth first, in registration order."""
         if memo is None:
             memo = set()
-        if remove_duplicate:
-            if id(self) in memo:
+        if remove_duplicate:  # memo holds the modules themselves, as PyTorch's
+            if self in memo:
                 return
-            memo.add(id(self))
+            memo.add(self)
         yield prefix, self
         for name, module in self._modules.items():
             if module is None:
