@@ -331,3 +331,52 @@ def test_errors_match_torch(case):
     with pytest.raises(expected.type) as got:
         call(mg)
     assert fragment in str(got.value)
+
+
+# ---------------------------------------------------------------------------------------------
+# The layer_norm kernels (_kernels/_norm.pyx) against their numpy twins
+# ---------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("affine", ["both", "weight", "bias", "none"])
+@pytest.mark.parametrize("shape", [(5, 7), (1, 1), (3, 1024), (0, 4)], ids=str)
+def test_layer_norm_kernels_match_numpy_twins(dtype, affine, shape):
+    from minigrad._kernels import _norm, reference
+    rng = np.random.default_rng(0)
+    x = (rng.standard_normal(shape) * 3 + 1).astype(dtype)
+    weight = rng.standard_normal(shape[1]).astype(dtype) if affine in ("both", "weight") \
+        else None
+    bias = rng.standard_normal(shape[1]).astype(dtype) if affine in ("both", "bias") else None
+    tol = {"rtol": 2e-5, "atol": 2e-5} if dtype == "float32" else {"rtol": 1e-12,
+                                                                    "atol": 1e-12}
+    compiled = _norm.layer_norm_forward(x, weight, bias, 1e-5)
+    twin = reference.layer_norm_forward(x, weight, bias, 1e-5)
+    for a, b in zip(compiled, twin):
+        assert a.dtype == np.dtype(dtype) and a.shape == b.shape
+        np.testing.assert_allclose(a, b, **tol)
+    assert not np.shares_memory(compiled[0], x)
+    grad = rng.standard_normal(shape).astype(dtype)
+    _, mean, inv_std = twin
+    for needs in [(True, True, True), (True, False, False), (False, True, False)]:
+        a = _norm.layer_norm_backward(grad, x, mean, inv_std, weight, *needs)
+        b = reference.layer_norm_backward(grad, x, mean, inv_std, weight, *needs)
+        for ga, gb, need in zip(a, b, needs):
+            assert (ga is None) == (gb is None) == (not need)
+            if need:
+                np.testing.assert_allclose(ga, gb, **tol)
+
+
+def test_layer_norm_kernels_fall_back_on_layouts_they_cannot_read():
+    """Non-contiguous, byte-swapped or mixed-dtype arrays go to the numpy twin: same values,
+    never a crash."""
+    from minigrad._kernels import _norm, reference
+    x = np.random.default_rng(0).standard_normal((6, 8))
+    weight = np.ones(8)
+    expected = reference.layer_norm_forward(np.ascontiguousarray(x[:, ::2]), weight[::2], None,
+                                            1e-5)
+    for case in [(x[:, ::2], weight[::2]), (x[:, ::2].astype(">f8"), weight[::2]),
+                 (np.ascontiguousarray(x[:, ::2]), weight[::2].astype(np.float32))]:
+        got = _norm.layer_norm_forward(case[0], case[1], None, 1e-5)
+        for a, b in zip(got, expected):
+            np.testing.assert_allclose(a, b, rtol=1e-6)
