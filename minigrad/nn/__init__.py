@@ -60,6 +60,13 @@ from .conv import *  # the convolution family: Conv2d, MaxPool2d, Upsample...
 from .conv import __all__ as _conv_all
 
 __all__.extend(_conv_all)
+from .activation import *  # GELU, SiLU, ELU, PReLU... (the activations beyond layers.py)
+from .activation import __all__ as _activation_all
+from .dropout import *  # Dropout1d/2d/3d, AlphaDropout, FeatureAlphaDropout
+from .dropout import __all__ as _dropout_all
+
+__all__.extend(_activation_all)
+__all__.extend(_dropout_all)
 from .normalization import *  # the normalisation family: LayerNorm, GroupNorm, BatchNorm2d...
 from .normalization import __all__ as _norm_all
 

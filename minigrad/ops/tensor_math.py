@@ -379,3 +379,14 @@ def einsum(equation, *operands):
 
 def cat(tensors, axis):
     return S.Cat.apply(*tensors, axis=axis)
+
+
+# ----- activations (ops/activation.py) -------------------------------------------------------
+
+
+def tanh(x):
+    return E.Tanh.apply(x)
+
+
+def erf(x):
+    return E.Erf.apply(x)
