@@ -20,7 +20,6 @@ import cProfile
 import os
 import pstats
 import statistics
-import sys
 import time
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -29,24 +28,8 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 import numpy as np  # after the thread settings
 
 import minigrad as mg
-from minigrad import nn as mnn
 
 VOCAB, BLOCK, BATCH, D, HEADS, LAYERS = 45, 32, 32, 32, 2, 2
-
-
-def _stand_ins():
-    """Embedding/LayerNorm/gelu stand-ins (tests/_nn_fallbacks.py) while those families are
-    not merged into minigrad; returns their names (empty once minigrad has them all)."""
-    from minigrad.nn import functional as F
-    missing = [n for n, m in (("Embedding", mnn), ("LayerNorm", mnn), ("gelu", F))
-               if not hasattr(m, n)]
-    if missing:
-        sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "tests"))
-        import _nn_fallbacks
-        mnn.Embedding = getattr(mnn, "Embedding", _nn_fallbacks.Embedding)
-        mnn.LayerNorm = getattr(mnn, "LayerNorm", _nn_fallbacks.LayerNorm)
-        F.gelu = getattr(F, "gelu", _nn_fallbacks.gelu)
-    return missing
 
 
 def char_model(lib):
@@ -147,10 +130,6 @@ def main():
     import torch
     torch.set_num_threads(1)
     torch.manual_seed(0)
-    missing = _stand_ins()
-    if missing:
-        print(f"(minigrad has no {', '.join(missing)} yet: composed stand-ins from "
-              "tests/_nn_fallbacks.py are timed in their place)")
     cases = ["transformer", "lstm"] if args.case == "all" else [args.case]
     print(f"{'case':<12} {'minigrad ms (p25-p75)':>24} {'torch 1T ms (p25-p75)':>24} "
           f"{'minigrad/torch':>15}")

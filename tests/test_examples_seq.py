@@ -1,12 +1,9 @@
 """examples/char_transformer.py and examples/lstm_sequence.py at small size (CPU seconds):
-each must reach its stated loss target. They run in this process (their ``main(argv)``), so
-that the stand-ins of tests/_nn_fallbacks.py can supply Embedding/LayerNorm/gelu where the
-normalisation and activation families are not merged yet."""
+each must reach its stated loss target. They run in this process (their ``main(argv)``)."""
 import re
 import runpy
 from pathlib import Path
 
-import _nn_fallbacks
 import pytest
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -18,8 +15,7 @@ def run(name, argv, capsys):
     return capsys.readouterr().out
 
 
-def test_char_transformer_beats_the_unigram_baseline(monkeypatch, capsys):
-    _nn_fallbacks.install(monkeypatch)
+def test_char_transformer_beats_the_unigram_baseline(capsys):
     out = run("char_transformer.py", ["--steps", "200", "--batch-size", "16", "--sample", "80",
                                       "--seed", "0"], capsys)
     baseline = float(re.search(r"unigram baseline: ([0-9.]+)", out).group(1))
@@ -30,8 +26,7 @@ def test_char_transformer_beats_the_unigram_baseline(monkeypatch, capsys):
     assert sample.startswith("The Zen ") and len(sample.strip()) >= 80
 
 
-def test_char_transformer_on_a_module_source(monkeypatch, capsys):
-    _nn_fallbacks.install(monkeypatch)
+def test_char_transformer_on_a_module_source(capsys):
     out = run("char_transformer.py", ["--module", "textwrap", "--steps", "2", "--sample", "0"],
               capsys)
     assert "the source of textwrap" in out and "final loss" in out

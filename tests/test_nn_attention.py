@@ -5,7 +5,6 @@ gradients in float64), gradcheck/gradgradcheck, default initialisation and PyTor
 exceptions."""
 import math
 
-import _nn_fallbacks
 import numpy as np
 import pytest
 
@@ -16,12 +15,6 @@ from minigrad.nn import functional as F
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
-
-
-@pytest.fixture
-def norm_and_gelu(monkeypatch):
-    """nn.LayerNorm and F.gelu, composed stand-ins while their families are not merged."""
-    _nn_fallbacks.install(monkeypatch)
 
 
 def _both(a, requires_grad=False):
@@ -282,7 +275,7 @@ def _enc_pair(kwargs):
 
 
 @pytest.mark.parametrize("kwargs, shape, fkw", ENC)
-def test_encoder_layer_matches_torch(norm_and_gelu, kwargs, shape, fkw):
+def test_encoder_layer_matches_torch(kwargs, shape, fkw):
     m, t = _enc_pair(kwargs)
     m.eval()
     t.eval()
@@ -302,7 +295,7 @@ def test_encoder_layer_matches_torch(norm_and_gelu, kwargs, shape, fkw):
                                    err_msg=name)
 
 
-def test_encoder_stack_matches_torch(norm_and_gelu):
+def test_encoder_stack_matches_torch():
     layer = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
     tlayer = torch.nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, batch_first=True)
     m = nn.TransformerEncoder(layer, 3, norm=nn.LayerNorm(8)).double().eval()
@@ -321,7 +314,7 @@ def test_encoder_stack_matches_torch(norm_and_gelu):
     np.testing.assert_allclose(mx.grad.numpy(), tx.grad.numpy(), rtol=1e-8, atol=1e-10)
 
 
-def test_encoder_layer_dropout_and_activation(norm_and_gelu):
+def test_encoder_layer_dropout_and_activation():
     m = nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.5)
     x = mg.randn(5, 2, 8)
     m.train()
@@ -337,7 +330,7 @@ def test_encoder_layer_dropout_and_activation(norm_and_gelu):
         torch.nn.TransformerEncoderLayer(8, 2, activation="swish")
 
 
-def test_encoder_layer_gradgradcheck(norm_and_gelu):
+def test_encoder_layer_gradgradcheck():
     m = nn.TransformerEncoderLayer(4, 2, dim_feedforward=6, dropout=0.0).double()
     x = mg.tensor(np.random.default_rng(13).standard_normal((3, 2, 4)), requires_grad=True)
     assert gradcheck(m, (x,))

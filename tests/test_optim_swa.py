@@ -135,3 +135,18 @@ def test_swa_errors():
     with pytest.raises(AssertionError, match="Only one of avg_fn and multi_avg_fn"):
         swa_utils.AveragedModel(mg.nn.Linear(1, 1), avg_fn=swa_utils.get_swa_avg_fn(),
                                 multi_avg_fn=swa_utils.get_swa_multi_avg_fn())
+
+
+def test_update_bn_resets_batch_norm_but_not_instance_norm():
+    torch = pytest.importorskip("torch")
+    data = np.random.default_rng(0).normal(size=(4, 2, 3)).astype(np.float32)
+    results = []
+    for lib in (torch, mg):
+        model = lib.nn.Sequential(lib.nn.InstanceNorm1d(2, track_running_stats=True),
+                                  lib.nn.BatchNorm1d(2))
+        model[0].running_mean.fill_(5.0)
+        model[1].running_mean.fill_(5.0)
+        lib.optim.swa_utils.update_bn([lib.tensor(data)], model)
+        results.append([model[0].running_mean.tolist(), model[1].running_mean.tolist()])
+    np.testing.assert_allclose(results[1], results[0], rtol=1e-5, atol=1e-6)
+    assert results[1][0][0] > 4  # not reset: one momentum step away from 5

@@ -1310,3 +1310,47 @@ def _index_layout(index, shape):
     arrays = np.broadcast_arrays(*arrays)
     flat = np.ravel_multi_index(tuple(a.reshape(-1) for a in arrays), dims, mode="wrap")
     return lead, count, flat.astype(np.int64, copy=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Layer normalisation of x (M, D) along its rows. Statistics in float64 for both dtypes;
+# weight and bias (D,) or None. Cython fast path (minigrad/_kernels/_norm.pyx): C-contiguous
+# float arrays of one dtype.
+# ---------------------------------------------------------------------------------------------
+
+
+def layer_norm_forward(x, weight, bias, eps):
+    """(y, mean, inv_std): per row, the mean (M,) and biased variance of x, inv_std (M,) =
+    1/sqrt(var + eps), and y = (x - mean) inv_std weight + bias (weight/bias may be None)."""
+    mean = np.mean(x, axis=1, keepdims=True, dtype=np.float64)
+    centered = x - mean
+    var = np.mean(np.square(centered), axis=1, keepdims=True)
+    inv_std = 1.0 / np.sqrt(var + eps)
+    mean, inv_std = mean.astype(x.dtype), inv_std.astype(x.dtype)
+    y = (x - mean) * inv_std
+    if weight is not None:
+        y *= weight
+    if bias is not None:
+        y += bias
+    return y, mean.reshape(-1), inv_std.reshape(-1)
+
+
+def layer_norm_backward(grad, x, mean, inv_std, weight, need_x, need_weight, need_bias):
+    """(grad_x, grad_weight, grad_bias) of layer_norm_forward, None where not needed: with
+    x_hat = (x - mean) inv_std and dxh = grad weight, grad_x = inv_std / D (D dxh - sum(dxh)
+    - x_hat sum(dxh x_hat)) per row; grad_weight = sum over rows of grad x_hat; grad_bias =
+    sum over rows of grad."""
+    dtype = x.dtype
+    x_hat = (x - mean[:, None]) * inv_std[:, None]
+    grad_weight = np.sum(grad * x_hat, axis=0, dtype=np.float64).astype(dtype) \
+        if need_weight else None
+    grad_bias = np.sum(grad, axis=0, dtype=np.float64).astype(dtype) if need_bias else None
+    grad_x = None
+    if need_x:
+        d = x.shape[1]
+        dxh = grad if weight is None else grad * weight
+        sum_dxh = np.sum(dxh, axis=1, keepdims=True, dtype=np.float64)
+        sum_dxh_xh = np.sum(dxh * x_hat, axis=1, keepdims=True, dtype=np.float64)
+        grad_x = (inv_std.astype(np.float64)[:, None] / d
+                  * (d * dxh - sum_dxh - x_hat * sum_dxh_xh)).astype(dtype)
+    return grad_x, grad_weight, grad_bias

@@ -87,3 +87,17 @@ from .losses.margin import *
 
 __all__.extend(name for family in (_losses_ctc, _losses_divergence, _losses_margin)
                for name in family.__all__ if name[0].isupper())
+from .normalization import *  # the normalisation family: LayerNorm, GroupNorm, BatchNorm2d...
+from .normalization import __all__ as _norm_all
+
+__all__.extend(_norm_all)
+from .sparse import *  # the embedding family: Embedding, EmbeddingBag
+from .sparse import __all__ as _sparse_all
+
+__all__.extend(_sparse_all)
+from .containers import *  # ModuleDict, ParameterList, ParameterDict, Unflatten
+from .containers import __all__ as _containers_all
+from .module import Buffer  # noqa: F401 (exported below)
+
+__all__.extend(_containers_all)
+__all__.append("Buffer")

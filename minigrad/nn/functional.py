@@ -204,7 +204,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
-    """Batch normalisation of (N, C) or (N, C, L) input over all dimensions but dim 1.
+    """Batch normalisation of (N, C, *) input over all dimensions but dim 1.
 
     ``training=True``: normalise with the batch's mean and biased variance and, if running
     statistics are given, update them in place with
@@ -214,8 +214,8 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     """
     _check_tensor(input, "input", "batch_norm")
     x = input._data
-    if x.ndim not in (2, 3):
-        raise ValueError(f"batch_norm: expected 2D or 3D input (got {x.ndim}D input)")
+    if x.ndim < 2:
+        raise ValueError(f"batch_norm: expected at least 2D input (got {x.ndim}D input)")
     channels = x.shape[1]
     for name, t in (("running_mean", running_mean), ("running_var", running_var),
                     ("weight", weight), ("bias", bias)):
@@ -223,7 +223,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
             raise ShapeError(
                 f"batch_norm: {name} has shape {tuple(t._data.shape)} but the input of shape "
                 f"{tuple(x.shape)} has {channels} channels; expected ({channels},)")
-    axes = (0,) if x.ndim == 2 else (0, 2)
+    axes = (0,) + tuple(range(2, x.ndim))
     use_batch_stats = training or running_mean is None or running_var is None
     if use_batch_stats:
         m = x.size // channels if channels else 0
@@ -244,7 +244,6 @@ from .functional_conv import *  # the convolution family: conv2d, max_pool2d, pa
 from .functional_conv import __all__ as _conv_all
 
 __all__.extend(_conv_all)
-
 from .functional_activation import *  # GELU, SiLU, ELU..., the dropout family, one_hot, distances
 from .functional_activation import __all__ as _activation_all
 
@@ -273,3 +272,11 @@ from .losses.margin import (  # noqa: F401
 
 __all__.extend(name for family in (_losses_ctc, _losses_divergence, _losses_margin)
                for name in family.__all__ if name[0].islower())
+from .functional_norm import *  # the normalisation family: layer_norm, group_norm...
+from .functional_norm import __all__ as _norm_all
+
+__all__.extend(_norm_all)
+from .functional_sparse import *  # the embedding family: embedding, embedding_bag
+from .functional_sparse import __all__ as _sparse_all
+
+__all__.extend(_sparse_all)

@@ -228,8 +228,9 @@ class Dropout(Module):
         return f"p={self.p}, inplace={self.inplace}"
 
 
-class BatchNorm1d(Module):
-    """Batch normalisation over (N, C) or (N, C, L) input, per channel C = ``num_features``.
+class _BatchNorm(Module):
+    """Batch normalisation over (N, C, *) input, per channel C = ``num_features`` (the base of
+    BatchNorm1d/2d/3d, which differ only in the number of dimensions they accept).
 
     Training: y = (x - mean_B) / sqrt(var_B + eps) * weight + bias with the batch's mean and
     biased variance, and the running statistics move towards the batch's:
@@ -284,16 +285,19 @@ class BatchNorm1d(Module):
             if self.bias is not None:
                 init.zeros_(self.bias)
 
+    def _check_input_dim(self, x: np.ndarray) -> None:
+        raise NotImplementedError
+
     def forward(self, input: Tensor) -> Tensor:
         if not isinstance(input, Tensor):
-            raise TypeError(f"BatchNorm1d expects a Tensor input, got {type(input).__name__}")
+            raise TypeError(
+                f"{self._get_name()} expects a Tensor input, got {type(input).__name__}")
         x = input._data
-        if x.ndim not in (2, 3):
-            raise ValueError(f"expected 2D or 3D input (got {x.ndim}D input)")
+        self._check_input_dim(x)
         if x.shape[1] != self.num_features:
             raise ShapeError(
-                f"BatchNorm1d({self.num_features}): input has shape {tuple(x.shape)}, expected "
-                f"{self.num_features} channels in dimension 1")
+                f"{self._get_name()}({self.num_features}): input has shape {tuple(x.shape)}, "
+                f"expected {self.num_features} channels in dimension 1")
         use_batch_stats = self.training or self.running_mean is None
         if use_batch_stats and x.size // max(x.shape[1], 1) <= 1:
             raise ValueError(f"Expected more than 1 value per channel when training, got input "
@@ -312,6 +316,14 @@ class BatchNorm1d(Module):
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
                 f"affine={self.affine}, bias={self.bias is not None}, "
                 f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalisation over (N, C) or (N, C, L) input (see ``_BatchNorm``)."""
+
+    def _check_input_dim(self, x: np.ndarray) -> None:
+        if x.ndim not in (2, 3):
+            raise ValueError(f"expected 2D or 3D input (got {x.ndim}D input)")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -37,7 +37,7 @@ from ..interop import to_numpy
 from ..tensor import Tensor, _check_device, _wrap
 from ..tensor import device as _device
 
-__all__ = ["Module", "Parameter"]
+__all__ = ["Buffer", "Module", "Parameter"]
 
 if TYPE_CHECKING:
     from typing_extensions import Self  # for type checkers only (typing.Self is 3.11+)
@@ -88,6 +88,31 @@ class Parameter(Tensor):
             result.grad = _wrap(self.grad._data.copy())
         memo[id(self)] = result
         return result
+
+
+class Buffer(Tensor):
+    """A Tensor that is a module's non-trained state (``torch.nn.Buffer``): assigning it to a
+    Module attribute registers it as a buffer, in ``state_dict()`` unless
+    ``persistent=False``. ``Buffer(data)`` shares ``data``'s memory (as PyTorch's detach)."""
+
+    def __new__(cls, data=None, *, persistent=True):
+        if data is None:
+            array, requires_grad = np.empty(0, dtype=np.float32), False
+        elif isinstance(data, Tensor):
+            array, requires_grad = data._data, data.requires_grad
+        else:
+            array, requires_grad = np.asarray(data), False
+        self = Tensor.__new__(cls)
+        self._data = array
+        self._grad = None
+        self._grad_fn = None
+        self._hooks = None
+        self.requires_grad = requires_grad
+        self.persistent = persistent
+        return self
+
+    def __init__(self, data=None, *, persistent=True):
+        pass  # everything is done in __new__; Tensor.__init__ must not run again
 
 
 def _rebuild_parameter(data, requires_grad, grad):
@@ -462,6 +487,14 @@ class Module:
                     "(nn.Module or None expected)")
             self._modules[name] = None
             d[name] = None
+        elif isinstance(value, Buffer):
+            if d.get("_buffers") is None:
+                raise AttributeError("cannot assign buffer before Module.__init__() call")
+            self._forget(name, self._parameters, self._modules)
+            self._buffers[name] = value
+            if not value.persistent:
+                self._non_persistent_buffers_set.add(name)
+            d[name] = value
         elif name in d.get("_buffers", ()):
             if value is not None and not isinstance(value, Tensor):
                 raise TypeError(
@@ -539,10 +572,10 @@ class Module:
         depth first, in registration order."""
         if memo is None:
             memo = set()
-        if remove_duplicate:
-            if id(self) in memo:
+        if remove_duplicate:  # memo holds the modules themselves, as PyTorch's
+            if self in memo:
                 return
-            memo.add(id(self))
+            memo.add(self)
         yield prefix, self
         for name, module in self._modules.items():
             if module is None:
@@ -560,10 +593,34 @@ class Module:
             return self
         module = self
         for item in target.split("."):
-            if item not in module._modules or module._modules[item] is None:
+            if not hasattr(module, item):
                 raise AttributeError(f"{module._get_name()} has no attribute `{item}`")
-            module = module._modules[item]
+            module = getattr(module, item)
+            if not isinstance(module, Module):
+                raise AttributeError(f"`{item}` is not an nn.Module")  # noqa: TRY004 (as torch)
         return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at dotted path ``target`` (``'encoder.0.weight'``)."""
+        module_path, _, param_name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, param_name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{param_name}`")
+        param = getattr(module, param_name)
+        if not isinstance(param, Parameter):
+            raise AttributeError(f"`{param_name}` is not an nn.Parameter")  # noqa: TRY004
+        return param
+
+    def get_buffer(self, target: str) -> Tensor:
+        """The buffer at dotted path ``target`` (``'bn.running_mean'``)."""
+        module_path, _, buffer_name = target.rpartition(".")
+        module = self.get_submodule(module_path)
+        if not hasattr(module, buffer_name):
+            raise AttributeError(f"{module._get_name()} has no attribute `{buffer_name}`")
+        buffer = getattr(module, buffer_name)
+        if buffer_name not in module._buffers:
+            raise AttributeError(f"`{buffer_name}` is not a buffer")
+        return buffer
 
     def apply(self, fn: Callable[[Module], None]) -> Self:
         """Call ``fn(module)`` on every child (recursively), then on ``self``; return self."""
@@ -735,6 +792,9 @@ class Module:
             value = state_dict[key]
             if isinstance(value, (np.generic, int, float, bool)):
                 array = np.asarray(value)
+            elif hasattr(value, "__array__") and hasattr(value, "shape"):
+                # another library's CPU tensor (a PyTorch state dict loads as is)
+                array = np.asarray(value.detach() if hasattr(value, "detach") else value)
             else:
                 # A Tensor, a numpy array, or any array exposing DLPack or __array__ (a torch
                 # tensor from a PyTorch state dict): read in place, without a copy.

@@ -4,7 +4,8 @@ import math
 
 import numpy as np
 
-from ..tensor import Tensor, _wrap
+from ..errors import ShapeError
+from ..tensor import Tensor, _wrap, cat
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector",
            "vector_to_parameters"]
@@ -59,20 +60,24 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
 
 
 def parameters_to_vector(parameters):
-    """All parameters' values, flattened and concatenated into one 1-D Tensor (a copy)."""
-    arrays = [p._data.reshape(-1) for p in _as_list(parameters)]
-    return _wrap(np.concatenate(arrays) if arrays else np.zeros(0, dtype=np.float32))
+    """All parameters' values, flattened and concatenated into one 1-D Tensor (a new tensor,
+    differentiable: its gradient flows back to the parameters, as torch.cat of views)."""
+    return cat([p.reshape(-1) for p in _as_list(parameters)])
 
 
 def vector_to_parameters(vec, parameters):
-    """Copy consecutive slices of the 1-D ``vec`` into the parameters, in place."""
-    values = vec._data if isinstance(vec, Tensor) else np.asarray(vec)
-    params = _as_list(parameters)
-    needed = sum(p._data.size for p in params)
-    if values.ndim != 1 or values.size != needed:
-        raise ValueError(f"vector_to_parameters: expected a 1-D vector of {needed} values, got "
-                         f"shape {tuple(values.shape)}")
+    """Copy consecutive slices of the 1-D Tensor ``vec`` into the parameters, in place
+    (PyTorch makes each parameter's data a view of ``vec``; a copy keeps the parameters'
+    memory, which optimizers holding them rely on)."""
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"expected minigrad.Tensor, but got: {type(vec).__name__}")
+    values = vec._data.reshape(-1)
     offset = 0
-    for p in params:
-        p._data[...] = values[offset:offset + p._data.size].reshape(p._data.shape)
-        offset += p._data.size
+    for p in _as_list(parameters):
+        n = p._data.size
+        if offset + n > values.size:
+            raise ShapeError(
+                f"vector_to_parameters: the vector of shape {tuple(vec.shape)} has "
+                f"{values.size} values, too few for parameters needing at least {offset + n}")
+        p._data[...] = values[offset:offset + n].reshape(p._data.shape)
+        offset += n

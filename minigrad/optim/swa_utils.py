@@ -175,7 +175,11 @@ class AveragedModel(nn.Module):
 
 
 def _is_batchnorm(module):
-    return hasattr(module, "reset_running_stats") and hasattr(module, "running_mean")
+    """PyTorch's test (``isinstance(module, _BatchNorm)``): InstanceNorm layers that track
+    running statistics share the base class but are not reset."""
+    from ..nn.layers import _BatchNorm
+    from ..nn.normalization import _InstanceNorm
+    return isinstance(module, _BatchNorm) and not isinstance(module, _InstanceNorm)
 
 
 def update_bn(loader, model, device=None):
