@@ -7,6 +7,10 @@ from ..tensor import Tensor
 from .optimizer import Optimizer, _check_tensor_lr, _hyperparameter
 
 
+def _same_layout(a, b):
+    return a is not None and a.shape == b.shape and a.dtype == b.dtype
+
+
 def _abs_max(x):
     """max |x_i| in two reductions and no temporary array (the same value as abs(x).max())."""
     return max(x.max(), -x.min())
@@ -185,6 +189,16 @@ class LBFGS(Optimizer):
             return copy.deepcopy(v)
         return convert(value)
 
+    def _take_spares(self, flat_grad, d):
+        """Output arrays for y and s: those of the last rejected pair when their layouts fit
+        (they are referenced nowhere else), else None (numpy allocates)."""
+        spares, self._spares = getattr(self, "_spares", None), None
+        if spares is None:
+            return None, None
+        y, s = spares
+        return (y if _same_layout(y, flat_grad) else None,
+                s if _same_layout(s, d) else None)
+
     def _gather_flat_grad(self):
         views = []
         for p in self._params:
@@ -269,8 +283,11 @@ class LBFGS(Optimizer):
                 H_diag = 1
             else:
                 # Update the memory with the newest (y, s) pair if its curvature is positive.
-                y = flat_grad - prev_flat_grad
-                s = d * t
+                # (A rejected pair's arrays are reused next time: on a million parameters a
+                # fresh 4 MB array costs a page fault per 4 KB, more than the arithmetic.)
+                y_out, s_out = self._take_spares(flat_grad, d)
+                y = np.subtract(flat_grad, prev_flat_grad, out=y_out)
+                s = np.multiply(d, t, out=s_out)
                 ys = y.dot(s)
                 if ys > 1e-10:
                     if len(old_dirs) == history_size:
@@ -281,6 +298,8 @@ class LBFGS(Optimizer):
                     old_stps.append(s)
                     ro.append(1.0 / ys)
                     H_diag = ys / y.dot(y)
+                else:
+                    self._spares = (y, s)
 
                 # Two-loop recursion: d = -H g.
                 num_old = len(old_dirs)
