@@ -248,6 +248,12 @@ KNOWN = {
                              "dim on a 0-d tensor",
     ("shape_op", "roll"): "roll of an empty tensor with an out-of-range dim raises IndexError "
                           "(PyTorch returns it unchecked)",
+    ("shape_op", "narrow_copy"): "narrow_copy with an out-of-range dim raises IndexError "
+                                 "(PyTorch: RuntimeError)",
+    ("shape_op", "adjoint"): "adjoint of a 0-d tensor raises RuntimeError (PyTorch returns it)",
+    ("product", "addr"): "addr of integer tensors with a float alpha is accepted (PyTorch: "
+                         "RuntimeError)",
+    ("product", "baddbmm"): "baddbmm with a 0-d input raises RuntimeError (PyTorch: IndexError)",
     ("shape_op", "movedim"): "movedim on a 0-d tensor: an internal IndexError message",
     ("shape_op", "repeat_interleave"): "repeat_interleave accepts an out-of-range dim on a 0-d "
                                        "tensor",
@@ -353,7 +359,8 @@ def test_operator(name, pair, scalar, reflected):
         check(lambda lib, a: getattr(a, name)(scalar), x)
 
 
-@pytest.mark.parametrize("name", cases("ternary", ["clamp", "lerp", "where"]))
+@pytest.mark.parametrize("name", cases("ternary", ["clamp", "lerp", "where", "clamp_min",
+                                                   "clamp_max", "round_decimals"]))
 @FUZZ
 @given(pair=broadcast_pair(FLOATS + ("int64",)), c=tensors(FLOATS + ("bool",), shape=()),
        lo=st.sampled_from([None, -1, 0.5]), hi=st.sampled_from([None, 1, -0.5]))
@@ -365,6 +372,12 @@ def test_ternary(name, pair, c, lo, hi):
     elif name == "lerp":
         check(lambda lib, a, b: lib.lerp(a, b, 0.25), x, y)
         check(lambda lib, a, b, w: lib.lerp(a, b, w), x, y, c)
+    elif name == "clamp_min":
+        check(lambda lib, a, b: lib.clamp_min(a, b), x, y)
+    elif name == "clamp_max":
+        check(lambda lib, a: lib.clamp_max(a, -0.5 if hi is None else hi), x)
+    elif name == "round_decimals":
+        check(lambda lib, a: lib.round(a, decimals=2 if lo is None else int(lo)), x)
     else:
         check(lambda lib, a, b: lib.where(a > 0, a, b), x, y)
 
@@ -536,8 +549,9 @@ def test_setitem(data, x):
     check(assign, x)
 
 
-@pytest.mark.parametrize("name", cases("masks", ["masked_fill", "masked_select", "where_mask", "nonzero",
-                                            "argwhere"]))
+@pytest.mark.parametrize("name", cases("masks", ["masked_fill", "masked_select", "where_mask",
+                                                 "nonzero", "argwhere", "masked_scatter",
+                                                 "index_put", "put"]))
 @FUZZ
 @given(pair=broadcast_pair(FLOATS + ("int64", "bool")))
 def test_masks(name, pair):
@@ -548,6 +562,13 @@ def test_masks(name, pair):
         check(lambda lib, a, b: lib.masked_select(a, b != 0), x, m)
     elif name == "where_mask":
         check(lambda lib, a, b: lib.where(b != 0, a, 0.5), x, m)
+    elif name == "masked_scatter":
+        check(lambda lib, a, b: lib.masked_scatter(a, b != 0, a * 0 - 1), x, m)
+    elif name == "index_put":
+        check(lambda lib, a, b: lib.index_put(a, (b.reshape(-1) != 0,), a.reshape(-1)[:1]), x, m)
+    elif name == "put":
+        check(lambda lib, a, b: lib.put(a, (b.reshape(-1) != 0).long(), a.reshape(-1)[:1] * 0
+                                        + b.reshape(-1)[:1].to(a.dtype), accumulate=True), x, m)
     else:
         check(lambda lib, a: getattr(lib, name)(a), x)
 
@@ -595,6 +616,20 @@ SHAPE_OPS = {
     "vstack": lambda lib, a, n, d: lib.vstack([a, a]),
     "dstack": lambda lib, a, n, d: lib.dstack([a, a]),
     "column_stack": lambda lib, a, n, d: lib.column_stack([a, a]),
+    "swapaxes": lambda lib, a, n, d: lib.swapaxes(a, d, 0),
+    "fliplr": lambda lib, a, n, d: lib.fliplr(a),
+    "flipud": lambda lib, a, n, d: lib.flipud(a),
+    "atleast_1d": lambda lib, a, n, d: lib.atleast_1d(a),
+    "atleast_2d": lambda lib, a, n, d: lib.atleast_2d(a),
+    "diag_embed": lambda lib, a, n, d: lib.diag_embed(a, n - 1),
+    "hsplit": lambda lib, a, n, d: lib.hsplit(a, max(n, 1)),
+    "vsplit": lambda lib, a, n, d: lib.vsplit(a, max(n, 1)),
+    "narrow_copy": lambda lib, a, n, d: lib.narrow_copy(a, d, 1, n),
+    "adjoint": lambda lib, a, n, d: lib.adjoint(a),
+    "broadcast_tensors": lambda lib, a, n, d: lib.broadcast_tensors(a, a.reshape(-1)[:1]),
+    "meshgrid": lambda lib, a, n, d: lib.meshgrid(a.reshape(-1), a.reshape(-1)[:n],
+                                                  indexing="ij"),
+    "clone_contiguous": lambda lib, a, n, d: a.transpose(0, -1).contiguous().clone(),
 }
 
 
@@ -636,6 +671,13 @@ PRODUCTS = {
     "linear_bias": lambda lib, a, b: lib.nn.functional.linear(a, b.mT, b[0]),
     "einsum": lambda lib, a, b: lib.einsum("...ij,...jk->...ik", a, b),
     "addmm": lambda lib, a, b: lib.addmm(b, a, b, beta=0.5, alpha=2),
+    "vdot": lambda lib, a, b: lib.vdot(a, b),
+    "ger": lambda lib, a, b: lib.ger(a, b),
+    "addr": lambda lib, a, b: lib.addr(lib.outer(a, b), a, b, alpha=0.5),
+    "addmv": lambda lib, a, b: lib.addmv(b[..., 0], b, a),
+    "baddbmm": lambda lib, a, b: lib.baddbmm(lib.matmul(a, b), a, b, beta=2),
+    "addbmm": lambda lib, a, b: lib.addbmm(lib.matmul(a, b)[0], a, b),
+    "chain_matmul": lambda lib, a, b: lib.chain_matmul(a, b),
 }
 
 
