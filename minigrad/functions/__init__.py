@@ -19,6 +19,9 @@ def _attach_methods():
     for module in _FAMILIES:
         for name in getattr(module, "METHODS", ()):
             setattr(Tensor, name, getattr(module, name))
+        # methods whose signature differs from the function's (Tensor.where(condition, other))
+        for name, method in getattr(module, "METHOD_FORMS", {}).items():
+            setattr(Tensor, name, method)
 
 
 _attach_methods()

@@ -38,17 +38,51 @@ from ..tensor import (
 )
 from ._common import method_form
 
-__all__ = ["Generator", "arange", "as_tensor", "bernoulli", "default_generator", "empty",
-           "empty_like", "eye", "from_numpy", "full", "full_like", "get_rng_state",
-           "is_tensor", "linspace", "logspace", "multinomial", "normal", "numel", "ones",
-           "ones_like", "poisson", "rand", "rand_like", "randint", "randint_like", "randn",
-           "randn_like", "randperm", "set_rng_state", "tensor", "tril_indices", "triu_indices",
-           "zeros", "zeros_like"]
+__all__ = [
+    "Generator",
+    "arange",
+    "as_tensor",
+    "bernoulli",
+    "default_generator",
+    "empty",
+    "empty_like",
+    "eye",
+    "fill_",
+    "from_numpy",
+    "full",
+    "full_like",
+    "get_rng_state",
+    "is_tensor",
+    "linspace",
+    "logspace",
+    "multinomial",
+    "normal",
+    "numel",
+    "ones",
+    "ones_like",
+    "poisson",
+    "rand",
+    "rand_like",
+    "randint",
+    "randint_like",
+    "randn",
+    "randn_like",
+    "randperm",
+    "set_rng_state",
+    "tensor",
+    "tril_indices",
+    "triu_indices",
+    "zero_",
+    "zeros",
+    "zeros_like",
+]
 METHODS = ["bernoulli", "bernoulli_", "cauchy_", "exponential_", "geometric_", "log_normal_",
            "multinomial", "new_empty", "new_full", "new_ones", "new_tensor", "new_zeros",
            "normal_", "random_", "uniform_"]
 
 numel = method_form("numel")
+fill_ = method_form("fill_")  # torch.fill_(t, value), torch.zero_(t): in place, as the methods
+zero_ = method_form("zero_")
 
 
 def is_tensor(obj):

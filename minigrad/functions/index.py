@@ -732,3 +732,11 @@ def where(condition, input=None, other=None):
         raise TypeError("where() takes 1 or 3 arguments (condition, input, other)")
     return _where3(condition, input, other)
 
+
+def _where_method(self, condition, other):
+    """``t.where(condition, other)`` is ``where(condition, t, other)``."""
+    return _where3(condition, self, other)
+
+
+METHOD_FORMS = {"where": _where_method}
+

@@ -102,12 +102,15 @@ class Adam(Optimizer):
             maximize = group["maximize"]
             decoupled = group["decoupled_weight_decay"]
             last_step = None
+            if group["capturable"]:
+                if any(p._grad is not None for p in group["params"]):
+                    _refuse_capturable()
             for p in group["params"]:
                 if p._grad is None:
                     continue
-                if group["capturable"]:
-                    _refuse_capturable()
-                grad = _grad_array(p)
+                grad = p._grad._data
+                if grad.shape != p._data.shape:  # broadcast, or PyTorch's error
+                    grad = _grad_array(p)
                 param_state = state.get(p)
                 if not param_state:
                     param_state = self._init_state(p, group)

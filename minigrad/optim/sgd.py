@@ -61,7 +61,9 @@ class SGD(Optimizer):
             for p in group["params"]:
                 if p._grad is None:
                     continue
-                grad = _grad_array(p)
+                grad = p._grad._data
+                if grad.shape != p._data.shape:  # broadcast, or PyTorch's error
+                    grad = _grad_array(p)
                 param = p._data
                 buf = None
                 first_step = False
