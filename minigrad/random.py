@@ -11,6 +11,8 @@ seed), while a new ``mg.Generator()`` starts from the fixed seed 67280421310721.
 The streams are numpy's (PCG64), not PyTorch's (mt19937 and Philox): the same seed gives the
 same numbers in minigrad on every run and platform, but not the numbers PyTorch draws.
 """
+from __future__ import annotations
+
 import operator
 
 import numpy as np
@@ -124,18 +126,18 @@ def generator():
     return default_generator
 
 
-def manual_seed(seed):
+def manual_seed(seed: int) -> Generator:
     """Seed the default generator (``torch.manual_seed``: ``int(seed)`` first, so "3" and 3.5
     are accepted); returns it."""
     return default_generator.manual_seed(int(seed))
 
 
-def seed():
+def seed() -> int:
     """Seed the default generator from the operating system's entropy; returns the seed."""
     return default_generator.seed()
 
 
-def initial_seed():
+def initial_seed() -> int:
     """The seed the default generator was last started from."""
     return default_generator.initial_seed()
 

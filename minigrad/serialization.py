@@ -51,6 +51,8 @@ temporary first. A process killed outright (SIGKILL, a power cut) cannot clean u
 a save holds a lock (``flock``) on its temporary, which the system drops when the process
 dies, and the next save to the same path removes that target's temporaries nobody holds.
 """
+from __future__ import annotations
+
 import io
 import json
 import os
@@ -58,12 +60,17 @@ import re
 import stat
 import struct
 from collections import OrderedDict
+from collections.abc import Callable
+from typing import IO, Any, Union
 
 import numpy as np
 
 from .tensor import Tensor, from_numpy
 
 __all__ = ["CheckpointError", "load", "save"]
+
+# A path or a binary file object, as torch.save/torch.load take.
+FileLike = Union[str, "os.PathLike[str]", IO[bytes]]
 
 FORMAT_NAME = "minigrad-checkpoint"
 FORMAT_VERSION = 1
@@ -212,7 +219,7 @@ def _write_archive(fileobj, manifest, arrays):
                 np.lib.format.write_array(member, array, allow_pickle=False)
 
 
-def save(obj, f):
+def save(obj: Any, f: FileLike) -> None:
     """Save ``obj`` (nested dicts, lists, tuples, Tensors, numpy arrays, numbers, strings,
     None) to ``f``, a path or a binary file object opened for writing.
 
@@ -233,13 +240,20 @@ def save(obj, f):
     if hasattr(f, "write"):
         _write_archive(f, manifest, encoder.arrays)
         return
+    write_atomically(f, lambda out: _write_archive(out, manifest, encoder.arrays))
+
+
+def write_atomically(f: str | os.PathLike[str], write: Callable[[IO[bytes]], object]) -> None:
+    """Call ``write(fileobj)`` on a temporary file beside the path ``f`` and rename it onto
+    ``f`` once complete and flushed to disk (see the module docstring): a failure leaves any
+    previous file untouched. Shared by ``save`` and the safetensors writer."""
     target = os.path.realpath(os.fspath(f))  # through a symlink, onto the file it names
     directory, name = os.path.split(target)
     _remove_stale_temporaries(directory, name)
     with _RemoveOnSigterm() as on_sigterm:
         out, temporary = _create_temporary(directory, name, on_sigterm)
         try:
-            _write_archive(out, manifest, encoder.arrays)
+            write(out)
             out.flush()
             os.fsync(out.fileno())
             # mkstemp creates the file private (0600); give it the mode a plain open() would.
@@ -1000,7 +1014,8 @@ def _check_regular(status, where):
                               f"checkpoint is a regular file")
 
 
-def load(f, map_location=None, *, weights_only=True, mmap=None):
+def load(f: FileLike, map_location: Any = None, *, weights_only: bool = True,
+         mmap: bool | None = None) -> Any:
     """Load what ``save`` wrote, from a path or a seekable binary file object.
 
     Never executes code from the file: the structure comes from JSON and the arrays from

@@ -266,6 +266,17 @@ class Tensor:
             return self._data.astype(dtype)
         return self._data.copy() if copy else self._data
 
+    def __dlpack__(self, *, stream=None, max_version=None, dl_device=None, copy=None):
+        """A DLPack capsule on this tensor's memory, for ``torch.from_dlpack(t)``,
+        ``np.from_dlpack(t)`` (zero-copy; see minigrad/interop.py)."""
+        from .interop import dlpack_capsule
+
+        return dlpack_capsule(self, stream=stream, max_version=max_version,
+                              dl_device=dl_device, copy=copy)
+
+    def __dlpack_device__(self):
+        return (1, 0)  # (DLDeviceType.kDLCPU, device 0)
+
     def item(self):
         if self._data.size != 1:
             raise RuntimeError(
@@ -1531,6 +1542,9 @@ def _to_array(data, dtype=None):
     Python ints -> int64, numpy arrays keep their dtype."""
     if isinstance(data, Tensor):
         data = data._data
+    elif hasattr(data, "__dlpack__") and not isinstance(data, np.ndarray):
+        from .interop import to_numpy  # a torch tensor: its __array__ lacks numpy 2's copy=
+        data = to_numpy(data)
     if dtype is not None:
         return np.array(_unwrap_nested(data), dtype=_dt.as_dtype(dtype).np_dtype, order="C",
                         copy=True)

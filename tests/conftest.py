@@ -39,3 +39,22 @@ def backend(request):
 def _seed():
     mg.manual_seed(0)
     np.random.seed(0)
+
+
+@pytest.fixture
+def child_python(tmp_path):
+    """``run(code)``: ``python -c code`` in a child process that imports the same minigrad as
+    this one, from outside the repository (from its root, the child would import the source
+    tree, which a fresh clone has not compiled); returns the CompletedProcess (text)."""
+    import subprocess
+    import sys
+
+    env = dict(os.environ)
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(mg.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join([package_parent, env.get("PYTHONPATH", "")])
+
+    def run(code, timeout=120):
+        return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                              check=True, cwd=tmp_path, env=env, timeout=timeout)
+
+    return run

@@ -902,3 +902,23 @@ def test_functional_jacobian_hessian_and_products():
     raises_alike(lambda lib: lib.autograd.functional.vjp(
         lambda a, b: a * 2, (lib.ones(2), lib.ones(2)), lib.ones(2), strict=True),
         "independent of input 1")
+
+
+def test_next_functions_reach_one_accumulator_per_leaf():
+    torch = pytest.importorskip("torch")
+
+    def accumulators(fn):  # every AccumulateGrad below fn (graphs differ: torch uses addmm)
+        found, stack = [], [fn]
+        while stack:
+            for node, _ in stack.pop().next_functions:
+                if node is None:
+                    continue
+                (found if node.name().endswith("AccumulateGrad") else stack).append(node)
+        return found
+
+    for lib in (torch, mg):
+        lin = lib.nn.Linear(2, 3)
+        out = lin(lib.ones(4, 2))
+        first, again = accumulators(out.grad_fn), accumulators(out.grad_fn)
+        assert len(first) == 2 and all(a is b for a, b in zip(first, again))
+        assert {id(node.variable) for node in first} == {id(lin.weight), id(lin.bias)}

@@ -6,8 +6,6 @@ fails by chance with probability about 1e-6), for reproducibility (``manual_seed
 ``generator=``, saved states), and for the shapes, dtypes and exceptions PyTorch gives.
 Deterministic factories (``arange``, ``linspace``...) must give PyTorch's values.
 """
-import subprocess
-import sys
 import warnings
 
 import numpy as np
@@ -456,20 +454,19 @@ _FRESH = ("import {lib} as m; g = m.Generator(); "
           "print(m.initial_seed(), m.rand(3).tolist(), m.rand(3, generator=g).tolist())")
 
 
-def _fresh_process(lib):
-    out = subprocess.run([sys.executable, "-c", _FRESH.format(lib=lib)], capture_output=True,
-                         text=True, check=True, timeout=120)
+def _fresh_process(child_python, lib):
+    out = child_python(_FRESH.format(lib=lib))
     seed, rest = out.stdout.split(" ", 1)
     default_draws, generator_draws = rest.strip().split("] [")
     return int(seed), default_draws, generator_draws
 
 
-def test_unseeded_programs_behave_as_torch():
+def test_unseeded_programs_behave_as_torch(child_python):
     """PyTorch seeds its default generator from the system's entropy (a program that never
     calls manual_seed draws differently each run: checked here on torch itself), while a new
     Generator() always starts from the seed 67280421310721. minigrad does the same."""
     for lib in ("torch", "minigrad"):
-        a, b = _fresh_process(lib), _fresh_process(lib)
+        a, b = _fresh_process(child_python, lib), _fresh_process(child_python, lib)
         assert a[0] != b[0] and a[1] != b[1], lib  # default generator: fresh entropy
         assert a[2] == b[2], lib                    # Generator(): the fixed default seed
 

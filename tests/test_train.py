@@ -3,8 +3,6 @@
 Expected values come from hand computations in numpy (losses, a linear model's forward, one
 SGD step) or from a training loop written out by hand, never from the helper itself.
 """
-import os
-import subprocess
 import sys
 
 import numpy as np
@@ -386,14 +384,8 @@ def test_history_plot_without_matplotlib_says_so(tmp_path, monkeypatch):
     assert not (tmp_path / "h.png").exists()
 
 
-def test_importing_minigrad_train_stays_cheap(tmp_path):
+def test_importing_minigrad_train_stays_cheap(child_python):
     code = ("import sys, minigrad.train; "
             "print(sorted(m for m in ('tqdm', 'matplotlib') if m in sys.modules))")
-    # The child imports the same minigrad as this process, from outside the repository (from
-    # its root, `python -c` would find the source tree, uncompiled in a fresh clone).
-    env = dict(os.environ)
-    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(mg.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join([package_parent, env.get("PYTHONPATH", "")])
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, cwd=tmp_path, env=env).stdout.strip()
+    out = child_python(code).stdout.strip()
     assert out == "[]"

@@ -55,6 +55,7 @@ thread-local; hooks on tensors, nodes and modules run in PyTorch's order.
 """
 from . import anomaly_mode, engine, function, functional, grad_mode, graph
 from .anomaly_mode import detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from .compare import Comparison, compare
 from .engine import backward, grad
 from .function import Function, FunctionCtx, InplaceFunction, NestedIOFunction, once_differentiable
 from .grad_mode import (
@@ -67,17 +68,21 @@ from .grad_mode import (
 )
 from .gradcheck import GradcheckError, gradcheck, gradgradcheck
 from .graph import Op
+from .trace import TraceRecord, trace
 
 __all__ = [
+    "Comparison",
     "Function",
     "FunctionCtx",
     "GradcheckError",
     "InplaceFunction",
     "NestedIOFunction",
     "Op",
+    "TraceRecord",
     "Variable",
     "anomaly_mode",
     "backward",
+    "compare",
     "detect_anomaly",
     "enable_grad",
     "engine",
@@ -96,6 +101,7 @@ __all__ = [
     "once_differentiable",
     "set_detect_anomaly",
     "set_grad_enabled",
+    "trace",
 ]
 
 

@@ -26,6 +26,7 @@ from .graph import EDGE_NODE as _NODE
 from .graph import FREED_MESSAGE, OutputRef, inplace_state
 
 tensor_math = None  # the namespace of recorded tensor functions, registered by minigrad.ops
+_tracer = None  # an active autograd.trace (trace.py), read once per pass
 
 __all__ = ["backward", "grad"]
 
@@ -294,6 +295,8 @@ def _run(Tensor, xp, roots, root_grads, keep_graph, create_graph, targets, accum
     anomaly = anomaly_mode.state.enabled
     versions = inplace_state
     backward = "backward_recorded" if create_graph else "backward"
+    if _tracer is not None:  # each node's formula runs through a timing twin (trace.py)
+        backward = _tracer.method_name(backward)
     while heap:
         node = heappop(heap)[1]
         g = pending.pop(node)

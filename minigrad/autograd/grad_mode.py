@@ -6,10 +6,13 @@ thread never turns recording off in the training thread. Each works as a context
 as a decorator, including of generator functions (the mode is set around every resumption of
 the generator, and the caller's mode is untouched between them).
 """
+from __future__ import annotations
+
 import functools
 import inspect
 import sys
 import threading
+from typing import Any
 
 __all__ = ["enable_grad", "inference_mode", "is_grad_enabled", "is_inference_mode_enabled",
            "no_grad", "set_grad_enabled"]
@@ -25,12 +28,12 @@ class _GradState(threading.local):
 state = _GradState()
 
 
-def is_grad_enabled():
+def is_grad_enabled() -> bool:
     """True when operations in this thread are being recorded for backward."""
     return state.enabled
 
 
-def is_inference_mode_enabled():
+def is_inference_mode_enabled() -> bool:
     return state.inference
 
 
@@ -82,7 +85,7 @@ class _DecoratorContextManager:
 class _NoParamDecorator(_DecoratorContextManager):
     """Also usable without parentheses: ``@no_grad`` as well as ``@no_grad()``."""
 
-    def __new__(cls, orig_func=None):
+    def __new__(cls, orig_func: Any = None) -> Any:
         if orig_func is None:
             return super().__new__(cls)
         return cls()(orig_func)
@@ -93,22 +96,22 @@ class no_grad(_NoParamDecorator):
 
     ``with mg.no_grad(): ...``, ``@mg.no_grad()`` or ``@mg.no_grad``."""
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self.prev = state.enabled
         state.enabled = False
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         state.enabled = self.prev
 
 
 class enable_grad(_NoParamDecorator):
     """Turn recording back on inside a ``no_grad`` block."""
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self.prev = state.enabled
         state.enabled = True
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         state.enabled = self.prev
 
 
@@ -117,7 +120,7 @@ class set_grad_enabled(_DecoratorContextManager):
     context manager it restores the previous mode on exit; as a decorator it leaves the
     mode alone and sets it around each call."""
 
-    def __init__(self, mode):
+    def __init__(self, mode: bool) -> None:
         self.prev = state.enabled
         self.mode = bool(mode)
         state.enabled = self.mode
@@ -126,10 +129,10 @@ class set_grad_enabled(_DecoratorContextManager):
         state.enabled = self.prev  # used as a decorator: undo the switch made by __init__
         return super().__call__(func)
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         state.enabled = self.mode
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         state.enabled = self.prev
 
     def clone(self):
@@ -142,22 +145,22 @@ class inference_mode(_DecoratorContextManager):
     minigrad has no separate inference tensors: tensors made here are ordinary tensors
     that do not require grad."""
 
-    def __new__(cls, mode=True):
+    def __new__(cls, mode: Any = True) -> Any:
         if isinstance(mode, bool):
             return super().__new__(cls)
         return cls()(mode)  # @inference_mode without parentheses
 
-    def __init__(self, mode=True):
+    def __init__(self, mode: bool = True) -> None:
         if isinstance(mode, bool):
             self.mode = mode
 
-    def __enter__(self):
+    def __enter__(self) -> None:
         self.prev = (state.enabled, state.inference)
         if self.mode:
             state.enabled = False
             state.inference = True
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         state.enabled, state.inference = self.prev
 
     def clone(self):

@@ -49,6 +49,17 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
     input that requires grad (``torch.autograd.gradcheck``). Returns True, or raises
     ``GradcheckError`` naming the worst element (False with ``raise_exception=False``).
 
+    What it does: it builds the Jacobian J[o, x] = d output_o / d input_x twice. Numerically,
+    by nudging each input element x by +-eps and taking (f(x + eps) - f(x - eps)) / (2 eps)
+    (a column of J each); analytically, by running backward once per output element o with
+    the unit vector e_o as the output gradient (a row of J each: the vector-Jacobian product
+    autograd computes). Each pair must agree within ``atol + rtol * |numerical|``. A wrong
+    backward formula (a missing factor, a transposed product, a forgotten sum over a
+    broadcast dimension) shows up as a large difference at the element it affects. It costs
+    two evaluations of ``func`` per input element plus one backward per output element: use
+    small inputs. Points where ``func`` has a kink (relu at 0, abs at 0, max with ties) give
+    one-sided answers that cannot agree: keep inputs away from them.
+
     Use float64 inputs. The batched and forward-mode options of PyTorch are accepted only at
     their defaults (minigrad has neither vmap nor forward-mode AD)."""
     if check_batched_grad or check_batched_forward_grad or check_forward_ad:
@@ -123,7 +134,7 @@ def gradcheck(func, inputs, *, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=T
         err, i, k, j_out, j, ana, num = worst
         index = tuple(int(v) for v in np.unravel_index(k, inputs[i]._data.shape))
         message = (f"Jacobian mismatch for output {j_out} element {j} with respect to input "
-                   f"{i} element {index}: analytical {ana!r}, numerical {num!r} "
+                   f"{i} element {index}: analytical {float(ana)!r}, numerical {float(num)!r} "
                    f"(atol={atol}, rtol={rtol})")
         if raise_exception:
             raise GradcheckError(message)

@@ -344,8 +344,12 @@ class AccumulateGrad:
     """What ``next_functions`` shows for a leaf: the node that accumulates into ``.grad``."""
 
     def __init__(self, variable):
-        self.variable = variable
+        self._variable = weakref.ref(variable)  # the leaf owns its accumulator, not the reverse
         self.next_functions = ()
+
+    @property
+    def variable(self):
+        return self._variable()
 
     def name(self):
         return "AccumulateGrad"
@@ -354,7 +358,9 @@ class AccumulateGrad:
         return f"<AccumulateGrad object at {id(self):#x}>"
 
 
-_accumulators = weakref.WeakKeyDictionary()
+# id(leaf) -> its AccumulateGrad, one per leaf (as PyTorch's), dropped when the leaf dies. Not
+# a WeakKeyDictionary: its lookups compare keys with ==, which is elementwise for Tensors.
+_accumulators = {}
 
 
 def _edge_function(edge):
@@ -364,9 +370,11 @@ def _edge_function(edge):
         return (edge.node, edge.index)
     if isinstance(edge, Op):
         return (edge, 0)
-    accumulator = _accumulators.get(edge)
-    if accumulator is None:
-        accumulator = _accumulators[edge] = AccumulateGrad(edge)
+    key = id(edge)
+    accumulator = _accumulators.get(key)
+    if accumulator is None or accumulator.variable is not edge:
+        accumulator = _accumulators[key] = AccumulateGrad(edge)
+        weakref.finalize(edge, _accumulators.pop, key, None)
     return (accumulator, 0)
 
 

@@ -6,10 +6,14 @@ integer ones); ``layout``, ``device`` (CPU only), ``pin_memory`` and ``memory_fo
 accepted at their CPU values. Every sampler draws from ``generator=`` when given, else from the
 default generator (``mg.manual_seed``); see ``minigrad/random.py``.
 """
+from __future__ import annotations
+
 import functools
 import math
 import numbers
 import warnings
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -24,6 +28,7 @@ from ..dtypes import (
     promote_types,
     set_default_dtype,
 )
+from ..interop import as_tensor  # shares memory with arrays and DLPack objects
 from ..ops.random import Sample
 from ..random import Generator, default_generator, get_rng_state, set_rng_state
 from ..tensor import (
@@ -32,7 +37,6 @@ from ..tensor import (
     _check_device,
     _grad_on,
     _wrap,
-    as_tensor,
     from_numpy,
     tensor,
 )
@@ -219,15 +223,18 @@ def write_out(result, out, name, factory=False, exact=False, joins=False):
     return out
 
 
-def with_out(factory=False, exact=False, joins=False):
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+def with_out(factory: bool = False, exact: bool = False, joins: bool = False
+             ) -> Callable[[_F], _F]:
     """Decorator: the function takes ``out=`` (see ``write_out``)."""
 
-    def decorate(fn):
+    def decorate(fn: _F) -> _F:
         @functools.wraps(fn)
-        def function(*args, out=None, **kwargs):
+        def function(*args: Any, out: Tensor | None = None, **kwargs: Any) -> Any:
             return write_out(fn(*args, **kwargs), out, fn.__name__, factory, exact, joins)
 
-        return function
+        return cast(_F, function)
 
     return decorate
 
@@ -292,22 +299,23 @@ def _filled(args, size, value, dtype, requires_grad, device, name, default=None)
 
 
 @with_out(factory=True)
-def zeros(*size_args, size=None, out=None, dtype=None, layout=None, device=None,
-          requires_grad=False):
+def zeros(*size_args: Any, size: Any = None, out: Tensor | None = None, dtype: Any = None,
+          layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of zeros, float32 unless ``dtype`` says otherwise."""
     return _filled(size_args, size, 0, dtype, requires_grad, device, "zeros")
 
 
 @with_out(factory=True)
-def ones(*size_args, size=None, out=None, dtype=None, layout=None, device=None,
-         requires_grad=False):
+def ones(*size_args: Any, size: Any = None, out: Tensor | None = None, dtype: Any = None,
+         layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ones, float32 unless ``dtype`` says otherwise."""
     return _filled(size_args, size, 1, dtype, requires_grad, device, "ones")
 
 
 @with_out(factory=True)
-def empty(*size_args, size=None, out=None, dtype=None, layout=None, device=None,
-          requires_grad=False, pin_memory=False, memory_format=None):
+def empty(*size_args: Any, size: Any = None, out: Tensor | None = None, dtype: Any = None,
+          layout: Any = None, device: Any = None, requires_grad: bool = False,
+          pin_memory: bool = False, memory_format: Any = None) -> Tensor:
     """An uninitialised tensor (minigrad fills it with zeros: numpy's ``empty`` would hand out
     stale memory, which is allowed but helps no one)."""
     return _filled(size_args, size, 0, dtype, requires_grad, device, "empty")
@@ -326,8 +334,8 @@ def _fill_dtype(fill_value):
 
 
 @with_out(factory=True)
-def full(size, fill_value, *, out=None, dtype=None, layout=None, device=None,
-         requires_grad=False):
+def full(size: Any, fill_value: Any, *, out: Tensor | None = None, dtype: Any = None,
+         layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value``; its dtype is the fill value's (bool,
     int64, or float32) unless ``dtype`` is given."""
     if not isinstance(size, (tuple, list)):
@@ -346,13 +354,13 @@ def _like(input, value, dtype, requires_grad, device):
     return _finish(np.full(input._data.shape, value, dtype=np_dtype), requires_grad, device)
 
 
-def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
-               memory_format=None):
+def zeros_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
+               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     return _like(input, 0, dtype, requires_grad, device)
 
 
-def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
-              memory_format=None):
+def ones_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
+              requires_grad: bool = False, memory_format: Any = None) -> Tensor:
     return _like(input, 1, dtype, requires_grad, device)
 
 
@@ -405,7 +413,8 @@ def new_tensor(self, data, *, dtype=None, layout=None, device=None, requires_gra
                   requires_grad=requires_grad)
 
 
-def eye(n, m=None, *, out=None, dtype=None, layout=None, device=None, requires_grad=False):
+def eye(n: int, m: int | None = None, *, out: Tensor | None = None, dtype: Any = None,
+        layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """The n x m identity matrix (m = n by default)."""
     n = int(n)
     if n < 0:
@@ -428,8 +437,9 @@ def _is_floating_number(value):
 
 
 @with_out(factory=True)
-def arange(start=0, end=None, step=1, *, out=None, dtype=None, layout=None, device=None,
-           requires_grad=False):
+def arange(start: Any = 0, end: Any = None, step: Any = 1, *, out: Tensor | None = None,
+           dtype: Any = None, layout: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
     """Values in [start, end) by step: int64 when start, end and step are all ints, else
     float32. The count is ceil((end - start) / step) computed in double, and each value is
     start + i * step computed in double, then converted (as PyTorch does)."""
@@ -484,8 +494,9 @@ def _spaced(start, end, steps, np_dtype):
 
 
 @with_out(factory=True)
-def linspace(start, end, steps, *, out=None, dtype=None, layout=None, device=None,
-             requires_grad=False):
+def linspace(start: Any, end: Any, steps: int, *, out: Tensor | None = None,
+             dtype: Any = None, layout: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
     """``steps`` evenly spaced values from start to end, both included (float32 default)."""
     np_dtype = _np_dtype(dtype, _default_float())
     values = _spaced(_number(start), _number(end), _number(steps), np_dtype)
@@ -593,8 +604,9 @@ def _standard_normal(rng, shape, np_dtype):
 
 
 @with_out(factory=True)
-def rand(*size_args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
-         requires_grad=False, pin_memory=False):
+def rand(*size_args: Any, size: Any = None, generator: Any = None, out: Tensor | None = None,
+         dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False,
+         pin_memory: bool = False) -> Tensor:
     """Uniform on [0, 1), float32 by default."""
     shape = _sizes(size_args, size, "rand")
     np_dtype = _float_dtype(dtype, "check_uniform_bounds")
@@ -602,8 +614,9 @@ def rand(*size_args, size=None, generator=None, out=None, dtype=None, layout=Non
 
 
 @with_out(factory=True)
-def randn(*size_args, size=None, generator=None, out=None, dtype=None, layout=None, device=None,
-          requires_grad=False, pin_memory=False):
+def randn(*size_args: Any, size: Any = None, generator: Any = None, out: Tensor | None = None,
+          dtype: Any = None, layout: Any = None, device: Any = None, requires_grad: bool = False,
+          pin_memory: bool = False) -> Tensor:
     """Standard normal, float32 by default."""
     shape = _sizes(size_args, size, "randn")
     np_dtype = _float_dtype(dtype, "normal_kernel_cpu")
@@ -632,8 +645,9 @@ def _integers(rng, low, high, shape, np_dtype):
 
 
 @with_out(factory=True)
-def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None, layout=None,
-            device=None, requires_grad=False):
+def randint(low: Any = 0, high: Any = None, size: Any = None, *, generator: Any = None,
+            out: Tensor | None = None, dtype: Any = None, layout: Any = None, device: Any = None,
+            requires_grad: bool = False) -> Tensor:
     """Integers uniform on [low, high): ``randint(high, size)`` or ``randint(low, high, size)``;
     int64 unless ``dtype`` says otherwise."""
     if size is None:
@@ -651,8 +665,9 @@ def randint(low=0, high=None, size=None, *, generator=None, out=None, dtype=None
 
 
 @with_out(factory=True)
-def randperm(n, *, generator=None, out=None, dtype=None, layout=None, device=None,
-             requires_grad=False, pin_memory=False):
+def randperm(n: int, *, generator: Any = None, out: Tensor | None = None, dtype: Any = None,
+             layout: Any = None, device: Any = None, requires_grad: bool = False,
+             pin_memory: bool = False) -> Tensor:
     """A random permutation of 0 .. n-1 (int64 unless ``dtype`` says otherwise)."""
     n = int(n)
     if n < 0:

@@ -60,3 +60,21 @@ from .conv import *  # the convolution family: Conv2d, MaxPool2d, Upsample...
 from .conv import __all__ as _conv_all
 
 __all__.extend(_conv_all)
+from .activation import *  # GELU, SiLU, ELU, PReLU... (the activations beyond layers.py)
+from .activation import __all__ as _activation_all
+from .dropout import *  # Dropout1d/2d/3d, AlphaDropout, FeatureAlphaDropout
+from .dropout import __all__ as _dropout_all
+
+__all__.extend(_activation_all)
+__all__.extend(_dropout_all)
+from .rnn import *  # the recurrent family: RNN, LSTM, GRU and their cells
+from .rnn import __all__ as _rnn_all
+
+__all__.extend(_rnn_all)
+from .attention import *  # the attention family: MultiheadAttention
+from .attention import __all__ as _attention_all
+from .transformer import *  # TransformerEncoderLayer, TransformerEncoder
+from .transformer import __all__ as _transformer_all
+
+__all__.extend(_attention_all)
+__all__.extend(_transformer_all)

@@ -8,7 +8,10 @@ lets the numerically delicate parts (log-sum-exp) be written once, carefully.
 The loss functions (``F.mse_loss``, ``F.cross_entropy``, ...) live in ``losses.py`` and are
 re-exported here, as in PyTorch.
 """
+from __future__ import annotations
+
 import warnings
+from typing import Any
 
 import numpy as np
 
@@ -16,6 +19,7 @@ from .. import ops
 from .. import random as _random
 from ..errors import ShapeError
 from ..ops.nn import BatchNorm, Dropout, Linear, LogSoftmax, Softmax
+from ..tensor import Tensor
 from .losses import (
     _check_tensor,
     binary_cross_entropy,
@@ -62,7 +66,7 @@ def _linear_shape_message(x_shape, weight_shape, bias_shape):
     return message + "; expected input (*, in), weight (out, in), bias (out,)"
 
 
-def linear(input, weight, bias=None):
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
     """y = input @ weight.T + bias.  input (*, in), weight (out, in), bias (out,) -> (*, out)."""
     _check_tensor(input, "input", "linear")
     _check_tensor(weight, "weight", "linear")
@@ -91,7 +95,7 @@ def raise_linear_dtype_error(input, weight, bias):
 # ---------------------------------------------------------------------------------------------
 
 
-def relu(input, inplace=False):
+def relu(input: Tensor, inplace: bool = False) -> Tensor:
     """relu(x) = max(x, 0);  d/dx = 1[x > 0]. (``inplace`` is accepted and ignored: the
     result is always a new tensor, which is always safe for autograd.)"""
     return ops.ReLU.apply(input)
@@ -101,12 +105,12 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):
     return ops.LeakyReLU.apply(input, float(negative_slope))
 
 
-def sigmoid(input):
+def sigmoid(input: Tensor) -> Tensor:
     """sigmoid(x) = 1 / (1 + exp(-x));  d/dx = y (1 - y)."""
     return ops.Sigmoid.apply(input)
 
 
-def tanh(input):
+def tanh(input: Tensor) -> Tensor:
     """tanh(x);  d/dx = 1 - y**2."""
     return ops.Tanh.apply(input)
 
@@ -139,7 +143,8 @@ def _cast_for_softmax(input, dtype):
     return ops.Cast.apply(input, np_dtype)
 
 
-def softmax(input, dim=None, _stacklevel=3, dtype=None):
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+            dtype: Any = None) -> Tensor:
     """Softmax along ``dim``: non-negative values summing to 1 along that dimension."""
     _check_tensor(input, "input", "softmax")
     input = _cast_for_softmax(input, dtype)
@@ -150,7 +155,8 @@ def softmax(input, dim=None, _stacklevel=3, dtype=None):
     return Softmax.apply(input, _normalize_dim(dim, input._data.ndim, "softmax"))
 
 
-def log_softmax(input, dim=None, _stacklevel=3, dtype=None):
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
+                dtype: Any = None) -> Tensor:
     """log(softmax(x)) along ``dim``, computed stably (never log(0) for finite inputs)."""
     _check_tensor(input, "input", "log_softmax")
     input = _cast_for_softmax(input, dtype)
@@ -172,7 +178,8 @@ def _check_dropout_p(p):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
-def dropout(input, p=0.5, training=True, inplace=False):
+def dropout(input: Tensor, p: float = 0.5, training: bool = True,
+            inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by 1/(1 - p) when
     ``training``; identity (the input itself) otherwise."""
     _check_dropout_p(p)
@@ -237,3 +244,12 @@ from .functional_conv import *  # the convolution family: conv2d, max_pool2d, pa
 from .functional_conv import __all__ as _conv_all
 
 __all__.extend(_conv_all)
+
+from .functional_activation import *  # GELU, SiLU, ELU..., the dropout family, one_hot, distances
+from .functional_activation import __all__ as _activation_all
+
+__all__.extend(_activation_all)
+from .functional_attention import *  # scaled_dot_product_attention
+from .functional_attention import __all__ as _attention_all
+
+__all__.extend(_attention_all)

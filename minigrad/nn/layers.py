@@ -1,9 +1,12 @@
 """The layers: Linear, the activations, Dropout, BatchNorm1d, Flatten, Identity and the
 containers Sequential and ModuleList. Each is a thin ``Module`` around a function of
 ``functional.py``; the math (and the backward) is there."""
+from __future__ import annotations
+
 import collections
 import math
 import operator
+from typing import Any
 
 import numpy as np
 
@@ -56,7 +59,8 @@ class Linear(Module):
     uniform distribution for the bias. Parameters are float32 unless ``dtype`` is given.
     """
 
-    def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True,
+                 device: Any = None, dtype: Any = None) -> None:
         super().__init__()
         _check_device(device)
         np_dtype = _float_dtype(dtype)
@@ -79,7 +83,7 @@ class Linear(Module):
             bound = 1 / math.sqrt(self.in_features) if self.in_features > 0 else 0
             init.uniform_(self.bias, -bound, bound)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         weight = self.weight
         if not isinstance(input, Tensor):
             raise TypeError(f"Linear expects a Tensor input, got {type(input).__name__}")
@@ -105,19 +109,19 @@ class Identity(Module):
     def __init__(self, *args, **kwargs):
         super().__init__()
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return input
 
 
 class Flatten(Module):
     """Flattens dimensions ``start_dim`` .. ``end_dim`` into one: (N, C, L) -> (N, C * L)."""
 
-    def __init__(self, start_dim=1, end_dim=-1):
+    def __init__(self, start_dim: int = 1, end_dim: int = -1) -> None:
         super().__init__()
         self.start_dim = start_dim
         self.end_dim = end_dim
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return input.flatten(self.start_dim, self.end_dim)
 
     def extra_repr(self):
@@ -133,11 +137,11 @@ class ReLU(Module):
     """relu(x) = max(x, 0), elementwise. (``inplace=True`` is accepted, and shown in the repr,
     but the result is always a new tensor: that is always safe for autograd.)"""
 
-    def __init__(self, inplace=False):
+    def __init__(self, inplace: bool = False) -> None:
         super().__init__()
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return ops.ReLU.apply(input)
 
     def extra_repr(self):
@@ -147,12 +151,12 @@ class ReLU(Module):
 class LeakyReLU(Module):
     """x for x > 0, negative_slope * x otherwise."""
 
-    def __init__(self, negative_slope=0.01, inplace=False):
+    def __init__(self, negative_slope: float = 0.01, inplace: bool = False) -> None:
         super().__init__()
         self.negative_slope = negative_slope
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.leaky_relu(input, self.negative_slope)
 
     def extra_repr(self):
@@ -163,25 +167,25 @@ class LeakyReLU(Module):
 class Sigmoid(Module):
     """1 / (1 + exp(-x)), elementwise."""
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.sigmoid(input)
 
 
 class Tanh(Module):
     """tanh(x), elementwise."""
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.tanh(input)
 
 
 class Softmax(Module):
     """Softmax along ``dim`` (see ``F.softmax``)."""
 
-    def __init__(self, dim=None):
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.softmax(input, self.dim, _stacklevel=5)
 
     def extra_repr(self):
@@ -191,11 +195,11 @@ class Softmax(Module):
 class LogSoftmax(Module):
     """log(softmax(x)) along ``dim``, computed stably (see ``F.log_softmax``)."""
 
-    def __init__(self, dim=None):
+    def __init__(self, dim: int | None = None) -> None:
         super().__init__()
         self.dim = dim
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.log_softmax(input, self.dim, _stacklevel=5)
 
     def extra_repr(self):
@@ -211,13 +215,13 @@ class Dropout(Module):
     """In training, zero each element with probability ``p`` and scale the others by
     1 / (1 - p) (inverted dropout); in evaluation, the identity."""
 
-    def __init__(self, p=0.5, inplace=False):
+    def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
         F._check_dropout_p(p)
         self.p = p
         self.inplace = inplace
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         return F.dropout(input, self.p, self.training)
 
     def extra_repr(self):
@@ -280,7 +284,7 @@ class BatchNorm1d(Module):
             if self.bias is not None:
                 init.zeros_(self.bias)
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         if not isinstance(input, Tensor):
             raise TypeError(f"BatchNorm1d expects a Tensor input, got {type(input).__name__}")
         x = input._data
@@ -377,7 +381,7 @@ class Sequential(_IndexedContainer):
     """Modules applied in order: ``Sequential(nn.Linear(2, 10), nn.ReLU(), nn.Linear(10, 1))``
     (children named '0', '1', '2'), or from an OrderedDict of named modules."""
 
-    def __init__(self, *args):
+    def __init__(self, *args: Any) -> None:
         super().__init__()
         if len(args) == 1 and isinstance(args[0], collections.OrderedDict):
             for name, module in args[0].items():
@@ -391,7 +395,7 @@ class Sequential(_IndexedContainer):
             return type(self)(collections.OrderedDict(list(self._modules.items())[idx]))
         return list(self._modules.values())[self._index(idx)]
 
-    def forward(self, input):
+    def forward(self, input: Tensor) -> Tensor:
         for module in self._modules.values():
             input = module(input)
         return input

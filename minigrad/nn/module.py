@@ -18,10 +18,14 @@ Hooks (``register_forward_pre_hook``, ``register_forward_hook``,
 signatures and order. ``Module.__call__`` checks one attribute for them and otherwise just calls
 ``forward``: a model without hooks pays nothing for the machinery.
 """
+from __future__ import annotations
+
 import collections
 import collections.abc
 import itertools
 import warnings
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -29,10 +33,19 @@ from .. import dtypes as _dtypes
 from ..autograd import Function, no_grad
 from ..autograd.graph import OutputRef
 from ..errors import ArgumentError, ShapeError
+from ..interop import to_numpy
 from ..tensor import Tensor, _check_device, _wrap
 from ..tensor import device as _device
 
 __all__ = ["Module", "Parameter"]
+
+if TYPE_CHECKING:
+    from typing_extensions import Self  # for type checkers only (typing.Self is 3.11+)
+
+
+def _forward_unimplemented(self: Module, *args: Any, **kwargs: Any) -> Any:
+    raise NotImplementedError(
+        f'Module [{type(self).__name__}] is missing the required "forward" function')
 
 
 class Parameter(Tensor):
@@ -42,7 +55,7 @@ class Parameter(Tensor):
     the parameter shares its memory, as ``torch.nn.Parameter(t)`` shares ``t``'s storage).
     """
 
-    def __new__(cls, data=None, requires_grad=True):
+    def __new__(cls, data: Any = None, requires_grad: bool = True) -> Self:
         if data is None:
             array = np.empty(0, dtype=np.float32)
         elif isinstance(data, Tensor):
@@ -57,7 +70,7 @@ class Parameter(Tensor):
         self.requires_grad = bool(requires_grad)
         return self
 
-    def __init__(self, data=None, requires_grad=True):
+    def __init__(self, data: Any = None, requires_grad: bool = True) -> None:
         pass  # everything is done in __new__; Tensor.__init__ must not run again
 
     def __repr__(self):
@@ -239,7 +252,7 @@ class Module:
     training: bool
     _hook_tables = None  # a _ModuleHooks once a hook is registered
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args or kwargs:
             raise TypeError(
                 f"{type(self).__name__}.__init__() got unexpected arguments {args} {kwargs}")
@@ -250,14 +263,16 @@ class Module:
         set_attr(self, "_non_persistent_buffers_set", set())
         set_attr(self, "_modules", {})
 
-    def forward(self, *args, **kwargs):
-        raise NotImplementedError(
-            f'Module [{type(self).__name__}] is missing the required "forward" function')
+    # Typed as attributes (as in PyTorch) so that a subclass may define forward with any
+    # signature without breaking the override rules of type checkers.
+    forward: Callable[..., Any] = _forward_unimplemented
 
-    def __call__(self, *args, **kwargs):
+    def _call_impl(self, *args: Any, **kwargs: Any) -> Any:
         if self._hook_tables is None:
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
+
+    __call__: Callable[..., Any] = _call_impl
 
     # -----------------------------------------------------------------------------------------
     # Hooks
@@ -277,32 +292,35 @@ class Module:
             table.move_to_end(handle.id, last=False)
         return handle
 
-    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+    def register_forward_pre_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> Any:
         """``hook(module, args)`` (or ``hook(module, args, kwargs)`` with ``with_kwargs``) before
         ``forward``; it may return new args (a single value is wrapped in a tuple), or with
         ``with_kwargs`` a new ``(args, kwargs)``."""
         return self._add_hook("forward_pre", hook, prepend, with_kwargs=with_kwargs)
 
-    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False,
-                              always_call=False):
+    def register_forward_hook(self, hook: Callable[..., Any], *, prepend: bool = False,
+                              with_kwargs: bool = False, always_call: bool = False) -> Any:
         """``hook(module, args, output)`` (or ``hook(module, args, kwargs, output)``) after
         ``forward``; it may return a new output. ``always_call``: run it even when forward
         raised."""
         return self._add_hook("forward", hook, prepend, with_kwargs=with_kwargs,
                               always_call=always_call)
 
-    def register_full_backward_pre_hook(self, hook, prepend=False):
+    def register_full_backward_pre_hook(self, hook: Callable[..., Any],
+                                        prepend: bool = False) -> Any:
         """``hook(module, grad_output)`` when the gradients with respect to the module's
         outputs are known; it may return a new ``grad_output``."""
         return self._add_hook("backward_pre", hook, prepend)
 
-    def register_full_backward_hook(self, hook, prepend=False):
+    def register_full_backward_hook(self, hook: Callable[..., Any],
+                                    prepend: bool = False) -> Any:
         """``hook(module, grad_input, grad_output)`` when the gradients with respect to the
         module's positional tensor inputs are known (None for inputs that need none); it may
         return a new ``grad_input``."""
         return self._add_hook("backward", hook, prepend)
 
-    def register_backward_hook(self, hook):
+    def register_backward_hook(self, hook: Callable[..., Any]) -> Any:
         raise RuntimeError("register_backward_hook is deprecated in PyTorch and not provided; "
                            "use register_full_backward_hook")
 
@@ -364,7 +382,7 @@ class Module:
             registry.pop(name, None)
         self._non_persistent_buffers_set.discard(name)
 
-    def register_parameter(self, name, param):
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add a parameter (a ``Parameter`` or None) under ``name``."""
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign parameter before Module.__init__() call")
@@ -379,7 +397,8 @@ class Module:
         self._parameters[name] = param
         self.__dict__[name] = param
 
-    def register_buffer(self, name, tensor, persistent=True):
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True
+                        ) -> None:
         """Add a buffer: model state that is not trained (e.g. BatchNorm's running mean).
 
         Buffers appear in ``state_dict()`` unless ``persistent=False``, and are converted by
@@ -401,7 +420,7 @@ class Module:
             self._non_persistent_buffers_set.add(name)
         self.__dict__[name] = tensor
 
-    def add_module(self, name, module):
+    def add_module(self, name: str, module: Module | None) -> None:
         """Add a child module (or None) under ``name``."""
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{_typename(module)} is not a Module subclass")
@@ -413,7 +432,7 @@ class Module:
 
     register_module = add_module
 
-    def __setattr__(self, name, value):
+    def __setattr__(self, name: str, value: Any) -> None:
         d = self.__dict__
         params = d.get("_parameters")
         if isinstance(value, Parameter):
@@ -453,7 +472,7 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def __delattr__(self, name):
+    def __delattr__(self, name: str) -> None:
         for registry in (self._parameters, self._buffers, self._modules):
             if name in registry:
                 del registry[name]
@@ -481,26 +500,28 @@ class Module:
                     memo.add(id(value))
                 yield (module_prefix + "." + name if module_prefix else name), value
 
-    def named_parameters(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
         """Yield ``(name, parameter)`` pairs, names like ``'0.weight'`` or ``'fc1.bias'``, in
         registration order, each shared parameter once."""
         return self._named_members(lambda m: m._parameters.items(), prefix, recurse,
                                    remove_duplicate)
 
-    def parameters(self, recurse=True):
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
         """Yield every parameter (each shared one once), in registration order."""
         for _, param in self.named_parameters(recurse=recurse):
             yield param
 
-    def named_buffers(self, prefix="", recurse=True, remove_duplicate=True):
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
         return self._named_members(lambda m: m._buffers.items(), prefix, recurse,
                                    remove_duplicate)
 
-    def buffers(self, recurse=True):
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
         for _, buf in self.named_buffers(recurse=recurse):
             yield buf
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         """Yield ``(name, module)`` for the direct children (each child once)."""
         memo = set()
         for name, module in self._modules.items():
@@ -508,11 +529,12 @@ class Module:
                 memo.add(id(module))
                 yield name, module
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
         for _, module in self.named_children():
             yield module
 
-    def named_modules(self, memo=None, prefix="", remove_duplicate=True):
+    def named_modules(self, memo: set[Module] | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         """Yield ``(name, module)`` for this module (name ``prefix``) and every descendant,
         depth first, in registration order."""
         if memo is None:
@@ -528,11 +550,11 @@ class Module:
             child_prefix = prefix + "." + name if prefix else name
             yield from module.named_modules(memo, child_prefix, remove_duplicate)
 
-    def modules(self):
+    def modules(self) -> Iterator[Module]:
         for _, module in self.named_modules():
             yield module
 
-    def get_submodule(self, target):
+    def get_submodule(self, target: str) -> Module:
         """The sub-module at dotted path ``target`` (``''`` is the module itself)."""
         if target == "":
             return self
@@ -543,7 +565,7 @@ class Module:
             module = module._modules[item]
         return module
 
-    def apply(self, fn):
+    def apply(self, fn: Callable[[Module], None]) -> Self:
         """Call ``fn(module)`` on every child (recursively), then on ``self``; return self."""
         for module in self.children():
             module.apply(fn)
@@ -554,7 +576,7 @@ class Module:
     # Modes and gradients
     # -----------------------------------------------------------------------------------------
 
-    def train(self, mode=True):
+    def train(self, mode: bool = True) -> Self:
         """Set training mode (``mode=True``) or evaluation mode on this module and every
         descendant (Dropout and BatchNorm behave differently); return self."""
         if not isinstance(mode, bool):
@@ -563,16 +585,16 @@ class Module:
             object.__setattr__(module, "training", mode)
         return self
 
-    def eval(self):
+    def eval(self) -> Self:
         """Evaluation mode: ``train(False)``."""
         return self.train(False)
 
-    def requires_grad_(self, requires_grad=True):
+    def requires_grad_(self, requires_grad: bool = True) -> Self:
         for param in self.parameters():
             param.requires_grad = requires_grad
         return self
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's ``.grad``: to None (the default, as in PyTorch), or to
         zeros in place with ``set_to_none=False``."""
         for param in self.parameters():
@@ -606,18 +628,18 @@ class Module:
                     buf._data = buf._data.astype(np_dtype)
         return self
 
-    def float(self):
+    def float(self) -> Self:
         """Cast floating parameters and buffers to float32; return self."""
         return self._convert_floating(np.dtype(np.float32))
 
-    def double(self):
+    def double(self) -> Self:
         """Cast floating parameters and buffers to float64; return self."""
         return self._convert_floating(np.dtype(np.float64))
 
-    def cpu(self):
+    def cpu(self) -> Self:
         return self
 
-    def to(self, *args, **kwargs):
+    def to(self, *args: Any, **kwargs: Any) -> Self:
         """``to(dtype)``, ``to('cpu')``, ``to(device='cpu', dtype=...)`` or ``to(tensor)``
         (its dtype). Only floating parameters and buffers change dtype; CPU is the only
         device, so a device argument other than 'cpu' raises ValueError. Returns self."""
@@ -652,7 +674,8 @@ class Module:
     # State
     # -----------------------------------------------------------------------------------------
 
-    def state_dict(self, destination=None, prefix="", keep_vars=False):
+    def state_dict(self, destination: dict[str, Any] | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> dict[str, Any]:
         """An OrderedDict mapping names (``'0.weight'``, ``'bn.running_mean'``) to tensors:
         every parameter and persistent buffer, parameters first within each module, modules
         in registration order.
@@ -683,7 +706,7 @@ class Module:
                 if buf is not None and name not in module._non_persistent_buffers_set:
                     yield prefix + name, buf, name in module._optional_state_keys
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> Any:
         """Copy values from ``state_dict`` into this module's parameters and buffers, in place
         (``param._data[...] = value``, cast to the parameter's dtype), so optimizers that hold
         the parameters keep working.
@@ -710,14 +733,17 @@ class Module:
             if key not in state_dict:
                 continue
             value = state_dict[key]
-            if isinstance(value, Tensor):
-                array = value._data
-            elif isinstance(value, (np.ndarray, np.generic, int, float, bool)):
+            if isinstance(value, (np.generic, int, float, bool)):
                 array = np.asarray(value)
             else:
+                # A Tensor, a numpy array, or any array exposing DLPack or __array__ (a torch
+                # tensor from a PyTorch state dict): read in place, without a copy.
+                array = to_numpy(value)
+            if array is None:
                 errors.append(
-                    f'While copying the parameter named "{key}", expected Tensor or numpy '
-                    f"array from checkpoint but received {type(value).__name__}")
+                    f'While copying the parameter named "{key}", expected Tensor, numpy array '
+                    f"or an array exposing __dlpack__ or __array__ from checkpoint but received "
+                    f"{type(value).__name__}")
                 continue
             if array.shape != target._data.shape:
                 shape_error = True
@@ -750,11 +776,11 @@ class Module:
     def _get_name(self):
         return type(self).__name__
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         """The text between the parentheses of this module's repr (override in layers)."""
         return ""
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         extra_lines = []
         extra = self.extra_repr()
         if extra:

@@ -100,6 +100,14 @@ def sigmoid(x):
     return E.Sigmoid.apply(x)
 
 
+def tanh(x):
+    return E.Tanh.apply(x)
+
+
+def relu(x):
+    return E.ReLU.apply(x)
+
+
 def softmax(x, axis):
     return N.Softmax.apply(x, axis)
 
@@ -379,3 +387,10 @@ def einsum(equation, *operands):
 
 def cat(tensors, axis):
     return S.Cat.apply(*tensors, axis=axis)
+
+
+# ----- activations (ops/activation.py) -------------------------------------------------------
+
+
+def erf(x):
+    return E.Erf.apply(x)

@@ -1,9 +1,20 @@
 """Adam: adaptive moment estimation."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
 import numpy as np
 
 from .._kernels import kernels as K
 from ..tensor import Tensor
-from .optimizer import Optimizer, _check_fused, _grad_array, _hyperparameter, _refuse_capturable
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    _check_fused,
+    _grad_array,
+    _hyperparameter,
+    _refuse_capturable,
+)
 
 
 def _check_adam_hyperparameters(lr, betas, eps, weight_decay, foreach=None, capturable=False):
@@ -65,9 +76,12 @@ class Adam(Optimizer):
     accelerator), as in PyTorch on CPU.
     """
 
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
-                 amsgrad=False, *, foreach=None, maximize=False, capturable=False,
-                 differentiable=False, fused=None, decoupled_weight_decay=False):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 1e-3,
+                 betas: tuple[float | Tensor, float | Tensor] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None,
+                 decoupled_weight_decay: bool = False) -> None:
         _check_adam_hyperparameters(lr, betas, eps, weight_decay, foreach, capturable)
         defaults = {"lr": lr, "betas": tuple(betas), "eps": eps,
                     "weight_decay": weight_decay, "amsgrad": amsgrad, "maximize": maximize,
@@ -88,7 +102,7 @@ class Adam(Optimizer):
             state["max_exp_avg_sq"] = np.zeros(shape, dtype)
         return state
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
         """One update of every parameter that has a gradient; returns closure()'s loss."""
         loss = self._evaluate_closure(closure)
         kernel = K.adam_
@@ -102,9 +116,8 @@ class Adam(Optimizer):
             maximize = group["maximize"]
             decoupled = group["decoupled_weight_decay"]
             last_step = None
-            if group["capturable"]:
-                if any(p._grad is not None for p in group["params"]):
-                    _refuse_capturable()
+            if group["capturable"] and any(p._grad is not None for p in group["params"]):
+                _refuse_capturable()
             for p in group["params"]:
                 if p._grad is None:
                     continue

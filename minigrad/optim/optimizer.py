@@ -42,10 +42,14 @@ whatever its layout: the array is never replaced, since other objects hold refer
 LBFGS, Adafactor and Muon are written in numpy instead (flat vectors, row and column
 reductions, matrix products), with the same in-place rule.
 """
+from __future__ import annotations
+
 import copy
 import functools
 from collections import OrderedDict, defaultdict
+from collections.abc import Callable, Iterable
 from itertools import chain
+from typing import Any, Union
 
 import numpy as np
 
@@ -53,6 +57,10 @@ from ..autograd import enable_grad
 from ..autograd import graph as _graph
 from ..tensor import Tensor
 from ..utils.hooks import RemovableHandle
+
+# What optimizers accept as ``params`` (PyTorch's ParamsT): tensors, parameter groups (dicts),
+# or (name, tensor) pairs.
+ParamsT = Union[Iterable[Tensor], Iterable[dict[str, Any]], Iterable[tuple[str, Tensor]]]
 
 
 class _RequiredParameter:
@@ -198,7 +206,7 @@ class Optimizer:
         if step is not None and not getattr(step, "hooked", False):
             cls.step = _with_step_hooks(step)
 
-    def __init__(self, params, defaults):
+    def __init__(self, params: ParamsT, defaults: dict[str, Any]) -> None:
         self.defaults = defaults
         _graph.register_bulk_writer(self)
         self._optimizer_step_pre_hooks = OrderedDict()
@@ -220,6 +228,13 @@ class Optimizer:
         for param_group in param_groups:
             self.add_param_group(param_group)
 
+    def describe(self):
+        """The update this optimizer applies, with its current hyper-parameters, state and
+        bias corrections at the next step (``print(optimizer.describe())``; see
+        ``describe.py``)."""
+        from .describe import describe
+        return describe(self)
+
     def __repr__(self):
         lines = [self.__class__.__name__ + " ("]
         for i, group in enumerate(self.param_groups):
@@ -234,7 +249,7 @@ class Optimizer:
     # Parameter groups
     # ------------------------------------------------------------------------------------
 
-    def add_param_group(self, param_group):
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
         """Add a dict ``{"params": [...], hyper-parameter: value, ...}`` as a new group.
 
         Hyper-parameters it does not name take the optimizer's defaults. A parameter may
@@ -292,7 +307,7 @@ class Optimizer:
     # Gradients and steps
     # ------------------------------------------------------------------------------------
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of every parameter.
 
         set_to_none=True (the default) drops them (``p.grad = None``): less memory, and the
@@ -309,7 +324,7 @@ class Optimizer:
                     else:  # e.g. a broadcast view: give the gradient its own zeros
                         p._grad._data = np.zeros(p._grad._data.shape, p._grad._data.dtype)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
         """Update every parameter that has a gradient. Subclasses implement it."""
         raise NotImplementedError
 
@@ -368,7 +383,7 @@ class Optimizer:
     # Saving and loading
     # ------------------------------------------------------------------------------------
 
-    def state_dict(self):
+    def state_dict(self) -> dict[str, Any]:
         """The optimizer's state in PyTorch's format.
 
         ``{"state": {index: {"step": float, buffer name: ndarray, ...}},
@@ -403,7 +418,7 @@ class Optimizer:
                 state_dict = result
         return state_dict
 
-    def load_state_dict(self, state_dict):
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         """Load a dict made by ``state_dict()`` (possibly after mg.save / mg.load).
 
         Every buffer is copied into a new C-contiguous array of its parameter's dtype, so

@@ -1,8 +1,20 @@
 """Stochastic gradient descent, with optional momentum, Nesterov momentum and weight decay."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
 import numpy as np
 
 from .._kernels import kernels as K
-from .optimizer import Optimizer, _check_fused, _check_tensor_lr, _grad_array, _hyperparameter
+from ..tensor import Tensor
+from .optimizer import (
+    Optimizer,
+    ParamsT,
+    _check_fused,
+    _check_tensor_lr,
+    _grad_array,
+    _hyperparameter,
+)
 
 
 class SGD(Optimizer):
@@ -28,9 +40,10 @@ class SGD(Optimizer):
     ``differentiable=True``, as in PyTorch).
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0,
-                 nesterov=False, *, maximize=False, foreach=None, differentiable=False,
-                 fused=None):
+    def __init__(self, params: ParamsT, lr: float | Tensor = 1e-3, momentum: float = 0,
+                 dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
+                 maximize: bool = False, foreach: bool | None = None,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
         _check_tensor_lr(lr)
         if lr < 0.0:
             raise ValueError(f"Invalid learning rate: {lr}")
@@ -46,7 +59,7 @@ class SGD(Optimizer):
         super().__init__(params, defaults)
         _check_fused(fused, foreach, differentiable)
 
-    def step(self, closure=None):
+    def step(self, closure: Callable[[], float] | None = None) -> float | None:
         """One update of every parameter that has a gradient; returns closure()'s loss."""
         loss = self._evaluate_closure(closure)
         kernel = K.sgd_

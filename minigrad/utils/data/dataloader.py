@@ -20,6 +20,8 @@ Seeds (PyTorch's rule): each iterator draws ``base_seed`` from ``generator`` (de
 minigrad's global generator); worker ``i`` seeds minigrad's global generator and Python's
 ``random`` with ``base_seed + i``, and numpy's global RNG with a hash of (base_seed, i).
 """
+from __future__ import annotations
+
 import atexit
 import itertools
 import math
@@ -29,11 +31,13 @@ import pickle
 import signal
 import time
 import warnings
+from collections.abc import Callable, Iterator
 from multiprocessing.connection import wait as _wait_ready
+from typing import Any, Generic, TypeVar
 
 from . import _fetch, _worker
 from .collate import default_collate, default_convert
-from .dataset import IterableDataset
+from .dataset import Dataset, IterableDataset
 from .sampler import (
     BatchSampler,
     RandomSampler,
@@ -49,6 +53,9 @@ get_worker_info = _worker.get_worker_info
 
 # How long shutting down waits for a worker to finish its current task before terminating it.
 _SHUTDOWN_GRACE = _worker.MP_STATUS_CHECK_INTERVAL
+
+
+_T_co = TypeVar("_T_co", covariant=True)
 
 
 class _DatasetKind:
@@ -74,7 +81,7 @@ def _is_positive_int(value):
     return isinstance(value, int) and not isinstance(value, bool) and value > 0
 
 
-class DataLoader:
+class DataLoader(Generic[_T_co]):
     """Iterate over ``dataset`` in mini-batches, as ``torch.utils.data.DataLoader``.
 
     Arguments (PyTorch's names, order and defaults):
@@ -109,11 +116,17 @@ class DataLoader:
 
     _initialized = False
 
-    def __init__(self, dataset, batch_size=1, shuffle=None, sampler=None, batch_sampler=None,
-                 num_workers=0, collate_fn=None, pin_memory=False, drop_last=False, timeout=0,
-                 worker_init_fn=None, multiprocessing_context=None, generator=None, *,
-                 prefetch_factor=None, persistent_workers=False, pin_memory_device="",
-                 in_order=True):
+    dataset: Dataset[_T_co]
+    batch_size: int | None
+
+    def __init__(self, dataset: Dataset[_T_co], batch_size: int | None = 1,
+                 shuffle: bool | None = None, sampler: Any = None, batch_sampler: Any = None,
+                 num_workers: int = 0, collate_fn: Callable[[list[Any]], Any] | None = None,
+                 pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
+                 worker_init_fn: Callable[[int], None] | None = None,
+                 multiprocessing_context: Any = None, generator: Any = None, *,
+                 prefetch_factor: int | None = None, persistent_workers: bool = False,
+                 pin_memory_device: str = "", in_order: bool = True) -> None:
         if isinstance(num_workers, bool) or not isinstance(num_workers, int):
             raise TypeError(f"num_workers should be an int, but got num_workers={num_workers!r}")
         if num_workers < 0:
@@ -235,7 +248,7 @@ class DataLoader:
         sampler."""
         return self.batch_sampler if self._auto_collation else self.sampler
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[Any]:
         # Persistent workers: one iterator for the loader's life, reset each epoch.
         if self.persistent_workers and self.num_workers > 0:
             # A new one if the last was shut down by an error (a dead worker, a timeout).
@@ -252,7 +265,7 @@ class DataLoader:
         self.check_worker_number_rationality()
         return _MultiProcessingDataLoaderIter(self)
 
-    def __len__(self):
+    def __len__(self) -> int:
         if self._dataset_kind == _DatasetKind.Iterable:
             # Trust the dataset's own length (TypeError if it has none); warn later if the
             # stream turns out longer.

@@ -5,10 +5,13 @@ A map-style ``Dataset`` answers ``dataset[i]`` (and usually ``len(dataset)``); a
 ``ConcatDataset``, ``ChainDataset`` and ``Subset`` combine datasets; ``random_split`` cuts one
 into random non-overlapping ``Subset``s.
 """
+from __future__ import annotations
+
 import bisect
 import itertools
 import math
 import warnings
+from typing import Any, Generic, TypeVar
 
 from ... import random as _random
 from ...tensor import Tensor
@@ -24,24 +27,26 @@ __all__ = [
     "random_split",
 ]
 
+_T_co = TypeVar("_T_co", covariant=True)
 
-class Dataset:
+
+class Dataset(Generic[_T_co]):
     """A map-style dataset: ``dataset[key]`` is a sample. Subclasses implement
     ``__getitem__``, usually ``__len__`` (samplers and the loader's defaults need it), and may
     implement ``__getitems__(indices) -> list of samples`` to fetch a whole batch at once.
     ``a + b`` is ``ConcatDataset([a, b])``."""
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> _T_co:
         raise NotImplementedError("Subclasses of Dataset should implement __getitem__.")
 
     # No default __len__ (as in PyTorch): len() of a dataset without one is a TypeError.
     # No default __getitems__: the loader checks for one to fetch batches in one call.
 
-    def __add__(self, other):
+    def __add__(self, other: Dataset[_T_co]) -> ConcatDataset[_T_co]:
         return ConcatDataset([self, other])
 
 
-class IterableDataset(Dataset):
+class IterableDataset(Dataset[_T_co]):
     """A stream of samples: subclasses implement ``__iter__``.
 
     With ``num_workers > 0`` every worker iterates its own copy of the dataset, so without
@@ -64,12 +69,12 @@ class IterableDataset(Dataset):
         return ChainDataset([self, other])
 
 
-class TensorDataset(Dataset):
+class TensorDataset(Dataset["tuple[Tensor, ...]"]):
     """Samples are rows of tensors that share their first dimension: ``dataset[i]`` is
     ``tuple(t[i] for t in tensors)``, e.g. ``TensorDataset(X, y)`` with X ``(N, D)``, y ``(N,)``.
     """
 
-    def __init__(self, *tensors):
+    def __init__(self, *tensors: Tensor) -> None:
         if not tensors:
             raise IndexError("TensorDataset needs at least one tensor")
         for position, t in enumerate(tensors):
@@ -87,10 +92,10 @@ class TensorDataset(Dataset):
                                  f"{[tuple(t._data.shape) for t in tensors]})")
         self.tensors = tensors
 
-    def __getitem__(self, index):
+    def __getitem__(self, index: Any) -> tuple[Tensor, ...]:
         return tuple(t[index] for t in self.tensors)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.tensors[0]._data.shape[0]
 
 
@@ -139,7 +144,7 @@ class StackDataset(Dataset):
         return self._length
 
 
-class ConcatDataset(Dataset):
+class ConcatDataset(Dataset[_T_co]):
     """Map-style datasets one after the other: indices ``0..len(a)-1`` reach ``a``, the next
     ``len(b)`` reach ``b``, and so on. ``cumulative_sizes[k]`` is the total length of the
     first k+1 datasets."""
@@ -171,7 +176,7 @@ class ConcatDataset(Dataset):
         return self.datasets[dataset_idx][sample_idx]
 
 
-class ChainDataset(IterableDataset):
+class ChainDataset(IterableDataset[_T_co]):
     """Iterable datasets one after the other, chained lazily as they are iterated."""
 
     def __init__(self, datasets):
@@ -192,7 +197,7 @@ class ChainDataset(IterableDataset):
         return total
 
 
-class Subset(Dataset):
+class Subset(Dataset[_T_co]):
     """The samples of ``dataset`` at ``indices``, in that order: ``subset[i]`` is
     ``dataset[indices[i]]``. A subclass that overrides ``__getitem__`` must override
     ``__getitems__`` too (the loader fetches batches through it), as in PyTorch."""
