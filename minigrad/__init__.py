@@ -75,7 +75,7 @@ __all__ = [
     "half", "inference_mode", "initial_seed", "int", "int8", "int16", "int32", "int64",
     "is_grad_enabled", "is_inference_mode_enabled", "linalg", "load", "load_file", "long",
     "manual_seed", "nn", "no_grad", "optim", "random", "save", "save_file", "seed",
-    "set_grad_enabled", "train", "uint8", "utils",
+    "set_grad_enabled", "train", "uint8", "utils", "viz",
 ]
 __all__ += _functions.activation.__all__
 __all__ += _functions.creation.__all__

@@ -78,3 +78,12 @@ from .transformer import __all__ as _transformer_all
 
 __all__.extend(_attention_all)
 __all__.extend(_transformer_all)
+from .losses import _ctc as _losses_ctc
+from .losses import _divergence as _losses_divergence
+from .losses import _margin as _losses_margin
+from .losses.ctc import *  # the issue-11 losses: CTCLoss, KLDivLoss, TripletMarginLoss...
+from .losses.divergence import *
+from .losses.margin import *
+
+__all__.extend(name for family in (_losses_ctc, _losses_divergence, _losses_margin)
+               for name in family.__all__ if name[0].isupper())

@@ -253,3 +253,23 @@ from .functional_attention import *  # scaled_dot_product_attention
 from .functional_attention import __all__ as _attention_all
 
 __all__.extend(_attention_all)
+from .losses import _ctc as _losses_ctc
+from .losses import _divergence as _losses_divergence
+from .losses import _margin as _losses_margin
+from .losses.ctc import ctc_loss  # noqa: F401
+from .losses.divergence import gaussian_nll_loss, kl_div, poisson_nll_loss  # noqa: F401
+from .losses.margin import (  # noqa: F401
+    cosine_embedding_loss,
+    hinge_embedding_loss,
+    margin_ranking_loss,
+    multi_margin_loss,
+    multilabel_margin_loss,
+    multilabel_soft_margin_loss,
+    pairwise_distance,
+    soft_margin_loss,
+    triplet_margin_loss,
+    triplet_margin_with_distance_loss,
+)
+
+__all__.extend(name for family in (_losses_ctc, _losses_divergence, _losses_margin)
+               for name in family.__all__ if name[0].islower())

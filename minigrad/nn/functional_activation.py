@@ -1,6 +1,6 @@
 """``nn.functional``: the activations beyond ReLU/sigmoid/tanh/softmax, the dropout family
-(channel dropout, alpha dropout), ``one_hot`` and the distances ``cosine_similarity`` and
-``pairwise_distance``.
+(channel dropout, alpha dropout), ``one_hot`` and ``cosine_similarity`` (``pairwise_distance``
+lives with the triplet losses that use it, in ``losses/margin.py``).
 
 GELU, SiLU, the ELU family, Softplus, Hardswish and Hardtanh are single ops
 (``minigrad/ops/activation.py``); the others are compositions of differentiable ops. Each
@@ -44,7 +44,6 @@ __all__ = [
     "logsigmoid",
     "mish",
     "one_hot",
-    "pairwise_distance",
     "prelu",
     "relu6",
     "relu_",
@@ -543,12 +542,3 @@ def cosine_similarity(x1, x2, dim=1, eps=1e-8):
         return x / (norm + lift)
 
     return (normalized(x1) * normalized(x2)).sum(dim)
-
-
-def pairwise_distance(x1, x2, p=2.0, eps=1e-6, keepdim=False):
-    """||x1 - x2 + eps||_p over the last dimension (inputs broadcast)."""
-    _check_tensor(x1, "x1", "pairwise_distance")
-    _check_tensor(x2, "x2", "pairwise_distance")
-    from ..linalg import vector_norm
-    innermost = max(x1._data.ndim, x2._data.ndim) - 1
-    return vector_norm(x1 - x2 + eps, p, innermost, keepdim)
