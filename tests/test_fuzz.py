@@ -254,6 +254,10 @@ KNOWN = {
     ("product", "addr"): "addr of integer tensors with a float alpha is accepted (PyTorch: "
                          "RuntimeError)",
     ("product", "baddbmm"): "baddbmm with a 0-d input raises RuntimeError (PyTorch: IndexError)",
+    ("pointwise_loss", "kl_div"): "kl_div's target gradient at NaN/inf entries: NaN in other "
+                                  "places than PyTorch's",
+    ("pointwise_loss", "gaussian_nll_loss"): "gaussian_nll_loss of 0-d input with "
+                                             "reduction='none' has shape (1,) (PyTorch: ())",
     ("shape_op", "movedim"): "movedim on a 0-d tensor: an internal IndexError message",
     ("shape_op", "repeat_interleave"): "repeat_interleave accepts an out-of-range dim on a 0-d "
                                        "tensor",
@@ -725,6 +729,22 @@ POINTWISE_LOSSES = {
     "binary_cross_entropy":
         lambda lib, a, b, r: lib.nn.functional.binary_cross_entropy(a.sigmoid(), b.sigmoid(),
                                                                     reduction=r),
+    "kl_div": lambda lib, a, b, r: lib.nn.functional.kl_div(a, b.sigmoid(), reduction=r),
+    "kl_div_log_target": lambda lib, a, b, r: lib.nn.functional.kl_div(a, b, reduction=r,
+                                                                       log_target=True),
+    "poisson_nll_loss": lambda lib, a, b, r: lib.nn.functional.poisson_nll_loss(
+        a, b.abs(), reduction=r),
+    "gaussian_nll_loss": lambda lib, a, b, r: lib.nn.functional.gaussian_nll_loss(
+        a, b, (b * 0 + 0.5) + a.detach().abs(), reduction=r),
+    "soft_margin_loss": lambda lib, a, b, r: lib.nn.functional.soft_margin_loss(
+        a, b.sign().detach(), reduction=r),
+    "hinge_embedding_loss": lambda lib, a, b, r: lib.nn.functional.hinge_embedding_loss(
+        a, (b > 0).to(a.dtype) * 2 - 1, reduction=r),
+    "multilabel_soft_margin_loss":
+        lambda lib, a, b, r: lib.nn.functional.multilabel_soft_margin_loss(a, b.sigmoid(),
+                                                                           reduction=r),
+    "margin_ranking_loss": lambda lib, a, b, r: lib.nn.functional.margin_ranking_loss(
+        a, b, (a.detach() > 0).to(a.dtype) * 2 - 1, margin=0.5, reduction=r),
 }
 
 
