@@ -74,7 +74,8 @@ def maximum(a, b):
 
 def where(condition, a, b):
     """a where condition holds, else b; a number takes the dtype of the array it meets."""
-    dtype = a.dtype if isinstance(a, np.ndarray) else np.asarray(b).dtype
+    # np.generic too: a 0-d gradient may arrive as a numpy scalar (float32 must stay float32).
+    dtype = a.dtype if isinstance(a, (np.ndarray, np.generic)) else np.asarray(b).dtype
     return np.where(condition, a, b).astype(dtype, copy=False)
 
 

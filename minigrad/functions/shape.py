@@ -701,6 +701,9 @@ def roll(input, shifts, dims=None):
             raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "
                                f"dims:0")
         return S.Roll.apply(x, shifts[0], None)
+    if x._data.ndim == 0:  # PyTorch refuses any dim here, even 0 or -1
+        raise IndexError(f"Dimension specified as {_int_list(dims, 'roll')[0]} but tensor has "
+                         f"no dimensions")
     axes = tuple(_axis(d, x._data.ndim) for d in _int_list(dims, "roll"))
     if len(shifts) != len(axes):
         raise RuntimeError(f"shifts and dimensions must align. shifts: {len(shifts)}, "

@@ -249,7 +249,7 @@ class Sqrt(Op):
 
 
 class Abs(Op):
-    """out = |x|;  d out/dx = sign(x) (0 at x == 0, as in PyTorch)."""
+    """out = |x|;  d out/dx = sign(x) (0 at x == 0 and at NaN, as in PyTorch)."""
 
     may_broadcast = False
 
@@ -259,7 +259,8 @@ class Abs(Op):
 
     def backward(self, grad, xp):
         x, = self.saved_tensors
-        return xp.mul(grad, np.sign(xp.values(x)))
+        # K.sign, not np.sign: PyTorch's sign is 0 at NaN (numpy's is NaN).
+        return xp.mul(grad, K.sign(xp.values(x)))
 
 
 class Clamp(Op):

@@ -157,11 +157,12 @@ class AbsoluteError(PointwiseLoss):
     def losses(self, x, y):
         return np.abs(x - y)
 
+    # K.sign, not np.sign: PyTorch's sign (so the gradient) is 0 at NaN, numpy's is NaN.
     def derivative(self, xp, x, y):
-        return np.sign(xp.values(x) - xp.values(y))
+        return K.sign(xp.values(x) - xp.values(y))
 
     def target_derivative(self, xp, x, y):
-        return -np.sign(xp.values(x) - xp.values(y))
+        return -K.sign(xp.values(x) - xp.values(y))
 
 
 class SmoothL1(PointwiseLoss):
@@ -178,8 +179,8 @@ class SmoothL1(PointwiseLoss):
     def derivative(self, xp, x, y, beta):
         diff = xp.sub(x, y)
         values = xp.values(diff)
-        if beta == 0.0:
-            return np.sign(values)
+        if beta == 0.0:  # the L1 loss's gradient (0 at NaN, as PyTorch's)
+            return K.sign(values)
         return xp.where(np.abs(values) < beta, xp.div(diff, beta), np.sign(values))
 
     def target_derivative(self, xp, x, y, beta):
