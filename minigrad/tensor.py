@@ -847,9 +847,9 @@ class Tensor:
 
     def flatten(self, start_dim=0, end_dim=-1):
         nd = self._data.ndim
+        start, end = _axis(start_dim, nd), _axis(end_dim, nd)  # (a 0-d tensor takes 0 or -1)
         if nd == 0:
             return self.reshape(1)
-        start, end = _axis(start_dim, nd), _axis(end_dim, nd)
         if start > end:
             raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
         shape = self._data.shape
@@ -1278,7 +1278,8 @@ def _axes(dim, ndim):
         if len(set(axes)) != len(axes):
             raise RuntimeError(f"dim {tuple(dim)} appears multiple times in the list of dims")
         return axes if ndim else ()
-    return (_axis(dim, ndim),) if ndim else ()
+    axis = _axis(dim, ndim)  # checked on a 0-d tensor too (0 and -1 only), as torch
+    return (axis,) if ndim else ()
 
 
 def _index(index, shape):

@@ -261,10 +261,6 @@ KNOWN = {
                                      "(PyTorch: IndexError)",
     ("gather_scatter", "index_fill"): "index_fill on a 0-size dim raises IndexError (PyTorch: "
                                       "RuntimeError)",
-    ("shape_op", "flatten"): "Tensor.flatten (minigrad/tensor.py, core) accepts an out-of-range "
-                             "dim on a 0-d tensor",
-    ("shape_op", "squeeze"): "Tensor.squeeze (minigrad/tensor.py, core) accepts an out-of-range "
-                             "dim on a 0-d tensor",
     ("shape_op", "roll"): "roll of an empty tensor with an out-of-range dim raises IndexError "
                           "(PyTorch returns it unchecked)",
     ("shape_op", "narrow_copy"): "narrow_copy with an out-of-range dim raises IndexError "
