@@ -2,7 +2,7 @@
 
     python scripts/check_sdist.py dist/minigrad_engine-0.1.0.tar.gz [SOURCE_TREE]
 
-Every file git tracks under minigrad/, tests/, examples/ and bench/ in SOURCE_TREE (default: the
+Every file git tracks under minigrad/, tests/, examples/, bench/ and docs/ in SOURCE_TREE (default: the
 tree this script is in) must be in the sdist, with LICENSE, README.md, pyproject.toml, setup.py
 and MANIFEST.in; no Cython-generated C, compiled module or recorded build option may be.
 Exits non-zero, naming the files, if not.
@@ -13,7 +13,7 @@ import tarfile
 from pathlib import Path, PurePosixPath
 
 REQUIRED_TOP = ("LICENSE", "README.md", "pyproject.toml", "setup.py", "MANIFEST.in", "PKG-INFO")
-SHIPPED_FOLDERS = ("minigrad", "tests", "examples", "bench")
+SHIPPED_FOLDERS = ("minigrad", "tests", "examples", "bench", "docs")
 FORBIDDEN_SUFFIXES = (".c", ".so", ".pyd", ".o", ".html", ".pyc")
 FORBIDDEN_NAMES = ("_build_options.py",)
 
