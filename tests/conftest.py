@@ -41,17 +41,25 @@ def _seed():
     np.random.seed(0)
 
 
+def child_env(**extra):
+    """os.environ for a child Python that must import the same minigrad as this process
+    (installed, or the source tree of an editable build) whatever its working directory: from
+    a clone's root, a child would otherwise import the uncompiled sources. ``extra``: more
+    variables."""
+    env = dict(os.environ, **extra)
+    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(mg.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join([package_parent, env.get("PYTHONPATH", "")])
+    return env
+
+
 @pytest.fixture
 def child_python(tmp_path):
-    """``run(code)``: ``python -c code`` in a child process that imports the same minigrad as
-    this one, from outside the repository (from its root, the child would import the source
-    tree, which a fresh clone has not compiled); returns the CompletedProcess (text)."""
+    """``run(code)``: ``python -c code`` in a child process (see ``child_env``) run in a
+    temporary directory; returns the CompletedProcess (text)."""
     import subprocess
     import sys
 
-    env = dict(os.environ)
-    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(mg.__file__)))
-    env["PYTHONPATH"] = os.pathsep.join([package_parent, env.get("PYTHONPATH", "")])
+    env = child_env()
 
     def run(code, timeout=120):
         return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

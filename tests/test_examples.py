@@ -7,15 +7,13 @@ the mathematics, not the code: the regression reaches the noise floor 1/12, the 
 classifier is accurate, mini-batch SGD finds the slope 3, and so on.
 """
 import importlib.util
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-import minigrad
+from conftest import child_env
 
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
 HAS_MATPLOTLIB = importlib.util.find_spec("matplotlib") is not None
@@ -25,10 +23,7 @@ HAS_SKLEARN = importlib.util.find_spec("sklearn") is not None
 def run_example(name, tmp_path, quick=True, block=()):
     """Run examples/<name> with cwd = tmp_path; return its stdout. ``block``: modules to make
     unimportable (as if not installed)."""
-    env = dict(os.environ)
-    # Import the minigrad these tests import (installed, or this checkout), whatever the cwd.
-    package_parent = str(Path(minigrad.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join([package_parent, env.get("PYTHONPATH", "")])
+    env = child_env()
     env.pop("MINIGRAD_EXAMPLE_QUICK", None)
     if quick:
         env["MINIGRAD_EXAMPLE_QUICK"] = "1"

@@ -1,14 +1,12 @@
 """examples/lenet_digits.py run as a user would (a fresh working directory, its own process),
 with few epochs: the LeNet-style CNN must learn the digits."""
-import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-
-import minigrad
+from conftest import child_env
 
 pytest.importorskip("sklearn")
 
@@ -16,9 +14,7 @@ SCRIPT = Path(__file__).resolve().parent.parent / "examples" / "lenet_digits.py"
 
 
 def run(tmp_path, *args):
-    env = dict(os.environ)
-    package_parent = str(Path(minigrad.__file__).resolve().parent.parent)
-    env["PYTHONPATH"] = os.pathsep.join([package_parent, env.get("PYTHONPATH", "")])
+    env = child_env()
     env.pop("MINIGRAD_EXAMPLE_QUICK", None)
     result = subprocess.run([sys.executable, str(SCRIPT), *args], cwd=tmp_path, env=env,
                             capture_output=True, text=True, timeout=600, check=False)

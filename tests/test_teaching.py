@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import child_env
 
 import minigrad as mg
 import minigrad.nn.functional as F
@@ -398,11 +399,7 @@ def test_the_tutorials_are_there():
 
 @pytest.mark.parametrize("name", TUTORIAL_FILES)
 def test_tutorial_runs_and_passes_its_checks(name, tmp_path):
-    # The same minigrad as this process (installed, or the source tree of an editable build):
-    # not the clone's root, whose minigrad a non-editable install never compiled.
-    package_parent = os.path.dirname(os.path.dirname(os.path.abspath(mg.__file__)))
-    env = dict(os.environ, MPLBACKEND="Agg", MINIGRAD_TUTORIAL_SIZE="small",
-               PYTHONPATH=package_parent + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = child_env(MPLBACKEND="Agg", MINIGRAD_TUTORIAL_SIZE="small")
     done = subprocess.run([sys.executable, os.path.join(TUTORIALS, name), "--out",
                            str(tmp_path)], cwd=tmp_path, env=env, capture_output=True,
                           text=True, timeout=300, check=False)
