@@ -71,7 +71,6 @@ from .autograd import no_grad
 from .dtypes import float32
 from .nn import functional as F
 from .tensor import Tensor, tensor
-from .utils.data import DataLoader, Dataset, TensorDataset
 
 __all__ = ["LOSSES", "OPTIMIZERS", "History", "evaluate", "fit"]
 
@@ -242,6 +241,8 @@ def _as_tensor(data, float_dtype, name, integers_are_labels):
 
 def _make_loader(x, y, batch_size, shuffle, float_dtype, what):
     """A DataLoader over (x, y): x itself if it is one, else one built from the data."""
+    # (imported here: utils.data brings multiprocessing, which `import minigrad` should not)
+    from .utils.data import DataLoader, Dataset, TensorDataset
     if isinstance(x, DataLoader):
         if y is not None:
             raise ValueError(f"{what}: x is a DataLoader, so y must be None (the loader yields "
@@ -420,6 +421,7 @@ def fit(model, x, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=T
     loader = _make_loader(x, y, batch_size, shuffle, float_dtype, "fit")
     val_loader = None
     if validation_data is not None:
+        from .utils.data import DataLoader, Dataset
         if isinstance(validation_data, (DataLoader, Dataset)):
             val_loader = _make_loader(validation_data, None, batch_size, False, float_dtype,
                                       "fit(validation_data)")
