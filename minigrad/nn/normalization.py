@@ -114,6 +114,28 @@ def _shape_tuple(normalized_shape):
     return tuple(normalized_shape)
 
 
+def _affine_parameters(module, affine, bias, shape, np_dtype):
+    """Register weight (ones) and bias (zeros, or None when not ``bias``) of ``shape``, in that
+    order, or both as None when not ``affine`` (LayerNorm's and GroupNorm's layout)."""
+    if affine:
+        module.weight = Parameter(np.empty(shape, np_dtype))
+        if bias:
+            module.bias = Parameter(np.empty(shape, np_dtype))
+        else:
+            module.register_parameter("bias", None)
+    else:
+        module.register_parameter("weight", None)
+        module.register_parameter("bias", None)
+    _reset_affine(module)
+
+
+def _reset_affine(module):
+    if module.weight is not None:
+        init.ones_(module.weight)
+    if module.bias is not None:
+        init.zeros_(module.bias)
+
+
 class LayerNorm(Module):
     """y = (x - mean) / sqrt(var + eps) * weight + bias over the last
     len(normalized_shape) dimensions of x (*, *normalized_shape); weight (ones) and bias
@@ -127,22 +149,10 @@ class LayerNorm(Module):
         self.normalized_shape = _shape_tuple(normalized_shape)
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        if elementwise_affine:
-            self.weight = Parameter(np.empty(self.normalized_shape, np_dtype))
-            if bias:
-                self.bias = Parameter(np.empty(self.normalized_shape, np_dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _affine_parameters(self, elementwise_affine, bias, self.normalized_shape, np_dtype)
 
     def reset_parameters(self):
-        if self.elementwise_affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
@@ -169,22 +179,10 @@ class GroupNorm(Module):
         self.num_channels = num_channels
         self.eps = eps
         self.affine = affine
-        if affine:
-            self.weight = Parameter(np.empty(num_channels, np_dtype))
-            if bias:
-                self.bias = Parameter(np.empty(num_channels, np_dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        self.reset_parameters()
+        _affine_parameters(self, affine, bias, (num_channels,), np_dtype)
 
     def reset_parameters(self):
-        if self.affine:
-            init.ones_(self.weight)
-            if self.bias is not None:
-                init.zeros_(self.bias)
+        _reset_affine(self)
 
     def forward(self, input):
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
