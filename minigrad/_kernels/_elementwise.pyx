@@ -209,14 +209,29 @@ cdef void _binary_kernel_threads(BinaryOp op,
                                  const floating* a, Py_ssize_t a_step, bint a_broadcast,
                                  const floating* b, Py_ssize_t b_step, bint b_broadcast,
                                  floating* out, Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
-    """_binary_kernel, split across threads by rows, or by columns when there is one row
-    (each element computed by the same operation as in the serial loop: equal results)."""
+    """_binary_kernel, split across threads when the loop is large enough (see
+    _binary_parallel)."""
     cdef int threads = parallel_threads(rows * cols, _PARALLEL_MIN_CHEAP)
-    cdef int c
-    cdef Py_ssize_t start = 0, stop = 0
     if threads == 1:
         _binary_kernel(op, a, a_step, a_broadcast, b, b_step, b_broadcast, out, rows, cols)
-        return
+    else:
+        _binary_parallel(op, a, a_step, a_broadcast, b, b_step, b_broadcast, out, rows, cols,
+                         threads)
+
+
+# The parallel loops live in functions of their own, never beside the serial call: OpenMP
+# shares a prange's variables through memory, and in a function where they are shared the
+# compiler (under Python's -fno-strict-aliasing) reloads them after every store through a
+# pointer, which keeps a serial loop inlined there from vectorizing (4x slower).
+cdef void _binary_parallel(BinaryOp op,
+                           const floating* a, Py_ssize_t a_step, bint a_broadcast,
+                           const floating* b, Py_ssize_t b_step, bint b_broadcast,
+                           floating* out, Py_ssize_t rows, Py_ssize_t cols,
+                           int threads) noexcept nogil:
+    """_binary_kernel on ``threads`` threads, split by rows, or by columns when there is one
+    row (each element computed by the same operation as in the serial loop: equal results)."""
+    cdef int c
+    cdef Py_ssize_t start = 0, stop = 0
     if rows == 1:
         for c in prange(threads, num_threads=threads, schedule="static"):
             _chunk(cols, threads, c, &start, &stop)
@@ -462,15 +477,21 @@ cdef void _unary_kernel(UnaryOp op, const floating* x, floating* out, Py_ssize_t
 
 cdef void _unary_kernel_threads(UnaryOp op, const floating* x, floating* out, Py_ssize_t n,
                                 floating slope) noexcept nogil:
-    """_unary_kernel split across threads (elementwise: equal results)."""
+    """_unary_kernel, split across threads when the loop is large enough."""
     cdef Py_ssize_t per_thread = _PARALLEL_MIN_CHEAP if (
         op == OP_RELU or op == OP_LEAKY_RELU or op == OP_SQRT) else _PARALLEL_MIN_MATH
     cdef int threads = parallel_threads(n, per_thread)
-    cdef int c
-    cdef Py_ssize_t start = 0, stop = 0
     if threads == 1:
         _unary_kernel(op, x, out, n, slope)
-        return
+    else:
+        _unary_parallel(op, x, out, n, slope, threads)
+
+
+cdef void _unary_parallel(UnaryOp op, const floating* x, floating* out, Py_ssize_t n,
+                          floating slope, int threads) noexcept nogil:
+    """_unary_kernel on ``threads`` threads (elementwise: equal results)."""
+    cdef int c
+    cdef Py_ssize_t start = 0, stop = 0
     for c in prange(threads, num_threads=threads, schedule="static"):
         _chunk(n, threads, c, &start, &stop)
         _unary_kernel(op, x + start, out + start, stop - start, slope)
@@ -973,13 +994,18 @@ VECTOR_MATH = bool(MG_VECTOR_MATH)
 
 cdef void _loop_threads_f32(_loop_f32 loop, const float* x, float* y,
                             Py_ssize_t n) noexcept nogil:
-    """loop(x, y, n) split across threads (elementwise: equal results)."""
+    """loop(x, y, n), split across threads when the loop is large enough."""
     cdef int threads = parallel_threads(n, _PARALLEL_MIN_MATH)
-    cdef int c
-    cdef Py_ssize_t start = 0, stop = 0
     if threads == 1:
         loop(x, y, n)
-        return
+    else:
+        _loop_parallel_f32(loop, x, y, n, threads)
+
+
+cdef void _loop_parallel_f32(_loop_f32 loop, const float* x, float* y, Py_ssize_t n,
+                             int threads) noexcept nogil:
+    cdef int c
+    cdef Py_ssize_t start = 0, stop = 0
     for c in prange(threads, num_threads=threads, schedule="static"):
         _chunk(n, threads, c, &start, &stop)
         loop(x + start, y + start, stop - start)
@@ -988,11 +1014,16 @@ cdef void _loop_threads_f32(_loop_f32 loop, const float* x, float* y,
 cdef void _loop_threads_f64(_loop_f64 loop, const double* x, double* y,
                             Py_ssize_t n) noexcept nogil:
     cdef int threads = parallel_threads(n, _PARALLEL_MIN_MATH)
-    cdef int c
-    cdef Py_ssize_t start = 0, stop = 0
     if threads == 1:
         loop(x, y, n)
-        return
+    else:
+        _loop_parallel_f64(loop, x, y, n, threads)
+
+
+cdef void _loop_parallel_f64(_loop_f64 loop, const double* x, double* y, Py_ssize_t n,
+                             int threads) noexcept nogil:
+    cdef int c
+    cdef Py_ssize_t start = 0, stop = 0
     for c in prange(threads, num_threads=threads, schedule="static"):
         _chunk(n, threads, c, &start, &stop)
         loop(x + start, y + start, stop - start)
@@ -1402,13 +1433,20 @@ cdef void _backward_kernel(BackwardOp op, const floating* saved, const floating*
 
 cdef void _backward_kernel_threads(BackwardOp op, const floating* saved, const floating* g,
                                    floating* out, Py_ssize_t n, floating slope) noexcept nogil:
-    """_backward_kernel split across threads (elementwise: equal results)."""
+    """_backward_kernel, split across threads when the loop is large enough."""
     cdef int threads = parallel_threads(n, _PARALLEL_MIN_CHEAP)
-    cdef int c
-    cdef Py_ssize_t start = 0, stop = 0
     if threads == 1:
         _backward_kernel(op, saved, g, out, n, slope)
-        return
+    else:
+        _backward_parallel(op, saved, g, out, n, slope, threads)
+
+
+cdef void _backward_parallel(BackwardOp op, const floating* saved, const floating* g,
+                             floating* out, Py_ssize_t n, floating slope,
+                             int threads) noexcept nogil:
+    """_backward_kernel on ``threads`` threads (elementwise: equal results)."""
+    cdef int c
+    cdef Py_ssize_t start = 0, stop = 0
     for c in prange(threads, num_threads=threads, schedule="static"):
         _chunk(n, threads, c, &start, &stop)
         _backward_kernel(op, saved + start, g + start, out + start, stop - start, slope)
@@ -1527,6 +1565,16 @@ cdef enum:
     _SUM_SUBTREES = 16
 
 
+cdef void _sum_subtrees_parallel(const floating* x, const Py_ssize_t* offsets,
+                                 const Py_ssize_t* sizes, floating* partial,
+                                 int threads) noexcept nogil:
+    """partial[c] = the sum of subtree c, on ``threads`` threads (a function of its own: see
+    _binary_parallel)."""
+    cdef int c
+    for c in prange(_SUM_SUBTREES, num_threads=threads, schedule="static"):
+        partial[c] = _sum_tree(x + offsets[c], sizes[c])
+
+
 cdef floating _sum_all_kernel(const floating* x, Py_ssize_t n) noexcept nogil:
     """The sum of x[0:n] by mg_sum_tree, its top levels split across threads for large n."""
     if n <= _SUM_SUBTREES * 4 * MG_SUM_LEAF:
@@ -1547,8 +1595,7 @@ cdef floating _sum_all_kernel(const floating* x, Py_ssize_t n) noexcept nogil:
         count *= 2
     cdef int threads = parallel_threads(n, _PARALLEL_MIN_CHEAP)
     if threads > 1:
-        for c in prange(_SUM_SUBTREES, num_threads=threads, schedule="static"):
-            partial[c] = _sum_tree(x + offsets[c], sizes[c])
+        _sum_subtrees_parallel(x, offsets, sizes, partial, threads)
     else:
         for c in range(_SUM_SUBTREES):
             partial[c] = _sum_tree(x + offsets[c], sizes[c])

@@ -633,6 +633,25 @@ def arg_extreme(x, axis, largest):
 # ---------------------------------------------------------------------------------------------
 
 
+cdef extern from *:
+    """
+    /* One value stored n times: a loop the compiler turns into vector stores, but only
+       compiled on its own: GCC 12 inlined it into _broadcast_kernel's loop kept it scalar,
+       4x slower (316 us instead of 80 for 10^6 floats). */
+    #if defined(_MSC_VER)
+    #define MG_NOINLINE __declspec(noinline)
+    #else
+    #define MG_NOINLINE __attribute__((noinline))
+    #endif
+    static MG_NOINLINE void mg_fill_f32(float* out, float value, Py_ssize_t n) {
+        for (Py_ssize_t i = 0; i < n; i++) out[i] = value; }
+    static MG_NOINLINE void mg_fill_f64(double* out, double value, Py_ssize_t n) {
+        for (Py_ssize_t i = 0; i < n; i++) out[i] = value; }
+    """
+    void mg_fill_f32(float* out, float value, Py_ssize_t n) noexcept nogil
+    void mg_fill_f64(double* out, double value, Py_ssize_t n) noexcept nogil
+
+
 cdef void _broadcast_kernel(const floating* grad, floating* out, Py_ssize_t outer,
                             Py_ssize_t n, Py_ssize_t inner) noexcept nogil:
     """out[o, j, i] = grad[o, i]: rows of inner elements copied n times, or (inner == 1) one
@@ -643,10 +662,10 @@ cdef void _broadcast_kernel(const floating* grad, floating* out, Py_ssize_t oute
     cdef floating* target
     for o in range(outer):
         if inner == 1:
-            value = grad[o]
-            target = out + o * n
-            for j in range(n):
-                target[j] = value
+            if floating is float:
+                mg_fill_f32(out + o * n, grad[o], n)
+            else:
+                mg_fill_f64(out + o * n, grad[o], n)
             continue
         source = grad + o * inner
         for j in range(n):
@@ -657,14 +676,24 @@ cdef void _broadcast_kernel(const floating* grad, floating* out, Py_ssize_t oute
 
 cdef void _broadcast_threads(const floating* grad, floating* out, Py_ssize_t outer,
                              Py_ssize_t n, Py_ssize_t inner) noexcept nogil:
-    """_broadcast_kernel split across threads: by the outer index when there are enough
-    outer rows, else by the n copies (a copy is a copy: equal results)."""
+    """_broadcast_kernel, split across threads when the copy is large enough."""
     cdef int threads = parallel_threads(outer * n * inner, 65536)
-    cdef int c
-    cdef Py_ssize_t start, stop, o
     if threads == 1:
         _broadcast_kernel(grad, out, outer, n, inner)
-    elif outer >= threads:
+    else:
+        _broadcast_parallel(grad, out, outer, n, inner, threads)
+
+
+# A function of its own, never beside the serial call: OpenMP shares a prange's variables
+# through memory, and where they are shared the compiler (under Python's -fno-strict-aliasing)
+# reloads them after every store, which keeps an inlined serial loop scalar (4x slower).
+cdef void _broadcast_parallel(const floating* grad, floating* out, Py_ssize_t outer,
+                              Py_ssize_t n, Py_ssize_t inner, int threads) noexcept nogil:
+    """_broadcast_kernel on ``threads`` threads: by the outer index when there are enough
+    outer rows, else by the n copies (a copy is a copy: equal results)."""
+    cdef int c
+    cdef Py_ssize_t start, stop, o
+    if outer >= threads:
         for c in prange(threads, num_threads=threads, schedule="static"):
             start = outer * c // threads
             stop = outer * (c + 1) // threads
