@@ -52,7 +52,7 @@ if _THREADS == "1":
                                + " --xla_cpu_multi_thread_eigen=false"
                                + " intra_op_parallelism_threads=1").strip()
 
-import numpy as np  # noqa: E402  (after the thread settings)
+import numpy as np
 
 # Imported in the worker process of the engine that needs it (see _worker).
 mg = torch = None
@@ -199,7 +199,7 @@ def _worker(engine, threads, in_features, conn):
                 for _ in range(block):
                     step()
                 conn.send((time.perf_counter() - t0, _faults() - f0))
-        except Exception as exc:  # reported in the table, the other engines go on
+        except Exception as exc:  # noqa: BLE001 - reported in the table, the others go on
             conn.send(exc)
 
 
@@ -321,7 +321,7 @@ def main():
         for batch, hidden in cells:
             try:
                 result = time_cell(engines, batch, hidden, budget, rounds)
-            except Exception as exc:  # a peer failing must not hide the other cells
+            except Exception as exc:  # noqa: BLE001 - a failing peer must not hide the rest
                 print(f"{batch:>5} {hidden:>6} | failed: {type(exc).__name__}: {exc}")
                 continue
             line = f"{batch:>5} {hidden:>6} |"

@@ -86,5 +86,6 @@ __all__ += _functions.reduce.__all__
 __all__ += _functions.shape.__all__
 
 # Threads of the parallel kernels and of numpy's BLAS (minigrad/_threads.py).
-from ._threads import get_num_threads, set_num_threads  # noqa: E402
+from ._threads import get_num_threads, set_num_threads
+
 __all__ += ["get_num_threads", "set_num_threads"]

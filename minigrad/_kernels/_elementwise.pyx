@@ -57,8 +57,11 @@ cdef Py_ssize_t _SIGMOID_LIBM_MAX_SIZE = 128
 # Loops split across threads (minigrad.set_num_threads) only when each thread gets at least
 # this many elements: starting a parallel region costs a few microseconds, and a cheap loop
 # (add, relu, a copy) runs at memory speed, which a second thread helps only past the caches.
-# Measured on 2 cores (bench/ops.py --threads 2 beside --threads 1): add/mul/relu/backward
-# gain from ~2^16 elements per thread, exp/tanh/sigmoid (~10x more work per element) from 2^13.
+# Measured on a shared 2-core x86-64 machine, one kernel at a time, 1 thread against 2 (medians):
+# add and relu_backward take 0.6-0.7x the serial time from 2^17 elements (2^16 per thread),
+# 1.1x at 2^16; exp takes 0.7-0.8x from 2^13 per thread. When the other core is busy (another
+# process), the second thread waits for it and the loop gets slower (1.5x at 2^20 here under
+# load): on a loaded machine, minigrad.set_num_threads(1), as with PyTorch.
 cdef Py_ssize_t _PARALLEL_MIN_CHEAP = 65536
 cdef Py_ssize_t _PARALLEL_MIN_MATH = 8192
 
