@@ -40,6 +40,7 @@ int = int32
 
 from . import autograd, nn, optim, train, utils, viz
 from .serialization import CheckpointError, load, save
+from ._compile import compile
 
 
 class cuda:
@@ -76,6 +77,7 @@ __all__ = [
     "is_grad_enabled", "is_inference_mode_enabled", "linalg", "load", "load_file", "long",
     "manual_seed", "nn", "no_grad", "optim", "random", "save", "save_file", "seed",
     "set_grad_enabled", "train", "uint8", "utils", "viz",
+    "compile",
 ]
 __all__ += _functions.activation.__all__
 __all__ += _functions.creation.__all__

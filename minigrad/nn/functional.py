@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import ops
 from .. import random as _random
+from ..autograd import graph as _graph
 from ..errors import ShapeError
 from ..ops.nn import BatchNorm, Dropout, Linear, LogSoftmax, Softmax
 from ..tensor import Tensor
@@ -178,6 +179,7 @@ def _check_dropout_p(p):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
+@_graph.replayed  # draws a fresh mask from the generator on every replay of mg.compile
 def dropout(input: Tensor, p: float = 0.5, training: bool = True,
             inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by 1/(1 - p) when
@@ -202,6 +204,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
 # ---------------------------------------------------------------------------------------------
 
 
+@_graph.replayed  # statistics in numpy, running statistics updated in place
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
     """Batch normalisation of (N, C, *) input over all dimensions but dim 1.

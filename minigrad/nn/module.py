@@ -31,6 +31,7 @@ import numpy as np
 
 from .. import dtypes as _dtypes
 from ..autograd import Function, no_grad
+from ..autograd import graph as _graph
 from ..autograd.graph import OutputRef
 from ..errors import ArgumentError, ShapeError
 from ..interop import to_numpy
@@ -293,6 +294,8 @@ class Module:
     forward: Callable[..., Any] = _forward_unimplemented
 
     def _call_impl(self, *args: Any, **kwargs: Any) -> Any:
+        if _graph.capture is not None:  # mg.compile guards the modules a step calls
+            _graph.capture.record_module(self)
         if self._hook_tables is None:
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
@@ -651,6 +654,7 @@ class Module:
             param.requires_grad = requires_grad
         return self
 
+    @_graph.replayed
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's ``.grad``: to None (the default, as in PyTorch), or to
         zeros in place with ``set_to_none=False``."""

@@ -38,6 +38,7 @@ import weakref
 from bisect import bisect_right
 from collections import Counter
 
+from ..autograd import graph as _graph
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -204,6 +205,7 @@ class LRScheduler:
         Tensor lrs are cloned)."""
         return self._last_lr
 
+    @_graph.replayed
     def step(self, epoch=None):
         """Advance one epoch and set every group's lr. Call it after ``optimizer.step()``.
 
@@ -587,6 +589,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
                 for base_lr in self.base_lrs]
 
+    @_graph.replayed
     def step(self, epoch=None):
         """Advance one step, or jump to ``epoch`` (a float is allowed: fractions of an epoch).
 
@@ -994,6 +997,7 @@ class SequentialLR(_NestedStateMixin, LRScheduler):
         elif hasattr(scheds, "last_epoch"):
             scheds.last_epoch -= 1
 
+    @_graph.replayed
     def step(self):
         """Step the scheduler in charge of the next epoch (a milestone restarts its
         scheduler at epoch 0)."""
@@ -1025,6 +1029,7 @@ class ChainedScheduler(_NestedStateMixin, LRScheduler):
         self.optimizer = optimizer
         self._last_lr = _group_values(self._schedulers[-1].optimizer, "lr")
 
+    @_graph.replayed
     def step(self):
         """Step every scheduler, in order."""
         for scheduler in self._schedulers:
@@ -1079,6 +1084,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 
+    @_graph.replayed
     def step(self, metrics, epoch=None):
         """Record this epoch's metric (a number or a one-element Tensor); reduce the lrs if
         it has plateaued. ``epoch`` is deprecated (warns) and only sets ``last_epoch``."""

@@ -98,6 +98,8 @@ def _with_step_hooks(step):
 
     @functools.wraps(step)
     def wrapper(*args, **kwargs):
+        if _graph.capture is not None:  # mg.compile records: the step is one tape entry
+            return _graph.capture.record_call(wrapper, args, kwargs)
         self = args[0]
         if not (self._optimizer_step_pre_hooks or self._optimizer_step_post_hooks
                 or _global_optimizer_pre_hooks or _global_optimizer_post_hooks):
@@ -307,6 +309,7 @@ class Optimizer:
     # Gradients and steps
     # ------------------------------------------------------------------------------------
 
+    @_graph.replayed
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of every parameter.
 
