@@ -39,8 +39,8 @@ long = int64
 int = int32
 
 from . import autograd, nn, optim, train, utils, viz
-from .serialization import CheckpointError, load, save
 from ._compile import compile
+from .serialization import CheckpointError, load, save
 
 
 class cuda:
@@ -71,13 +71,13 @@ from .safetensors import load_file, save_file
 # The public names: what `from minigrad import *` gives and what type checkers see as
 # exported (mypy --strict re-exports only the names __all__ lists from a typed package).
 __all__ = [
-    "CheckpointError", "ShapeError", "Size", "Tensor", "autograd", "bool", "cuda", "device",
+    "CheckpointError", "ShapeError", "Size", "Tensor", "autograd", "bool", "compile", "cuda",
+    "device",
     "double", "dtype", "enable_grad", "float", "float16", "float32", "float64", "from_dlpack",
     "half", "inference_mode", "initial_seed", "int", "int8", "int16", "int32", "int64",
     "is_grad_enabled", "is_inference_mode_enabled", "linalg", "load", "load_file", "long",
     "manual_seed", "nn", "no_grad", "optim", "random", "save", "save_file", "seed",
     "set_grad_enabled", "train", "uint8", "utils", "viz",
-    "compile",
 ]
 __all__ += _functions.activation.__all__
 __all__ += _functions.creation.__all__

@@ -366,6 +366,7 @@ class Tape:
         self.live = live
         self.modules = [(m, _module_state(m)) for m in recorder.modules.values()]
         self.watched = [(t, t._requires_grad) for t in recorder.watched.values()]
+        self.live_layout = [(t, t._data.shape, t._data.dtype) for _, t in live]
         self.output = output
 
     def guards_pass(self):
@@ -374,6 +375,10 @@ class Tape:
                 return False
         for t, requires_grad in self.watched:
             if t._requires_grad is not requires_grad:
+                return False
+        for t, shape, dtype in self.live_layout:
+            data = t._data
+            if data.shape != shape or data.dtype != dtype:
                 return False
         return True
 
@@ -483,6 +488,18 @@ class Recorder:
     def _is_computed(self, slot):
         return slot < len(self.input_positions) or slot in self.computed
 
+    def _slot_of_argument(self, value, node):
+        """A non-Tensor argument of an op: an array of the tape (found by identity), or a
+        constant. An array the tape does not know was computed outside the recorded ops
+        (numpy in a functional): replaying would freeze it."""
+        if value.__class__ is _ndarray or isinstance(value, (list, tuple)) and any(
+                v.__class__ is _ndarray for v in value):
+            for array in (value,) if value.__class__ is _ndarray else value:
+                if array.__class__ is _ndarray and id(array) not in self.slot_of:
+                    raise Unsupported(f"{type(node).__name__} is given an array computed "
+                                      f"outside the recorded ops; a replay would reuse it")
+        return self._slot_of_value(value)
+
     def _slot_of_value(self, value):
         """A non-Tensor argument of an op: an array found by identity, else a constant."""
         slot = self.slot_of.get(id(value)) if value.__class__ is _ndarray else None
@@ -568,7 +585,9 @@ class Recorder:
                                       f"Python, which a replay does not run)")
                 arg_slots.append(slot)
             else:
-                arg_slots.append(self._slot_of_value(a))
+                arg_slots.append(self._slot_of_argument(a, node))
+        for value in options.values():
+            self._slot_of_argument(value, node)  # only to refuse computed arrays
         out = self._new_slot(result._data)
         self.computed.add(out)
         self.op_nodes[id(node)] = node
@@ -610,6 +629,7 @@ class Recorder:
             self.fail(str(reason))
             return function(*args, **kwargs)
         entry = _CallEntry(function, tuple(entry_args), entry_kwargs, tuple(tensor_args), [])
+        first_new_node = graph._next_sequence()
         graph.capture = None  # the call's own ops and calls are not recorded
         try:
             result = function(*args, **kwargs)
@@ -628,7 +648,7 @@ class Recorder:
             self.computed.add(slot)
             entry.outs.append((index, slot))
             node = value._grad_fn
-            if node is not None:
+            if node is not None and engine._node_of(node)._seq > first_new_node:
                 if len(outs) > 1 or not isinstance(node, graph.Op):
                     self.fail(f"{_function_name(function)} returns several tensors that "
                               f"carry a graph")
@@ -821,9 +841,11 @@ class Recorder:
         live = []
         for slot, ref in self.live_refs:
             t = ref()
-            if t is not None:  # else a tensor made inside the call: a constant
-                live.append((slot, t))
-                self.watched[id(t)] = t
+            if t is None:
+                self.fail(_MADE_INSIDE)
+                return None
+            live.append((slot, t))
+            self.watched[id(t)] = t
         return Tape(self, live, output)
 
     def _output_spec(self, value):
@@ -839,7 +861,8 @@ class Recorder:
             slot = self.slot_of.get(id(value._data))
             if slot is not None and self._is_computed(slot):
                 return ("slot", slot)
-            return ("value", value)
+            raise Unsupported("the function returns a tensor that no recorded op computed "
+                              "(" + _MADE_INSIDE.split("(", 1)[1])
         if isinstance(value, (list, tuple)) and type(value) in (list, tuple):
             return ("seq", type(value), [self._output_spec(v) for v in value])
         if type(value) is dict:
@@ -862,6 +885,9 @@ def _tape_refcount():
 
 
 _TAPE_REFCOUNT = _tape_refcount()
+_MADE_INSIDE = ("a tensor made inside the function without a recorded op (comparisons, "
+                "argmax, nonzero, unique, ones_like, mg.tensor(...), .float() and other "
+                "functions that build tensors from numpy results): a replay would freeze it")
 _ORIGINAL_RUN = engine.run
 _ORIGINAL_BUMP = graph.bump
 _READS = ("item", "tolist", "numpy", "__float__", "__int__", "__bool__", "__index__",

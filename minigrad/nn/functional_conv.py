@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import ops
 from .._kernels import kernels as K
+from ..autograd import graph as _graph
 from ..errors import ShapeError
 from ..ops.conv import (
     AvgPool2d,
@@ -573,6 +574,7 @@ def _max_pool_plan(shape, dtype, kernel_size, stride, padding, dilation, ceil_mo
     return len(shape) == spatial + 1, rows, cols
 
 
+@_graph.replayed  # the maxima and their positions are found outside the op
 def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
               spatial, function):
     _check_tensor(input, "input", function)
@@ -756,6 +758,7 @@ def _adaptive_avg(input, output_size, spatial, function):
     return _pool_output(y, spatial, unbatched)
 
 
+@_graph.replayed  # the maxima and their positions are found outside the op
 def _adaptive_max(input, output_size, return_indices, spatial, function):
     x, unbatched, rows, cols, _, _ = _adaptive_args(input, output_size, spatial, function)
     if x._data.dtype.kind not in _FLOAT_KINDS:

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import dtypes as _dtypes
 from .. import ops
+from ..autograd import graph as _graph
 from ..errors import ShapeError
 from ..tensor import Tensor, _check_device, _wrap
 from . import functional as F
@@ -288,6 +289,7 @@ class _BatchNorm(Module):
     def _check_input_dim(self, x: np.ndarray) -> None:
         raise NotImplementedError
 
+    @_graph.replayed  # counts num_batches_tracked in Python: one entry of mg.compile's tape
     def forward(self, input: Tensor) -> Tensor:
         if not isinstance(input, Tensor):
             raise TypeError(
