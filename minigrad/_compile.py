@@ -64,7 +64,7 @@ from . import random as _random
 from ._kernels import kernels as K
 from .autograd import anomaly_mode, engine, graph
 from .autograd.grad_mode import state as _grad_state
-from .nn.module import Module
+from .nn.module import Module, _Structure
 from .tensor import Tensor
 
 __all__ = ["compile"]
@@ -281,7 +281,26 @@ def _forward_entry(node, arg_slots, options, out):
 
 
 def _backward_entry(node_of, grad_slot, outs):
-    """``outs``: (index in the formula's results, slot) for each gradient the tape keeps."""
+    """``outs``: (index in the formula's results, slot) for each gradient the tape keeps.
+    ``node_of`` is the node, or (a call's node, made anew by each replay) a function
+    giving it."""
+    if isinstance(node_of, graph.Op):
+        backward = node_of.backward
+        if len(outs) == 1:
+            (k, out), = outs
+
+            def run_one(slots):
+                grads = backward(slots[grad_slot], K)
+                slots[out] = grads[k] if grads.__class__ is tuple else grads
+            return run_one
+
+        def run_bound(slots):
+            grads = backward(slots[grad_slot], K)
+            if grads.__class__ is not tuple:
+                grads = (grads,)
+            for k, slot in outs:
+                slots[slot] = grads[k]
+        return run_bound
 
     def run(slots):
         grads = node_of().backward(slots[grad_slot], K)
@@ -368,11 +387,14 @@ class Tape:
         self.watched = [(t, t._requires_grad) for t in recorder.watched.values()]
         self.live_layout = [(t, t._data.shape, t._data.dtype) for _, t in live]
         self.output = output
+        self.checked_version = _Structure.version
 
     def guards_pass(self):
-        for module, state in self.modules:
-            if _module_state(module) != state:
-                return False
+        if _Structure.version != self.checked_version:
+            for module, state in self.modules:
+                if _module_state(module) != state:
+                    return False
+            self.checked_version = _Structure.version
         for t, requires_grad in self.watched:
             if t._requires_grad is not requires_grad:
                 return False
@@ -730,7 +752,7 @@ class Recorder:
         entry = self.call_nodes.get(id(node))
         if entry is not None:
             return lambda: entry.node
-        return lambda: node
+        return node
 
     def _leaf_ref(self, leaf):
         slot = self.input_tensors.get(id(leaf))

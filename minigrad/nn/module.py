@@ -268,6 +268,13 @@ def _typename(value):
     return type(value).__name__
 
 
+class _Structure:
+    """``version`` changes whenever any module's parameters, buffers, children or train/eval
+    mode change, so that ``mg.compile``'s guards look at the modules again only then."""
+
+    version = 0
+
+
 class Module:
     """Base class of all layers and models (``torch.nn.Module``).
 
@@ -412,6 +419,7 @@ class Module:
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add a parameter (a ``Parameter`` or None) under ``name``."""
+        _Structure.version += 1
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign parameter before Module.__init__() call")
         self._check_name(name, "parameter")
@@ -432,6 +440,7 @@ class Module:
         Buffers appear in ``state_dict()`` unless ``persistent=False``, and are converted by
         ``float()``/``double()``/``to()`` when they are floating point.
         """
+        _Structure.version += 1
         if "_buffers" not in self.__dict__:
             raise AttributeError("cannot assign buffer before Module.__init__() call")
         self._check_name(name, "buffer")
@@ -450,6 +459,7 @@ class Module:
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Add a child module (or None) under ``name``."""
+        _Structure.version += 1
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{_typename(module)} is not a Module subclass")
         self._check_name(name, "module")
@@ -461,6 +471,7 @@ class Module:
     register_module = add_module
 
     def __setattr__(self, name: str, value: Any) -> None:
+        _Structure.version += 1
         d = self.__dict__
         params = d.get("_parameters")
         if isinstance(value, Parameter):
@@ -509,6 +520,7 @@ class Module:
             object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
+        _Structure.version += 1
         for registry in (self._parameters, self._buffers, self._modules):
             if name in registry:
                 del registry[name]
@@ -643,6 +655,7 @@ class Module:
             raise ValueError("training mode is expected to be boolean")  # noqa: TRY004 (as torch)
         for module in self.modules():
             object.__setattr__(module, "training", mode)
+        _Structure.version += 1
         return self
 
     def eval(self) -> Self:
