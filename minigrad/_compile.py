@@ -542,23 +542,27 @@ class Recorder:
             self._uninstall()
 
     def _install(self):
+        # Swapped in for the recording only, so that eager code pays nothing for them: the
+        # engine's pass, the in-place bump, Tensor's value reads and Module.__call__.
         self._installed = (graph.capture, engine.run, graph.bump,
                            {name: Tensor.__dict__[name] for name in _READS
-                            if name in Tensor.__dict__})
+                            if name in Tensor.__dict__}, Module.__dict__["__call__"])
         graph.capture = self
         engine.run = self._backward_run
         graph.bump = self._bump
         for name, method in self._installed[3].items():
             setattr(Tensor, name, _reader(name, method))
+        Module.__call__ = _recording_call(self._installed[4])
 
     def _uninstall(self):
         installed = getattr(self, "_installed", None)
         if installed is None:
             return
         self._installed = None
-        graph.capture, engine.run, graph.bump, methods = installed
+        graph.capture, engine.run, graph.bump, methods, module_call = installed
         for name, method in methods.items():
             setattr(Tensor, name, method)
+        Module.__call__ = module_call
 
     def fail(self, reason):
         if self.failure is None:
@@ -928,6 +932,19 @@ def _reader(name, method):
         return method(self, *args, **kwargs)
 
     return read
+
+
+def _recording_call(call):
+    """``Module.__call__`` while recording: note the module (the guards watch it)."""
+
+    @functools.wraps(call)
+    def record(module, *args, **kwargs):
+        recorder = graph.capture
+        if recorder is not None:
+            recorder.record_module(module)
+        return call(module, *args, **kwargs)
+
+    return record
 
 
 def _node_name(node):

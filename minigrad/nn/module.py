@@ -301,8 +301,6 @@ class Module:
     forward: Callable[..., Any] = _forward_unimplemented
 
     def _call_impl(self, *args: Any, **kwargs: Any) -> Any:
-        if _graph.capture is not None:  # mg.compile guards the modules a step calls
-            _graph.capture.record_module(self)
         if self._hook_tables is None:
             return self.forward(*args, **kwargs)
         return self._call_with_hooks(args, kwargs)
