@@ -538,7 +538,7 @@ def reduce_axes(x, axis, op, keepdims):
     cdef Py_ssize_t inner = _prod(dims, last + 1, ndim)
     cdef ReduceOp code = RED_SUM if op in ("sum", "mean") else (
         RED_MAX if op == "max" else RED_MIN)
-    if code != RED_SUM and outer == 1 and inner == 1 and n > _BLOCK:
+    if code != RED_SUM and outer == 1 and inner == 1 and n > 512:
         # one long run: numpy's SIMD max is faster, once its ~1 us call cost is amortised
         return _reference.reduce_axes(x, axis, op, keepdims)
     out = np.empty(_reduced_shape(x.shape, first, last, keepdims), dtype=x.dtype)
