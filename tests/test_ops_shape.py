@@ -122,6 +122,12 @@ OPS = [
     Row("unfold_gap", lambda L, a: a.unfold(0, 2, 3), {"main": ((8, 2),)}),
     Row("unfold_wide", lambda L, a: a.unfold(-1, 4, 1), {"main": ((2, 5),)}),
     Row("unfold_zero_d", lambda L, a: a.unfold(0, 1, 1), {"zero_d": ((),)}),
+    # windows that tile the axis (the gradient is the windows laid end to end), along the
+    # last axis and along another; windows of step == size that leave a tail uncovered
+    Row("unfold_tiles", lambda L, a: a.unfold(1, 2, 2), {"main": ((2, 4),),
+                                                          "empty": ((0, 4),)}),
+    Row("unfold_tiles_first", lambda L, a: a.unfold(0, 2, 2), {"main": ((4, 3),)}),
+    Row("unfold_tail", lambda L, a: a.unfold(-1, 2, 2), {"main": ((3, 5),)}),
     # ----- views of the layout ------------------------------------------------------------------
     Row("unflatten", lambda L, a: L.unflatten(a, 1, (2, -1)), {"main": ((3, 4),),
                                                                "empty": ((0, 4),)}, ints=True),
@@ -233,6 +239,9 @@ OPS = [
     Row("einsum_diag", lambda L, a: L.einsum("ii->i", a), {"main": ((3, 3),)}),
     Row("einsum_diag_batch", lambda L, a: L.einsum("bii->bi", a), {"main": ((2, 3, 3),)}),
     Row("einsum_sum", lambda L, a: L.einsum("ijk->j", a), {"main": ((2, 3, 4),)}),
+    Row("einsum_sum_permuted", lambda L, a: L.einsum("ijk->ki", a), {"main": ((2, 3, 4),)}),
+    Row("einsum_sum_all", lambda L, a: L.einsum("ijk->", a), {"main": ((2, 3, 4),),
+                                                              "empty": ((2, 0, 4),)}),
     Row("einsum_transpose", lambda L, a: L.einsum("ij->ji", a), {"main": ((2, 3),)}),
     Row("einsum_outer", lambda L, a, b: L.einsum("i,j->ij", a, b), {"main": ((2,), (3,))}),
     Row("einsum_bmm", lambda L, a, b: L.einsum("bij,bjk->bik", a, b),

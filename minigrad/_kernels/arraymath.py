@@ -303,18 +303,34 @@ def segment_sum(grad, repeats, axis, size):
 def unfold(x, axis, size, step):
     """The windows of ``size`` elements every ``step`` along ``axis`` (``Tensor.unfold``):
     axis becomes the window count, and a new last axis of ``size`` runs along each window."""
-    count = (x.shape[axis] - size) // step + 1
-    shape = x.shape[:axis] + (count,) + x.shape[axis + 1:] + (size,)
-    strides = x.strides[:axis] + (x.strides[axis] * step,) + x.strides[axis + 1:] + \
-        (x.strides[axis],)
+    shape, strides = unfold_layout(x.shape, x.strides, axis, size, step)
     return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
+
+
+def unfold_layout(shape, strides, axis, size, step):
+    """The shape and strides of ``unfold``'s windows of an array of ``shape`` and
+    ``strides``."""
+    count = (shape[axis] - size) // step + 1
+    return (shape[:axis] + (count,) + shape[axis + 1:] + (size,),
+            strides[:axis] + (strides[axis] * step,) + strides[axis + 1:] + (strides[axis],))
 
 
 def unfold_backward(grad, shape, axis, size, step):
     """The derivative of ``unfold``: each window's gradient added back where the window was
     read (windows overlap when step < size)."""
-    out = np.zeros(shape, dtype=grad.dtype)
     count = grad.shape[axis]
+    if step == size and count * size == shape[axis]:
+        # The windows tile the axis: element j of window w came from w * size + j, so the
+        # gradient is the windows laid end to end (the window axis moved next to the count
+        # axis; a view of grad when its layout allows, one copy otherwise).
+        return np.reshape(np.moveaxis(grad, -1, axis + 1), shape)
+    out = np.zeros(shape, dtype=grad.dtype)
+    if step >= size:  # disjoint windows: one strided copy into the zeros
+        if count and size:
+            out_shape, out_strides = unfold_layout(shape, out.strides, axis, size, step)
+            windows = np.lib.stride_tricks.as_strided(out, out_shape, out_strides)
+            windows[...] = grad
+        return out
     lead = (slice(None),) * axis
     if size <= count:
         for j in range(size):  # the j-th element of every window at once
