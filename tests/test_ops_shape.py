@@ -227,7 +227,16 @@ OPS = [
         {"main": ((2, 4), (2, 3), (3, 4))}),
     Row("addmv", lambda L, c, a, b: L.addmv(c, a, b, alpha=3), {"main": ((2,), (2, 3), (3,)),
                                                                 "bcast": ((1,), (2, 3), (3,))}),
-    Row("addr", lambda L, c, a, b: c.addr(a, b, beta=2), {"main": ((2, 3), (2,), (3,))}),
+    Row("addr", lambda L, c, a, b: c.addr(a, b, beta=2), {"main": ((2, 3), (2,), (3,))},
+        ints=True),
+    # addr's one-pass op: an input broadcast along rows (the kernel reads one row again) and
+    # along columns and as 0-d (the reference), scaled; beta = 0 never reads the input
+    Row("addr_bcast", lambda L, c, a, b: L.addr(c, a, b, beta=0.5, alpha=-2),
+        {"row": ((3,), (2,), (3,)), "column": ((2, 1), (2,), (3,)), "zero_d": ((), (2,), (3,)),
+         "empty": ((0, 3), (0,), (3,))}),
+    Row("addr_beta0", lambda L, c, a, b: L.addr(c, a, b, beta=0, alpha=1.5),
+        {"main": ((2, 3), (2,), (3,))}),
+    Row("addr_int_input", lambda L, c, a, b: L.addr(c, a, b), {"main": ((2, 3), (2,), (3,))}),
     Row("baddbmm", lambda L, c, a, b: L.baddbmm(c, a, b, alpha=0.5),
         {"main": ((2, 2, 4), (2, 2, 3), (2, 3, 4)), "bcast": ((4,), (2, 2, 3), (2, 3, 4))}),
     Row("addbmm", lambda L, c, a, b: L.addbmm(c, a, b),
@@ -776,6 +785,20 @@ def test_out_argument_matches_torch(call):
     for (g, g_warned), (w, w_warned) in zip(mg_results, torch_results):
         np.testing.assert_array_equal(g, w)
         assert g_warned == w_warned
+
+
+def test_addr_with_beta_zero_ignores_nan_and_inf_in_input_like_torch():
+    values = [[np.nan, np.inf], [-np.inf, 1.0]]
+    results = []
+    for L in (mg, torch):
+        x = L.tensor(values, requires_grad=True)
+        a, b = L.tensor([1.0, 2.0], requires_grad=True), L.tensor([3.0, -1.0])
+        out = L.addr(x, a, b, beta=0)
+        out.sum().backward()
+        results.append((out.detach().numpy(), x.grad.numpy(), a.grad.numpy()))
+    for got, want in zip(*results):
+        np.testing.assert_array_equal(got, want)
+    assert np.isfinite(results[0][0]).all()
 
 
 def test_out_argument_refuses_autograd_like_torch():

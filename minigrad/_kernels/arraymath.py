@@ -221,6 +221,7 @@ def logcumsumexp(x, axis, reverse=False):
 __all__ += ["cross", "diagonal", "diagonal_scatter", "einsum", "expand", "flip",
             "repeat_interleave", "roll", "segment_sum", "tril", "triu", "unfold",
             "unfold_backward", "zeros"]
+__all__ += ["outer"]
 
 
 def zeros(shape, dtype):
@@ -340,6 +341,11 @@ def unfold_backward(grad, shape, axis, size, step):
             out[lead + (slice(w * step, w * step + size),)] += np.moveaxis(grad[lead + (w,)],
                                                                          -1, axis)
     return out
+
+
+def outer(a, b):
+    """out[i, j] = a[i] * b[j] for 1-D a and b (the gradient of a matrix-vector product)."""
+    return np.multiply.outer(a, b)
 
 
 def cross(a, b, axis):

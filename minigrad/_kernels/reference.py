@@ -1354,3 +1354,23 @@ def layer_norm_backward(grad, x, mean, inv_std, weight, need_x, need_weight, nee
         grad_x = (inv_std.astype(np.float64)[:, None] / d
                   * (d * dxh - sum_dxh - x_hat * sum_dxh_xh)).astype(dtype)
     return grad_x, grad_weight, grad_bias
+
+
+# ---------------------------------------------------------------------------------------------
+# Outer products (compiled in _shape)
+# ---------------------------------------------------------------------------------------------
+
+
+def outer(a, b):
+    """out[i, j] = a[i] * b[j] for 1-D a (n,) and b (m,) of one dtype -> (n, m)."""
+    return np.multiply.outer(a, b)
+
+
+def addr(input, vec1, vec2, beta, alpha):
+    """beta * input + alpha * outer(vec1, vec2) -> (n, m), computed as
+    beta * input[i, j] + (alpha * vec1[i]) * vec2[j]: input (None when beta is 0, so that
+    its NaN and inf do not reach the result) broadcasts to (n, m); one dtype throughout."""
+    out = np.multiply.outer(vec1 if alpha == 1 else vec1 * alpha, vec2)
+    if input is not None:
+        out += input if beta == 1 else input * beta
+    return out
