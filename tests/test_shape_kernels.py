@@ -110,3 +110,19 @@ def test_other_dtypes_go_to_the_reference(types):
     x = np.ones((3, 2), tx)
     assert_same(SHAPE.outer(a, b), reference.outer(a, b))
     assert_same(SHAPE.addr(x, a, b, 2, 1), reference.addr(x, a, b, 2, 1))
+
+
+@pytest.mark.parametrize("dtype", FLOATS + (np.int64,))
+@pytest.mark.parametrize("shapes, axis", [(((4, 3), (4, 3)), 1), (((1, 3), (5, 3)), -1),
+                                          (((3, 2, 4), (3, 1, 4)), 0),
+                                          (((2000, 3), (2000, 3)), 1),   # np.cross's side
+                                          (((3, 1500), (1, 3, 1500)), -2)])
+def test_cross_both_ways_match_numpy(dtype, shapes, axis):
+    """arraymath.cross takes rotated components of small arrays, np.cross of large ones."""
+    from minigrad._kernels import arraymath
+    rng = np.random.default_rng(3)
+    a, b = (rng.integers(-9, 10, size=s).astype(dtype) for s in shapes)
+    got = arraymath.cross(a, b, axis)
+    want = np.cross(a, b, axis=axis)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)

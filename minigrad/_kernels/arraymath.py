@@ -349,8 +349,18 @@ def outer(a, b):
 
 
 def cross(a, b, axis):
-    """The cross product of 3-vectors along ``axis`` (a and b broadcast)."""
-    return np.cross(a, b, axis=axis)
+    """The cross product of 3-vectors along ``axis`` (a and b broadcast): component k is
+    a[k+1] b[k+2] - a[k+2] b[k+1] (indices mod 3)."""
+    if a.size + b.size > _CROSS_TAKE_MAX:
+        return np.cross(a, b, axis=axis)
+    # np.cross moves axes and fills the components one by one: ~20 us of calls that a small
+    # product does not need; four takes of the rotated components do it in a third of that
+    # (on large arrays a take along a short axis is the slower of the two).
+    return a.take(_NEXT, axis) * b.take(_AFTER, axis) - a.take(_AFTER, axis) * b.take(_NEXT, axis)
+
+
+_NEXT, _AFTER = np.array([1, 2, 0]), np.array([2, 0, 1])
+_CROSS_TAKE_MAX = 4096
 
 
 # Contractions at most this many multiply-adds (the product of every label's size) go to

@@ -385,10 +385,11 @@ def cross(input, other, dim=None, *, out=None):
         raise RuntimeError(f"expected scalar type {_legacy(a)} but found {_legacy(b)}")
     if a._data.ndim != b._data.ndim:
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
-    if not _broadcastable(a._data.shape, b._data.shape):
+    try:
+        shape = np.broadcast_shapes(a._data.shape, b._data.shape)
+    except ValueError:
         raise RuntimeError(f"linalg.cross: the shapes {_shape(a)} and {_shape(b)} do not "
-                           f"broadcast")
-    shape = np.broadcast_shapes(a._data.shape, b._data.shape)
+                           f"broadcast") from None
     if dim is None:
         warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease "
                       "either pass the dim explicitly or simply use torch.linalg.cross.\nThe "
