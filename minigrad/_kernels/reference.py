@@ -1404,3 +1404,23 @@ def stable_argsort_f32(rows):
     """Per row of a float32 (m, n) array: the stable ascending argsort (NaN last, -0.0 equal
     to 0.0); int64."""
     return np.argsort(rows, axis=1, kind="stable").astype(np.int64, copy=False)
+
+
+# ---------------------------------------------------------------------------------------------
+# Outer products (compiled in _shape)
+# ---------------------------------------------------------------------------------------------
+
+
+def outer(a, b):
+    """out[i, j] = a[i] * b[j] for 1-D a (n,) and b (m,) of one dtype -> (n, m)."""
+    return np.multiply.outer(a, b)
+
+
+def addr(input, vec1, vec2, beta, alpha):
+    """beta * input + alpha * outer(vec1, vec2) -> (n, m), computed as
+    beta * input[i, j] + (alpha * vec1[i]) * vec2[j]: input (None when beta is 0, so that
+    its NaN and inf do not reach the result) broadcasts to (n, m); one dtype throughout."""
+    out = np.multiply.outer(vec1 if alpha == 1 else vec1 * alpha, vec2)
+    if input is not None:
+        out += input if beta == 1 else input * beta
+    return out
