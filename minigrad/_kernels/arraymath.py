@@ -106,12 +106,14 @@ def sum_to(grad, shape):
     input along new leading axes and along axes of size 1, so its gradient is the sum of the
     output gradient over exactly those axes."""
     extra = grad.ndim - len(shape)
-    if extra:
-        grad = grad.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
-    return grad
+    axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape)
+                                       if n == 1 and grad.shape[i + extra] != 1)
+    if not axes:
+        return grad
+    if grad.dtype.kind == "f":  # the backend's reduction: compiled, faster than ndarray.sum
+        from . import kernels
+        return kernels.reduce_axes(grad, axes, "sum", True).reshape(shape)
+    return grad.sum(axis=axes, keepdims=True).reshape(shape)
 
 
 def sum_backward(grad, shape, axis, keepdims):
