@@ -1,4 +1,5 @@
 """A character-level transformer language model on a text that ships with Python.
+==============================================================================
 
 Extends seed 004_a58549527fa08327.txt, whose applications list names text generation with
 cross-entropy and a Transformer sequence model ("序列建模任务如机器翻译、文本生成等需要使用交叉熵
@@ -113,7 +114,7 @@ def sample(model, itos, stoi, prompt, length, temperature=0.8):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--block-size", type=int, default=32)

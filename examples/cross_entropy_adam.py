@@ -1,4 +1,5 @@
 """Cross-entropy and Adam: the seed's Linear(784, 10) on random data, then real digits.
+====================================================================================
 
 Reproduces seed 004_a58549527fa08327.txt, section 4 ("具体最佳实践"):
 - 4.1: N = 10 random 784-dimensional inputs with random labels 0..9, ``Linear(784, 10)``,

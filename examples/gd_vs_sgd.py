@@ -1,4 +1,5 @@
 """Full-batch gradient descent vs stochastic gradient descent vs a decaying learning rate.
+=======================================================================================
 
 Reproduces seed 003_2df35c57be643b80.txt, sections 3.3-3.5 and 4 (梯度下降, 随机梯度下降,
 动态学习率梯度下降): fitting y = 3x + 2 + U(0, 1), x ~ U(0, 1), 100 samples, by

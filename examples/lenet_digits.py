@@ -1,4 +1,5 @@
 """A LeNet-style convolutional network on scikit-learn's handwritten digits.
+=========================================================================
 
 Extends the digits part of seed 004_a58549527fa08327.txt (cross-entropy on logits, Adam, the
 8x8 ``load_digits`` images) from an MLP to a small CNN, written exactly as in PyTorch:
@@ -61,7 +62,7 @@ class LeNet(nn.Module):
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--epochs", type=int, default=6 if QUICK else 40)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3)

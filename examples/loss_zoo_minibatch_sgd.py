@@ -1,4 +1,5 @@
 """The loss zoo, and linear regression by mini-batch SGD.
+======================================================
 
 Reproduces seed 002_46503aea7306a0b6.txt:
 - section 3.1 / 3.3: the five losses it lists (MSE, cross-entropy H(p, q), log loss,

@@ -1,4 +1,5 @@
 """MSE, MAE and binary cross-entropy by hand, and the seed's Keras program with minigrad's fit.
+============================================================================================
 
 Reproduces seed 001_d36e9898ab39264f.txt:
 - sections 3.1-3.3: the pure-Python definitions of the mean squared error, the mean absolute

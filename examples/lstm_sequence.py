@@ -1,4 +1,5 @@
 """An LSTM learns the adding problem (Hochreiter & Schmidhuber, 1997).
+===================================================================
 
 Extends seed 000_772b7dbcbab2887b.txt's training recipe (mean squared error, Adam with
 lr=0.01) from its MLP to the LSTM sequence model that seed 004_a58549527fa08327.txt names
@@ -56,7 +57,7 @@ class Adder(nn.Module):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--length", type=int, default=30, help="sequence length T")
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--steps", type=int, default=600)

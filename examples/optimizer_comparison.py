@@ -1,4 +1,5 @@
 """The optimizer zoo on three problems, then learning-rate schedules: tables and one figure.
+=========================================================================================
 
 The seeds all list optimizers: 000 section 3.2.2 (momentum, RMSprop, Adam), 002 section 3.2
 (gradient descent, SGD, momentum, Nesterov, "adaptive gradient"), 003 sections 3.3-3.5 (GD,

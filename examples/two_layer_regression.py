@@ -1,4 +1,5 @@
 """The two-layer regression network, trained with MSE and Adam.
+============================================================
 
 Reproduces seed 000_772b7dbcbab2887b.txt, section 4 ("具体代码实例", 4.1-4.5): two features
 x1, x2 ~ U(0, 1), 100 samples, y = 2 x1 + 3 x2 + U(0, 1); the network

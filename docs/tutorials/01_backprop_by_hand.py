@@ -1,4 +1,5 @@
 """Tutorial 1: backprop by hand, then with autograd, on the seed network.
+======================================================================
 
 The network of examples/two_layer_regression.py: two inputs x1, x2 ~ U(0, 1), the target
 y = 2 x1 + 3 x2 + noise, and

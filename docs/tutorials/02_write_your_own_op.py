@@ -1,4 +1,5 @@
 """Tutorial 2: write your own op, and prove its derivative right.
+==============================================================
 
 A custom op is a ``mg.autograd.Function`` in PyTorch's ctx style (the same class body runs on
 torch): ``forward`` computes the value and saves what the derivative needs, ``backward`` turns

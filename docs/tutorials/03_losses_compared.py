@@ -1,4 +1,5 @@
 """Tutorial 3: losses compared: values and gradients of MSE, MAE, Huber and cross-entropy.
+=======================================================================================
 
 A loss turns the residual r = prediction - target into one number; training follows its
 gradient dloss/dr. We let autograd compute each loss and its gradient on a grid of residuals

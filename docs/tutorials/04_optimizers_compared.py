@@ -1,4 +1,5 @@
 """Tutorial 4: optimizers compared, on Rosenbrock's valley and on the seed network.
+================================================================================
 
 Rosenbrock's function f(x, y) = (1 - x)^2 + 100 (y - x^2)^2 has its minimum f = 0 at (1, 1)
 at the end of a long, curved, flat-bottomed valley: plain gradient descent crawls along the

@@ -1,4 +1,5 @@
 """Tutorial 5: why is my loss NaN? Anomaly detection finds the op, and the line.
+=============================================================================
 
 A NaN rarely starts where it shows. Here a model learns to place points near targets with a
 distance written by hand, sqrt(sum((p - t)^2)). When a point sits exactly on its target the
