@@ -12,11 +12,11 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE / "_ext"))
 
-import minigrad  # noqa: E402
+import minigrad
 
 project = "minigrad"
 author = "the minigrad developers"
-copyright = "the minigrad developers"  # noqa: A001 - Sphinx's name for it
+copyright = "the minigrad developers"
 release = minigrad.__version__
 version = ".".join(release.split(".")[:2])
 
@@ -68,7 +68,9 @@ sphinx_gallery_conf = {
     "remove_config_comments": True,
     "abort_on_example_error": True,
     "show_memory": False,
-    "plot_gallery": "True",
+    # MINIGRAD_DOCS_GALLERY=0: the pages without running the programs (a quick look while
+    # editing; the real build runs them)
+    "plot_gallery": os.environ.get("MINIGRAD_DOCS_GALLERY", "1") != "0",
     "within_subsection_order": "FileNameSortKey",
     "min_reported_time": 1,
 }

@@ -2,7 +2,7 @@
 =========================================================================
 
 Extends the digits part of seed 004_a58549527fa08327.txt (cross-entropy on logits, Adam, the
-8x8 ``load_digits`` images) from an MLP to a small CNN, written exactly as in PyTorch:
+8x8 ``load_digits`` images) from an MLP to a small CNN, written exactly as in PyTorch::
 
     Conv2d(1, 16, 5, padding=2) -> ReLU -> MaxPool2d(2)     1 x 8x8  -> 16 x 4x4
     Conv2d(16, 32, 3, padding=1) -> ReLU -> MaxPool2d(2)    16 x 4x4 -> 32 x 2x2
@@ -22,8 +22,10 @@ regularisation stop near 97%, in PyTorch as here.
 Everything is seeded (``--seed``, default 0): the split, the initial weights, the shuffling,
 dropout.
 
-Run:  python examples/lenet_digits.py                  (full run, 40 epochs)
-      python examples/lenet_digits.py --epochs 6      (a quick run: about 96%)
+Run::
+
+    python examples/lenet_digits.py                  (full run, 40 epochs)
+    python examples/lenet_digits.py --epochs 6      (a quick run: about 96%)
 """
 import argparse
 import os

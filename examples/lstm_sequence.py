@@ -9,16 +9,18 @@ Each sequence has T steps of two features: a value drawn from U(0, 1) and a mark
 at exactly two random steps and 0 elsewhere. The target is the sum of the two marked values,
 read out of the LSTM's last hidden state by a linear layer. Predicting the mean (1.0) whatever
 the input gives a mean squared error of 1/6 ~= 0.167: a model must remember the marked values
-across the sequence to do better. Written exactly as in PyTorch:
+across the sequence to do better. Written exactly as in PyTorch::
 
     LSTM(2, hidden, batch_first=True) -> last step's output -> Linear(hidden, 1)
 
 trained with Adam on fresh random batches (no data set to download or overfit).
 
-Run:  python examples/lstm_sequence.py                 (T = 30, 600 steps: test MSE 0.0024,
-                                                         target < 0.01)
-      python examples/lstm_sequence.py --steps 400 --length 10      (a quick run:
-                                                         about 0.001)
+Run::
+
+    python examples/lstm_sequence.py                 (T = 30, 600 steps: test MSE 0.0024,
+                                                       target < 0.01)
+    python examples/lstm_sequence.py --steps 400 --length 10      (a quick run:
+                                                       about 0.001)
 """
 import argparse
 import time

@@ -7,6 +7,7 @@ Linear(2, 10) -> ReLU -> Linear(10, 1); the mean squared error; Adam with lr = 0
 1000 epochs of full-batch training, printing the loss every 100.
 
 Seed bugs fixed here:
+
 - The seed makes x1, x2 and y with numpy and hands the numpy arrays straight to ``torch.cat``
   and to the loss. PyTorch refuses both (``torch.cat`` wants a tuple of Tensors; ``mse_loss``
   a Tensor target). Here the data are minigrad Tensors from the start (``mg.rand``), in
@@ -14,7 +15,9 @@ Seed bugs fixed here:
 - The seed draws its data and initial weights without a seed; here ``mg.manual_seed(0)`` makes
   every number printed below the same on every run.
 
-Run:  python examples/two_layer_regression.py
+Run::
+
+    python examples/two_layer_regression.py
 """
 import time
 

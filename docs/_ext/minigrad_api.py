@@ -11,12 +11,11 @@ import importlib
 import inspect
 from pathlib import Path
 
+import public_api
 from docutils import nodes
 from docutils.statemachine import StringList
 from sphinx.util.docutils import SphinxDirective
 from sphinx.util.nodes import nested_parse_with_titles
-
-import public_api
 
 GENERATED = Path("api") / "generated"
 
@@ -100,7 +99,8 @@ def page_lines(page):
     for title, entries in merged.items():
         lines += _underline(title, "-")
         lines += [".. autosummary::", "   :nosignatures:", ""]
-        lines += [f"   {e.name}" for e in entries] + [""]
+        # (a constant's summary would be its type's docstring: constants are listed below only)
+        lines += [f"   {e.name}" for e in entries if e.kind != "data" or e.alias_of] + [""]
         for entry in entries:
             lines += _entry_lines(entry)
     return lines
@@ -117,7 +117,22 @@ def _entry_lines(entry):
         return [f".. autoclass:: {entry.name}", "   :members:", "   :show-inheritance:", ""]
     if entry.kind == "function":
         return [f".. autofunction:: {entry.name}", ""]
-    return [f".. autodata:: {entry.name}", "   :no-value:", ""]
+    return [f".. py:data:: {entry.name}", f"   :type: {_type_name(entry.obj)}", "",
+            f"   {_data_description(entry.obj)}", ""]
+
+
+def _type_name(obj):
+    kind = type(obj)
+    module = kind.__module__
+    return kind.__qualname__ if module == "builtins" else f"{module}.{kind.__qualname__}"
+
+
+def _data_description(obj):
+    """What a public constant holds: its value, or for a dict its keys. (autodoc would show
+    the docstring of the value's type, e.g. ``dict``'s, which says nothing about it.)"""
+    if isinstance(obj, dict):
+        return "Keys: " + ", ".join(f"``{key!r}``" for key in obj) + "."
+    return f"``{obj!r}``"
 
 
 def tensor_lines():

@@ -13,8 +13,10 @@ its first layer frozen: the output is then s * z + b for the fixed feature z = r
 @ w2^T (scaled to unit RMS), and the loss surface over (s, b) is a tilted bowl we can draw and watch each
 optimizer descend.
 
-Run:  python docs/tutorials/04_optimizers_compared.py [--out DIR]
-      (writes DIR/rosenbrock.png and DIR/seed_surface.png)
+Run::
+
+    python docs/tutorials/04_optimizers_compared.py [--out DIR]
+    (writes DIR/rosenbrock.png and DIR/seed_surface.png)
 """
 import argparse
 import os

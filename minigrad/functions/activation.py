@@ -78,7 +78,7 @@ def threshold_(input, threshold, value):
 
 
 def hardshrink(input, lambd=0.5):
-    """x where |x| > lambd, else 0 (see ``nn.functional.hardshrink``)."""
+    """x where ``|x| > lambd``, else 0 (see ``nn.functional.hardshrink``)."""
     from ..nn.functional import hardshrink as _hardshrink
     return _hardshrink(input, lambd)
 

@@ -308,7 +308,7 @@ def relu(input):
 
 
 def abs(input):
-    """|x|;  d/dx = sign(x) (0 at 0)."""
+    """``|x|``;  d/dx = sign(x) (0 at 0)."""
     _check_tensor(input, "abs")
     if input._data.dtype.kind == "b":
         raise _not_implemented("abs_cpu", input._data.dtype)
@@ -559,7 +559,7 @@ def hypot(input, other):
 
 
 def copysign(input, other):
-    """|input| with the sign of other (a Tensor or a number);  d/da = +-1 (0 at 0), d/db = 0."""
+    """``|input|`` with the sign of other (a Tensor or a number);  d/da = +-1 (0 at 0), d/db = 0."""
     return _binary_floating("copysign", E.Copysign, input, other, numbers_allowed=True)
 
 
@@ -714,7 +714,7 @@ def equal(input, other):
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """|input - other| <= atol + rtol |other| elementwise (equal infinities are close; NaNs
+    """``|input - other| <= atol + rtol |other|`` elementwise (equal infinities are close; NaNs
     are close to each other only with ``equal_nan``). Both tensors of one dtype."""
     _check_tensor(input, "isclose")
     _check_tensor(other, "isclose", "other", 2)

@@ -204,12 +204,14 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
-    """Batch normalisation of (N, C, *) input over all dimensions but dim 1.
+    """Batch normalisation of ``(N, C, *)`` input over all dimensions but dim 1.
 
     ``training=True``: normalise with the batch's mean and biased variance and, if running
-    statistics are given, update them in place with
+    statistics are given, update them in place with::
+
         running_mean = (1 - momentum) running_mean + momentum mean
         running_var  = (1 - momentum) running_var  + momentum var * m / (m - 1)   (unbiased)
+
     ``training=False``: normalise with the running statistics.
     """
     _check_tensor(input, "input", "batch_norm")

@@ -238,7 +238,7 @@ def threshold_(input, threshold, value):
 
 
 def hardshrink(input, lambd=0.5):
-    """x where |x| > lambd, else 0."""
+    """x where ``|x| > lambd``, else 0."""
     _check_input(input, "hardshrink")
     _require_floating(input, "hardshrink_cpu")
     return A.Hardshrink.apply(input, float(lambd))
@@ -261,7 +261,7 @@ def tanhshrink(input):
 
 
 def softsign(input):
-    """softsign(x) = x / (1 + |x|)."""
+    """``softsign(x) = x / (1 + |x|)``."""
     _check_input(input, "softsign")
     return input / (input.abs() + 1)
 
@@ -486,7 +486,7 @@ def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
 
 
 def one_hot(tensor, num_classes=-1):
-    """(*) int64 class indices -> (*, num_classes) int64, 1 at each index and 0 elsewhere;
+    """``(*)`` int64 class indices -> ``(*, num_classes)`` int64, 1 at each index and 0 elsewhere;
     ``num_classes=-1`` means max(tensor) + 1."""
     _check_tensor(tensor, "tensor", "one_hot")
     x = tensor._data

@@ -1100,7 +1100,7 @@ def _broadcast_along(values, axis, ndim):
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    """Resize the spatial dimensions of input (N, C, *spatial) to ``size`` (or to
+    """Resize the spatial dimensions of input ``(N, C, *spatial)`` to ``size`` (or to
     floor(in * ``scale_factor``)).
 
     modes: 'nearest' (source floor(dst * in / out)), 'nearest-exact' (floor((dst + 0.5) *
