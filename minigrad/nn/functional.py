@@ -102,6 +102,8 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x for x > 0, ``negative_slope * x`` otherwise, elementwise (any shape);
+    ``d/dx = 1[x > 0] + negative_slope 1[x <= 0]``."""
     return ops.LeakyReLU.apply(input, float(negative_slope))
 
 

@@ -135,6 +135,7 @@ def elu(input, alpha=1.0, inplace=False):
 
 
 def elu_(input, alpha=1.0):
+    """In place: ``elu(input, alpha)`` written into input."""
     return elu(input, alpha, inplace=True)
 
 
@@ -145,6 +146,7 @@ def selu(input, inplace=False):
 
 
 def selu_(input):
+    """In place: ``selu(input)`` written into input."""
     return selu(input, inplace=True)
 
 
@@ -159,6 +161,7 @@ def celu(input, alpha=1.0, inplace=False):
 
 
 def celu_(input, alpha=1.0):
+    """In place: ``celu(input, alpha)`` written into input."""
     return celu(input, alpha, inplace=True)
 
 
@@ -191,6 +194,7 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    """In place: input clamped to ``[min_val, max_val]``; ``d/dx = 1`` inside, 0 outside."""
     return hardtanh(input, min_val, max_val, inplace=True)
 
 
@@ -234,6 +238,7 @@ threshold = _threshold
 
 
 def threshold_(input, threshold, value):
+    """In place: input where ``input > threshold``, else ``value``."""
     return _threshold(input, threshold, value, inplace=True)
 
 
@@ -357,6 +362,7 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    """In place: ``rrelu(input, lower, upper, training)`` written into input."""
     return rrelu(input, lower, upper, training, inplace=True)
 
 

@@ -611,11 +611,15 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
                             ceil_mode=False, return_indices=False):
+    """``max_pool1d(..., return_indices=True)``: the pooled values and the position of
+    each maximum along the input's last dimension."""
     return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
 def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
                             ceil_mode=False, return_indices=False):
+    """``max_pool2d(..., return_indices=True)``: the pooled values and the position
+    ``h * W + w`` of each maximum in its plane."""
     return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
@@ -781,10 +785,14 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 
 
 def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
+    """``adaptive_max_pool1d(..., return_indices=True)``: the pooled values and the
+    position of each maximum."""
     return adaptive_max_pool1d(input, output_size, True)
 
 
 def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
+    """``adaptive_max_pool2d(..., return_indices=True)``: the pooled values and the
+    position ``h * W + w`` of each maximum in its plane."""
     return adaptive_max_pool2d(input, output_size, True)
 
 
@@ -1218,10 +1226,13 @@ def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=
 
 
 def upsample_nearest(input, size=None, scale_factor=None):
+    """Deprecated in PyTorch: ``interpolate(input, size, scale_factor, mode="nearest")``."""
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
 def upsample_bilinear(input, size=None, scale_factor=None):
+    """Deprecated in PyTorch: ``interpolate(input, size, scale_factor, mode="bilinear",
+    align_corners=True)`` on ``(N, C, H, W)`` input."""
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
