@@ -1345,7 +1345,7 @@ def _resolve_shape(shape, size):
 def _axis(dim, ndim):
     """A dim in [-ndim, ndim) as a non-negative axis, with torch's IndexError otherwise."""
     n = max(ndim, 1)
-    if not isinstance(dim, numbers.Integral):
+    if type(dim) is not int and not isinstance(dim, numbers.Integral):  # the ABC check is slow
         raise TypeError(f"dim must be an int, got {dim!r}")
     if not -n <= dim < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "
