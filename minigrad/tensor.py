@@ -911,9 +911,9 @@ class Tensor:
         return self.reshape(other.shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
-        """Dimensions ``start_dim`` to ``end_dim`` merged into one: ``(*a, d_s, ..., d_e, *b)`` ->
-        ``(*a, d_s * ... * d_e, *b)``; a view when the strides allow (as ``reshape``). A 0-d
-        tensor becomes shape ``(1,)``."""
+        """Dimensions ``start_dim`` to ``end_dim`` merged into one, their sizes multiplied:
+        ``(*a, d_s, ..., d_e, *b)`` -> ``(*a, prod(d_s..d_e), *b)``; a view when the strides
+        allow (as ``reshape``). A 0-d tensor becomes shape ``(1,)``."""
         nd = self._data.ndim
         start, end = _axis(start_dim, nd), _axis(end_dim, nd)  # (a 0-d tensor takes 0 or -1)
         if nd == 0:
