@@ -63,3 +63,21 @@ def test_an_object_reachable_under_two_names_is_documented_once(public_api):
     for entry in entries:
         if entry.alias_of:
             assert entry.alias_of in documented, entry.fullname
+
+
+def test_no_docstring_turns_shapes_into_emphasis(public_api):
+    # reStructuredText reads ``(*, in) ... (*, out)`` as emphasis and silently drops the stars
+    # (no warning, so the -W build cannot catch it): shapes with * belong in ``literals``.
+    core = pytest.importorskip("docutils.core")
+    nodes = pytest.importorskip("docutils.nodes")
+    seen, bad = set(), []
+    for name, obj in public_api.all_documented_objects():
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        tree = core.publish_doctree(inspect.getdoc(obj) or "",
+                                    settings_overrides={"report_level": 5, "halt_level": 5})
+        for node in tree.findall(lambda n: isinstance(n, (nodes.emphasis, nodes.strong))):
+            if any(c in node.astext() for c in "(),"):
+                bad.append(f"{name}: *{node.astext()[:40]}*")
+    assert not bad, bad

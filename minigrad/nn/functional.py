@@ -67,7 +67,8 @@ def _linear_shape_message(x_shape, weight_shape, bias_shape):
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """y = input @ weight.T + bias.  input (*, in), weight (out, in), bias (out,) -> (*, out)."""
+    """y = input @ weight.T + bias.  input ``(*, in)``, weight (out, in), bias (out,) ->
+    ``(*, out)``."""
     _check_tensor(input, "input", "linear")
     _check_tensor(weight, "weight", "linear")
     x_shape, w_shape = input._data.shape, weight._data.shape

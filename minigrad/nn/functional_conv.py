@@ -1242,7 +1242,7 @@ def upsample_bilinear(input, size=None, scale_factor=None):
 
 
 def pixel_shuffle(input, upscale_factor):
-    """(*, C r^2, H, W) -> (*, C, H r, W r):
+    """``(*, C r^2, H, W) -> (*, C, H r, W r)``:
     out[..., c, h r + i, w r + j] = in[..., c r^2 + i r + j, h, w]."""
     _check_tensor(input, "input", "pixel_shuffle")
     r = operator.index(upscale_factor)
@@ -1265,7 +1265,7 @@ def pixel_shuffle(input, upscale_factor):
 
 
 def pixel_unshuffle(input, downscale_factor):
-    """(*, C, H r, W r) -> (*, C r^2, H, W), the inverse of pixel_shuffle."""
+    """``(*, C, H r, W r) -> (*, C r^2, H, W)``, the inverse of pixel_shuffle."""
     _check_tensor(input, "input", "pixel_unshuffle")
     r = operator.index(downscale_factor)
     shape = _shape(input)
