@@ -68,7 +68,8 @@ def _linear_shape_message(x_shape, weight_shape, bias_shape):
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """y = input @ weight.T + bias.  input (*, in), weight (out, in), bias (out,) -> (*, out)."""
+    """y = input @ weight.T + bias.  input ``(*, in)``, weight (out, in), bias (out,) ->
+    ``(*, out)``."""
     _check_tensor(input, "input", "linear")
     _check_tensor(weight, "weight", "linear")
     x_shape, w_shape = input._data.shape, weight._data.shape
@@ -103,6 +104,8 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x for x > 0, ``negative_slope * x`` otherwise, elementwise (any shape);
+    ``d/dx = 1[x > 0] + negative_slope 1[x <= 0]``."""
     return ops.LeakyReLU.apply(input, float(negative_slope))
 
 
@@ -207,12 +210,14 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
 @_graph.replayed  # statistics in numpy, running statistics updated in place
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
-    """Batch normalisation of (N, C, *) input over all dimensions but dim 1.
+    """Batch normalisation of ``(N, C, *)`` input over all dimensions but dim 1.
 
     ``training=True``: normalise with the batch's mean and biased variance and, if running
-    statistics are given, update them in place with
+    statistics are given, update them in place with::
+
         running_mean = (1 - momentum) running_mean + momentum mean
         running_var  = (1 - momentum) running_var  + momentum var * m / (m - 1)   (unbiased)
+
     ``training=False``: normalise with the running statistics.
     """
     _check_tensor(input, "input", "batch_norm")

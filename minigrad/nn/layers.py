@@ -54,10 +54,10 @@ def _float_dtype(dtype):
 class Linear(Module):
     """y = x @ weight.T + bias.
 
-    Shapes: input (*, in_features), weight (out_features, in_features), bias (out_features,),
-    output (*, out_features). Initialisation as in PyTorch: ``kaiming_uniform_(a=sqrt(5))``
-    for the weight, which is U(-1/sqrt(in_features), 1/sqrt(in_features)), and the same
-    uniform distribution for the bias. Parameters are float32 unless ``dtype`` is given.
+    Shapes: input ``(*, in_features)``, weight (out_features, in_features), bias
+    (out_features,), output ``(*, out_features)``. Initialisation as in PyTorch:
+    ``kaiming_uniform_(a=sqrt(5))`` for the weight, which is U(-1/sqrt(in_features),
+    1/sqrt(in_features)), and the same uniform distribution for the bias. Parameters are float32 unless ``dtype`` is given.
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,

@@ -151,11 +151,17 @@ class LRScheduler:
     form) or from ``base_lrs``; some also implement ``_get_closed_form_lr()``, used by the
     deprecated ``step(epoch)``.
 
-    optimizer: the Optimizer whose lrs are scheduled.
-    last_epoch: -1 for a fresh run (every group's lr is recorded as ``group["initial_lr"]``
-        unless the group already has one); an epoch index to resume, when every group must
-        already hold "initial_lr" (as after loading an optimizer checkpoint).
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer whose lrs are scheduled.
+    last_epoch : int
+        -1 for a fresh run (every group's lr is recorded as ``group["initial_lr"]`` unless
+        the group already has one); an epoch index to resume, when every group must already
+        hold "initial_lr" (as after loading an optimizer checkpoint).
 
+    Notes
+    -----
     Attributes: ``base_lrs`` (the initial lrs, one per group), ``last_epoch`` (the index of
     the epoch whose lrs are set; 0 after construction), ``get_last_lr()``.
     """
@@ -521,8 +527,10 @@ class CosineAnnealingLR(LRScheduler):
 
         lr_t = eta_min + (initial_lr - eta_min) * (1 + cos(pi * t / T_max)) / 2
 
-    computed, as in PyTorch, recursively from the current lr:
+    computed, as in PyTorch, recursively from the current lr::
+
         lr_t = eta_min + (lr_{t-1} - eta_min) * (1 + cos(pi t / T_max)) / (1 + cos(pi (t-1) / T_max))
+
     (with a special case where the denominator vanishes, at t = T_max + 1 mod 2 T_max), so
     the sequence keeps going up again after T_max like PyTorch's does.
     """
@@ -644,7 +652,7 @@ class CyclicLR(LRScheduler):
     r"""Cyclical learning rates (Smith, 2017): the lr cycles between base_lr and max_lr.
 
     With c = floor(1 + t / (up + down)) the cycle number, x = 1 + t / (up + down) - c the
-    position in the cycle (0 to 1) and r = up / (up + down):
+    position in the cycle (0 to 1) and r = up / (up + down)::
 
         scale = x / r                  if x <= r    (rising half)
               = (x - 1) / (r - 1)      otherwise    (falling half)

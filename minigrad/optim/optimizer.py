@@ -189,9 +189,13 @@ def _grad_array(p, grad_first=False):
 class Optimizer:
     """Base class of all optimizers.
 
-    params: an iterable of Tensors, or of dicts each with a "params" entry and any
-        per-group hyper-parameters (the rest come from ``defaults``).
-    defaults: dict of hyper-parameter defaults.
+    Parameters
+    ----------
+    params : iterable
+        Tensors, or dicts each with a "params" entry and any per-group hyper-parameters (the
+        rest come from ``defaults``).
+    defaults : dict
+        The hyper-parameters' defaults.
     """
 
     def modified_arrays(self):
