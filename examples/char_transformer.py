@@ -1,4 +1,5 @@
 """A character-level transformer language model on a text that ships with Python.
+==============================================================================
 
 Extends seed 004_a58549527fa08327.txt, whose applications list names text generation with
 cross-entropy and a Transformer sequence model ("序列建模任务如机器翻译、文本生成等需要使用交叉熵
@@ -6,7 +7,7 @@ cross-entropy and a Transformer sequence model ("序列建模任务如机器翻�
 
 The text is the Zen of Python (``import this`` keeps it ROT13-encoded in ``this.s``), or the
 source of any standard-library module (``--module textwrap``): nothing is downloaded. The
-model is written exactly as in PyTorch:
+model is written exactly as in PyTorch::
 
     token embedding + position embedding                    (B, T) -> (B, T, d)
     num_layers x pre-norm TransformerEncoderLayer             causal self-attention, GELU MLP
@@ -17,10 +18,12 @@ of the text's character frequencies: the loss of the best model that ignores con
 that uses its context goes well below it (the run prints both), then samples new text one
 character at a time with ``mg.multinomial``.
 
-Run:  python examples/char_transformer.py                  (600 steps: 0.22 nats/char,
-                                                             0.07 of the 3.11 baseline)
-      python examples/char_transformer.py --steps 200 --batch-size 16    (a quick run: 0.55
-                                                             of the baseline)
+Run::
+
+    python examples/char_transformer.py                  (600 steps: 0.22 nats/char,
+                                                           0.07 of the 3.11 baseline)
+    python examples/char_transformer.py --steps 200 --batch-size 16    (a quick run: 0.55
+                                                           of the baseline)
 """
 import argparse
 import contextlib
@@ -113,7 +116,7 @@ def sample(model, itos, stoi, prompt, length, temperature=0.8):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--steps", type=int, default=600)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--block-size", type=int, default=32)

@@ -1,15 +1,19 @@
 """Cross-entropy and Adam: the seed's Linear(784, 10) on random data, then real digits.
+====================================================================================
 
 Reproduces seed 004_a58549527fa08327.txt, section 4 ("具体最佳实践"):
+
 - 4.1: N = 10 random 784-dimensional inputs with random labels 0..9, ``Linear(784, 10)``,
   ``F.softmax`` for the probabilities and ``F.cross_entropy`` on the logits;
 - 4.2: ``optim.Adam(model.parameters(), lr=0.001)`` for 100 epochs;
+
 then the same recipe (cross-entropy on logits + Adam) on real data: scikit-learn's
 ``load_digits`` (8x8 images of handwritten digits, 1797 samples) with a small MLP
 64 -> 64 -> ReLU -> 10, mini-batches from a ``DataLoader``, reporting the accuracy on a
 held-out test split.
 
 Seed details made explicit here:
+
 - 4.2 re-creates ``model`` (a fresh ``Linear(784, 10)``) and trains that one, so the loss
   printed in 4.1 belongs to a different model; here the same model is trained.
 - The seed has no seed, so its "Loss: 2.3849" cannot be reproduced; any value near
@@ -18,7 +22,9 @@ Seed details made explicit here:
 - Fitting 10 random points with 7850 parameters is memorisation, not learning: the loss goes to
   about 0, and says nothing about new data. The digits part measures what the recipe learns.
 
-Run:  python examples/cross_entropy_adam.py   (the digits part needs scikit-learn)
+Run::
+
+    python examples/cross_entropy_adam.py   (the digits part needs scikit-learn)
 """
 import math
 import os

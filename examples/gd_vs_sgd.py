@@ -1,15 +1,19 @@
 """Full-batch gradient descent vs stochastic gradient descent vs a decaying learning rate.
+=======================================================================================
 
 Reproduces seed 003_2df35c57be643b80.txt, sections 3.3-3.5 and 4 (梯度下降, 随机梯度下降,
 动态学习率梯度下降): fitting y = 3x + 2 + U(0, 1), x ~ U(0, 1), 100 samples, by
+
 - full-batch gradient descent (every step uses all 100 samples),
 - stochastic gradient descent (every step uses one random sample),
 - SGD with a decaying learning rate, alpha <- alpha * decay after every step (the seed's
   "learningRateDecay"; here via ``optim.lr_scheduler.ExponentialLR``),
+
 and comparing the three: parameters, loss, distance to the least-squares solution, and the
 loss curves (saved as gd_vs_sgd.png when matplotlib is installed).
 
 Seed bugs fixed here:
+
 - The seed's gradient ``2 * (X - X @ theta)`` never looks at y and has no bias term: it is not
   the gradient of any loss of this data. In the seed's full-batch program it is also a
   (100, 1) array, so ``theta - alpha * gradients`` turns theta into a (100, 1) array and
@@ -17,10 +21,14 @@ Seed bugs fixed here:
   theta <- theta - alpha * 2 x (1 - theta) is gradient *ascent* on (x - x theta)^2 (whose
   gradient is -2 x^2 (1 - theta)): theta - 1 grows by (1 + 2 alpha x) every step, so theta runs
   away from 1, whatever y is (both are run below to show it).
-  The right gradient: the model is y_hat = w x + b, the loss the mean squared error
+  The right gradient: the model is y_hat = w x + b, the loss the mean squared error ::
+
       J(w, b) = (1/n) sum_i (w x_i + b - y_i)^2,
-  and with residuals r_i = w x_i + b - y_i,
+
+  and with residuals r_i = w x_i + b - y_i, ::
+
       dJ/dw = (2/n) sum_i r_i x_i,        dJ/db = (2/n) sum_i r_i
+
   (n = 100 for full-batch steps, n = 1 for a stochastic step). Every step below computes this
   by hand in numpy and asserts that it equals what minigrad's autograd computes, and that the
   optimizer's update equals theta - alpha * gradient.
@@ -30,7 +38,9 @@ Seed bugs fixed here:
   This program uses alpha = 0.1 (stable below 2 / 2.5 = 0.8) and prints those numbers.
 - The seed uses no seed for its random index; here ``mg.manual_seed(0)`` fixes everything.
 
-Run:  python examples/gd_vs_sgd.py
+Run::
+
+    python examples/gd_vs_sgd.py
 """
 import os
 

@@ -1,7 +1,8 @@
 """A LeNet-style convolutional network on scikit-learn's handwritten digits.
+=========================================================================
 
 Extends the digits part of seed 004_a58549527fa08327.txt (cross-entropy on logits, Adam, the
-8x8 ``load_digits`` images) from an MLP to a small CNN, written exactly as in PyTorch:
+8x8 ``load_digits`` images) from an MLP to a small CNN, written exactly as in PyTorch::
 
     Conv2d(1, 16, 5, padding=2) -> ReLU -> MaxPool2d(2)     1 x 8x8  -> 16 x 4x4
     Conv2d(16, 32, 3, padding=1) -> ReLU -> MaxPool2d(2)    16 x 4x4 -> 32 x 2x2
@@ -21,8 +22,10 @@ regularisation stop near 97%, in PyTorch as here.
 Everything is seeded (``--seed``, default 0): the split, the initial weights, the shuffling,
 dropout.
 
-Run:  python examples/lenet_digits.py                  (full run, 40 epochs)
-      python examples/lenet_digits.py --epochs 6      (a quick run: about 96%)
+Run::
+
+    python examples/lenet_digits.py                  (full run, 40 epochs)
+    python examples/lenet_digits.py --epochs 6      (a quick run: about 96%)
 """
 import argparse
 import os
@@ -61,7 +64,7 @@ class LeNet(nn.Module):
 
 
 def parse_args():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--epochs", type=int, default=6 if QUICK else 40)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--lr", type=float, default=2e-3)

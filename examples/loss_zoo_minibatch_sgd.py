@@ -1,6 +1,8 @@
 """The loss zoo, and linear regression by mini-batch SGD.
+======================================================
 
 Reproduces seed 002_46503aea7306a0b6.txt:
+
 - section 3.1 / 3.3: the five losses it lists (MSE, cross-entropy H(p, q), log loss,
   SmoothL1 and "SmoothL2"), each written from the seed's formula in numpy and compared with
   minigrad's ``F.mse_loss``, ``F.cross_entropy``, ``F.nll_loss``, ``F.smooth_l1_loss``,
@@ -10,11 +12,13 @@ Reproduces seed 002_46503aea7306a0b6.txt:
   prediction (saved as minibatch_sgd.png when matplotlib is installed).
 
 Seed bugs fixed here:
-- "SmoothL2" as written, 0.5 y^2 for |y| <= 1 and |y| - 1 above, jumps at |y| = 1 (from 0.5
-  down to 0): a loss with a cliff. The values either side of 1 are printed below. The
-  continuous version of that shape is the Huber loss (0.5 y^2 inside, delta (|y| - delta/2)
-  outside: with delta = 1 the outer piece is |y| - 0.5, which meets 0.5 y^2 at |y| = 1 with
-  the same value and slope); minigrad's ``F.huber_loss`` is used instead.
+
+- "SmoothL2" as written, ``0.5 y^2`` for ``|y| <= 1`` and ``|y| - 1`` above, jumps at
+  ``|y| = 1`` (from 0.5 down to 0): a loss with a cliff. The values either side of 1 are
+  printed below. The continuous version of that shape is the Huber loss (``0.5 y^2`` inside,
+  ``delta (|y| - delta/2)`` outside: with delta = 1 the outer piece is ``|y| - 0.5``, which
+  meets ``0.5 y^2`` at ``|y| = 1`` with the same value and slope); minigrad's
+  ``F.huber_loss`` is used instead.
 - The seed samples each mini-batch's X and y with two *different* random index sets
   (``X[np.random.choice(...)]``, ``y[np.random.choice(...)]``), so the x's and y's of a
   batch are unrelated: the gradient 2/b X_b^T (X_b theta - y_b) then pulls theta towards 0, not
@@ -24,7 +28,9 @@ Seed bugs fixed here:
   ``y_test = 3 * X_test + np.random.randn(100, 1)`` broadcasts to a (100, 100) array and
   ``X_test.dot(theta)`` with theta (1, 1) raises a shape error; here X_test is a column (100, 1).
 
-Run:  python examples/loss_zoo_minibatch_sgd.py
+Run::
+
+    python examples/loss_zoo_minibatch_sgd.py
 """
 import os
 

@@ -1,6 +1,8 @@
 """MSE, MAE and binary cross-entropy by hand, and the seed's Keras program with minigrad's fit.
+============================================================================================
 
 Reproduces seed 001_d36e9898ab39264f.txt:
+
 - sections 3.1-3.3: the pure-Python definitions of the mean squared error, the mean absolute
   error and the binary cross-entropy (copied as the seed writes them), checked on sample data
   against minigrad's ``F.mse_loss``, ``F.l1_loss`` and ``F.binary_cross_entropy`` and against
@@ -12,14 +14,17 @@ Reproduces seed 001_d36e9898ab39264f.txt:
   Keras' default batch size 32: here one batch of all 21 samples per epoch).
 
 Seed bugs fixed here:
+
 - The seed calls ``np.array`` and ``np.random.normal`` in section 4 without importing numpy
   (its ``import numpy as np`` is in section 3.3's snippet) and without a seed; here numpy is
   imported and the noise comes from minigrad's seeded generator, so the output is repeatable.
 - The seed names MAE "均方根误差" (root mean square error); its formula and code are the mean
   *absolute* error, which is what is computed here.
 
-Run:  python examples/losses_and_keras_fit.py   (saves keras_fit_loss.png if matplotlib is
-installed)
+Run::
+
+    python examples/losses_and_keras_fit.py   (saves keras_fit_loss.png if matplotlib is
+    installed)
 """
 import numpy as np
 

@@ -1,4 +1,5 @@
 """An LSTM learns the adding problem (Hochreiter & Schmidhuber, 1997).
+===================================================================
 
 Extends seed 000_772b7dbcbab2887b.txt's training recipe (mean squared error, Adam with
 lr=0.01) from its MLP to the LSTM sequence model that seed 004_a58549527fa08327.txt names
@@ -8,16 +9,18 @@ Each sequence has T steps of two features: a value drawn from U(0, 1) and a mark
 at exactly two random steps and 0 elsewhere. The target is the sum of the two marked values,
 read out of the LSTM's last hidden state by a linear layer. Predicting the mean (1.0) whatever
 the input gives a mean squared error of 1/6 ~= 0.167: a model must remember the marked values
-across the sequence to do better. Written exactly as in PyTorch:
+across the sequence to do better. Written exactly as in PyTorch::
 
     LSTM(2, hidden, batch_first=True) -> last step's output -> Linear(hidden, 1)
 
 trained with Adam on fresh random batches (no data set to download or overfit).
 
-Run:  python examples/lstm_sequence.py                 (T = 30, 600 steps: test MSE 0.0024,
-                                                         target < 0.01)
-      python examples/lstm_sequence.py --steps 400 --length 10      (a quick run:
-                                                         about 0.001)
+Run::
+
+    python examples/lstm_sequence.py                 (T = 30, 600 steps: test MSE 0.0024,
+                                                       target < 0.01)
+    python examples/lstm_sequence.py --steps 400 --length 10      (a quick run:
+                                                       about 0.001)
 """
 import argparse
 import time
@@ -56,7 +59,7 @@ class Adder(nn.Module):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.partition("\n")[0])
     parser.add_argument("--length", type=int, default=30, help="sequence length T")
     parser.add_argument("--hidden", type=int, default=32)
     parser.add_argument("--steps", type=int, default=600)

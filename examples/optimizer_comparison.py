@@ -1,4 +1,5 @@
 """The optimizer zoo on three problems, then learning-rate schedules: tables and one figure.
+=========================================================================================
 
 The seeds all list optimizers: 000 section 3.2.2 (momentum, RMSprop, Adam), 002 section 3.2
 (gradient descent, SGD, momentum, Nesterov, "adaptive gradient"), 003 sections 3.3-3.5 (GD,
@@ -46,6 +47,7 @@ Update rules, with g the gradient and lr the learning rate (all as in PyTorch)::
     Muon        momentum, then the update matrix replaced by its nearest orthogonal matrix
 
 Seed formulas fixed here (minigrad's optimizers do the right thing):
+
 - 002 section 3.2 writes momentum (and "NAG") as v_t = beta v_{t-1} - alpha grad,
   theta_{t+1} = theta_t - v_t: with v already holding -alpha grad, subtracting it climbs the
   loss. One of the two signs must go (above: b accumulates +g and p moves by -lr b).
@@ -65,7 +67,9 @@ Seed formulas fixed here (minigrad's optimizers do the right thing):
 Learning rates are each optimizer's usual ones, picked once per problem (not tuned per run);
 they are printed under the table. Saves optimizer_comparison.png when matplotlib is installed.
 
-Run:  python examples/optimizer_comparison.py       (MINIGRAD_EXAMPLE_QUICK=1: fewer steps)
+Run::
+
+    python examples/optimizer_comparison.py       (MINIGRAD_EXAMPLE_QUICK=1: fewer steps)
 """
 import math
 import os

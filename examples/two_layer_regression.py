@@ -1,4 +1,5 @@
 """The two-layer regression network, trained with MSE and Adam.
+============================================================
 
 Reproduces seed 000_772b7dbcbab2887b.txt, section 4 ("具体代码实例", 4.1-4.5): two features
 x1, x2 ~ U(0, 1), 100 samples, y = 2 x1 + 3 x2 + U(0, 1); the network
@@ -6,6 +7,7 @@ Linear(2, 10) -> ReLU -> Linear(10, 1); the mean squared error; Adam with lr = 0
 1000 epochs of full-batch training, printing the loss every 100.
 
 Seed bugs fixed here:
+
 - The seed makes x1, x2 and y with numpy and hands the numpy arrays straight to ``torch.cat``
   and to the loss. PyTorch refuses both (``torch.cat`` wants a tuple of Tensors; ``mse_loss``
   a Tensor target). Here the data are minigrad Tensors from the start (``mg.rand``), in
@@ -13,7 +15,9 @@ Seed bugs fixed here:
 - The seed draws its data and initial weights without a seed; here ``mg.manual_seed(0)`` makes
   every number printed below the same on every run.
 
-Run:  python examples/two_layer_regression.py
+Run::
+
+    python examples/two_layer_regression.py
 """
 import time
 

@@ -39,6 +39,7 @@ long = int64
 int = int32
 
 from . import autograd, nn, optim, train, utils, viz
+from ._compile import compile
 from .serialization import CheckpointError, load, save
 
 
@@ -70,7 +71,8 @@ from .safetensors import load_file, save_file
 # The public names: what `from minigrad import *` gives and what type checkers see as
 # exported (mypy --strict re-exports only the names __all__ lists from a typed package).
 __all__ = [
-    "CheckpointError", "ShapeError", "Size", "Tensor", "autograd", "bool", "cuda", "device",
+    "CheckpointError", "ShapeError", "Size", "Tensor", "autograd", "bool", "compile", "cuda",
+    "device",
     "double", "dtype", "enable_grad", "float", "float16", "float32", "float64", "from_dlpack",
     "half", "inference_mode", "initial_seed", "int", "int8", "int16", "int32", "int64",
     "is_grad_enabled", "is_inference_mode_enabled", "linalg", "load", "load_file", "long",

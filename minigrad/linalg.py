@@ -7,14 +7,14 @@ __all__ = ["matrix_norm", "norm", "vector_norm"]
 
 
 def vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
-    """(sum |x|^ord)^(1/ord) over ``dim`` (all elements if None); ord inf / -inf: the largest
-    / smallest |x|; 0: the number of non-zero elements."""
+    """``(sum |x|^ord)^(1/ord)`` over ``dim`` (all elements if None); ord inf / -inf: the
+    largest / smallest ``|x|``; 0: the number of non-zero elements."""
     return _reduce._vector_norm(x, ord, dim, keepdim, dtype=dtype)
 
 
 def matrix_norm(A, ord="fro", dim=(-2, -1), keepdim=False, *, dtype=None):
     """The norm of the matrices over the two dims ``dim``: 'fro' (sqrt of the sum of squares),
-    1 / -1 (largest / smallest column sum of |a|), inf / -inf (the same for rows). 'nuc', 2
+    1 / -1 (largest / smallest column sum of ``|a|``), inf / -inf (the same for rows). 'nuc', 2
     and -2 need a singular value decomposition, which minigrad does not have."""
     return _reduce._matrix_norm(A, ord, dim, keepdim, dtype=dtype)
 

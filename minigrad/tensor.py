@@ -110,6 +110,7 @@ class Tensor:
 
     @property
     def requires_grad(self):
+        """Whether autograd records operations on this tensor (settable on leaves)."""
         return self._requires_grad
 
     @requires_grad.setter
@@ -117,6 +118,10 @@ class Tensor:
         self.requires_grad_(flag)
 
     def requires_grad_(self, requires_grad=True):
+        """Set ``requires_grad`` in place and return this tensor.
+
+        Only floating tensors can require gradients; only leaves can stop requiring them
+        (RuntimeError otherwise, as in PyTorch)."""
         if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError(
                 f"only Tensors of floating point and complex dtype can require gradients "
@@ -161,19 +166,23 @@ class Tensor:
 
     @property
     def grad_fn(self):
+        """The op that produced this tensor (its node in the graph), or None for a leaf."""
         fn = self._grad_fn
         return fn[0] if type(fn) is _graph.OutputRef else fn
 
     @property
     def is_leaf(self):
+        """True for a tensor no recorded op produced (user-created, or ``detach()``-ed)."""
         return self._grad_fn is None
 
     @property
     def retains_grad(self):
+        """True for a non-leaf tensor that called ``retain_grad()``."""
         return self._grad_fn is not None and getattr(self, "_retains_grad", False)
 
     @property
     def output_nr(self):
+        """Which output of its ``grad_fn`` this tensor is (0 for single-output ops)."""
         fn = self._grad_fn
         return fn[1] if type(fn) is _graph.OutputRef else 0
 
@@ -197,52 +206,67 @@ class Tensor:
 
     @property
     def shape(self):
+        """The size of each dimension, a ``minigrad.Size`` (a tuple)."""
         return Size(self._data.shape)
 
     @property
     def dtype(self):
+        """The element type, a ``minigrad.dtype`` (``minigrad.float32`` by default)."""
         return _dt.from_numpy_dtype(self._data.dtype)
 
     @property
     def ndim(self):
+        """The number of dimensions, ``len(shape)``."""
         return self._data.ndim
 
     @property
     def device(self):
+        """Always ``device('cpu')``: minigrad has no other devices."""
         return device("cpu")
 
     @property
     def is_cuda(self):
+        """Always False (CPU only)."""
         return False
 
     @property
     def T(self):
+        """This tensor with its dimensions reversed (a view): shape ``(d0, ..., dn)`` ->
+        ``(dn, ..., d0)``; the transpose of a matrix."""
         return self.permute(*reversed(range(self._data.ndim)))
 
     @property
     def mT(self):
+        """The transpose of the last two dimensions (a view): ``(*, m, n)`` -> ``(*, n, m)``."""
         return self.transpose(-2, -1)
 
     def is_floating_point(self):
+        """True if the dtype is a floating type (float16, float32, float64)."""
         return self._data.dtype.kind == "f"
 
     def is_complex(self):
+        """Always False: minigrad has no complex dtypes."""
         return self._data.dtype.kind == "c"
 
     def size(self, dim=None):
+        """The shape (a ``minigrad.Size``), or with ``dim`` the size of that dimension (an int;
+        negative dims count from the end)."""
         if dim is None:
             return Size(self._data.shape)
         return self._data.shape[_axis(dim, self._data.ndim)]
 
     def dim(self):
+        """The number of dimensions (``ndim``)."""
         return self._data.ndim
 
     def numel(self):
+        """The number of elements, the product of the shape (1 for a 0-d tensor)."""
         return int(self._data.size)
 
     nelement = numel
 
     def element_size(self):
+        """Bytes per element (4 for float32)."""
         return self._data.itemsize
 
     def __len__(self):
@@ -278,12 +302,15 @@ class Tensor:
         return (1, 0)  # (DLDeviceType.kDLCPU, device 0)
 
     def item(self):
+        """The value of a one-element tensor as a Python number (RuntimeError for any other
+        number of elements)."""
         if self._data.size != 1:
             raise RuntimeError(
                 f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
         return self._data.item()
 
     def tolist(self):
+        """The values as nested Python lists of numbers (a number for a 0-d tensor)."""
         return self._data.tolist()
 
     def __float__(self):
@@ -317,9 +344,13 @@ class Tensor:
         return self
 
     def clone(self):
+        """A copy with its own memory, recorded by autograd: ``d clone(x)/dx = 1`` (the
+        gradient passes through unchanged)."""
         return ops.Clone.apply(self)
 
     def contiguous(self):
+        """This tensor if its memory is C-contiguous, else a contiguous copy (``clone``:
+        the gradient passes through)."""
         return self if self._data.flags.c_contiguous else ops.Clone.apply(self)
 
     def to(self, *args, **kwargs):
@@ -359,24 +390,31 @@ class Tensor:
         return self.to(_dt.as_dtype(dtype))
 
     def float(self):
+        """This tensor as float32 (itself if it is already); differentiable for floating input."""
         return self._cast(_dt.float32)
 
     def double(self):
+        """This tensor as float64 (itself if it is already); differentiable for floating input."""
         return self._cast(_dt.float64)
 
     def half(self):
+        """This tensor as float16 (itself if it is already); differentiable for floating input."""
         return self._cast(_dt.float16)
 
     def long(self):
+        """This tensor as int64 (itself if it is already); not differentiable."""
         return self._cast(_dt.int64)
 
     def int(self):
+        """This tensor as int32 (itself if it is already); not differentiable."""
         return self._cast(_dt.int32)
 
     def bool(self):
+        """This tensor as bool (nonzero is True); not differentiable."""
         return self._cast(_dt.bool_)
 
     def cpu(self):
+        """This tensor itself (it is already on the CPU, minigrad's only device)."""
         return self
 
     # ----- autograd ---------------------------------------------------------------------------
@@ -652,60 +690,83 @@ class Tensor:
         return self._binary_inplace(other, ops.Pow, np.power)
 
     def add_(self, other, *, alpha=1):
+        """In place: ``self += alpha * other`` (other broadcast to self's shape);
+        ``d/dself = 1``, ``d/dother = alpha``."""
         return self._binary_inplace(other, ops.Add, np.add, alpha)
 
     def sub_(self, other, *, alpha=1):
+        """In place: ``self -= alpha * other`` (other broadcast to self's shape);
+        ``d/dself = 1``, ``d/dother = -alpha``."""
         return self._binary_inplace(other, ops.Sub, np.subtract, alpha)
 
     def mul_(self, other):
+        """In place: ``self *= other`` (broadcast to self's shape); ``d/dself = other``,
+        ``d/dother = self`` (the old value)."""
         return self._binary_inplace(other, ops.Mul, np.multiply)
 
     def div_(self, other):
+        """In place: ``self /= other`` (broadcast to self's shape); ``d/dself = 1 / other``,
+        ``d/dother = -self / other^2``."""
         return self._binary_inplace(other, ops.Div, np.true_divide)
 
     def pow_(self, exponent):
+        """In place: ``self = self ** exponent``; ``d/dself = exponent * self^(exponent - 1)``,
+        ``d/dexponent = self^exponent * log(self)``."""
         return self._binary_inplace(exponent, ops.Pow, np.power)
 
     def _unary_inplace(self, method, *args, **kwargs):
         return self._inplace(lambda x: getattr(x, method)(*args, **kwargs))
 
     def neg_(self):
+        """In place: ``self = -self``; ``d/dx = -1``."""
         return self._unary_inplace("neg")
 
     def exp_(self):
+        """In place: ``self = exp(self)``; ``d/dx = exp(x)``."""
         return self._unary_inplace("exp")
 
     def log_(self):
+        """In place: ``self = log(self)``; ``d/dx = 1 / x``."""
         return self._unary_inplace("log")
 
     def sqrt_(self):
+        """In place: ``self = sqrt(self)``; ``d/dx = 1 / (2 sqrt(x))``."""
         return self._unary_inplace("sqrt")
 
     def abs_(self):
+        """In place: ``self = |self|``; ``d/dx = sign(x)``."""
         return self._unary_inplace("abs")
 
     def relu_(self):
+        """In place: ``self = max(self, 0)``; ``d/dx = 1[x > 0]``."""
         return self._unary_inplace("relu")
 
     def sigmoid_(self):
+        """In place: ``self = 1 / (1 + exp(-self))``; ``d/dx = s (1 - s)``."""
         return self._unary_inplace("sigmoid")
 
     def tanh_(self):
+        """In place: ``self = tanh(self)``; ``d/dx = 1 - tanh(x)^2``."""
         return self._unary_inplace("tanh")
 
     def clamp_(self, min=None, max=None):
+        """In place: every element limited to ``[min, max]`` (either may be None, not both);
+        ``d/dx = 1`` inside the range, 0 where clamped."""
         operands = tuple(v for v in (min, max) if isinstance(v, Tensor))
         return self._inplace(lambda x: x.clamp(min, max), operands)
 
     clip_ = clamp_
 
     def clamp_min_(self, min):
+        """In place: ``self = max(self, min)``; ``d/dx = 1[x >= min]``."""
         return self.clamp_(min=min)
 
     def clamp_max_(self, max):
+        """In place: ``self = min(self, max)``; ``d/dx = 1[x <= max]``."""
         return self.clamp_(max=max)
 
     def zero_(self):
+        """Set every element to 0, in place (``fill_(0)``); returns this tensor."""
         return self.fill_(0)
 
     def fill_(self, value):
@@ -808,9 +869,11 @@ class Tensor:
     clip = clamp
 
     def clamp_min(self, min):
+        """``max(self, min)`` elementwise; ``d/dx = 1[x >= min]``."""
         return self.clamp(min=min)
 
     def clamp_max(self, max):
+        """``min(self, max)`` elementwise; ``d/dx = 1[x <= max]``."""
         return self.clamp(max=max)
 
     # ----- reductions ---------------------------------------------------------------------
@@ -840,12 +903,17 @@ class Tensor:
         return _view(self, ops.Reshape, "reshape", target)
 
     def view_as(self, other):
+        """``self.view(other.shape)``: a view with ``other``'s shape."""
         return self.view(other.shape)
 
     def reshape_as(self, other):
+        """``self.reshape(other.shape)``: ``other``'s shape, a view when possible."""
         return self.reshape(other.shape)
 
     def flatten(self, start_dim=0, end_dim=-1):
+        """Dimensions ``start_dim`` to ``end_dim`` merged into one, their sizes multiplied:
+        ``(*a, d_s, ..., d_e, *b)`` -> ``(*a, prod(d_s..d_e), *b)``; a view when the strides
+        allow (as ``reshape``). A 0-d tensor becomes shape ``(1,)``."""
         nd = self._data.ndim
         start, end = _axis(start_dim, nd), _axis(end_dim, nd)  # (a 0-d tensor takes 0 or -1)
         if nd == 0:
@@ -859,6 +927,8 @@ class Tensor:
                             shape[end + 1:])
 
     def transpose(self, dim0, dim1):
+        """Dimensions ``dim0`` and ``dim1`` swapped (a view); the gradient is transposed
+        back."""
         nd = self._data.ndim
         a, b = _axis(dim0, nd), _axis(dim1, nd)
         axes = list(range(nd))
@@ -867,6 +937,8 @@ class Tensor:
         return _view(self, ops.Permute, "permute", tuple(axes))
 
     def t(self):
+        """The transpose of a tensor of at most 2 dimensions (a view): ``(m, n)`` -> ``(n, m)``;
+        0-d and 1-d tensors are returned as they are."""
         if self._data.ndim > 2:
             raise ShapeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                              f"{self._data.ndim}D")
@@ -874,6 +946,8 @@ class Tensor:
             _view(self, ops.Permute, "permute", tuple(range(self._data.ndim)))
 
     def permute(self, *dims):
+        """The dimensions reordered (a view): result dimension i is input dimension
+        ``dims[i]``; the gradient is permuted back by the inverse order."""
         dims = _size(dims)
         nd = self._data.ndim
         if len(dims) != nd:
@@ -886,6 +960,8 @@ class Tensor:
         return _view(self, ops.Permute, "permute", axes)
 
     def unsqueeze(self, dim):
+        """A dimension of size 1 inserted at ``dim`` (a view; ``dim`` in
+        ``[-ndim - 1, ndim]``)."""
         axis = _axis(dim, self._data.ndim + 1)
         shape = self._data.shape
         return _view(self, ops.Reshape, "reshape", shape[:axis] + (1,) + shape[axis:])
@@ -902,6 +978,9 @@ class Tensor:
         return _view(self, ops.Reshape, "reshape", new)
 
     def expand(self, *sizes):
+        """A view with size-1 dimensions repeated to ``sizes`` without copying (-1 keeps a
+        size; new leading dimensions may be added). The gradient is summed over the expanded
+        dimensions."""
         sizes = _size(sizes)
         shape = self._data.shape
         if len(sizes) < len(shape):
@@ -929,6 +1008,7 @@ class Tensor:
         return _view(self, ops.Expand, "expand", tuple(target))
 
     def expand_as(self, other):
+        """``self.expand(other.shape)``."""
         return self.expand(other.shape)
 
     def __getitem__(self, index):
@@ -975,6 +1055,9 @@ class Tensor:
     # ----- matrix ops -------------------------------------------------------------------------
 
     def matmul(self, other):
+        """The matrix product ``self @ other`` (``minigrad.matmul``): 1-D, 2-D and batched
+        operands with broadcasting batch dimensions, ``(*, n, k) @ (*, k, m) -> (*, n, m)``;
+        ``d/dA = G B^T``, ``d/dB = A^T G``."""
         return matmul(self, other)
 
     def mm(self, other):
@@ -1000,6 +1083,7 @@ class Size(tuple):
         return f"minigrad.Size({list(self)})"
 
     def numel(self):
+        """The number of elements of a tensor of this shape, the product of the sizes."""
         return int(np.prod(self))
 
 
@@ -1261,7 +1345,7 @@ def _resolve_shape(shape, size):
 def _axis(dim, ndim):
     """A dim in [-ndim, ndim) as a non-negative axis, with torch's IndexError otherwise."""
     n = max(ndim, 1)
-    if not isinstance(dim, numbers.Integral):
+    if type(dim) is not int and not isinstance(dim, numbers.Integral):  # the ABC check is slow
         raise TypeError(f"dim must be an int, got {dim!r}")
     if not -n <= dim < n:
         raise IndexError(f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], "

@@ -1,4 +1,4 @@
-"""A Keras-style training helper: ``fit`` a model on arrays or a DataLoader, ``evaluate`` it.
+"""A Keras-style training helper: ``fit`` a model on arrays or a DataLoader, ``evaluate`` it::
 
     import minigrad as mg
     from minigrad import nn
@@ -28,7 +28,7 @@ model's inputs to floatx), integer targets ``y`` stay int64 (class labels). Like
 floating ``x`` or ``y`` of length N is read as N samples of one feature, shape ``(N, 1)``.
 
 Losses by Keras name (or pass any callable ``loss(output, target) -> scalar Tensor``, such as
-``nn.CrossEntropyLoss()`` or ``F.mse_loss``):
+``nn.CrossEntropyLoss()`` or ``F.mse_loss``)::
 
     'mse', 'mean_squared_error'        F.mse_loss
     'mae', 'mean_absolute_error'       F.l1_loss
@@ -51,7 +51,7 @@ output of shape (N, 1)) and cast to the output's dtype.
 
 Optimizers by Keras name (or pass a ``minigrad.optim`` optimizer built on the model's
 parameters). Keras' default hyper-parameters, run with PyTorch's update formulas (which place
-eps slightly differently from Keras; the difference is far below anything a plot shows):
+eps slightly differently from Keras; the difference is far below anything a plot shows)::
 
     'sgd'      SGD(lr=0.01)
     'adam'     Adam(lr=0.001, betas=(0.9, 0.999), eps=1e-7)
@@ -395,19 +395,33 @@ def fit(model, x, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=T
         validation_data=None, verbose=1):
     """Train ``model`` for ``epochs`` passes over the data; return a ``History``.
 
-    model: an ``nn.Module``.
-    x, y: arrays / Tensors of N samples (``x[i]`` goes in, ``y[i]`` is its target), or x a
+    Parameters
+    ----------
+    model : Module
+        The model to train.
+    x, y
+        Arrays / Tensors of N samples (``x[i]`` goes in, ``y[i]`` is its target), or x a
         DataLoader / Dataset yielding ``(inputs, targets)`` with y None.
-    loss: a Keras name (see the module docstring) or a callable ``loss(output, target)``.
-    optimizer: a Keras name (built on ``model.parameters()`` with Keras' defaults) or a
+    loss : str or callable
+        A Keras name (see the module docstring) or a callable ``loss(output, target)``.
+    optimizer : str or Optimizer
+        A Keras name (built on ``model.parameters()`` with Keras' defaults) or a
         ``minigrad.optim`` optimizer.
-    epochs: passes over the data. batch_size: samples per step (None: all of them).
-    shuffle: reshuffle the samples every epoch (minigrad's generator: ``mg.manual_seed``
-        makes it reproducible). Both are ignored when x is a DataLoader.
-    validation_data: ``(x_val, y_val)`` or a DataLoader/Dataset, evaluated (no gradients,
+    epochs : int
+        Passes over the data.
+    batch_size : int, optional
+        Samples per step (None: all of them). Ignored when x is a DataLoader.
+    shuffle : bool
+        Reshuffle the samples every epoch (minigrad's generator: ``mg.manual_seed`` makes it
+        reproducible). Ignored when x is a DataLoader.
+    validation_data : optional
+        ``(x_val, y_val)`` or a DataLoader/Dataset, evaluated (no gradients,
         ``model.eval()``) after every epoch into ``history.history['val_loss']``.
-    verbose: 0 silent, 1 progress bar (tqdm) or one line per epoch, 2 one line per epoch.
+    verbose : int
+        0 silent, 1 progress bar (tqdm) or one line per epoch, 2 one line per epoch.
 
+    Notes
+    -----
     The model is in training mode while it trains and left in the mode it was in before.
     """
     _check_model(model, "fit")
@@ -471,11 +485,18 @@ def fit(model, x, y=None, *, loss, optimizer, epochs=1, batch_size=32, shuffle=T
 def evaluate(model, x, y=None, loss=None, *, batch_size=None):
     """The loss of ``model`` on (x, y) as a float, without gradients, in ``model.eval()`` mode.
 
-    x, y: as in ``fit`` (arrays / Tensors, or x a DataLoader / Dataset and y None).
-    loss: a Keras name or a callable ``loss(output, target)`` (required).
-    batch_size: evaluate in batches of this size (None: all samples at once). The result is
-        the batch losses' mean weighted by batch size, so for a loss that averages over
-        samples it does not depend on batch_size.
+    Parameters
+    ----------
+    model : Module
+        The model.
+    x, y
+        As in ``fit`` (arrays / Tensors, or x a DataLoader / Dataset and y None).
+    loss : str or callable
+        A Keras name or a callable ``loss(output, target)`` (required).
+    batch_size : int, optional
+        Evaluate in batches of this size (None: all samples at once). The result is the
+        batch losses' mean weighted by batch size, so for a loss that averages over samples
+        it does not depend on batch_size.
     """
     _check_model(model, "evaluate")
     if loss is None:

@@ -138,21 +138,32 @@ def draw_graph(tensor, show=("shape",), params=None, module=None, collapse=False
                trace=None, max_values=4, rankdir="TB", title=None):
     """A picture of the graph that produced ``tensor``.
 
-    tensor: the output (usually a loss); its ``grad_fn`` is the newest op.
-    show: any of ``'shape'`` (output shapes), ``'value'`` (values of tensors with at most
+    Parameters
+    ----------
+    tensor : Tensor
+        The output (usually a loss); its ``grad_fn`` is the newest op.
+    show : tuple of str
+        Any of ``'shape'`` (output shapes), ``'value'`` (values of tensors with at most
         ``max_values`` elements), ``'grad'`` (gradients: small ones written out, else their
         2-norm), ``'norm'`` (gradient 2-norms only).
-    params: ``{name: tensor}`` naming leaves and inputs, e.g.
+    params : dict, optional
+        ``{name: tensor}`` naming leaves and inputs, e.g.
         ``dict(model.named_parameters(), x=x, y=y)``.
-    module: an ``nn.Module``: the ops that use a sub-module's own parameters are drawn in one
-        box per sub-module (a Graphviz cluster); ``collapse=True`` draws each such box as a
-        single node. (Ops are attributed by the parameters they read: a parameter-free module
-        such as ``nn.ReLU`` has no box.)
-    trace: a ``mg.autograd.trace`` of a backward through this graph: each op shows the norm
-        of the gradient it received.
-    rankdir: Graphviz's direction, ``'TB'`` (inputs on top) or ``'LR'``.
+    module : Module, optional
+        The ops that use a sub-module's own parameters are drawn in one box per sub-module
+        (a Graphviz cluster); ``collapse=True`` draws each such box as a single node. (Ops
+        are attributed by the parameters they read: a parameter-free module such as
+        ``nn.ReLU`` has no box.)
+    trace : optional
+        A ``mg.autograd.trace`` of a backward through this graph: each op shows the norm of
+        the gradient it received.
+    rankdir : str
+        Graphviz's direction, ``'TB'`` (inputs on top) or ``'LR'``.
 
-    Returns a ``graphviz.Digraph`` when ``graphviz`` is importable, else a ``GraphPicture``.
+    Returns
+    -------
+    graphviz.Digraph or GraphPicture
+        A ``graphviz.Digraph`` when ``graphviz`` is importable, else a ``GraphPicture``.
     """
     if isinstance(show, str):
         show = (show,)

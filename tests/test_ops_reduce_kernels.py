@@ -1,4 +1,5 @@
-"""The compiled reduction and index kernels (_reduce.pyx, _index.pyx) against their numpy
+"""The compiled reduction, index and selection kernels (_reduce.pyx, _index.pyx, _select.pyx)
+against their numpy
 twins in reference.py, in float32 and float64, through every fast path and the fallback:
 axes (leading, trailing, middle, runs, non-adjacent), layouts (C, Fortran, transposed,
 sliced, byte-swapped), empty and 0-d arrays, NaN and infinities, repeated indices, and the
@@ -6,6 +7,7 @@ reference itself against a direct formula so that it is not only compared with i
 """
 import inspect
 import itertools
+import math
 
 import numpy as np
 import pytest
@@ -13,7 +15,7 @@ import pytest
 from minigrad import _kernels
 from minigrad._kernels import reference
 
-MODULES = ("_reduce", "_index")
+MODULES = ("_reduce", "_index", "_select")
 FLOATS = (np.float32, np.float64)
 TOL = {np.dtype(np.float32): {"rtol": 3e-6, "atol": 1e-6},
        np.dtype(np.float64): {"rtol": 1e-12, "atol": 1e-300}}
@@ -32,7 +34,8 @@ def twins():
 TWINS = twins()
 KERNELS = ("reduce_axes", "sum_backward", "arg_extreme", "var_axes", "cumsum", "cumprod",
            "cumulative_extreme_indices", "take_along_axis", "scatter_along_axis",
-           "put_along_axis", "scatter_index", "scatter_reduce", "index_range")
+           "put_along_axis", "scatter_index", "scatter_reduce", "index_range",
+           "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32")
 
 
 def test_every_kernel_of_these_modules_has_a_twin_with_its_signature():
@@ -380,3 +383,103 @@ def test_integer_inputs_go_to_numpy(rng):
     take, take_ref = TWINS["take_along_axis"]
     i = np.array([[0, 3], [1, 1], [2, 0]])
     assert_same(take(x, i, 1), take_ref(x, i, 1))
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32])
+def test_take_along_axis_of_integers(rng, dtype):
+    take, take_ref = TWINS["take_along_axis"]
+    for shape, axis, m in GATHER_CASES:
+        index_shape = list(shape)
+        index_shape[axis] = m if shape[axis] else 0
+        indices = _indices(rng, index_shape, axis, max(shape[axis], 1))
+        x = rng.integers(-2**31, 2**31, shape).astype(dtype)
+        for name, v in layouts(x):
+            got = take(v, indices, axis)
+            assert_same(got, take_ref(v, indices, axis))
+            assert got.dtype.newbyteorder("=") == dtype
+
+
+# ---------------------------------------------------------------------------------------------
+# Selections (_select.pyx): each compiled kernel against its reference, and the reference
+# against a definition written out with Python's sorted()
+# ---------------------------------------------------------------------------------------------
+
+
+def _rows_with_ties_and_nan(rng, m, n, dtype):
+    x = rng.integers(-3, 4, (m, n)).astype(dtype)  # few distinct values: many ties
+    if np.dtype(dtype).kind == "f" and x.size > 3:
+        x.reshape(-1)[rng.choice(x.size, max(1, x.size // 5), replace=False)] = np.nan
+        x.reshape(-1)[rng.integers(x.size)] = -0.0
+    return x
+
+
+def _mode_by_hand(row):
+    """The smallest of the most frequent values (NaN never equal to anything), last index."""
+    counts = {}
+    for v in row:
+        if not math.isnan(v):
+            counts[v] = counts.get(v, 0) + 1
+    if not counts:
+        return len(row) - 1
+    top = max(counts.values())
+    value = min(v for v, c in counts.items() if c == top)
+    return max(i for i, v in enumerate(row) if v == value)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.int64])
+@pytest.mark.parametrize("m, n", [(1, 1), (1, 7), (5, 30), (3, 200), (0, 4)])
+def test_mode_indices(rng, m, n, dtype):
+    compiled, ref = TWINS["mode_indices"]
+    x = _rows_with_ties_and_nan(rng, m, n, dtype)
+    got = compiled(x)
+    assert_same(got, ref(x))
+    assert got.tolist() == [_mode_by_hand(list(row)) for row in x]
+    if dtype == np.float64 and m:
+        allnan = np.full((2, n), np.nan)
+        assert_same(compiled(allnan), ref(allnan))
+
+
+def _order_by_hand(row, largest):
+    """Indices by (value, then index), NaN the largest value."""
+    def key(i):
+        v = row[i]
+        rank = (1, 0.0) if math.isnan(v) else (0, float(v))
+        return ((-rank[0], -rank[1]) if largest else rank), i
+    return sorted(range(len(row)), key=key)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("m, n, k", [(1, 1, 1), (4, 9, 3), (3, 40, 32), (2, 50, 33),
+                                     (6, 20, 0), (1, 100, 100)])
+def test_topk_indices(rng, m, n, k, largest, dtype):
+    compiled, ref = TWINS["topk_indices"]
+    for x in (_rows_with_ties_and_nan(rng, m, n, dtype), np.sort(values(rng, (m, n), dtype))):
+        got = compiled(x, k, largest)
+        assert_same(got, ref(x, k, largest))
+        assert got.tolist() == [_order_by_hand(list(row), largest)[:k] for row in x]
+
+
+@pytest.mark.parametrize("shape", [(1,), (7,), (3, 5), (2, 3, 4), (1, 1, 9), (1000,), (4, 0)])
+def test_nonzero_coords(rng, shape):
+    compiled, ref = TWINS["nonzero_coords"]
+    for fill in (None, False, True):
+        mask = rng.random(shape) > 0.5 if fill is None else np.full(shape, fill)
+        for name, v in layouts(mask):
+            got = compiled(v)
+            assert_same(got, ref(v))
+            by_hand = [list(i) for i in itertools.product(*map(range, shape)) if mask[i]]
+            assert got.tolist() == by_hand
+
+
+@pytest.mark.parametrize("m, n", [(1, 2), (3, 17), (2, 1000), (5, 1)])
+def test_stable_argsort_f32(rng, m, n):
+    compiled, ref = TWINS["stable_argsort_f32"]
+    x = _rows_with_ties_and_nan(rng, m, n, np.float32)
+    x.reshape(-1)[:: 7] = -x.reshape(-1)[:: 7]  # -NaN (sign bit set) and -0.0 too
+    x.reshape(-1)[1:: 11] = np.inf
+    x.reshape(-1)[2:: 13] = -np.inf
+    for name, v in layouts(x):
+        got = compiled(v)
+        assert_same(got, ref(v))
+        assert got.tolist() == [_order_by_hand(list(row), False) for row in x]

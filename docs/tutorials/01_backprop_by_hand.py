@@ -1,7 +1,8 @@
 """Tutorial 1: backprop by hand, then with autograd, on the seed network.
+======================================================================
 
 The network of examples/two_layer_regression.py: two inputs x1, x2 ~ U(0, 1), the target
-y = 2 x1 + 3 x2 + noise, and
+y = 2 x1 + 3 x2 + noise, and ::
 
     h    = x @ W1^T + b1          (n, 10)   layer1 = nn.Linear(2, 10)
     a    = relu(h)                (n, 10)
@@ -13,7 +14,9 @@ them with numpy, and compare each with what ``loss.backward()`` put into ``.grad
 (``mg.autograd.compare``, the ``cmp`` of Karpathy's "backprop ninja"). Then we watch the
 engine do it (``mg.autograd.trace``) and draw the graph it walked (``mg.viz.draw_graph``).
 
-Run:  python docs/tutorials/01_backprop_by_hand.py [--out DIR]   (writes DIR/backprop_graph.png)
+Run::
+
+    python docs/tutorials/01_backprop_by_hand.py [--out DIR]   (writes DIR/backprop_graph.png)
 """
 import argparse
 import os

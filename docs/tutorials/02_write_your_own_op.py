@@ -1,8 +1,9 @@
 """Tutorial 2: write your own op, and prove its derivative right.
+==============================================================
 
 A custom op is a ``mg.autograd.Function`` in PyTorch's ctx style (the same class body runs on
 torch): ``forward`` computes the value and saves what the derivative needs, ``backward`` turns
-dL/d(output) into dL/d(input). Our op is SiLU (swish), silu(x) = x * sigmoid(x):
+dL/d(output) into dL/d(input). Our op is SiLU (swish), silu(x) = x * sigmoid(x)::
 
     d silu / dx = s + x s (1 - s),   with s = sigmoid(x)
 
@@ -12,7 +13,9 @@ double backward: gradient penalties, Hessians). Because ``backward`` below is wr
 Tensor operations, autograd can differentiate it, and gradgradcheck passes with no extra code.
 We also write a wrong backward (a forgotten term) and watch gradcheck catch it.
 
-Run:  python docs/tutorials/02_write_your_own_op.py
+Run::
+
+    python docs/tutorials/02_write_your_own_op.py
 """
 import argparse
 

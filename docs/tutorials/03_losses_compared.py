@@ -1,9 +1,10 @@
 """Tutorial 3: losses compared: values and gradients of MSE, MAE, Huber and cross-entropy.
+=======================================================================================
 
 A loss turns the residual r = prediction - target into one number; training follows its
 gradient dloss/dr. We let autograd compute each loss and its gradient on a grid of residuals
 (``reduction='none'``, then ``.sum().backward()``: element i of the gradient is the derivative
-at residual i) and check both against the formulas:
+at residual i) and check both against the formulas::
 
     MSE     r^2                                        d = 2 r
     MAE     |r|                                        d = sign(r)
@@ -14,13 +15,17 @@ at residual i) and check both against the formulas:
 MSE's gradient grows with the error (outliers dominate); MAE's has the same size everywhere
 (robust, but it does not shrink near the optimum); Huber is MSE near 0 and MAE far away.
 
-The seed text on losses (shared/seeds, "SmoothL2") gives
+The seed text on losses (shared/seeds, "SmoothL2") gives::
+
     L2 = 0.5 y^2 if |y| <= 1,   |y| - 1 if |y| > 1,
-which jumps from 0.5 down to 0 at |y| = 1: a larger error can cost less, and its derivative is
-1 on both sides, so gradient descent cannot even see the jump. Continuity needs |y| - 0.5:
+
+which jumps from 0.5 down to 0 at ``|y| = 1``: a larger error can cost less, and its derivative
+is 1 on both sides, so gradient descent cannot even see the jump. Continuity needs ``|y| - 0.5``:
 that is SmoothL1 (= Huber with delta = 1), which minigrad (like PyTorch) implements.
 
-Run:  python docs/tutorials/03_losses_compared.py [--out DIR]   (writes DIR/losses.png)
+Run::
+
+    python docs/tutorials/03_losses_compared.py [--out DIR]   (writes DIR/losses.png)
 """
 import argparse
 import os

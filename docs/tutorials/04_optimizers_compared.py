@@ -1,4 +1,5 @@
 """Tutorial 4: optimizers compared, on Rosenbrock's valley and on the seed network.
+================================================================================
 
 Rosenbrock's function f(x, y) = (1 - x)^2 + 100 (y - x^2)^2 has its minimum f = 0 at (1, 1)
 at the end of a long, curved, flat-bottomed valley: plain gradient descent crawls along the
@@ -12,8 +13,10 @@ its first layer frozen: the output is then s * z + b for the fixed feature z = r
 @ w2^T (scaled to unit RMS), and the loss surface over (s, b) is a tilted bowl we can draw and watch each
 optimizer descend.
 
-Run:  python docs/tutorials/04_optimizers_compared.py [--out DIR]
-      (writes DIR/rosenbrock.png and DIR/seed_surface.png)
+Run::
+
+    python docs/tutorials/04_optimizers_compared.py [--out DIR]
+    (writes DIR/rosenbrock.png and DIR/seed_surface.png)
 """
 import argparse
 import os

@@ -1,4 +1,5 @@
 """Tutorial 5: why is my loss NaN? Anomaly detection finds the op, and the line.
+=============================================================================
 
 A NaN rarely starts where it shows. Here a model learns to place points near targets with a
 distance written by hand, sqrt(sum((p - t)^2)). When a point sits exactly on its target the
@@ -8,6 +9,7 @@ fine, the gradients are already NaN, the optimizer writes NaN into the parameter
 loss of step 2 is NaN.
 
 Three tools find it:
+
 - ``mg.autograd.detect_anomaly()``: the backward raises at the first op whose formula returns
   NaN, naming it (``PowBackward0``) and showing the line of your code that created it;
 - ``mg.autograd.trace()``: the gradient norms node by node show where inf appeared first
@@ -19,7 +21,9 @@ A second classic: softmax written as exp(z) / sum(exp(z)) overflows for large lo
 (exp(1000) = inf, inf / inf = NaN) in the forward pass; ``F.cross_entropy`` computes the same
 loss with the log-sum-exp trick and stays finite.
 
-Run:  python docs/tutorials/05_why_is_my_loss_nan.py
+Run::
+
+    python docs/tutorials/05_why_is_my_loss_nan.py
 """
 import argparse
 import warnings

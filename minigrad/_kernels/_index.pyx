@@ -94,14 +94,37 @@ def index_range(indices):
 # ---------------------------------------------------------------------------------------------
 
 
-cdef void _gather_kernel(const floating* x, const cnp.int64_t* index, floating* out,
+# A gather only copies elements: integer tensors (the values of mode, kthvalue, sort of an
+# index tensor...) take the same loop as floats.
+ctypedef fused gathered:
+    float
+    double
+    cnp.int64_t
+    cnp.int32_t
+
+
+cdef inline int _fast_int_type(object x) noexcept:
+    """NPY_INT64 or NPY_INT32 if x is an exact C-contiguous aligned native array of it, else
+    -1."""
+    if not cnp.PyArray_CheckExact(x):
+        return -1
+    cdef cnp.ndarray arr = <cnp.ndarray>x
+    cdef int type_num = cnp.PyArray_TYPE(arr)
+    if type_num != cnp.NPY_INT64 and type_num != cnp.NPY_INT32:
+        return -1
+    if not (cnp.PyArray_ISCARRAY_RO(arr) and cnp.PyArray_ISNOTSWAPPED(arr)):
+        return -1
+    return type_num
+
+
+cdef void _gather_kernel(const gathered* x, const cnp.int64_t* index, gathered* out,
                          Py_ssize_t outer, Py_ssize_t n, Py_ssize_t m,
                          Py_ssize_t inner) noexcept nogil:
     """out[o, j, i] = x[o, index[o, j, i], i] for x (outer, n, inner), out (outer, m, inner)."""
     cdef Py_ssize_t o, j, i
-    cdef const floating* xo
+    cdef const gathered* xo
     cdef const cnp.int64_t* row
-    cdef floating* orow
+    cdef gathered* orow
     if inner == 1:  # along the last axis: one plain loop per slice
         for o in range(outer):
             xo = x + o * n
@@ -148,6 +171,8 @@ cdef void _scatter_add_kernel(const floating* values, const cnp.int64_t* index, 
 def take_along_axis(x, indices, axis):
     """out[..., j, ...] = x[..., indices[..., j, ...], ...] along ``axis``."""
     cdef int type_num = _fast_float_type(x)
+    if type_num < 0:
+        type_num = _fast_int_type(x)
     if type_num < 0 or not _is_int64_c(indices):
         return _reference.take_along_axis(x, indices, axis)
     cdef cnp.ndarray X = <cnp.ndarray>x
@@ -168,8 +193,12 @@ def take_along_axis(x, indices, axis):
     with nogil:
         if type_num == cnp.NPY_DOUBLE:
             _gather_kernel(<const double*>px, pi, <double*>po, outer, n, m, inner)
-        else:
+        elif type_num == cnp.NPY_FLOAT:
             _gather_kernel(<const float*>px, pi, <float*>po, outer, n, m, inner)
+        elif type_num == cnp.NPY_INT64:
+            _gather_kernel(<const cnp.int64_t*>px, pi, <cnp.int64_t*>po, outer, n, m, inner)
+        else:
+            _gather_kernel(<const cnp.int32_t*>px, pi, <cnp.int32_t*>po, outer, n, m, inner)
     return out
 
 

@@ -106,12 +106,14 @@ def sum_to(grad, shape):
     input along new leading axes and along axes of size 1, so its gradient is the sum of the
     output gradient over exactly those axes."""
     extra = grad.ndim - len(shape)
-    if extra:
-        grad = grad.sum(axis=tuple(range(extra)))
-    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if axes:
-        grad = grad.sum(axis=axes, keepdims=True)
-    return grad
+    axes = tuple(range(extra)) + tuple(i + extra for i, n in enumerate(shape)
+                                       if n == 1 and grad.shape[i + extra] != 1)
+    if not axes:
+        return grad
+    if grad.dtype.kind == "f":  # the backend's reduction: compiled, faster than ndarray.sum
+        from . import kernels
+        return kernels.reduce_axes(grad, axes, "sum", True).reshape(shape)
+    return grad.sum(axis=axes, keepdims=True).reshape(shape)
 
 
 def sum_backward(grad, shape, axis, keepdims):
@@ -221,6 +223,7 @@ def logcumsumexp(x, axis, reverse=False):
 __all__ += ["cross", "diagonal", "diagonal_scatter", "einsum", "expand", "flip",
             "repeat_interleave", "roll", "segment_sum", "tril", "triu", "unfold",
             "unfold_backward", "zeros"]
+__all__ += ["outer"]
 
 
 def zeros(shape, dtype):
@@ -303,18 +306,34 @@ def segment_sum(grad, repeats, axis, size):
 def unfold(x, axis, size, step):
     """The windows of ``size`` elements every ``step`` along ``axis`` (``Tensor.unfold``):
     axis becomes the window count, and a new last axis of ``size`` runs along each window."""
-    count = (x.shape[axis] - size) // step + 1
-    shape = x.shape[:axis] + (count,) + x.shape[axis + 1:] + (size,)
-    strides = x.strides[:axis] + (x.strides[axis] * step,) + x.strides[axis + 1:] + \
-        (x.strides[axis],)
+    shape, strides = unfold_layout(x.shape, x.strides, axis, size, step)
     return np.lib.stride_tricks.as_strided(x, shape, strides, writeable=False)
+
+
+def unfold_layout(shape, strides, axis, size, step):
+    """The shape and strides of ``unfold``'s windows of an array of ``shape`` and
+    ``strides``."""
+    count = (shape[axis] - size) // step + 1
+    return (shape[:axis] + (count,) + shape[axis + 1:] + (size,),
+            strides[:axis] + (strides[axis] * step,) + strides[axis + 1:] + (strides[axis],))
 
 
 def unfold_backward(grad, shape, axis, size, step):
     """The derivative of ``unfold``: each window's gradient added back where the window was
     read (windows overlap when step < size)."""
-    out = np.zeros(shape, dtype=grad.dtype)
     count = grad.shape[axis]
+    if step == size and count * size == shape[axis]:
+        # The windows tile the axis: element j of window w came from w * size + j, so the
+        # gradient is the windows laid end to end (the window axis moved next to the count
+        # axis; a view of grad when its layout allows, one copy otherwise).
+        return np.reshape(np.moveaxis(grad, -1, axis + 1), shape)
+    out = np.zeros(shape, dtype=grad.dtype)
+    if step >= size:  # disjoint windows: one strided copy into the zeros
+        if count and size:
+            out_shape, out_strides = unfold_layout(shape, out.strides, axis, size, step)
+            windows = np.lib.stride_tricks.as_strided(out, out_shape, out_strides)
+            windows[...] = grad
+        return out
     lead = (slice(None),) * axis
     if size <= count:
         for j in range(size):  # the j-th element of every window at once
@@ -326,9 +345,24 @@ def unfold_backward(grad, shape, axis, size, step):
     return out
 
 
+def outer(a, b):
+    """out[i, j] = a[i] * b[j] for 1-D a and b (the gradient of a matrix-vector product)."""
+    return np.multiply.outer(a, b)
+
+
 def cross(a, b, axis):
-    """The cross product of 3-vectors along ``axis`` (a and b broadcast)."""
-    return np.cross(a, b, axis=axis)
+    """The cross product of 3-vectors along ``axis`` (a and b broadcast): component k is
+    a[k+1] b[k+2] - a[k+2] b[k+1] (indices mod 3)."""
+    if a.size + b.size > _CROSS_TAKE_MAX:
+        return np.cross(a, b, axis=axis)
+    # np.cross moves axes and fills the components one by one: ~20 us of calls that a small
+    # product does not need; four takes of the rotated components do it in a third of that
+    # (on large arrays a take along a short axis is the slower of the two).
+    return a.take(_NEXT, axis) * b.take(_AFTER, axis) - a.take(_AFTER, axis) * b.take(_NEXT, axis)
+
+
+_NEXT, _AFTER = np.array([1, 2, 0]), np.array([2, 0, 1])
+_CROSS_TAKE_MAX = 4096
 
 
 # Contractions at most this many multiply-adds (the product of every label's size) go to

@@ -28,10 +28,13 @@ state = _AnomalyState()
 
 
 def is_anomaly_enabled():
+    """True inside ``detect_anomaly()`` / ``set_detect_anomaly(True)``."""
     return state.enabled
 
 
 def is_anomaly_check_nan_enabled():
+    """True when anomaly detection also checks every backward output for NaN
+    (``detect_anomaly(check_nan=True)``, the default)."""
     return state.check_nan
 
 

@@ -331,12 +331,16 @@ def _pack_saved(node, args, outs, edges):
 
 
 class InplaceFunction(Function):
+    """PyTorch's base class for custom Functions that may work in place (``inplace`` is
+    accepted and stored nowhere); otherwise a ``Function``."""
+
     def __init__(self, inplace=False):
         super().__init__()
 
 
 class NestedIOFunction(Function):
-    pass
+    """PyTorch's legacy base class for Functions with nested inputs and outputs; here a plain
+    ``Function``."""
 
 
 def once_differentiable(fn):

@@ -33,6 +33,7 @@ Saved values are released after a backward (unless ``retain_graph``); a second b
 a released node raises PyTorch's RuntimeError. An in-place change of a saved array after the op
 was recorded is caught at backward by the storage versions kept here (``bump``/``check``).
 """
+import functools
 import itertools
 import weakref
 from collections import OrderedDict, deque
@@ -45,6 +46,11 @@ from .grad_mode import state as _grad_state
 _ndarray = np.ndarray
 _tensor_type = None  # minigrad.tensor.Tensor, registered by tensor.py (nothing imports upward)
 _next_sequence = itertools.count(1).__next__  # creation order of nodes and in-place changes
+
+# The recorder of ``mg.compile`` while it records a function's first call (minigrad/compile.py),
+# else None: ``Op.apply`` and the functions marked ``replayed`` report to it. One global read
+# per op when nothing records.
+capture = None
 
 # What an edge of the graph points at, read by the engine as one class attribute:
 EDGE_NODE = "node"      # an Op: add the gradient to its pending sum
@@ -170,6 +176,8 @@ class Op:
         else:
             result._requires_grad = False
             result._grad_fn = None
+        if capture is not None:
+            capture.record_op(node, args, options, result)
         return result
 
     def forward(self, *args, **options):  # pragma: no cover - abstract
@@ -271,6 +279,22 @@ class Op:
         out = self.backward(grad, kernels)
         out = out if type(out) is tuple else (out,)
         return tuple(None if g is None else _constant(np.asarray(g)) for g in out)
+
+
+def replayed(function):
+    """Mark ``function`` as one step of a captured function (``mg.compile``): it computes
+    outside the op protocol (numpy on the arrays, random draws, in-place updates of running
+    statistics, gradients or parameters, Python state such as a learning rate), so while
+    ``mg.compile`` records, the whole call is recorded as one entry of the tape and run again,
+    with the same arguments, on every replay. When nothing records it costs one global read."""
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        if capture is None:
+            return function(*args, **kwargs)
+        return capture.record_call(function, args, kwargs)
+
+    return wrapper
 
 
 class OutputRef(tuple):

@@ -34,6 +34,7 @@ def selu(input):
 
 
 def selu_(input):
+    """In place: ``selu(input)`` written into input (see ``nn.functional.selu``)."""
     from ..nn.functional import selu as _selu
     return _selu(input, inplace=True)
 
@@ -45,6 +46,7 @@ def celu(input, alpha=1.0):
 
 
 def celu_(input, alpha=1.0):
+    """In place: ``celu(input, alpha)`` written into input (see ``nn.functional.celu``)."""
     from ..nn.functional import celu as _celu
     return _celu(input, alpha, inplace=True)
 
@@ -62,6 +64,8 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    """In place: ``rrelu(input, lower, upper, training)`` written into input (see
+    ``nn.functional.rrelu``)."""
     from ..nn.functional import rrelu as _rrelu
     return _rrelu(input, lower, upper, training, inplace=True)
 
@@ -73,12 +77,13 @@ def threshold(input, threshold, value):
 
 
 def threshold_(input, threshold, value):
+    """In place: input where ``input > threshold``, else ``value``; ``d/dx = 1[x > threshold]``."""
     from ..nn.functional import threshold as _threshold
     return _threshold(input, threshold, value, inplace=True)
 
 
 def hardshrink(input, lambd=0.5):
-    """x where |x| > lambd, else 0 (see ``nn.functional.hardshrink``)."""
+    """x where ``|x| > lambd``, else 0 (see ``nn.functional.hardshrink``)."""
     from ..nn.functional import hardshrink as _hardshrink
     return _hardshrink(input, lambd)
 
@@ -130,6 +135,8 @@ def dropout(input, p, train):
 
 
 def dropout_(input, p, train):
+    """In place: dropout of input (each element zeroed with probability p, the others
+    scaled by ``1 / (1 - p)``) when ``train``; see ``nn.functional.dropout``."""
     from ..nn.functional import dropout as _dropout
     _check_p(p)
     return input._inplace(lambda x: _dropout(x, p, train))
@@ -144,6 +151,8 @@ def feature_dropout(input, p, train):
 
 
 def feature_dropout_(input, p, train):
+    """In place: ``feature_dropout`` (whole channels of ``(N, C, ...)`` input zeroed
+    with probability p, the others scaled by ``1 / (1 - p)``) when ``train``."""
     from ..nn.functional_activation import _check_input, _dropout_impl
     _check_input(input, "feature_dropout_")
     _check_p(p)
@@ -151,12 +160,16 @@ def feature_dropout_(input, p, train):
 
 
 def alpha_dropout_(input, p, train):
+    """In place: alpha dropout of input when ``train`` (see
+    ``nn.functional.alpha_dropout``)."""
     from ..nn.functional import alpha_dropout as _alpha_dropout
     _check_p(p)
     return _alpha_dropout(input, p, train, inplace=True)
 
 
 def feature_alpha_dropout_(input, p, train):
+    """In place: channel-wise alpha dropout of input when ``train`` (see
+    ``nn.functional.feature_alpha_dropout``)."""
     from ..nn.functional import feature_alpha_dropout as _feature_alpha_dropout
     _check_p(p)
     return _feature_alpha_dropout(input, p, train, inplace=True)

@@ -90,6 +90,7 @@ zero_ = method_form("zero_")
 
 
 def is_tensor(obj):
+    """True if ``obj`` is a minigrad ``Tensor`` (``isinstance(obj, Tensor)``)."""
     return isinstance(obj, Tensor)
 
 
@@ -356,21 +357,27 @@ def _like(input, value, dtype, requires_grad, device):
 
 def zeros_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
                requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    """Zeros in ``input``'s shape, and in its dtype unless ``dtype`` is given (a new leaf)."""
     return _like(input, 0, dtype, requires_grad, device)
 
 
 def ones_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
               requires_grad: bool = False, memory_format: Any = None) -> Tensor:
+    """Ones in ``input``'s shape, and in its dtype unless ``dtype`` is given (a new leaf)."""
     return _like(input, 1, dtype, requires_grad, device)
 
 
 def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None):
+    """An uninitialised tensor in ``input``'s shape and dtype (minigrad fills it with
+    zeros)."""
     return _like(input, 0, dtype, requires_grad, device)
 
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
               memory_format=None):
+    """``fill_value`` everywhere, in ``input``'s shape, and in its dtype unless ``dtype``
+    is given (a new leaf)."""
     return _like(input, fill_value, dtype, requires_grad, device)
 
 
@@ -678,6 +685,8 @@ def randperm(n: int, *, generator: Any = None, out: Tensor | None = None, dtype:
 
 def rand_like(input, *, generator=None, dtype=None, layout=None, device=None,
               requires_grad=False, memory_format=None):
+    """Samples of U(0, 1) in ``input``'s shape, and in its (floating) dtype unless
+    ``dtype`` is given; drawn from ``generator`` or minigrad's global generator."""
     np_dtype = _float_dtype(dtype, "check_uniform_bounds", input._data.dtype)
     return _finish(_uniform(_rng(generator), input._data.shape, np_dtype), requires_grad,
                    device)
@@ -685,6 +694,8 @@ def rand_like(input, *, generator=None, dtype=None, layout=None, device=None,
 
 def randn_like(input, *, generator=None, dtype=None, layout=None, device=None,
                requires_grad=False, memory_format=None):
+    """Samples of N(0, 1) in ``input``'s shape, and in its (floating) dtype unless
+    ``dtype`` is given; drawn from ``generator`` or minigrad's global generator."""
     np_dtype = _float_dtype(dtype, "normal_kernel_cpu", input._data.dtype)
     return _finish(_standard_normal(_rng(generator), input._data.shape, np_dtype),
                    requires_grad, device)

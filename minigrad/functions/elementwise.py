@@ -308,7 +308,7 @@ def relu(input):
 
 
 def abs(input):
-    """|x|;  d/dx = sign(x) (0 at 0)."""
+    """``|x|``;  d/dx = sign(x) (0 at 0)."""
     _check_tensor(input, "abs")
     if input._data.dtype.kind == "b":
         raise _not_implemented("abs_cpu", input._data.dtype)
@@ -559,7 +559,7 @@ def hypot(input, other):
 
 
 def copysign(input, other):
-    """|input| with the sign of other (a Tensor or a number);  d/da = +-1 (0 at 0), d/db = 0."""
+    """``|input|`` with the sign of other (a Tensor or a number);  d/da = +-1 (0 at 0), d/db = 0."""
     return _binary_floating("copysign", E.Copysign, input, other, numbers_allowed=True)
 
 
@@ -667,10 +667,12 @@ clip = clamp
 
 
 def clamp_min(input, min):
+    """``max(input, min)`` elementwise (``clamp(input, min=min)``); ``d/dx = 1[x >= min]``."""
     return clamp(input, min=min)
 
 
 def clamp_max(input, max):
+    """``min(input, max)`` elementwise (``clamp(input, max=max)``); ``d/dx = 1[x <= max]``."""
     return clamp(input, max=max)
 
 
@@ -714,7 +716,7 @@ def equal(input, other):
 
 
 def isclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
-    """|input - other| <= atol + rtol |other| elementwise (equal infinities are close; NaNs
+    """``|input - other| <= atol + rtol |other|`` elementwise (equal infinities are close; NaNs
     are close to each other only with ``equal_nan``). Both tensors of one dtype."""
     _check_tensor(input, "isclose")
     _check_tensor(other, "isclose", "other", 2)
@@ -870,6 +872,12 @@ def _invert(self):
     return bitwise_not(self)
 
 
+def _summary(function):
+    """The first paragraph of ``function``'s docstring, on one line (for its in-place form's)."""
+    first = (function.__doc__ or "").strip().split("\n\n")[0]
+    return " ".join(line.strip() for line in first.split("\n"))
+
+
 def _inplace_form(function):
     """``t.name_(...)``: t <- function(t, ...), in place (recorded when it should be; the
     result must be castable to t's dtype, as PyTorch requires)."""
@@ -878,6 +886,8 @@ def _inplace_form(function):
         return self._inplace(lambda x: function(x, *args, **kwargs), operands)
 
     method.__name__ = method.__qualname__ = function.__name__ + "_"
+    method.__doc__ = (f"In place: ``t.{function.__name__}_(...)`` writes ``{function.__name__}(t, "
+                      f"...)`` into t (its dtype must hold the result). {_summary(function)}")
     return method
 
 
@@ -891,6 +901,8 @@ def _comparison_inplace(function):
         return self._inplace(compute, (), None, "unsafe")
 
     method.__name__ = method.__qualname__ = function.__name__ + "_"
+    method.__doc__ = (f"In place: t becomes ``{function.__name__}(t, other)`` as 0/1 in t's own "
+                      f"dtype; its gradient is zero. {_summary(function)}")
     return method
 
 
@@ -904,6 +916,8 @@ def _logical_inplace(function):
         return self
 
     method.__name__ = method.__qualname__ = function.__name__ + "_"
+    method.__doc__ = (f"In place: t becomes ``{function.__name__}(t, ...)`` as 0/1 in t's own "
+                      f"dtype (not recorded by autograd). {_summary(function)}")
     return method
 
 

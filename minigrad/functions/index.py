@@ -709,11 +709,8 @@ def nonzero(input, *, as_tuple=False):
         return tuple(_wrap(i.astype(np.int64, copy=False)) for i in np.nonzero(data))
     if data.ndim == 0:
         return _wrap(np.zeros((1 if data else 0, 0), dtype=np.int64))
-    found = np.nonzero(data)
-    out = np.empty((found[0].size, data.ndim), dtype=np.int64)
-    for d, column in enumerate(found):
-        out[:, d] = column
-    return _wrap(out)
+    mask = data if data.dtype == np.bool_ else data != 0  # NaN is non-zero
+    return _wrap(K.nonzero_coords(np.ascontiguousarray(mask)))
 
 
 def argwhere(input):

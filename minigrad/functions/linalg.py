@@ -82,13 +82,17 @@ def vdot(input, other, *, out=None):
 @with_out()
 def outer(input, vec2, *, out=None):
     """out[i, j] = input[i] * vec2[j] for 1-D inputs."""
+    return L.Outer.apply(*_outer_operands(input, vec2))
+
+
+def _outer_operands(input, vec2):
+    """outer's arguments checked as PyTorch checks them, promoted to one dtype."""
     a, b = _tensor(input, "outer"), _tensor(vec2, "outer", "vec2")
     if a._data.ndim != 1:
         raise RuntimeError(f"outer: Expected 1-D argument self, but got {a._data.ndim}-D")
     if b._data.ndim != 1:
         raise RuntimeError(f"outer: Expected 1-D argument vec2, but got {b._data.ndim}-D")
-    a, b = _promoted(a, b)
-    return L.Outer.apply(a, b)
+    return _promoted(a, b)
 
 
 ger = outer
@@ -219,7 +223,14 @@ def addmv(input, mat, vec, *, beta=1, alpha=1, out=None):
 def addr(input, vec1, vec2, *, beta=1, alpha=1, out=None):
     """beta * input + alpha * outer(vec1, vec2); input broadcasts to (n, m)."""
     x = _tensor(input, "addr")
-    return _scaled_sum(x, outer(vec1, vec2), beta, alpha, "addr")
+    a, b = _outer_operands(vec1, vec2)
+    shape = (a._data.shape[0], b._data.shape[0])
+    x_shape = x._data.shape
+    if a._data.dtype == x._data.dtype and a._data.dtype.kind == "f" and len(x_shape) <= 2 \
+            and all(n in (1, m) for n, m in zip(x_shape[::-1], shape[::-1])):
+        # one pass (ops.linalg.Addr) where the composition below makes two
+        return L.Addr.apply(x, a, b, beta=float(beta), alpha=float(alpha))
+    return _scaled_sum(x, L.Outer.apply(a, b), beta, alpha, "addr")
 
 
 @with_out(exact=True)
@@ -374,10 +385,11 @@ def cross(input, other, dim=None, *, out=None):
         raise RuntimeError(f"expected scalar type {_legacy(a)} but found {_legacy(b)}")
     if a._data.ndim != b._data.ndim:
         raise RuntimeError("linalg.cross: inputs must have the same number of dimensions.")
-    if not _broadcastable(a._data.shape, b._data.shape):
+    try:
+        shape = np.broadcast_shapes(a._data.shape, b._data.shape)
+    except ValueError:
         raise RuntimeError(f"linalg.cross: the shapes {_shape(a)} and {_shape(b)} do not "
-                           f"broadcast")
-    shape = np.broadcast_shapes(a._data.shape, b._data.shape)
+                           f"broadcast") from None
     if dim is None:
         warnings.warn("Using torch.cross without specifying the dim arg is deprecated.\nPlease "
                       "either pass the dim explicitly or simply use torch.linalg.cross.\nThe "

@@ -380,6 +380,9 @@ def min(input, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
 
 
 def _extreme_dim(name, kind, largest, input, dim, keepdim, axis, keepdims):
+    if dim is None and keepdim is False and axis is _UNSET and keepdims is _UNSET and \
+            isinstance(input, Tensor) and input._data.size:  # x.max(), the common call
+        return R.Amax.apply(input, kind=kind)
     if isinstance(dim, Tensor):
         return (_maximum if kind == "max" else _minimum)(input, dim)
     _check_input(input, name)
@@ -501,17 +504,11 @@ def mode(input, dim=-1, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
         return _select_0d("mode", input)
     _check_reduced_nonempty("mode", data, (a,))
     moved = data if a == data.ndim - 1 else np.moveaxis(data, a, -1)
-    n = moved.shape[-1]
-    rows = moved.reshape(-1, n)
-    ordered = np.sort(rows, axis=1)  # values only: the index is found afterwards
-    positions = np.arange(n)
-    starts = np.ones(rows.shape, dtype=bool)
-    starts[:, 1:] = ordered[:, 1:] != ordered[:, :-1]
-    run_start = np.maximum.accumulate(np.where(starts, positions, 0), axis=1)
-    best = np.argmax(positions - run_start, axis=1)  # the end of the first longest run
-    value = ordered[np.arange(rows.shape[0]), best]
-    last = n - 1 - np.argmax((rows == value[:, None])[:, ::-1], axis=1)  # its last index
-    indices = last.reshape(moved.shape[:-1])
+    # Rows of float64 or int64 (both hold every value of the narrower types exactly): the
+    # kernel compares values only, and returns the index that picks the value from input.
+    rows = np.ascontiguousarray(moved.reshape(-1, moved.shape[-1]),
+                                dtype=np.float64 if data.dtype.kind == "f" else np.int64)
+    indices = K.mode_indices(rows).reshape(moved.shape[:-1])
     return _select("mode", input, a, indices, keepdim)
 
 
@@ -551,6 +548,12 @@ def _stable_argsort(data, axis):
     its stable sort), then, if equal values (or NaNs) meet, each run of them put back in index
     order by one sort of (start of the run, index) keys, which are all distinct."""
     n = data.shape[axis]
+    if data.dtype == np.float32 and n >= 2:  # (value, index) keys in one uint64
+        last = data.ndim - 1
+        moved = data if axis == last else np.moveaxis(data, axis, -1)
+        order = K.stable_argsort_f32(np.ascontiguousarray(moved.reshape(-1, n)))
+        order = order.reshape(moved.shape)
+        return order if axis == last else np.moveaxis(order, -1, axis)
     if data.size <= _SMALL_SORT or n < 2 or data.dtype.kind not in "fiu":
         return np.argsort(data, axis=axis, kind="stable")
     order = np.argsort(data, axis=axis)
@@ -603,6 +606,11 @@ def msort(input):
     return sort(input, 0).values
 
 
+# K.topk_indices keeps the k best in a sorted list of k (see _kernels/_select.pyx): for a
+# larger k, sorting (or partitioning) the whole row is cheaper.
+_TOPK_KERNEL_MAX_K = 32
+
+
 def topk(input, k, dim=-1, largest=True, sorted=True):
     """(values, indices) of the k largest (``largest=False``: smallest) elements along
     ``dim``, in order (equal elements in their original order)."""
@@ -618,6 +626,13 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
             return return_types.topk(I.TakeAlongAxis.apply(input.reshape(1), empty, 0),
                                      _int_index(empty))
         return return_types.topk(R.MaxDim.apply(input, 0, None), _int_index(0))
+    if 0 < k <= _TOPK_KERNEL_MAX_K and data.dtype.kind == "f":  # one pass over each row
+        last = data.ndim - 1
+        moved = data if a == last else np.moveaxis(data, a, -1)
+        rows = np.ascontiguousarray(moved.reshape(-1, n))
+        order = K.topk_indices(rows, k, largest).reshape(moved.shape[:-1] + (k,))
+        order = np.ascontiguousarray(order if a == last else np.moveaxis(order, -1, a))
+        return return_types.topk(I.TakeAlongAxis.apply(input, order, a), _int_index(order))
     lead = (slice(None),) * a
     if 0 < 4 * k < n and data.size > _SMALL_SORT:  # partition, then sort the k candidates
         part = np.argpartition(data, n - k if largest else k - 1, axis=a)
@@ -843,12 +858,12 @@ def _cumulative_extreme(name, kind, input, dim, axis):
 
 def any(input, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
     """True where any element over ``dim`` is non-zero (uint8 inputs give uint8)."""
-    return _logical("any", np.any, input, dim, keepdim, axis, keepdims)
+    return _logical("any", np.logical_or.reduce, input, dim, keepdim, axis, keepdims)
 
 
 def all(input, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
     """True where every element over ``dim`` is non-zero (uint8 inputs give uint8)."""
-    return _logical("all", np.all, input, dim, keepdim, axis, keepdims)
+    return _logical("all", np.logical_and.reduce, input, dim, keepdim, axis, keepdims)
 
 
 def _logical(name, reduce, input, dim, keepdim, axis, keepdims):

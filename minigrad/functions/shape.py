@@ -482,10 +482,14 @@ moveaxis = movedim
 
 
 def swapaxes(input, axis0, axis1):
+    """NumPy's name for ``transpose(input, axis0, axis1)``: the two dimensions swapped (a
+    view)."""
     return input.transpose(axis0, axis1)
 
 
 def swapdims(input, dim0, dim1):
+    """Another name for ``transpose(input, dim0, dim1)``: the two dimensions swapped (a
+    view)."""
     return input.transpose(dim0, dim1)
 
 
@@ -768,11 +772,15 @@ def triu(input, diagonal=0, *, out=None):
 
 
 def tril_(self, diagonal=0):
+    """In place: the elements above diagonal ``diagonal`` of the last two dimensions set to 0;
+    ``d/dx = 1`` on the kept elements, 0 elsewhere."""
     _at_least_2d(self, "tril")
     return self._inplace(lambda x: S.Tril.apply(x, int(diagonal)))
 
 
 def triu_(self, diagonal=0):
+    """In place: the elements below diagonal ``diagonal`` of the last two dimensions set to 0;
+    ``d/dx = 1`` on the kept elements, 0 elsewhere."""
     _at_least_2d(self, "triu")
     return self._inplace(lambda x: S.Triu.apply(x, int(diagonal)))
 

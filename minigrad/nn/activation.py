@@ -108,7 +108,7 @@ class LogSigmoid(_Plain):
 
 
 class Softsign(_Plain):
-    """x / (1 + |x|)."""
+    """``x / (1 + |x|)``."""
 
     function = F.softsign
 
@@ -265,7 +265,7 @@ class Threshold(Module):
 
 
 class Hardshrink(Module):
-    """x where |x| > lambd, else 0."""
+    """x where ``|x| > lambd``, else 0."""
 
     def __init__(self, lambd=0.5):
         super().__init__()

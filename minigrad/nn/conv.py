@@ -500,7 +500,7 @@ class Fold(Module):
 
 
 class PixelShuffle(Module):
-    """(*, C r^2, H, W) -> (*, C, H r, W r); see ``F.pixel_shuffle``."""
+    """``(*, C r^2, H, W) -> (*, C, H r, W r)``; see ``F.pixel_shuffle``."""
 
     def __init__(self, upscale_factor):
         super().__init__()
@@ -514,7 +514,7 @@ class PixelShuffle(Module):
 
 
 class PixelUnshuffle(Module):
-    """(*, C, H r, W r) -> (*, C r^2, H, W); see ``F.pixel_unshuffle``."""
+    """``(*, C, H r, W r) -> (*, C r^2, H, W)``; see ``F.pixel_unshuffle``."""
 
     def __init__(self, downscale_factor):
         super().__init__()

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import ops
 from .. import random as _random
+from ..autograd import graph as _graph
 from ..errors import ShapeError
 from ..ops.nn import BatchNorm, Dropout, Linear, LogSoftmax, Softmax
 from ..tensor import Tensor
@@ -67,7 +68,8 @@ def _linear_shape_message(x_shape, weight_shape, bias_shape):
 
 
 def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """y = input @ weight.T + bias.  input (*, in), weight (out, in), bias (out,) -> (*, out)."""
+    """y = input @ weight.T + bias.  input ``(*, in)``, weight (out, in), bias (out,) ->
+    ``(*, out)``."""
     _check_tensor(input, "input", "linear")
     _check_tensor(weight, "weight", "linear")
     x_shape, w_shape = input._data.shape, weight._data.shape
@@ -102,6 +104,8 @@ def relu(input: Tensor, inplace: bool = False) -> Tensor:
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):
+    """x for x > 0, ``negative_slope * x`` otherwise, elementwise (any shape);
+    ``d/dx = 1[x > 0] + negative_slope 1[x <= 0]``."""
     return ops.LeakyReLU.apply(input, float(negative_slope))
 
 
@@ -178,6 +182,7 @@ def _check_dropout_p(p):
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
 
 
+@_graph.replayed  # draws a fresh mask from the generator on every replay of mg.compile
 def dropout(input: Tensor, p: float = 0.5, training: bool = True,
             inplace: bool = False) -> Tensor:
     """Zero each element with probability ``p`` and scale the rest by 1/(1 - p) when
@@ -202,14 +207,17 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,
 # ---------------------------------------------------------------------------------------------
 
 
+@_graph.replayed  # statistics in numpy, running statistics updated in place
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,
                momentum=0.1, eps=1e-5):
-    """Batch normalisation of (N, C, *) input over all dimensions but dim 1.
+    """Batch normalisation of ``(N, C, *)`` input over all dimensions but dim 1.
 
     ``training=True``: normalise with the batch's mean and biased variance and, if running
-    statistics are given, update them in place with
+    statistics are given, update them in place with::
+
         running_mean = (1 - momentum) running_mean + momentum mean
         running_var  = (1 - momentum) running_var  + momentum var * m / (m - 1)   (unbiased)
+
     ``training=False``: normalise with the running statistics.
     """
     _check_tensor(input, "input", "batch_norm")

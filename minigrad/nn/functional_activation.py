@@ -135,6 +135,7 @@ def elu(input, alpha=1.0, inplace=False):
 
 
 def elu_(input, alpha=1.0):
+    """In place: ``elu(input, alpha)`` written into input."""
     return elu(input, alpha, inplace=True)
 
 
@@ -145,6 +146,7 @@ def selu(input, inplace=False):
 
 
 def selu_(input):
+    """In place: ``selu(input)`` written into input."""
     return selu(input, inplace=True)
 
 
@@ -159,6 +161,7 @@ def celu(input, alpha=1.0, inplace=False):
 
 
 def celu_(input, alpha=1.0):
+    """In place: ``celu(input, alpha)`` written into input."""
     return celu(input, alpha, inplace=True)
 
 
@@ -191,6 +194,7 @@ def hardtanh(input, min_val=-1.0, max_val=1.0, inplace=False):
 
 
 def hardtanh_(input, min_val=-1.0, max_val=1.0):
+    """In place: input clamped to ``[min_val, max_val]``; ``d/dx = 1`` inside, 0 outside."""
     return hardtanh(input, min_val, max_val, inplace=True)
 
 
@@ -234,11 +238,12 @@ threshold = _threshold
 
 
 def threshold_(input, threshold, value):
+    """In place: input where ``input > threshold``, else ``value``."""
     return _threshold(input, threshold, value, inplace=True)
 
 
 def hardshrink(input, lambd=0.5):
-    """x where |x| > lambd, else 0."""
+    """x where ``|x| > lambd``, else 0."""
     _check_input(input, "hardshrink")
     _require_floating(input, "hardshrink_cpu")
     return A.Hardshrink.apply(input, float(lambd))
@@ -261,7 +266,7 @@ def tanhshrink(input):
 
 
 def softsign(input):
-    """softsign(x) = x / (1 + |x|)."""
+    """``softsign(x) = x / (1 + |x|)``."""
     _check_input(input, "softsign")
     return input / (input.abs() + 1)
 
@@ -357,6 +362,7 @@ def rrelu(input, lower=1.0 / 8, upper=1.0 / 3, training=False, inplace=False):
 
 
 def rrelu_(input, lower=1.0 / 8, upper=1.0 / 3, training=False):
+    """In place: ``rrelu(input, lower, upper, training)`` written into input."""
     return rrelu(input, lower, upper, training, inplace=True)
 
 
@@ -486,7 +492,7 @@ def feature_alpha_dropout(input, p=0.5, training=False, inplace=False):
 
 
 def one_hot(tensor, num_classes=-1):
-    """(*) int64 class indices -> (*, num_classes) int64, 1 at each index and 0 elsewhere;
+    """``(*)`` int64 class indices -> ``(*, num_classes)`` int64, 1 at each index and 0 elsewhere;
     ``num_classes=-1`` means max(tensor) + 1."""
     _check_tensor(tensor, "tensor", "one_hot")
     x = tensor._data

@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import ops
 from .._kernels import kernels as K
+from ..autograd import graph as _graph
 from ..errors import ShapeError
 from ..ops.conv import (
     AvgPool2d,
@@ -573,6 +574,7 @@ def _max_pool_plan(shape, dtype, kernel_size, stride, padding, dilation, ceil_mo
     return len(shape) == spatial + 1, rows, cols
 
 
+@_graph.replayed  # the maxima and their positions are found outside the op
 def _max_pool(input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
               spatial, function):
     _check_tensor(input, "input", function)
@@ -611,11 +613,15 @@ def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 
 def max_pool1d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
                             ceil_mode=False, return_indices=False):
+    """``max_pool1d(..., return_indices=True)``: the pooled values and the position of
+    each maximum along the input's last dimension."""
     return max_pool1d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
 def max_pool2d_with_indices(input, kernel_size, stride=None, padding=0, dilation=1,
                             ceil_mode=False, return_indices=False):
+    """``max_pool2d(..., return_indices=True)``: the pooled values and the position
+    ``h * W + w`` of each maximum in its plane."""
     return max_pool2d(input, kernel_size, stride, padding, dilation, ceil_mode, True)
 
 
@@ -756,6 +762,7 @@ def _adaptive_avg(input, output_size, spatial, function):
     return _pool_output(y, spatial, unbatched)
 
 
+@_graph.replayed  # the maxima and their positions are found outside the op
 def _adaptive_max(input, output_size, return_indices, spatial, function):
     x, unbatched, rows, cols, _, _ = _adaptive_args(input, output_size, spatial, function)
     if x._data.dtype.kind not in _FLOAT_KINDS:
@@ -781,10 +788,14 @@ def adaptive_max_pool2d(input, output_size, return_indices=False):
 
 
 def adaptive_max_pool1d_with_indices(input, output_size, return_indices=False):
+    """``adaptive_max_pool1d(..., return_indices=True)``: the pooled values and the
+    position of each maximum."""
     return adaptive_max_pool1d(input, output_size, True)
 
 
 def adaptive_max_pool2d_with_indices(input, output_size, return_indices=False):
+    """``adaptive_max_pool2d(..., return_indices=True)``: the pooled values and the
+    position ``h * W + w`` of each maximum in its plane."""
     return adaptive_max_pool2d(input, output_size, True)
 
 
@@ -1100,7 +1111,7 @@ def _broadcast_along(values, axis, ndim):
 
 def interpolate(input, size=None, scale_factor=None, mode="nearest", align_corners=None,
                 recompute_scale_factor=None, antialias=False):
-    """Resize the spatial dimensions of input (N, C, *spatial) to ``size`` (or to
+    """Resize the spatial dimensions of input ``(N, C, *spatial)`` to ``size`` (or to
     floor(in * ``scale_factor``)).
 
     modes: 'nearest' (source floor(dst * in / out)), 'nearest-exact' (floor((dst + 0.5) *
@@ -1218,10 +1229,13 @@ def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=
 
 
 def upsample_nearest(input, size=None, scale_factor=None):
+    """Deprecated in PyTorch: ``interpolate(input, size, scale_factor, mode="nearest")``."""
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
 def upsample_bilinear(input, size=None, scale_factor=None):
+    """Deprecated in PyTorch: ``interpolate(input, size, scale_factor, mode="bilinear",
+    align_corners=True)`` on ``(N, C, H, W)`` input."""
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
@@ -1231,7 +1245,7 @@ def upsample_bilinear(input, size=None, scale_factor=None):
 
 
 def pixel_shuffle(input, upscale_factor):
-    """(*, C r^2, H, W) -> (*, C, H r, W r):
+    """``(*, C r^2, H, W) -> (*, C, H r, W r)``:
     out[..., c, h r + i, w r + j] = in[..., c r^2 + i r + j, h, w]."""
     _check_tensor(input, "input", "pixel_shuffle")
     r = operator.index(upscale_factor)
@@ -1254,7 +1268,7 @@ def pixel_shuffle(input, upscale_factor):
 
 
 def pixel_unshuffle(input, downscale_factor):
-    """(*, C, H r, W r) -> (*, C r^2, H, W), the inverse of pixel_shuffle."""
+    """``(*, C, H r, W r) -> (*, C r^2, H, W)``, the inverse of pixel_shuffle."""
     _check_tensor(input, "input", "pixel_unshuffle")
     r = operator.index(downscale_factor)
     shape = _shape(input)

@@ -69,7 +69,7 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
     """Normalise over the last len(normalized_shape) dimensions:
     y = (x - mean) / sqrt(var + eps) * weight + bias, mean and biased var per leading index.
 
-    input (*, D1..Dk), normalized_shape (D1..Dk), weight and bias (D1..Dk) or None.
+    input ``(*, D1..Dk)``, normalized_shape (D1..Dk), weight and bias (D1..Dk) or None.
     """
     _check_tensor(input, "input", "layer_norm")
     normalized_shape = _normalized_shape(normalized_shape, "layer_norm")
@@ -105,7 +105,7 @@ def _per_channel(t, ndim):
 
 
 def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
-    """Normalise (N, C, *) input over each group of C / num_groups channels (and all the
+    """Normalise ``(N, C, *)`` input over each group of C / num_groups channels (and all the
     spatial positions), then scale and shift per channel by weight and bias (C,)."""
     _check_tensor(input, "input", "group_norm")
     shape = input._data.shape
@@ -139,7 +139,7 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
 
 def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
                   use_input_stats=True, momentum=0.1, eps=1e-5):
-    """Normalise each (sample, channel) of (N, C, *) input over its spatial positions, then
+    """Normalise each (sample, channel) of ``(N, C, *)`` input over its spatial positions, then
     scale and shift per channel. With ``use_input_stats`` and running statistics (C,), those
     move towards the mean over the batch of the instances' statistics (unbiased variance)."""
     _check_tensor(input, "input", "instance_norm")
@@ -191,8 +191,8 @@ def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):
 
 
 def local_response_norm(input, size, alpha=1e-4, beta=0.75, k=1.0):
-    """b_c = a_c / (k + alpha / size * sum of a_c'**2 over the ``size`` channels around c)
-    ** beta, for (N, C, *) input (the window zero-padded at the channel ends)."""
+    """b_c = a_c / (k + alpha / size * sum of a_c'^2 over the ``size`` channels around c)
+    ^ beta, for ``(N, C, *)`` input (the window zero-padded at the channel ends)."""
     _check_tensor(input, "input", "local_response_norm")
     dim = input._data.ndim
     if dim < 3:

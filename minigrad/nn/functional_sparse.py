@@ -78,7 +78,7 @@ def _renorm_(weight, indices, max_norm, norm_type):
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0,
               scale_grad_by_freq=False, sparse=False):
     """out = weight[input]: rows of weight (num_embeddings, D) picked by the integer tensor
-    input (any shape) -> (*input.shape, D).
+    input (any shape) -> ``(*input.shape, D)``.
 
     ``padding_idx``: positions holding it get no gradient. ``max_norm``: rows used whose norm
     exceeds it are first rescaled in place. ``scale_grad_by_freq``: each row's gradient is

@@ -3,7 +3,7 @@ place, records no graph, draws from ``minigrad.random.generator()`` (so ``mg.man
 makes it reproducible) and returns the tensor.
 
 The scaled schemes keep the variance of activations (forward) or gradients (backward) about
-constant from layer to layer. For a weight of shape (out, in, *k), with receptive field
+constant from layer to layer. For a weight of shape ``(out, in, *k)``, with receptive field
 r = prod(k):  fan_in = in * r,  fan_out = out * r.
 
 - Xavier/Glorot (for tanh/sigmoid):  std = gain * sqrt(2 / (fan_in + fan_out)).
@@ -107,10 +107,12 @@ def constant_(tensor, val):
 
 
 def zeros_(tensor):
+    """Fill ``tensor`` with 0, in place (not recorded); returns it."""
     return _fill(tensor, 0)
 
 
 def ones_(tensor):
+    """Fill ``tensor`` with 1, in place (not recorded); returns it."""
     return _fill(tensor, 1)
 
 

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import dtypes as _dtypes
 from .. import ops
+from ..autograd import graph as _graph
 from ..errors import ShapeError
 from ..tensor import Tensor, _check_device, _wrap
 from . import functional as F
@@ -53,10 +54,10 @@ def _float_dtype(dtype):
 class Linear(Module):
     """y = x @ weight.T + bias.
 
-    Shapes: input (*, in_features), weight (out_features, in_features), bias (out_features,),
-    output (*, out_features). Initialisation as in PyTorch: ``kaiming_uniform_(a=sqrt(5))``
-    for the weight, which is U(-1/sqrt(in_features), 1/sqrt(in_features)), and the same
-    uniform distribution for the bias. Parameters are float32 unless ``dtype`` is given.
+    Shapes: input ``(*, in_features)``, weight (out_features, in_features), bias
+    (out_features,), output ``(*, out_features)``. Initialisation as in PyTorch:
+    ``kaiming_uniform_(a=sqrt(5))`` for the weight, which is U(-1/sqrt(in_features),
+    1/sqrt(in_features)), and the same uniform distribution for the bias. Parameters are float32 unless ``dtype`` is given.
     """
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True,
@@ -288,6 +289,7 @@ class _BatchNorm(Module):
     def _check_input_dim(self, x: np.ndarray) -> None:
         raise NotImplementedError
 
+    @_graph.replayed  # counts num_batches_tracked in Python: one entry of mg.compile's tape
     def forward(self, input: Tensor) -> Tensor:
         if not isinstance(input, Tensor):
             raise TypeError(

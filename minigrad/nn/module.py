@@ -31,6 +31,7 @@ import numpy as np
 
 from .. import dtypes as _dtypes
 from ..autograd import Function, no_grad
+from ..autograd import graph as _graph
 from ..autograd.graph import OutputRef
 from ..errors import ArgumentError, ShapeError
 from ..interop import to_numpy
@@ -267,6 +268,13 @@ def _typename(value):
     return type(value).__name__
 
 
+class _Structure:
+    """``version`` changes whenever any module's parameters, buffers, children or train/eval
+    mode change, so that ``mg.compile``'s guards look at the modules again only then."""
+
+    version = 0
+
+
 class Module:
     """Base class of all layers and models (``torch.nn.Module``).
 
@@ -409,6 +417,7 @@ class Module:
 
     def register_parameter(self, name: str, param: Parameter | None) -> None:
         """Add a parameter (a ``Parameter`` or None) under ``name``."""
+        _Structure.version += 1
         if "_parameters" not in self.__dict__:
             raise AttributeError("cannot assign parameter before Module.__init__() call")
         self._check_name(name, "parameter")
@@ -429,6 +438,7 @@ class Module:
         Buffers appear in ``state_dict()`` unless ``persistent=False``, and are converted by
         ``float()``/``double()``/``to()`` when they are floating point.
         """
+        _Structure.version += 1
         if "_buffers" not in self.__dict__:
             raise AttributeError("cannot assign buffer before Module.__init__() call")
         self._check_name(name, "buffer")
@@ -447,6 +457,7 @@ class Module:
 
     def add_module(self, name: str, module: Module | None) -> None:
         """Add a child module (or None) under ``name``."""
+        _Structure.version += 1
         if module is not None and not isinstance(module, Module):
             raise TypeError(f"{_typename(module)} is not a Module subclass")
         self._check_name(name, "module")
@@ -458,6 +469,7 @@ class Module:
     register_module = add_module
 
     def __setattr__(self, name: str, value: Any) -> None:
+        _Structure.version += 1
         d = self.__dict__
         params = d.get("_parameters")
         if isinstance(value, Parameter):
@@ -506,6 +518,7 @@ class Module:
             object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
+        _Structure.version += 1
         for registry in (self._parameters, self._buffers, self._modules):
             if name in registry:
                 del registry[name]
@@ -640,6 +653,7 @@ class Module:
             raise ValueError("training mode is expected to be boolean")  # noqa: TRY004 (as torch)
         for module in self.modules():
             object.__setattr__(module, "training", mode)
+        _Structure.version += 1
         return self
 
     def eval(self) -> Self:
@@ -651,6 +665,7 @@ class Module:
             param.requires_grad = requires_grad
         return self
 
+    @_graph.replayed
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset every parameter's ``.grad``: to None (the default, as in PyTorch), or to
         zeros in place with ``set_to_none=False``."""

@@ -138,7 +138,7 @@ def _reset_affine(module):
 
 class LayerNorm(Module):
     """y = (x - mean) / sqrt(var + eps) * weight + bias over the last
-    len(normalized_shape) dimensions of x (*, *normalized_shape); weight (ones) and bias
+    len(normalized_shape) dimensions of x ``(*, *normalized_shape)``; weight (ones) and bias
     (zeros) have shape ``normalized_shape`` when ``elementwise_affine``."""
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True,
@@ -163,7 +163,7 @@ class LayerNorm(Module):
 
 
 class GroupNorm(Module):
-    """Group normalisation of (N, C, *) input: the C channels split into ``num_groups``
+    """Group normalisation of ``(N, C, *)`` input: the C channels split into ``num_groups``
     groups, each normalised over its channels and positions, then scaled and shifted per
     channel by weight (ones) and bias (zeros) of shape (C,) when ``affine``."""
 

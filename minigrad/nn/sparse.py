@@ -53,7 +53,7 @@ class _EmbeddingBase(Module):
 
 
 class Embedding(_EmbeddingBase):
-    """A lookup table: ``forward(input)`` returns ``weight[input]``, (*input.shape, D).
+    """A lookup table: ``forward(input)`` returns ``weight[input]``, ``(*input.shape, D)``.
 
     weight (num_embeddings, embedding_dim) ~ N(0, 1), with the ``padding_idx`` row zeroed;
     that row gets no gradient. See ``F.embedding`` for ``max_norm``/``scale_grad_by_freq``.

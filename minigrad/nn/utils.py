@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from ..autograd import graph as _graph
 from ..errors import ShapeError
 from ..tensor import Tensor, _wrap, cat
 
@@ -17,6 +18,7 @@ def _as_list(parameters):
     return list(parameters)
 
 
+@_graph.replayed
 def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=False,
                     foreach=None):
     """Rescale the gradients of ``parameters`` in place so that their joint norm is at most
@@ -51,6 +53,7 @@ def clip_grad_norm_(parameters, max_norm, norm_type=2.0, error_if_nonfinite=Fals
     return _wrap(total)
 
 
+@_graph.replayed
 def clip_grad_value_(parameters, clip_value, foreach=None):
     """Clamp every gradient element of ``parameters`` to [-clip_value, clip_value], in place."""
     clip_value = float(clip_value)

@@ -256,7 +256,9 @@ class UnfoldBackward(Op):
 
     def forward(self, x, shape, axis, size, step):
         self.spec = (axis, size, step)
-        return arraymath.unfold_backward(x, shape, axis, size, step)
+        out = arraymath.unfold_backward(x, shape, axis, size, step)
+        # a result of its own: the fast path may hand back a view of x
+        return out.copy() if np.may_share_memory(out, x) else out
 
     def backward(self, grad, xp):
         return xp.unfold(grad, *self.spec)
@@ -265,18 +267,21 @@ class UnfoldBackward(Op):
 def strided_view(x, axis, size, step):
     """The windows of ``Tensor.unfold`` as a view of x that numpy knows is one (its ``base``
     chain leads to x's memory, so in-place changes are tracked on x's storage), writable
-    when x is; numpy's ``as_strided`` would hide the owner behind a wrapper object."""
-    window = arraymath.unfold(x, axis, size, step)
+    when x is; numpy's ``as_strided`` would hide the owner behind a wrapper object (and
+    costs more than the rest of ``unfold`` together)."""
     owner = x
     while isinstance(owner.base, np.ndarray):
         owner = owner.base
-    if not x.flags.writeable or owner.base is not None or not (
-            owner.flags.c_contiguous or owner.flags.f_contiguous) or window.size == 0:
-        return window  # read-only memory, foreign owners and empty results: numpy's view
-    flat = owner.ravel(order="K")
-    offset = x.__array_interface__["data"][0] - flat.__array_interface__["data"][0]
-    return np.ndarray(window.shape, x.dtype, buffer=flat, offset=offset,
-                      strides=window.strides)
+    if not x.flags.writeable or owner.base is not None or x.size == 0 or size == 0:
+        return arraymath.unfold(x, axis, size, step)  # read-only, foreign owners, empty
+    if not owner.flags.c_contiguous:
+        if not owner.flags.f_contiguous:
+            return arraymath.unfold(x, axis, size, step)
+        owner = owner.ravel(order="K")  # a 1-D view: the buffer numpy's constructor takes
+    shape, strides = arraymath.unfold_layout(x.shape, x.strides, axis, size, step)
+    offset = 0 if owner is x else \
+        x.__array_interface__["data"][0] - owner.__array_interface__["data"][0]
+    return np.ndarray(shape, x.dtype, buffer=owner, offset=offset, strides=strides)
 
 
 class Split(Op):

@@ -381,6 +381,10 @@ def cross(a, b, axis):
     return L.Cross.apply(a, b, axis)
 
 
+def outer(a, b):
+    return L.Outer.apply(a, b)
+
+
 def einsum(equation, *operands):
     return L.Einsum.apply(*operands, equation=equation)
 

@@ -65,14 +65,21 @@ def _validate_group_against_live(idx, group, swapin_group):
 def swap_in_optimizer_params_and_state(optimizer, swapin_parameters, swapin_optim_state):
     """Temporarily replace ``optimizer``'s parameters and state, restoring them on exit.
 
-    optimizer: the live optimizer; its state must already be initialized.
-    swapin_parameters: a dict name -> Tensor, in the order of the optimizer's parameters
-        (e.g. ``model.named_parameters()`` order).
-    swapin_optim_state: an ``optimizer.state_dict()``-shaped dict whose ``"param_groups"``
-        have exactly the live groups' keys. Its buffers are used as they are, so in-place
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The live optimizer; its state must already be initialized.
+    swapin_parameters : dict
+        name -> Tensor, in the order of the optimizer's parameters (e.g.
+        ``model.named_parameters()`` order).
+    swapin_optim_state : dict
+        Shaped like ``optimizer.state_dict()``, whose ``"param_groups"`` have exactly the live
+        groups' keys. Its buffers are used as they are, so in-place
         updates (every minigrad optimizer's) propagate back to it; other changes (a new
         entry, a new array) stay inside the block.
 
+    Notes
+    -----
     Inside the block every optimizer API (hooks included) sees the swapped-in parameters,
     hyper-parameters and state; ``step()`` updates the swapped-in parameters.
     """

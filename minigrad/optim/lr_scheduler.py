@@ -38,6 +38,7 @@ import weakref
 from bisect import bisect_right
 from collections import Counter
 
+from ..autograd import graph as _graph
 from ..tensor import Tensor
 from .optimizer import Optimizer
 
@@ -150,11 +151,17 @@ class LRScheduler:
     form) or from ``base_lrs``; some also implement ``_get_closed_form_lr()``, used by the
     deprecated ``step(epoch)``.
 
-    optimizer: the Optimizer whose lrs are scheduled.
-    last_epoch: -1 for a fresh run (every group's lr is recorded as ``group["initial_lr"]``
-        unless the group already has one); an epoch index to resume, when every group must
-        already hold "initial_lr" (as after loading an optimizer checkpoint).
+    Parameters
+    ----------
+    optimizer : Optimizer
+        The optimizer whose lrs are scheduled.
+    last_epoch : int
+        -1 for a fresh run (every group's lr is recorded as ``group["initial_lr"]`` unless
+        the group already has one); an epoch index to resume, when every group must already
+        hold "initial_lr" (as after loading an optimizer checkpoint).
 
+    Notes
+    -----
     Attributes: ``base_lrs`` (the initial lrs, one per group), ``last_epoch`` (the index of
     the epoch whose lrs are set; 0 after construction), ``get_last_lr()``.
     """
@@ -204,6 +211,7 @@ class LRScheduler:
         Tensor lrs are cloned)."""
         return self._last_lr
 
+    @_graph.replayed
     def step(self, epoch=None):
         """Advance one epoch and set every group's lr. Call it after ``optimizer.step()``.
 
@@ -519,8 +527,10 @@ class CosineAnnealingLR(LRScheduler):
 
         lr_t = eta_min + (initial_lr - eta_min) * (1 + cos(pi * t / T_max)) / 2
 
-    computed, as in PyTorch, recursively from the current lr:
+    computed, as in PyTorch, recursively from the current lr::
+
         lr_t = eta_min + (lr_{t-1} - eta_min) * (1 + cos(pi t / T_max)) / (1 + cos(pi (t-1) / T_max))
+
     (with a special case where the denominator vanishes, at t = T_max + 1 mod 2 T_max), so
     the sequence keeps going up again after T_max like PyTorch's does.
     """
@@ -587,6 +597,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
                 * (1 + math.cos(math.pi * self.T_cur / self.T_i)) / 2
                 for base_lr in self.base_lrs]
 
+    @_graph.replayed
     def step(self, epoch=None):
         """Advance one step, or jump to ``epoch`` (a float is allowed: fractions of an epoch).
 
@@ -641,7 +652,7 @@ class CyclicLR(LRScheduler):
     r"""Cyclical learning rates (Smith, 2017): the lr cycles between base_lr and max_lr.
 
     With c = floor(1 + t / (up + down)) the cycle number, x = 1 + t / (up + down) - c the
-    position in the cycle (0 to 1) and r = up / (up + down):
+    position in the cycle (0 to 1) and r = up / (up + down)::
 
         scale = x / r                  if x <= r    (rising half)
               = (x - 1) / (r - 1)      otherwise    (falling half)
@@ -994,6 +1005,7 @@ class SequentialLR(_NestedStateMixin, LRScheduler):
         elif hasattr(scheds, "last_epoch"):
             scheds.last_epoch -= 1
 
+    @_graph.replayed
     def step(self):
         """Step the scheduler in charge of the next epoch (a milestone restarts its
         scheduler at epoch 0)."""
@@ -1025,6 +1037,7 @@ class ChainedScheduler(_NestedStateMixin, LRScheduler):
         self.optimizer = optimizer
         self._last_lr = _group_values(self._schedulers[-1].optimizer, "lr")
 
+    @_graph.replayed
     def step(self):
         """Step every scheduler, in order."""
         for scheduler in self._schedulers:
@@ -1079,6 +1092,7 @@ class ReduceLROnPlateau(LRScheduler):
         self.cooldown_counter = 0
         self.num_bad_epochs = 0
 
+    @_graph.replayed
     def step(self, metrics, epoch=None):
         """Record this epoch's metric (a number or a one-element Tensor); reduce the lrs if
         it has plateaued. ``epoch`` is deprecated (warns) and only sets ``last_epoch``."""

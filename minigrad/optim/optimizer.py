@@ -98,6 +98,8 @@ def _with_step_hooks(step):
 
     @functools.wraps(step)
     def wrapper(*args, **kwargs):
+        if _graph.capture is not None:  # mg.compile records: the step is one tape entry
+            return _graph.capture.record_call(wrapper, args, kwargs)
         self = args[0]
         if not (self._optimizer_step_pre_hooks or self._optimizer_step_post_hooks
                 or _global_optimizer_pre_hooks or _global_optimizer_post_hooks):
@@ -187,9 +189,13 @@ def _grad_array(p, grad_first=False):
 class Optimizer:
     """Base class of all optimizers.
 
-    params: an iterable of Tensors, or of dicts each with a "params" entry and any
-        per-group hyper-parameters (the rest come from ``defaults``).
-    defaults: dict of hyper-parameter defaults.
+    Parameters
+    ----------
+    params : iterable
+        Tensors, or dicts each with a "params" entry and any per-group hyper-parameters (the
+        rest come from ``defaults``).
+    defaults : dict
+        The hyper-parameters' defaults.
     """
 
     def modified_arrays(self):
@@ -307,6 +313,7 @@ class Optimizer:
     # Gradients and steps
     # ------------------------------------------------------------------------------------
 
+    @_graph.replayed
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Reset the gradients of every parameter.
 

@@ -6,7 +6,7 @@
 ``SWALR`` anneals each group's lr to a constant ``swa_lr``; ``update_bn`` recomputes the
 BatchNorm running statistics of the averaged model with one pass over the data.
 
-The averages are computed on the arrays, in place, with PyTorch's formulas and order:
+The averages are computed on the arrays, in place, with PyTorch's formulas and order::
 
     default (SWA, on CPU):  avg <- avg + (p - avg) / (n + 1)
     get_swa_multi_avg_fn(): avg <- lerp(avg, p, 1 / (n + 1))   (the weight rounded to float32,
@@ -113,14 +113,23 @@ class AveragedModel(nn.Module):
     r"""A copy of ``model`` holding the average of its weights over training
     (``torch.optim.swa_utils.AveragedModel``).
 
-    model: the module to average (deep-copied; the copy is ``self.module``).
-    device: accepted for PyTorch compatibility (CPU only).
-    avg_fn(averaged, current, n) -> new averaged Tensor, applied per parameter; or
-    multi_avg_fn(averaged_list, current_list, n), updating the lists in place. Neither: the
-        equal-weight running mean (SWA). Only one may be given (AssertionError otherwise).
-    use_buffers: average the buffers too (e.g. BatchNorm running statistics) instead of
-        copying them from ``model``.
+    Parameters
+    ----------
+    model : Module
+        The module to average (deep-copied; the copy is ``self.module``).
+    device : optional
+        Accepted for PyTorch compatibility (CPU only).
+    avg_fn, multi_avg_fn : callable, optional
+        ``avg_fn(averaged, current, n)`` returns the new averaged Tensor, applied per
+        parameter; ``multi_avg_fn(averaged_list, current_list, n)`` updates the lists in
+        place. Neither: the equal-weight running mean (SWA). Only one may be given
+        (AssertionError otherwise).
+    use_buffers : bool
+        Average the buffers too (e.g. BatchNorm running statistics) instead of copying them
+        from ``model``.
 
+    Notes
+    -----
     ``n_averaged`` is an int64 buffer counting the updates. ``forward`` calls the copy.
     """
 

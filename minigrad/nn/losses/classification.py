@@ -3,6 +3,7 @@
 import numpy as np
 
 from ..._kernels import kernels as K
+from ...autograd import graph as _graph
 from ...autograd.graph import Op
 from ...errors import ArgumentError, ShapeError
 from ...tensor import Tensor
@@ -276,6 +277,7 @@ class CrossEntropy(_ClassLoss):
         return grad, xp.mul(w_log_p, -(1 - e))
 
 
+@_graph.replayed  # checks the class indices (and picks a kernel) on every replay
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100,
                   reduce=None, reduction="mean", label_smoothing=0.0):
     """Cross-entropy between logits and targets: log_softmax + negative log-likelihood, in
@@ -323,6 +325,7 @@ class NegativeLogLikelihood(_ClassLoss):
         return self.reduce(losses, grad, np.sum(w_y), reduction, x.shape, x.dtype)
 
 
+@_graph.replayed  # checks the class indices on every replay
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
              reduction="mean"):
     """Negative log-likelihood of log-probabilities ``input`` ((C,), (N, C) or

@@ -90,7 +90,7 @@ def soft_margin_loss(input, target, size_average=None, reduce=None, reduction="m
 
 def cosine_embedding_loss(input1, input2, target, margin=0, size_average=None, reduce=None,
                           reduction="mean"):
-    """With cos = <x1, x2> / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12)) along the last dimension:
+    """With ``cos = <x1, x2> / sqrt((|x1|^2 + 1e-12)(|x2|^2 + 1e-12))`` along the last dimension:
     l = 1 - cos where y = 1, max(0, cos - margin) where y = -1.
     input1, input2: (N, D) with target (N,), or (D,) with a 0-d target."""
     reduction = _reduction(size_average, reduce, reduction)

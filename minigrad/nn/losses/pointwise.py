@@ -288,13 +288,14 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
-    """Mean absolute error: l_i = |input_i - target_i|, reduced (sizes broadcast with a warning)."""
+    """Mean absolute error: ``l_i = |input_i - target_i|``, reduced (sizes broadcast with a
+    warning)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     return _pointwise(AbsoluteError, "l1_loss", input, target, reduction, weight)
 
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
-    """Smooth L1: quadratic for |d| < beta, linear beyond (beta = 0 is L1)."""
+    """Smooth L1: quadratic for ``|d| < beta``, linear beyond (beta = 0 is L1)."""
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if beta < 0:
         raise ArgumentError(f"smooth_l1_loss does not support negative values for beta (got "
@@ -303,7 +304,7 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
-    """Huber loss: quadratic for |d| <= delta, linear beyond."""
+    """Huber loss: quadratic for ``|d| <= delta``, linear beyond."""
     if delta <= 0:
         raise ArgumentError(f"huber_loss does not support non-positive values for delta "
                          f"(got {delta})")

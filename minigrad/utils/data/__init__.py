@@ -1,11 +1,12 @@
-"""``minigrad.utils.data``: datasets, samplers and the ``DataLoader``, as ``torch.utils.data``.
+"""``minigrad.utils.data``: datasets, samplers and the ``DataLoader``, as ``torch.utils.data``::
 
     from minigrad.utils.data import DataLoader, TensorDataset
     loader = DataLoader(TensorDataset(X, y), batch_size=32, shuffle=True, num_workers=2)
     for xb, yb in loader:                  # xb: (32, *X.shape[1:]), yb: (32, *y.shape[1:])
         ...
 
-Where things are:
+Where things are::
+
     dataset.py     Dataset, IterableDataset, TensorDataset, StackDataset, ConcatDataset,
                    ChainDataset, Subset, random_split
     sampler.py     Sampler, SequentialSampler, RandomSampler, SubsetRandomSampler,

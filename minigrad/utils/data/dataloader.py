@@ -82,34 +82,55 @@ def _is_positive_int(value):
 
 
 class DataLoader(Generic[_T_co]):
-    """Iterate over ``dataset`` in mini-batches, as ``torch.utils.data.DataLoader``.
+    """Iterate over ``dataset`` in mini-batches, as ``torch.utils.data.DataLoader`` (with
+    PyTorch's argument names, order and defaults).
 
-    Arguments (PyTorch's names, order and defaults):
-        dataset: a map-style ``Dataset`` (``dataset[i]``) or an ``IterableDataset``.
-        batch_size: samples per batch (a positive int), or None to yield single samples.
-        shuffle: a fresh random order every epoch (``RandomSampler(dataset, generator=...)``).
-        sampler: an iterable of indices giving the order (excludes ``shuffle``).
-        batch_sampler: an iterable of index lists, one per batch (excludes ``batch_size``,
-            ``shuffle``, ``sampler`` and ``drop_last``).
-        num_workers: worker processes loading batches (0: load in the calling process).
-        collate_fn: merges a list of samples into a batch (default ``default_collate``; with
-            ``batch_size=None``, ``default_convert`` applied to each sample).
-        pin_memory: accepted; minigrad is CPU-only, so there is no pinned memory to copy to
-            and it changes nothing but a warning, exactly like PyTorch without an accelerator.
-        drop_last: drop the last batch if it is smaller than ``batch_size``.
-        timeout: seconds to wait for a batch from the workers (0: no limit) before raising
-            RuntimeError; a worker that dies is reported at once either way.
-        worker_init_fn: called in each worker with its id, after seeding, before loading.
-        multiprocessing_context: a start method name ('fork', 'spawn', 'forkserver') or a
-            ``multiprocessing`` context (default: the platform's, 'fork' on Linux).
-        generator: a ``minigrad.random.Generator`` (or ``np.random.Generator``) for the
-            ``RandomSampler`` and the workers' ``base_seed``.
-        prefetch_factor: batches loaded ahead per worker (default 2 with workers; must stay
-            None without).
-        persistent_workers: keep the workers (and their dataset copies) between epochs.
-        pin_memory_device: deprecated in PyTorch; accepted and ignored.
-        in_order: with workers, yield batches in sampler order (True) or as they come.
+    Parameters
+    ----------
+    dataset
+        A map-style ``Dataset`` (``dataset[i]``) or an ``IterableDataset``.
+    batch_size
+        Samples per batch (a positive int), or None to yield single samples.
+    shuffle
+        A fresh random order every epoch (``RandomSampler(dataset, generator=...)``).
+    sampler
+        An iterable of indices giving the order (excludes ``shuffle``).
+    batch_sampler
+        An iterable of index lists, one per batch (excludes ``batch_size``,
+        ``shuffle``, ``sampler`` and ``drop_last``).
+    num_workers
+        Worker processes loading batches (0: load in the calling process).
+    collate_fn
+        Merges a list of samples into a batch (default ``default_collate``; with
+        ``batch_size=None``, ``default_convert`` applied to each sample).
+    pin_memory
+        Accepted; minigrad is CPU-only, so there is no pinned memory to copy to
+        and it changes nothing but a warning, exactly like PyTorch without an accelerator.
+    drop_last
+        Drop the last batch if it is smaller than ``batch_size``.
+    timeout
+        Seconds to wait for a batch from the workers (0: no limit) before raising
+        RuntimeError; a worker that dies is reported at once either way.
+    worker_init_fn
+        Called in each worker with its id, after seeding, before loading.
+    multiprocessing_context
+        A start method name ('fork', 'spawn', 'forkserver') or a
+        ``multiprocessing`` context (default: the platform's, 'fork' on Linux).
+    generator
+        A ``minigrad.random.Generator`` (or ``np.random.Generator``) for the
+        ``RandomSampler`` and the workers' ``base_seed``.
+    prefetch_factor
+        Batches loaded ahead per worker (default 2 with workers; must stay
+        None without).
+    persistent_workers
+        Keep the workers (and their dataset copies) between epochs.
+    pin_memory_device
+        Deprecated in PyTorch; accepted and ignored.
+    in_order
+        With workers, yield batches in sampler order (True) or as they come.
 
+    Notes
+    -----
     ``len(loader)`` is the number of batches per epoch: ``len(batch_sampler)``, i.e.
     ``ceil(n / batch_size)`` or ``n // batch_size`` with ``drop_last``.
     """

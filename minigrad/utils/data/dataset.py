@@ -230,7 +230,7 @@ class Subset(Dataset[_T_co]):
 
 
 def random_split(dataset, lengths, generator=None):
-    """Split ``dataset`` into non-overlapping ``Subset``s of the given lengths, at random.
+    """Split ``dataset`` into non-overlapping ``Subset`` objects of the given lengths, at random.
 
     ``lengths`` are either sample counts summing to ``len(dataset)``, or fractions summing to
     1; fractions become ``floor(n * fraction)`` samples each, and the samples left over go one

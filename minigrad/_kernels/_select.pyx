@@ -1,0 +1,294 @@
+# cython: language_level=3
+"""Compiled selections: twins of the functions of the same names in the "Selections" section
+of ``reference.py`` (read that for what each computes).
+
+numpy has no "mode" and no partial sort that keeps equal elements in index order, so the
+reference composes a dozen whole-array calls; on the small and medium rows that models use
+(logits of a batch, a row of class counts) those calls cost ten times the work. The loops
+here walk each row once: ``mode_indices`` sorts a copy of the row and finds its longest run,
+``topk_indices`` keeps the k best elements seen so far in a small sorted list (an element
+enters only if it beats the k-th, which on unordered data happens about k*log(n/k) times),
+and ``nonzero_coords`` writes the coordinates of the non-zero elements of a C-contiguous
+array in one pass.
+
+Rows are the last axis of a C-contiguous 2-D array: the Python layer moves the selected dim
+last and makes the array contiguous. Anything else (other dtypes, layouts) goes to the
+reference.
+"""
+cimport numpy as cnp
+from cython cimport floating
+from libc.stdlib cimport free, malloc
+
+import numpy as np
+
+from . import reference as _reference
+
+cnp.import_array()
+
+ctypedef fused sortable:
+    cnp.int64_t
+    double
+
+
+cdef inline bint _c_array(object a, int type_num, int ndim) noexcept:
+    """a is an exact ndarray of type_num with ndim dims, C-contiguous, aligned, native order."""
+    if not cnp.PyArray_CheckExact(a):
+        return False
+    cdef cnp.ndarray arr = <cnp.ndarray>a
+    return (cnp.PyArray_TYPE(arr) == type_num and cnp.PyArray_NDIM(arr) == ndim
+            and cnp.PyArray_ISCARRAY_RO(arr) and cnp.PyArray_ISNOTSWAPPED(arr))
+
+
+# ---------------------------------------------------------------------------------------------
+# mode_indices
+# ---------------------------------------------------------------------------------------------
+
+cdef void _sort(sortable* v, Py_ssize_t n) noexcept nogil:
+    """Ascending in-place sort of v[0:n] (no NaN): quicksort on the median of three, insertion
+    sort below 16 elements. Equal values need no order (only values are sorted)."""
+    cdef Py_ssize_t i, j, lo, hi
+    cdef sortable pivot, t
+    while n > 16:
+        lo, hi = 0, n - 1
+        i = n // 2
+        if v[i] < v[lo]:
+            v[i], v[lo] = v[lo], v[i]
+        if v[hi] < v[lo]:
+            v[hi], v[lo] = v[lo], v[hi]
+        if v[hi] < v[i]:
+            v[hi], v[i] = v[i], v[hi]
+        pivot = v[i]
+        i, j = lo, hi
+        while i <= j:
+            while v[i] < pivot:
+                i += 1
+            while pivot < v[j]:
+                j -= 1
+            if i <= j:
+                t = v[i]
+                v[i] = v[j]
+                v[j] = t
+                i += 1
+                j -= 1
+        # recurse into the smaller part, loop on the larger: stack depth O(log n)
+        if j + 1 < n - i:
+            _sort(v, j + 1)
+            v = v + i
+            n = n - i
+        else:
+            _sort(v + i, n - i)
+            n = j + 1
+    for i in range(1, n):
+        t = v[i]
+        j = i - 1
+        while j >= 0 and t < v[j]:
+            v[j + 1] = v[j]
+            j -= 1
+        v[j + 1] = t
+
+
+cdef void _mode_rows(const sortable* x, cnp.int64_t* out, Py_ssize_t m, Py_ssize_t n,
+                     sortable* buf) noexcept nogil:
+    cdef Py_ssize_t r, i, count, run, best_run, kept
+    cdef sortable value, v
+    cdef const sortable* row
+    for r in range(m):
+        row = x + r * n
+        kept = 0
+        for i in range(n):  # NaN never equals NaN: each is a run of one, sorted last
+            if row[i] == row[i]:
+                buf[kept] = row[i]
+                kept += 1
+        if kept == 0:  # all NaN: the reference finds no element equal to the mode
+            out[r] = n - 1
+            continue
+        _sort(buf, kept)
+        value, best_run, run = buf[0], 1, 1
+        for i in range(1, kept):  # the first longest run: the smallest value on a tie
+            run = run + 1 if buf[i] == buf[i - 1] else 1
+            if run > best_run:
+                best_run, value = run, buf[i]
+        out[r] = n - 1
+        for i in range(n - 1, -1, -1):  # the last index holding it
+            if row[i] == value:
+                out[r] = i
+                break
+
+
+def mode_indices(rows):
+    """Per row of a (m, n) array (n >= 1): the last index of the most frequent value."""
+    cdef bint is_float = _c_array(rows, cnp.NPY_DOUBLE, 2)
+    if not (is_float or _c_array(rows, cnp.NPY_INT64, 2)):
+        return _reference.mode_indices(rows)
+    cdef cnp.ndarray X = <cnp.ndarray>rows
+    cdef Py_ssize_t m = cnp.PyArray_DIMS(X)[0], n = cnp.PyArray_DIMS(X)[1]
+    out = np.empty(m, dtype=np.int64)
+    if m == 0 or n == 0:
+        return _reference.mode_indices(rows)
+    cdef void* buf = malloc(n * 8)
+    if buf == NULL:
+        raise MemoryError(f"mode: no memory for a row of {n} elements")
+    cdef cnp.int64_t* po = <cnp.int64_t*>cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef void* px = cnp.PyArray_DATA(X)
+    with nogil:
+        if is_float:
+            _mode_rows(<const double*>px, po, m, n, <double*>buf)
+        else:
+            _mode_rows(<const cnp.int64_t*>px, po, m, n, <cnp.int64_t*>buf)
+    free(buf)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# topk_indices
+# ---------------------------------------------------------------------------------------------
+
+cdef inline bint _beats(floating a, floating b, bint largest) noexcept nogil:
+    """a comes strictly before b (b seen earlier): NaN is the largest value, as in sort."""
+    if largest:
+        return (a > b) or (a != a and b == b)
+    return (a < b) or (b != b and a == a)
+
+
+cdef void _topk_rows(const floating* x, cnp.int64_t* out, Py_ssize_t m, Py_ssize_t n,
+                     Py_ssize_t k, bint largest, floating* vals) noexcept nogil:
+    """out[r, :k]: the indices of the k first elements of row r in the order (better value,
+    then smaller index). The list (out[r, :filled], their values in vals) is kept in that
+    order; an element (seen in index order, so after every equal one already listed) enters
+    behind the ones it does not beat."""
+    cdef Py_ssize_t r, i, j, filled
+    cdef const floating* row
+    cdef cnp.int64_t* best
+    cdef floating v
+    for r in range(m):
+        row = x + r * n
+        best = out + r * k
+        filled = 0
+        for i in range(n):
+            v = row[i]
+            if filled == k and not _beats(v, vals[k - 1], largest):
+                continue
+            j = filled if filled < k else k - 1
+            while j > 0 and _beats(v, vals[j - 1], largest):
+                best[j] = best[j - 1]
+                vals[j] = vals[j - 1]
+                j -= 1
+            best[j] = i
+            vals[j] = v
+            if filled < k:
+                filled += 1
+
+
+# An insertion costs up to k moves, and sorted input makes every element enter: beyond this
+# k a sort of the whole row (the reference) is cheaper.
+DEF _TOPK_MAX_K = 32
+
+
+def topk_indices(rows, k, largest):
+    """Per row of a (m, n) array: the indices of the k largest (smallest) elements, best
+    first, equal elements in index order; int64 (m, k). 0 <= k <= n."""
+    cdef int type_num = cnp.NPY_DOUBLE if _c_array(rows, cnp.NPY_DOUBLE, 2) else (
+        cnp.NPY_FLOAT if _c_array(rows, cnp.NPY_FLOAT, 2) else -1)
+    if type_num < 0 or k == 0 or k > _TOPK_MAX_K:
+        return _reference.topk_indices(rows, k, largest)
+    cdef cnp.ndarray X = <cnp.ndarray>rows
+    cdef Py_ssize_t m = cnp.PyArray_DIMS(X)[0], n = cnp.PyArray_DIMS(X)[1], kk = k
+    out = np.empty((m, kk), dtype=np.int64)
+    cdef cnp.int64_t* po = <cnp.int64_t*>cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef void* px = cnp.PyArray_DATA(X)
+    cdef bint big = largest
+    cdef double vals[_TOPK_MAX_K]
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            _topk_rows(<const double*>px, po, m, n, kk, big, vals)
+        else:
+            _topk_rows(<const float*>px, po, m, n, kk, big, <float*>vals)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# nonzero_coords
+# ---------------------------------------------------------------------------------------------
+
+def nonzero_coords(mask):
+    """The coordinates of the True elements of a bool array (ndim >= 1), in C order; int64
+    (count, ndim)."""
+    if (not cnp.PyArray_CheckExact(mask) or mask.ndim == 0
+            or not _c_array(mask, cnp.NPY_BOOL, mask.ndim)):
+        return _reference.nonzero_coords(mask)
+    cdef cnp.ndarray X = <cnp.ndarray>mask
+    cdef int ndim = cnp.PyArray_NDIM(X), d
+    cdef Py_ssize_t size = cnp.PyArray_SIZE(X), count = np.count_nonzero(mask), i, w = 0
+    if count == 0:
+        return np.empty((0, ndim), dtype=np.int64)
+    cdef const cnp.npy_bool* px = <const cnp.npy_bool*>cnp.PyArray_DATA(X)
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
+    cdef Py_ssize_t last = dims[ndim - 1], rows = size // last if last else 0, r, j
+    # Every element's coordinates are written and the write position moves on only for a
+    # non-zero one (no branch to mispredict on a random mask): one spare row at the end.
+    buffer = np.empty((count + 1, ndim), dtype=np.int64)
+    cdef cnp.int64_t* po = <cnp.int64_t*>cnp.PyArray_DATA(<cnp.ndarray>buffer)
+    cdef cnp.int64_t* at = <cnp.int64_t*>malloc(ndim * sizeof(cnp.int64_t))
+    if at == NULL:
+        raise MemoryError("nonzero: no memory for the coordinates")
+    for d in range(ndim):
+        at[d] = 0
+    with nogil:
+        for r in range(rows):
+            for j in range(last):
+                for d in range(ndim - 1):
+                    po[w + d] = at[d]
+                po[w + ndim - 1] = j
+                w += ndim * (px[r * last + j] != 0)
+            d = ndim - 2  # the coordinates of the next row, in C order
+            while d >= 0:
+                at[d] += 1
+                if at[d] < dims[d]:
+                    break
+                at[d] = 0
+                d -= 1
+    free(at)
+    return buffer[:count]
+
+
+# ---------------------------------------------------------------------------------------------
+# stable_argsort_f32
+# ---------------------------------------------------------------------------------------------
+#
+# A stable argsort is a sort of (value, index) pairs, which are all distinct, so any sort will
+# do. For float32 both fit one uint64: the value's bits mapped to an unsigned key in the same
+# order (negative floats: all bits flipped; others: the sign bit set; -0.0 as 0.0; every NaN
+# the largest key, after inf, as numpy and PyTorch sort it) above the index. numpy's sort of
+# uint64 (SIMD quicksort where the CPU has it) is several times faster than its stable sort of
+# float32 (a merge sort).
+
+cdef inline cnp.uint32_t _order_key(cnp.uint32_t bits) noexcept nogil:
+    if (bits & 0x7FFFFFFFu) > 0x7F800000u:  # NaN
+        return 0xFFFFFFFFu
+    if bits == 0x80000000u:  # -0.0 sorts with 0.0
+        bits = 0
+    if bits >> 31:
+        return ~bits
+    return bits | 0x80000000u
+
+
+def stable_argsort_f32(rows):
+    """Per row of a float32 (m, n) array: the stable ascending argsort (NaN last); int64."""
+    if not _c_array(rows, cnp.NPY_FLOAT, 2) or rows.shape[1] >= 2 ** 32:
+        return _reference.stable_argsort_f32(rows)
+    cdef cnp.ndarray X = <cnp.ndarray>rows
+    cdef Py_ssize_t m = cnp.PyArray_DIMS(X)[0], n = cnp.PyArray_DIMS(X)[1], r, j
+    keys = np.empty((m, n), dtype=np.uint64)
+    cdef const cnp.uint32_t* pb = <const cnp.uint32_t*>cnp.PyArray_DATA(X)
+    cdef cnp.uint64_t* pk = <cnp.uint64_t*>cnp.PyArray_DATA(<cnp.ndarray>keys)
+    with nogil:
+        for r in range(m):
+            for j in range(n):
+                pk[r * n + j] = (<cnp.uint64_t>_order_key(pb[r * n + j]) << 32) | <cnp.uint64_t>j
+    keys.sort(axis=1)
+    out = np.empty((m, n), dtype=np.int64)
+    cdef cnp.int64_t* po = <cnp.int64_t*>cnp.PyArray_DATA(<cnp.ndarray>out)
+    with nogil:
+        for r in range(m * n):
+            po[r] = <cnp.int64_t>(pk[r] & 0xFFFFFFFFu)
+    return out

@@ -1,0 +1,146 @@
+# cython: language_level=3
+"""Compiled outer products: twins of ``outer`` and ``addr`` in the products section of
+``reference.py`` (read that for what each computes).
+
+numpy forms an outer product as a broadcast multiply, (n, 1) * (m,), which on a 10^6-element
+result runs about 3x slower than an elementwise multiply of the same size (and ``np.matmul``
+with an inner size of 1 about 13x slower); ``addr`` then needs a second pass for the added
+matrix. Here each row of the result is one contiguous, vectorizable loop, scaled vector plus
+(for ``addr``) the matching row of the input, in one pass.
+
+Inputs that are not float32/float64 ndarrays of one dtype, in native byte order and aligned,
+go to the reference, so results always equal numpy's up to rounding.
+"""
+cimport numpy as cnp
+from cython cimport floating
+
+import numpy as np
+
+from . import reference as _reference
+
+cnp.import_array()
+
+# Results at least this large run without the GIL (below it, releasing costs more than it
+# lets a neighbour thread do).
+cdef Py_ssize_t _NOGIL_MIN_SIZE = 1 << 15
+
+
+cdef void _outer_kernel(const floating* a, Py_ssize_t a_stride, const floating* b,
+                        const floating* c, Py_ssize_t c_row_stride, floating* out,
+                        Py_ssize_t n, Py_ssize_t m, floating alpha, floating beta,
+                        bint has_c) noexcept nogil:
+    """out[i, j] = beta * c[i, j] + (alpha * a[i]) * b[j] (c ignored without has_c); a read
+    every a_stride elements, b contiguous, rows of c c_row_stride elements apart (0: one row
+    broadcast), each row of c contiguous."""
+    cdef Py_ssize_t i, j
+    cdef floating s
+    cdef floating* row
+    cdef const floating* c_row
+    for i in range(n):
+        s = alpha * a[i * a_stride]
+        row = out + i * m
+        if has_c:
+            c_row = c + i * c_row_stride
+            if beta == 1:
+                for j in range(m):
+                    row[j] = c_row[j] + s * b[j]
+            else:
+                for j in range(m):
+                    row[j] = beta * c_row[j] + s * b[j]
+        else:
+            for j in range(m):
+                row[j] = s * b[j]
+
+
+cdef inline bint _plain_float(object x, int type_num):
+    """x is an exact ndarray of numpy type ``type_num``, aligned and in native byte order."""
+    if not cnp.PyArray_CheckExact(x):
+        return False
+    cdef cnp.ndarray arr = <cnp.ndarray>x
+    return (cnp.PyArray_TYPE(arr) == type_num and cnp.PyArray_ISALIGNED(arr)
+            and cnp.PyArray_ISNOTSWAPPED(arr))
+
+
+def _outer_into(input, vec1, vec2, double beta, double alpha):
+    """The compiled ``addr`` (input None: ``outer`` scaled by alpha), or None where the
+    reference must run (dtypes, byte order, a layout the loop does not read)."""
+    if not cnp.PyArray_CheckExact(vec1):
+        return None
+    cdef int type_num = cnp.PyArray_TYPE(<cnp.ndarray>vec1)
+    if type_num != cnp.NPY_FLOAT and type_num != cnp.NPY_DOUBLE:
+        return None
+    if not (_plain_float(vec1, type_num) and _plain_float(vec2, type_num)):
+        return None
+    cdef cnp.ndarray A = <cnp.ndarray>vec1
+    cdef cnp.ndarray B = <cnp.ndarray>vec2
+    if cnp.PyArray_NDIM(A) != 1 or cnp.PyArray_NDIM(B) != 1:
+        return None
+    cdef Py_ssize_t n = cnp.PyArray_DIMS(A)[0], m = cnp.PyArray_DIMS(B)[0]
+    cdef Py_ssize_t itemsize = cnp.PyArray_ITEMSIZE(A)
+    if not cnp.PyArray_IS_C_CONTIGUOUS(B):
+        B = np.ascontiguousarray(B)  # one short copy: the inner loop reads b contiguously
+    cdef Py_ssize_t a_stride = cnp.PyArray_STRIDES(A)[0] // itemsize if n > 1 else 0
+    if n > 1 and cnp.PyArray_STRIDES(A)[0] % itemsize:
+        return None
+    cdef bint has_c = input is not None
+    cdef cnp.ndarray C = None
+    cdef Py_ssize_t c_row_stride = 0
+    cdef void* pc = NULL
+    if has_c:
+        if not _plain_float(input, type_num):
+            return None
+        C = <cnp.ndarray>input
+        if cnp.PyArray_NDIM(C) > 2:
+            return None
+        if not (cnp.PyArray_NDIM(C) == 2 and cnp.PyArray_DIMS(C)[0] == n
+                and cnp.PyArray_DIMS(C)[1] == m):
+            C = np.broadcast_to(C, (n, m))  # the caller checked that it broadcasts
+        if m > 1 and cnp.PyArray_STRIDES(C)[1] != itemsize:
+            return None  # rows not contiguous (a transposed or column-broadcast input)
+        if n > 1:
+            if cnp.PyArray_STRIDES(C)[0] % itemsize:
+                return None
+            c_row_stride = cnp.PyArray_STRIDES(C)[0] // itemsize
+        pc = cnp.PyArray_DATA(C)
+    cdef cnp.npy_intp dims[2]
+    dims[0] = n
+    dims[1] = m
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, dims, type_num, 0)
+    cdef void* pa = cnp.PyArray_DATA(A)
+    cdef void* pb = cnp.PyArray_DATA(B)
+    cdef void* po = cnp.PyArray_DATA(out)
+    cdef bint nogil_ok = n * m >= _NOGIL_MIN_SIZE
+    if type_num == cnp.NPY_DOUBLE:
+        if nogil_ok:
+            with nogil:
+                _outer_kernel(<const double*>pa, a_stride, <const double*>pb,
+                              <const double*>pc, c_row_stride, <double*>po, n, m, alpha,
+                              beta, has_c)
+        else:
+            _outer_kernel(<const double*>pa, a_stride, <const double*>pb, <const double*>pc,
+                          c_row_stride, <double*>po, n, m, alpha, beta, has_c)
+    else:
+        if nogil_ok:
+            with nogil:
+                _outer_kernel(<const float*>pa, a_stride, <const float*>pb,
+                              <const float*>pc, c_row_stride, <float*>po, n, m,
+                              <float>alpha, <float>beta, has_c)
+        else:
+            _outer_kernel(<const float*>pa, a_stride, <const float*>pb, <const float*>pc,
+                          c_row_stride, <float*>po, n, m, <float>alpha, <float>beta, has_c)
+    return out
+
+
+def outer(a, b):
+    """out[i, j] = a[i] * b[j] for 1-D a (n,) and b (m,) of one dtype -> (n, m)."""
+    out = _outer_into(None, a, b, 0.0, 1.0)
+    return _reference.outer(a, b) if out is None else out
+
+
+def addr(input, vec1, vec2, beta, alpha):
+    """beta * input + alpha * outer(vec1, vec2) -> (n, m): input (None when beta is 0, so that
+    its NaN and inf do not reach the result) broadcasts to (n, m); one dtype throughout."""
+    out = None
+    if isinstance(beta, float) and isinstance(alpha, float):
+        out = _outer_into(input, vec1, vec2, beta, alpha)
+    return _reference.addr(input, vec1, vec2, beta, alpha) if out is None else out

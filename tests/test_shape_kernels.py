@@ -1,0 +1,128 @@
+"""The compiled outer-product kernels (_shape.pyx: ``outer``, ``addr``) against their numpy
+twins in reference.py, in float32 and float64, through the loop and every fallback: strided
+and byte-swapped vectors, inputs broadcast along rows or columns, transposed inputs, beta = 0
+(input not read), empty results, integer and mixed dtypes; and the reference against a direct
+float64 formula, so that it is not only compared with itself."""
+import inspect
+
+import numpy as np
+import pytest
+
+from minigrad import _kernels
+from minigrad._kernels import reference
+
+SHAPE = _kernels.compiled_module("_shape")
+FLOATS = (np.float32, np.float64)
+TOL = {np.dtype(np.float32): {"rtol": 2e-6, "atol": 1e-7},
+       np.dtype(np.float64): {"rtol": 1e-13, "atol": 1e-300}}
+
+
+def test_each_kernel_has_a_twin_with_its_signature_and_is_dispatched():
+    previous = _kernels.backend_name
+    try:
+        for name in ("outer", "addr"):
+            compiled, ref = getattr(SHAPE, name), getattr(reference, name)
+            assert list(inspect.signature(compiled).parameters) == \
+                list(inspect.signature(ref).parameters)
+            _kernels.use("cython")
+            assert getattr(_kernels.kernels, name) is compiled
+            _kernels.use("numpy")
+            assert getattr(_kernels.kernels, name) is ref
+    finally:
+        _kernels.use(previous)
+
+
+def vectors(dtype, n, m, layout, rng):
+    a = rng.standard_normal(2 * n).astype(dtype)
+    b = rng.standard_normal(2 * m).astype(dtype)
+    if layout == "strided":  # every other element: a is read with a stride, b is copied
+        return a[::2], b[::2]
+    if layout == "reversed":
+        return a[:n][::-1], b[:m][::-1]
+    if layout == "swapped":  # non-native byte order: the reference
+        return a[:n].astype(a.dtype.newbyteorder()), b[:m]
+    return a[:n], b[:m]
+
+
+def assert_same(got, want):
+    assert type(got) is type(want) and got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_allclose(got, want, **TOL.get(want.dtype, {}))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("layout", ["contiguous", "strided", "reversed", "swapped"])
+@pytest.mark.parametrize("n, m", [(3, 5), (1, 7), (6, 1), (0, 4), (4, 0), (300, 200)])
+def test_outer_matches_the_reference_and_a_direct_formula(dtype, layout, n, m):
+    a, b = vectors(dtype, n, m, layout, np.random.default_rng(0))
+    got = SHAPE.outer(a, b)
+    assert_same(got, reference.outer(a, b))
+    direct = a.astype(np.float64)[:, None] * b.astype(np.float64)[None, :]
+    np.testing.assert_allclose(got, direct, rtol=1e-6 if dtype == np.float32 else 1e-15)
+
+
+INPUTS = {  # input shape for an (n, m) result, and how it is laid out
+    "full": lambda n, m, x: x,
+    "row": lambda n, m, x: x[0],                       # (m,), read again for every row
+    "row_2d": lambda n, m, x: x[:1],                   # (1, m)
+    "column": lambda n, m, x: x[:, :1],                # (n, 1): rows not contiguous
+    "transposed": lambda n, m, x: np.ascontiguousarray(x.T).T,
+    "strided_rows": lambda n, m, x: np.repeat(x, 2, axis=0)[::2],
+    "scalar": lambda n, m, x: x[0, 0],                 # 0-d
+    "swapped": lambda n, m, x: x.astype(x.dtype.newbyteorder()),
+}
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("kind", sorted(INPUTS))
+@pytest.mark.parametrize("beta, alpha", [(1.0, 1.0), (0.5, -2.0), (0.0, 3.0)])
+@pytest.mark.parametrize("n, m", [(4, 6), (1, 5), (5, 1), (0, 3), (257, 129)])
+def test_addr_matches_the_reference_and_a_direct_formula(dtype, kind, beta, alpha, n, m):
+    rng = np.random.default_rng(1)
+    a, b = vectors(dtype, n, m, "contiguous", rng)
+    x = INPUTS[kind](n, m, rng.standard_normal((n, m)).astype(dtype)) if n and m else \
+        np.zeros((n, m), dtype)
+    x = np.asarray(x)
+    given = None if beta == 0 else x
+    got = SHAPE.addr(given, a, b, beta, alpha)
+    assert_same(got, reference.addr(given, a, b, beta, alpha))
+    x64 = x.astype(np.float64)
+    direct = alpha * a.astype(np.float64)[:, None] * b.astype(np.float64)[None, :]
+    if beta:
+        direct = direct + beta * x64
+    np.testing.assert_allclose(got, direct, rtol=1e-5 if dtype == np.float32 else 1e-13,
+                               atol=1e-5 if dtype == np.float32 else 1e-13)
+
+
+def test_addr_without_input_ignores_nan_and_writes_a_new_array():
+    a, b = np.ones(3), np.full(2, 2.0)
+    for fn in (SHAPE.addr, reference.addr):
+        out = fn(None, a, b, 0.0, 1.0)
+        np.testing.assert_array_equal(out, np.full((3, 2), 2.0))
+        assert not np.shares_memory(out, a) and out.flags.c_contiguous
+
+
+@pytest.mark.parametrize("types", [(np.int64, np.int64, np.int64),
+                                   (np.float32, np.float64, np.float64),
+                                   (np.float64, np.float64, np.float32)])
+def test_other_dtypes_go_to_the_reference(types):
+    ta, tb, tx = types
+    a, b = np.arange(1, 4).astype(ta), np.arange(2, 4).astype(tb)
+    x = np.ones((3, 2), tx)
+    assert_same(SHAPE.outer(a, b), reference.outer(a, b))
+    assert_same(SHAPE.addr(x, a, b, 2, 1), reference.addr(x, a, b, 2, 1))
+
+
+@pytest.mark.parametrize("dtype", FLOATS + (np.int64,))
+@pytest.mark.parametrize("shapes, axis", [(((4, 3), (4, 3)), 1), (((1, 3), (5, 3)), -1),
+                                          (((3, 2, 4), (3, 1, 4)), 0),
+                                          (((2000, 3), (2000, 3)), 1),   # np.cross's side
+                                          (((3, 1500), (1, 3, 1500)), -2)])
+def test_cross_both_ways_match_numpy(dtype, shapes, axis):
+    """arraymath.cross takes rotated components of small arrays, np.cross of large ones."""
+    from minigrad._kernels import arraymath
+    rng = np.random.default_rng(3)
+    a, b = (rng.integers(-9, 10, size=s).astype(dtype) for s in shapes)
+    got = arraymath.cross(a, b, axis)
+    want = np.cross(a, b, axis=axis)
+    assert got.dtype == want.dtype and got.shape == want.shape
+    np.testing.assert_array_equal(got, want)
