@@ -129,6 +129,24 @@ if not pyx_sources:
         "clone or from an sdist made by `python -m build --sdist`."
     )
 
+# The random fills call numpy's own distributions (its normal ziggurat), from the static library
+# numpy ships for extensions that draw from its Generators (numpy/random/lib).
+NPYRANDOM_DIR = os.path.join(os.path.dirname(np.__file__), "random", "lib")
+
+
+def _uses_npyrandom(path):
+    return os.path.basename(path) == "_random.pyx"
+
+
+def _libraries(path):
+    libraries = [] if sys.platform == "win32" else ["m"]
+    return libraries + (["npyrandom"] if _uses_npyrandom(path) else [])
+
+
+def _library_dirs(path):
+    return [NPYRANDOM_DIR] if _uses_npyrandom(path) else []
+
+
 extensions = [
     Extension(
         "minigrad._kernels." + os.path.splitext(os.path.basename(path))[0],
@@ -140,7 +158,8 @@ extensions = [
         extra_compile_args=compile_args,
         extra_link_args=link_args,
         # libm, whose linker script also brings glibc's vector math (libmvec) when a loop calls it
-        libraries=[] if sys.platform == "win32" else ["m"],
+        libraries=_libraries(path),
+        library_dirs=_library_dirs(path),
     )
     for path in pyx_sources
 ]

@@ -14,7 +14,7 @@ from . import arraymath, reference
 
 # The compiled modules, one per area. Each defines twins of the functions in reference.py.
 _COMPILED_MODULES = ("_elementwise", "_matmul", "_loss", "_optim", "_conv", "_reduce", "_index",
-                     "_norm", "_select", "_shape")
+                     "_norm", "_select", "_random", "_shape")
 
 kernels = types.SimpleNamespace()
 backend_name = None

@@ -1424,3 +1424,33 @@ def addr(input, vec1, vec2, beta, alpha):
     if input is not None:
         out += input if beta == 1 else input * beta
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# Random fills, in place, from a numpy Generator (compiled twins in _random.pyx draw the same
+# stream through numpy's own C functions).
+# ---------------------------------------------------------------------------------------------
+
+
+def uniform_fill(rng, out):
+    """out[...] = samples uniform on [0, 1) in out's dtype (float32 or float64); returns out."""
+    out[...] = rng.random(out.shape, dtype=out.dtype.newbyteorder("="))
+    return out
+
+
+def normal_fill(rng, out):
+    """out[...] = standard normal samples in out's dtype (float32 or float64); returns out."""
+    out[...] = rng.standard_normal(out.shape, dtype=out.dtype.newbyteorder("="))
+    return out
+
+
+def integers_fill(rng, out, low, n):
+    """out[...] = integers uniform on [low, low + n) (1 <= n <= 2**32): low + floor(U * n)
+    from doubles U uniform on [0, 1), capped at n - 1 (U * n can round up to n), stored as
+    out's dtype; a bias below n / 2**53. Returns out."""
+    values = (rng.random(out.shape) * n).astype(np.int64)
+    np.minimum(values, n - 1, out=values)
+    if low:
+        values += low
+    out[...] = values
+    return out

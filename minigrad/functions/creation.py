@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .. import random as _random
+from .._kernels import kernels as K
 from ..autograd import graph as _graph
 from ..dtypes import (
     can_cast,
@@ -598,15 +599,16 @@ def _float_dtype(dtype, kernel, default=None):
 
 
 def _uniform(rng, shape, np_dtype):
-    """Uniform on [0, 1) in ``np_dtype`` (numpy draws float32 and float64 natively)."""
+    """Uniform on [0, 1) in ``np_dtype`` (numpy draws float32 and float64 natively: the kernel
+    makes numpy's own calls, without the Generator method's costs)."""
     if np_dtype in (_FLOAT32, _FLOAT64):
-        return rng.random(shape, dtype=np_dtype)
+        return K.uniform_fill(rng, np.empty(shape, dtype=np_dtype))
     return rng.random(shape).astype(np_dtype)
 
 
 def _standard_normal(rng, shape, np_dtype):
     if np_dtype in (_FLOAT32, _FLOAT64):
-        return rng.standard_normal(shape, dtype=np_dtype)
+        return K.normal_fill(rng, np.empty(shape, dtype=np_dtype))
     return rng.standard_normal(shape).astype(np_dtype)
 
 
@@ -641,11 +643,10 @@ def _integers(rng, low, high, shape, np_dtype):
     floor(U * n) from a double U (a bias below n / 2**53, and ~10x faster than numpy's
     ``integers`` on small arrays); wider ones use numpy's exact ``integers``."""
     n = high - low
-    if n <= 2**32:
-        values = (rng.random(shape) * n).astype(np.int64)
-        np.minimum(values, n - 1, out=values)  # U * n may round up to n when U is near 1
-        if low:
-            values += low
+    if n <= 2**32:  # low + min(floor(U * n), n - 1): U * n may round up to n when U is near 1
+        filled = np_dtype if np_dtype in (_FLOAT32, _FLOAT64, _INT64) else _INT64
+        values = K.integers_fill(rng, np.empty(shape, dtype=filled), low, n)
+        return values if filled == np_dtype else values.astype(np_dtype)
     else:
         values = rng.integers(low, high, size=shape, dtype=np.int64)
     return values if np_dtype == _INT64 else values.astype(np_dtype)
@@ -889,6 +890,23 @@ def _fill_random(self, draw, operands=()):
     return self._inplace(compute, operands, fast, "unsafe")
 
 
+def _fill_direct(self, fill):
+    """The common case of an in-place sampler without the machinery of ``_inplace``: a
+    float32/float64 tensor outside any graph (it does not require grad, so nothing is recorded
+    and no check applies), C-contiguous and writable: ``fill(array)`` writes the sample into
+    its memory. Returns self, or None if the case does not apply."""
+    data = self._data
+    if self._requires_grad or data.dtype not in (_FLOAT32, _FLOAT64):
+        return None
+    flags = data.flags
+    if not (flags.c_contiguous and flags.writeable):
+        return None
+    fill(data)
+    if not getattr(self, "_untracked", False):
+        _graph.bump(data)
+    return self
+
+
 def _legacy(np_dtype):
     return _dt.from_numpy_dtype(np_dtype).legacy_name
 
@@ -898,6 +916,16 @@ def normal_(self, mean=0, std=1, *, generator=None):
     _float_dtype(self._data.dtype, "normal_kernel_cpu")
     _check_std(std)
     rng = _rng(generator)
+    if type(mean) in (int, float) and type(std) in (int, float):
+        def fill(data):
+            K.normal_fill(rng, data)
+            if std != 1:
+                data *= data.dtype.type(std)
+            if mean != 0:
+                data += data.dtype.type(mean)
+        done = _fill_direct(self, fill)
+        if done is not None:
+            return done
 
     def draw(shape, np_dtype):
         values = _standard_normal(rng, shape, np_dtype)
@@ -918,6 +946,16 @@ def uniform_(self, *args, generator=None, **kwargs):
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
                            f"from={low} > to={high}")
     rng = _rng(generator)
+    if (low, high) == (0, 1):
+        done = _fill_direct(self, lambda data: K.uniform_fill(rng, data))
+    else:
+        def fill(data):
+            K.uniform_fill(rng, data)
+            data *= data.dtype.type(high - low)
+            data += data.dtype.type(low)
+        done = _fill_direct(self, fill)
+    if done is not None:
+        return done
     return _fill_random(self, lambda shape, dt: (_uniform(rng, shape, dt) * dt.type(high - low)
                                                  + dt.type(low)))
 
@@ -951,7 +989,10 @@ def random_(self, *args, generator=None, **kwargs):
     if np_dtype.kind in "iu" and (high - 1 > highest or low < lowest):
         raise RuntimeError(f"to - 1 is out of bounds for {np_dtype.name}")
     rng = _rng(generator)
-
+    if high - low <= 2**32:
+        done = _fill_direct(self, lambda data: K.integers_fill(rng, data, low, high - low))
+        if done is not None:
+            return done
     return _fill_random(self, lambda shape, dt: _integers(rng, low, high, shape, dt))
 
 

@@ -1,0 +1,113 @@
+# cython: language_level=3
+"""Compiled random fills: twins of the functions of the same names in the "Random fills"
+section of ``reference.py`` (read that for what each computes).
+
+numpy's Generator methods cost a few microseconds of argument handling per call, and a fill
+through them (draw a new array, transform it, copy it into the tensor) makes several such calls:
+on a small tensor that is ten times the drawing itself. These loops call the very C functions
+numpy's Generator uses (its bit generator, and numpy's distributions library for the normal
+ziggurat), on the generator's state under its lock, writing straight into the tensor's buffer:
+the values, and the generator's state after the call, are bit for bit the reference's.
+
+Arrays must be C-contiguous, aligned, native float32/float64 (int64 too for ``integers_fill``);
+anything else, and any generator that is not a numpy ``Generator``, goes to the reference.
+"""
+cimport numpy as cnp
+from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
+from numpy.random cimport bitgen_t
+from numpy.random.c_distributions cimport (
+    random_standard_normal_fill,
+    random_standard_normal_fill_f,
+    random_standard_uniform_fill,
+    random_standard_uniform_fill_f,
+)
+
+import numpy as np
+
+from . import reference as _reference
+
+cnp.import_array()
+
+cdef const char* _CAPSULE_NAME = "BitGenerator"
+
+
+cdef bitgen_t* _bitgen(object rng) except? NULL:
+    """The C state of a numpy Generator's bit generator, or NULL if rng is not one."""
+    if not isinstance(rng, np.random.Generator):
+        return NULL
+    capsule = rng.bit_generator.capsule
+    if not PyCapsule_IsValid(capsule, _CAPSULE_NAME):
+        return NULL
+    return <bitgen_t*>PyCapsule_GetPointer(capsule, _CAPSULE_NAME)
+
+
+cdef int _writable_type(object out) noexcept:
+    """The numpy type number of out if the loops may write it as one C-contiguous buffer of
+    float32, float64 or int64, else -1."""
+    if not cnp.PyArray_CheckExact(out):
+        return -1
+    cdef cnp.ndarray arr = <cnp.ndarray>out
+    cdef int t = cnp.PyArray_TYPE(arr)
+    if t != cnp.NPY_FLOAT and t != cnp.NPY_DOUBLE and t != cnp.NPY_INT64:
+        return -1
+    if not (cnp.PyArray_ISCARRAY(arr) and cnp.PyArray_ISNOTSWAPPED(arr)):
+        return -1
+    return t
+
+
+def uniform_fill(rng, out):
+    """out[...] = rng.random(out.shape, dtype=out.dtype) (float32 or float64), in place."""
+    cdef int t = _writable_type(out)
+    cdef bitgen_t* state = _bitgen(rng)
+    if t < 0 or t == cnp.NPY_INT64 or state == NULL:
+        return _reference.uniform_fill(rng, out)
+    cdef cnp.npy_intp n = cnp.PyArray_SIZE(<cnp.ndarray>out)
+    cdef void* p = cnp.PyArray_DATA(<cnp.ndarray>out)
+    with rng.bit_generator.lock, nogil:
+        if t == cnp.NPY_DOUBLE:
+            random_standard_uniform_fill(state, n, <double*>p)
+        else:
+            random_standard_uniform_fill_f(state, n, <float*>p)
+    return out
+
+
+def normal_fill(rng, out):
+    """out[...] = rng.standard_normal(out.shape, dtype=out.dtype) (float32 or float64)."""
+    cdef int t = _writable_type(out)
+    cdef bitgen_t* state = _bitgen(rng)
+    if t < 0 or t == cnp.NPY_INT64 or state == NULL:
+        return _reference.normal_fill(rng, out)
+    cdef cnp.npy_intp n = cnp.PyArray_SIZE(<cnp.ndarray>out)
+    cdef void* p = cnp.PyArray_DATA(<cnp.ndarray>out)
+    with rng.bit_generator.lock, nogil:
+        if t == cnp.NPY_DOUBLE:
+            random_standard_normal_fill(state, n, <double*>p)
+        else:
+            random_standard_normal_fill_f(state, n, <float*>p)
+    return out
+
+
+def integers_fill(rng, out, low, n):
+    """out[...] = low + min(floor(U * n), n - 1) for doubles U = rng.random(out.shape), stored
+    as out's dtype (float32, float64 or int64); 1 <= n <= 2**32."""
+    cdef int t = _writable_type(out)
+    cdef bitgen_t* state = _bitgen(rng)
+    if t < 0 or state == NULL or not 1 <= n <= 2 ** 32:
+        return _reference.integers_fill(rng, out, low, n)
+    cdef cnp.npy_intp size = cnp.PyArray_SIZE(<cnp.ndarray>out), i
+    cdef void* p = cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef cnp.int64_t lo = low, count = n, v
+    cdef double span = <double>count
+    with rng.bit_generator.lock, nogil:
+        for i in range(size):
+            v = <cnp.int64_t>(state.next_double(state.state) * span)
+            if v > count - 1:  # U * n may round up to n when U is near 1
+                v = count - 1
+            v = v + lo
+            if t == cnp.NPY_INT64:
+                (<cnp.int64_t*>p)[i] = v
+            elif t == cnp.NPY_DOUBLE:
+                (<double*>p)[i] = <double>v
+            else:
+                (<float*>p)[i] = <float>v
+    return out
