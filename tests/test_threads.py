@@ -70,13 +70,16 @@ def test_set_num_threads_round_trips_like_torch(value, restore_threads):
     assert _runtime.get_threads() == expected
 
 
-def test_default_thread_count_follows_omp_num_threads():
-    code = "import minigrad as mg; print(mg.get_num_threads())"
-    env = dict(os.environ, OMP_NUM_THREADS="3")
+def test_default_thread_count_follows_omp_num_threads(tmp_path):
     import subprocess
 
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                         timeout=120, check=True)
+    from conftest import child_env
+
+    code = "import minigrad as mg; print(mg.get_num_threads())"
+    # child_env and a working directory outside the clone: a child started in a clone's root
+    # would import the uncompiled sources, not the minigrad under test
+    out = subprocess.run([sys.executable, "-c", code], env=child_env(OMP_NUM_THREADS="3"),
+                         capture_output=True, text=True, timeout=120, check=True, cwd=tmp_path)
     assert out.stdout.strip() == "3"
 
 
