@@ -65,7 +65,7 @@ from ._kernels import kernels as K
 from .autograd import anomaly_mode, engine, graph
 from .autograd.grad_mode import state as _grad_state
 from .nn.module import Module, _Structure
-from .tensor import Tensor
+from .tensor import Tensor, _wrap
 
 __all__ = ["compile"]
 
@@ -140,12 +140,30 @@ class CompiledFunction:
         self._fullgraph = fullgraph
         self._tapes = {}      # input signature -> list of Tape, or a str: why it runs eagerly
         self._warned = set()
+        # The tape last replayed for a call whose arguments are all Tensors, with what its
+        # signature asks of them: checked in one loop before the full signature is built.
+        self._fast = None
         functools.update_wrapper(self, fn)
 
     def __get__(self, instance, owner=None):  # decorating a method binds like a function
         return self if instance is None else types.MethodType(self, instance)
 
     def __call__(self, *args, **kwargs):
+        fast = self._fast
+        if fast is not None and not kwargs:
+            tape, layout, enabled, default = fast
+            if (len(args) == len(layout) and _grad_state.enabled is enabled
+                    and _dtypes._default.dtype is default):
+                for value, (shape, dtype, requires_grad) in zip(args, layout):
+                    if (value.__class__ is not Tensor or value._grad_fn is not None
+                            or value._requires_grad is not requires_grad):
+                        break
+                    data = value._data
+                    if data.shape != shape or data.dtype is not dtype:
+                        break
+                else:
+                    if tape.guards_pass():
+                        return tape.replay_positional(args)
         key = _signature(args, kwargs)
         if key is None:
             return self._orig_fn(*args, **kwargs)
@@ -153,6 +171,10 @@ class CompiledFunction:
         if tapes.__class__ is list:
             for tape in tapes:
                 if tape.guards_pass():
+                    if not kwargs and all(a.__class__ is Tensor for a in args):
+                        self._fast = (tape, tuple((a._data.shape, a._data.dtype,
+                                                   a._requires_grad) for a in args),
+                                      _grad_state.enabled, _dtypes._default.dtype)
                     return tape.replay(args, kwargs)
             if len(tapes) >= _TAPES_PER_KEY:
                 self._eager(key, f"more than {_TAPES_PER_KEY} recordings for one input "
@@ -323,20 +345,21 @@ def _add_entry(a, b, out):
     return run
 
 
-def _leaf_entry(leaf_of, source, steal):
-    """The engine's accumulation of one leaf's gradient for the pass (finish_leaves)."""
-    constant = graph._constant
+def _leaf_entry(leaf_of, source, steal, leaf=None):
+    """The engine's accumulation of one leaf's gradient for the pass (finish_leaves).
+    ``leaf``: the leaf itself when it lives outside the call (a parameter), else None and
+    ``leaf_of()`` gives it (an input of the call)."""
 
     def run(slots):
-        leaf = leaf_of()
+        target = leaf_of() if leaf is None else leaf
         g = slots[source]
-        if leaf._grad is None and g.dtype == leaf._data.dtype:
+        if target._grad is None and g.dtype == target._data.dtype:
             if steal and g.base is None:
-                leaf._grad = constant(g)
+                target._grad = _wrap(g)
             else:
-                leaf._grad = constant(np.array(g, copy=True, order="C"))
+                target._grad = _wrap(np.array(g, copy=True, order="C"))
         else:
-            engine._accumulate_leaf(leaf, g, False)
+            engine._accumulate_leaf(target, g, False)
     return run
 
 
@@ -384,8 +407,15 @@ class Tape:
         self.input_positions = list(enumerate(recorder.input_positions))
         self.live = live
         self.modules = [(m, _module_state(m)) for m in recorder.modules.values()]
-        self.watched = [(t, t._requires_grad) for t in recorder.watched.values()]
-        self.live_layout = [(t, t._data.shape, t._data.dtype) for _, t in live]
+        live_ids = {id(t) for _, t in live}
+        self.watched = tuple((t, t._requires_grad) for t in recorder.watched.values()
+                             if id(t) not in live_ids)
+        # The live tensors: (slot, tensor, requires_grad, shape, dtype), checked and bound in
+        # one loop.
+        self.live_layout = tuple((slot, t, t._requires_grad, t._data.shape, t._data.dtype)
+                                 for slot, t in live)
+        self.input_slots = tuple(slot for slot, (where, _) in self.input_positions)
+        self.positional = all(where == 0 for _, (where, _) in self.input_positions)
         self.output = output
         self.checked_version = _Structure.version
 
@@ -398,10 +428,13 @@ class Tape:
         for t, requires_grad in self.watched:
             if t._requires_grad is not requires_grad:
                 return False
-        for t, shape, dtype in self.live_layout:
+        slots = self.slots
+        for slot, t, requires_grad, shape, dtype in self.live_layout:
             data = t._data
-            if data.shape != shape or data.dtype != dtype:
+            if (t._requires_grad is not requires_grad or data.shape != shape
+                    or data.dtype != dtype):
                 return False
+            slots[slot] = data  # bound here: a passing guard is always followed by a replay
         return True
 
     def replay(self, args, kwargs):
@@ -409,19 +442,33 @@ class Tape:
         self.frame[0], self.frame[1] = args, kwargs
         for slot, (where, key) in self.input_positions:
             slots[slot] = (args[key] if where == 0 else kwargs[key])._data
-        for slot, t in self.live:
-            slots[slot] = t._data
         for entry in self.entries:
             entry(slots)
         return _build_output(self.output, slots, args, kwargs)
+
+    def replay_positional(self, args):
+        """``replay`` for a call whose arguments are all Tensors, given by position (the
+        inputs' slots are their positions' order)."""
+        if not self.positional:
+            return self.replay(args, {})
+        slots = self.slots
+        frame = self.frame
+        frame[0] = args
+        frame[1] = {}
+        for slot, value in zip(self.input_slots, args):
+            slots[slot] = value._data
+        for entry in self.entries:
+            entry(slots)
+        output = self.output
+        if output[0] == "slot":
+            return _wrap(slots[output[1]])
+        return _build_output(output, slots, args, {})
 
 
 def _build_output(spec, slots, args, kwargs):
     kind = spec[0]
     if kind == "slot":
-        t = Tensor.__new__(Tensor)
-        t._data, t._grad, t._grad_fn, t._requires_grad = slots[spec[1]], None, None, False
-        return t
+        return _wrap(slots[spec[1]])
     if kind == "value":
         return spec[1]
     if kind == "input":
@@ -852,7 +899,8 @@ class Recorder:
             steal = (slot in self.fresh_grads and self.reads.get(slot) == 1
                      and sys.getrefcount(self.slots[slot]) <= _TAPE_REFCOUNT)
             leaf_of, _ = self._leaf_ref(leaf)
-            self._emit(_leaf_entry(leaf_of, slot, steal))
+            self._emit(_leaf_entry(leaf_of, slot, steal,
+                                   None if id(leaf) in self.input_tensors else leaf))
 
     # ----- the end of the recording ---------------------------------------------------------
 
