@@ -60,6 +60,7 @@ from heapq import heappop, heappush
 import numpy as np
 
 from . import dtypes as _dtypes
+from . import _compile_lower as _lower
 from . import random as _random
 from ._kernels import kernels as K
 from .autograd import anomaly_mode, engine, graph
@@ -505,6 +506,7 @@ class Recorder:
         self.call_nodes = {}       # id(node) -> _CallEntry that makes it
         self.modules = {}
         self.uses = {}             # slot -> times read by backward / leaf entries
+        self.lowered = {}          # id(node) -> what its lowered backward entry reads
         self.frame = [args, kwargs]  # the call's arguments (replays set them)
         for position, value in enumerate(args):
             if isinstance(value, Tensor):
@@ -521,6 +523,13 @@ class Recorder:
         if array is not None:
             self.slot_of[id(array)] = slot
             self.keep.append(array)
+        return slot
+
+    def new_internal_slot(self, array):
+        """A slot for an array a lowered entry keeps for a later one (not a Tensor's)."""
+        slot = len(self.slots)
+        self.slots.append(array)
+        self.keep.append(array)
         return slot
 
     def _bind_input(self, tensor, where):
@@ -664,7 +673,12 @@ class Recorder:
         out = self._new_slot(result._data)
         self.computed.add(out)
         self.op_nodes[id(node)] = node
-        self.entries.append(_forward_entry(node, tuple(arg_slots), dict(options), out))
+        lowered = _lower.lower_forward(self, node, tuple(arg_slots), options, out)
+        if lowered is not None:
+            entry, self.lowered[id(node)] = lowered
+        else:
+            entry = _forward_entry(node, tuple(arg_slots), dict(options), out)
+        self.entries.append(entry)
 
     def record_call(self, function, args, kwargs):
         """A ``replayed`` function called while recording: run it (not listening inside) and
@@ -868,7 +882,12 @@ class Recorder:
                 outs.append((k, slot))
                 delivered.append((edge, inp, slot))
             del grads, g
-            self.entries.append(_backward_entry(self._node_ref(node), grad_slot, tuple(outs)))
+            saved = self.lowered.get(id(node))
+            entry = None if saved is None else _lower.lower_backward(node, saved, grad_slot,
+                                                                     tuple(outs))
+            if entry is None:
+                entry = _backward_entry(self._node_ref(node), grad_slot, tuple(outs))
+            self.entries.append(entry)
             for edge, inp, slot in delivered:
                 array = self.slots[slot]
                 if node.may_broadcast and array.shape != inp._data.shape:
@@ -920,6 +939,11 @@ class Recorder:
                 return None
             live.append((slot, t))
             self.watched[id(t)] = t
+        for k, entry in enumerate(self.entries):
+            if entry.__class__ is _CallEntry:
+                lowered = _lower.lower_call(entry)
+                if lowered is not None:
+                    self.entries[k] = lowered
         return Tape(self, live, output)
 
     def _output_spec(self, value):

@@ -1,0 +1,377 @@
+"""Lowered tape entries for ``mg.compile``: the common ops without their node objects.
+
+A recorded forward entry calls ``node.forward`` (which saves its inputs on the node) and a
+backward entry calls ``node.backward(grad, K)`` (which reads them back). For the ops of a
+typical training step the tape knows everything those methods compute from: which slots hold
+the saved inputs and outputs, and the constants (``needs_input_grad``, a loss' scale, a
+reduction's axes). The entries here call the very kernels the op's methods call, with the same
+arguments in the same order, straight on the slots: no node, no attribute traffic, the same
+bits. Calls of the recorded optimizer steps and ``zero_grad`` are lowered the same way: the
+optimizer's loop without its hook wrapper, reading the learning rate and every other
+hyper-parameter live from ``param_groups`` at each replay.
+
+Every lowered entry is a closure ``run(slots)``; the kernels are looked up in ``K`` at each
+call, so switching the kernel backend (``_kernels.use``) after recording takes effect.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ._kernels import kernels as K
+from .autograd import graph
+from .nn.losses.pointwise import MSEFused
+from .ops import elementwise as _elementwise
+from .ops import nn as _nn_ops
+from .ops import reduce as _reduce
+from .optim import adam as _adam
+from .optim import optimizer as _optimizer
+from .optim import sgd as _sgd
+
+__all__ = ["lower_backward", "lower_call", "lower_forward"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Forward entries. ``lower_forward`` returns (entry, saved) or None; ``saved`` is what the
+# backward entry needs (slots and constants), kept by the recorder under the node's id.
+# ---------------------------------------------------------------------------------------------
+
+
+def lower_forward(recorder, node, arg_slots, options, out):
+    cls = type(node)
+    maker = _FORWARD.get(cls)
+    if maker is None:
+        return None
+    return maker(recorder, node, arg_slots, options, out)
+
+
+def _linear_forward(recorder, node, arg_slots, options, out):
+    if options or len(arg_slots) != 3 or recorder.slots[arg_slots[0]].ndim != 2:
+        return None  # the reshaping path of Linear.forward stays with the node
+    x, w, b = arg_slots
+
+    def run(slots):
+        slots[out] = K.linear_forward(slots[x], slots[w], slots[b])
+    return run, (x, w)
+
+
+def _unary_forward(kernel_name, floating):
+    convert = _elementwise._floating if floating else None
+
+    def make(recorder, node, arg_slots, options, out):
+        if options or len(arg_slots) != 1:
+            return None
+        x, = arg_slots
+        if convert is None:
+            def run(slots):
+                slots[out] = getattr(K, kernel_name)(slots[x])
+        else:
+            def run(slots):
+                slots[out] = getattr(K, kernel_name)(convert(slots[x]))
+        return run, (x, out)
+    return make
+
+
+def _binary_forward(kernel_name):
+    def make(recorder, node, arg_slots, options, out):
+        if options or len(arg_slots) != 2:
+            return None
+        a, b = arg_slots
+
+        def run(slots):
+            slots[out] = getattr(K, kernel_name)(slots[a], slots[b])
+        return run, (a, b)
+    return make
+
+
+def _mse_forward(recorder, node, arg_slots, options, out):
+    if options or len(arg_slots) != 2:
+        return None
+    x, y = arg_slots
+    scale = node.scale   # 1/n (n fixed by the guarded shapes) or 1.0 for the sum
+    mean = node.mean
+    twice_diff = recorder.new_internal_slot(node.twice_diff)
+
+    def run(slots):
+        a = slots[x]
+        total, slots[twice_diff] = K.mse_loss(a, slots[y])
+        slots[out] = np.asarray(total * scale if mean else total, dtype=a.dtype)
+    return run, (twice_diff, scale)
+
+
+def _reduction_forward(mean):
+    def make(recorder, node, arg_slots, options, out):
+        if len(arg_slots) != 1:
+            return None
+        x, = arg_slots
+        axis = options.get("axis")
+        keepdims = options.get("keepdims", False)
+        if set(options) - {"axis", "keepdims"}:
+            return None
+        array = recorder.slots[x]
+        if mean:
+            if node.count == 0:
+                return None
+            run = _mean_run(x, out, axis, keepdims)
+            return run, (array.shape, axis, keepdims, 1.0 / node.count)
+        if axis is None and array.dtype.kind == "f":
+            reshape = (1,) * array.ndim if keepdims else None
+
+            def run(slots):
+                value = K.sum_all(slots[x])
+                slots[out] = value if reshape is None else value.reshape(reshape)
+        else:
+            def run(slots):
+                slots[out] = K.reduce_axes(slots[x], axis, "sum", keepdims)
+        return run, (array.shape, axis, keepdims, None)
+    return make
+
+
+def _mean_run(x, out, axis, keepdims):
+    def run(slots):
+        slots[out] = K.reduce_axes(slots[x], axis, "mean", keepdims)
+    return run
+
+
+_FORWARD = {
+    _nn_ops.Linear: _linear_forward,
+    _elementwise.ReLU: _unary_forward("relu", False),
+    _elementwise.Sigmoid: _unary_forward("sigmoid", True),
+    _elementwise.Tanh: _unary_forward("tanh", True),
+    _elementwise.Add: _binary_forward("add"),
+    _elementwise.Sub: _binary_forward("sub"),
+    _elementwise.Mul: _binary_forward("mul"),
+    MSEFused: _mse_forward,
+    _reduce.Sum: _reduction_forward(False),
+    _reduce.Mean: _reduction_forward(True),
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Backward entries: ``outs`` are (index in the formula's results, slot), as for the
+# node-calling entries of _compile.py.
+# ---------------------------------------------------------------------------------------------
+
+
+def lower_backward(node, saved, grad_slot, outs):
+    maker = _BACKWARD.get(type(node))
+    return None if maker is None else maker(node, saved, grad_slot, outs)
+
+
+def _store(outs):
+    """A function storing a tuple of gradients into the slots ``outs`` asks for."""
+    if len(outs) == 1:
+        (k, slot), = outs
+
+        def store(slots, grads):
+            slots[slot] = grads[k]
+    else:
+        def store(slots, grads):
+            for k, slot in outs:
+                slots[slot] = grads[k]
+    return store
+
+
+def _linear_backward(node, saved, g, outs):
+    x, w = saved
+    need_x, need_w, need_b = node.needs_input_grad
+    if len(outs) == 3:
+        (_, sx), (_, sw), (_, sb) = outs
+
+        def run(slots):
+            slots[sx], slots[sw], slots[sb] = K.linear_backward(
+                slots[g], slots[x], slots[w], need_x, need_w, need_b)
+        return run
+    store = _store(outs)
+
+    def run_some(slots):
+        store(slots, K.linear_backward(slots[g], slots[x], slots[w], need_x, need_w, need_b))
+    return run_some
+
+
+def _activation_backward(kernel_name):
+    def make(node, saved, g, outs):
+        if len(outs) != 1 or outs[0][0] != 0:
+            return None
+        source, _ = saved   # (x, out): ReLU reads x, sigmoid and tanh their output
+        if kernel_name != "relu_backward":
+            source = saved[1]
+        (_, slot), = outs
+
+        def run(slots):
+            slots[slot] = getattr(K, kernel_name)(slots[source], slots[g])
+        return run
+    return make
+
+
+def _add_backward(node, saved, g, outs):
+    slots_out = tuple(slot for _, slot in outs)
+
+    def run(slots):
+        grad = slots[g]
+        for slot in slots_out:
+            slots[slot] = grad
+    return run
+
+
+def _sub_backward(node, saved, g, outs):
+    need_b = node.needs_input_grad[1]
+
+    def run(slots):
+        grad = slots[g]
+        grads = (grad, K.neg(grad) if need_b else None)
+        for k, slot in outs:
+            slots[slot] = grads[k]
+    return run
+
+
+def _mul_backward(node, saved, g, outs):
+    a, b = saved
+    need_a, need_b = node.needs_input_grad
+    store = _store(outs)
+
+    def run(slots):
+        grad = slots[g]
+        store(slots, (K.mul(grad, slots[b]) if need_a else None,
+                      K.mul(grad, slots[a]) if need_b else None))
+    return run
+
+
+def _mse_backward(node, saved, g, outs):
+    twice_diff, scale = saved
+    need_y = node.needs_input_grad[1]
+    store = _store(outs)
+
+    def run(slots):
+        grad_x = K.mul(slots[twice_diff], float(slots[g]) * scale)
+        store(slots, (grad_x, K.neg(grad_x) if need_y else None))
+    return run
+
+
+def _reduction_backward(node, saved, g, outs):
+    if len(outs) != 1 or outs[0][0] != 0:
+        return None
+    shape, axis, keepdims, scale = saved
+    (_, slot), = outs
+    if scale is None:
+        def run(slots):
+            slots[slot] = K.sum_backward(slots[g], shape, axis, keepdims)
+    else:
+        def run(slots):
+            slots[slot] = K.sum_backward(K.mul(slots[g], scale), shape, axis, keepdims)
+    return run
+
+
+_BACKWARD = {
+    _nn_ops.Linear: _linear_backward,
+    _elementwise.ReLU: _activation_backward("relu_backward"),
+    _elementwise.Sigmoid: _activation_backward("sigmoid_backward"),
+    _elementwise.Tanh: _activation_backward("tanh_backward"),
+    _elementwise.Add: _add_backward,
+    _elementwise.Sub: _sub_backward,
+    _elementwise.Mul: _mul_backward,
+    MSEFused: _mse_backward,
+    _reduce.Sum: _reduction_backward,
+    _reduce.Mean: _reduction_backward,
+}
+
+
+# ---------------------------------------------------------------------------------------------
+# Recorded calls: zero_grad and the optimizer steps
+# ---------------------------------------------------------------------------------------------
+
+
+def _step_hooks(optimizer):
+    return (optimizer._optimizer_step_pre_hooks or optimizer._optimizer_step_post_hooks
+            or _optimizer._global_optimizer_pre_hooks
+            or _optimizer._global_optimizer_post_hooks)
+
+
+def lower_call(entry):
+    """A lowered version of the ``_CallEntry`` ``entry``, or None."""
+    if entry.tensor_args or entry.outs:
+        return None
+    args, kwargs = entry.args, entry.kwargs
+    if not args:
+        return None
+    optimizer = args[0]
+    cls = type(optimizer)
+    function = entry.function
+    if function is _optimizer.Optimizer.zero_grad.__wrapped__:
+        if len(args) > 2 or set(kwargs) - {"set_to_none"} or (len(args) == 2 and kwargs):
+            return None
+        set_to_none = args[1] if len(args) == 2 else kwargs.get("set_to_none", True)
+        if set_to_none is not True or not isinstance(optimizer, _optimizer.Optimizer) or \
+                cls.zero_grad is not _optimizer.Optimizer.zero_grad:
+            return None
+        return _zero_grad_entry(optimizer)
+    if len(args) != 1 or kwargs or function is not cls.step:
+        return None
+    if cls in (_adam.Adam, _adam_w()):
+        return _adam_entry(optimizer, entry)
+    if cls is _sgd.SGD:
+        return None  # SGD keeps its recorded call (its step has several state layouts)
+    return None
+
+
+def _adam_w():
+    from .optim.adamw import AdamW
+    return AdamW
+
+
+def _zero_grad_entry(optimizer):
+    def run(slots):
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                p._grad = None   # as Optimizer.zero_grad(set_to_none=True)
+    return run
+
+
+def _adam_entry(optimizer, generic):
+    """Adam.step (AdamW's is the same step) without the hook wrapper: the loop of
+    ``Adam.step`` on the live param_groups and state, then the bulk-write mark the wrapper
+    makes. With step hooks, a capturable group or a parameter without state, the recorded
+    call runs instead."""
+    hyperparameter = _adam._hyperparameter
+    grad_array = _adam._grad_array
+    mark = graph.mark_bulk_write
+
+    def run(slots):
+        groups = optimizer.param_groups
+        state = optimizer.state
+        if _step_hooks(optimizer):
+            return generic(slots)
+        for group in groups:
+            if group["capturable"]:
+                return generic(slots)
+            for p in group["params"]:
+                if p._grad is not None and not state.get(p):
+                    return generic(slots)
+        kernel = K.adam_
+        for group in groups:
+            lr = hyperparameter(group["lr"])
+            beta1, beta2 = map(hyperparameter, group["betas"])
+            eps = group["eps"]
+            weight_decay = group["weight_decay"]
+            amsgrad = group["amsgrad"]
+            maximize = group["maximize"]
+            decoupled = group["decoupled_weight_decay"]
+            last_step = None
+            for p in group["params"]:
+                if p._grad is None:
+                    continue
+                grad = p._grad._data
+                if grad.shape != p._data.shape:
+                    grad = grad_array(p)
+                param_state = state[p]
+                step = param_state["step"] + 1.0
+                param_state["step"] = step
+                if step != last_step:
+                    last_step = step
+                    step_size = lr / (1 - beta1**step)
+                    bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+                kernel(p._data, grad, param_state["exp_avg"], param_state["exp_avg_sq"],
+                       param_state.get("max_exp_avg_sq"), lr, beta1, beta2, eps,
+                       weight_decay, decoupled, amsgrad, maximize, step_size,
+                       bias_correction2_sqrt)
+        mark(optimizer)
+    return run
