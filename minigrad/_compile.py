@@ -59,8 +59,8 @@ from heapq import heappop, heappush
 
 import numpy as np
 
-from . import dtypes as _dtypes
 from . import _compile_lower as _lower
+from . import dtypes as _dtypes
 from . import random as _random
 from ._kernels import kernels as K
 from .autograd import anomaly_mode, engine, graph
@@ -346,21 +346,29 @@ def _add_entry(a, b, out):
     return run
 
 
-def _leaf_entry(leaf_of, source, steal, leaf=None):
-    """The engine's accumulation of one leaf's gradient for the pass (finish_leaves).
-    ``leaf``: the leaf itself when it lives outside the call (a parameter), else None and
-    ``leaf_of()`` gives it (an input of the call)."""
+def _leaves_entry(leaves):
+    """The engine's accumulation of the pass' leaf gradients (finish_leaves), in its order.
+    ``leaves``: (leaf or None, leaf_of, source slot, steal) per leaf; ``leaf`` is the leaf
+    itself when it lives outside the call (a parameter), else None and ``leaf_of()`` gives it
+    (an input of the call). ``steal``: the gradient is a fresh array nothing else reads, so
+    the first accumulation may keep it instead of copying it."""
+    new = Tensor.__new__
 
     def run(slots):
-        target = leaf_of() if leaf is None else leaf
-        g = slots[source]
-        if target._grad is None and g.dtype == target._data.dtype:
-            if steal and g.base is None:
-                target._grad = _wrap(g)
+        for leaf, leaf_of, source, steal in leaves:
+            if leaf is None:
+                leaf = leaf_of()
+            g = slots[source]
+            if leaf._grad is None and g.dtype == leaf._data.dtype:
+                if not (steal and g.base is None):
+                    g = np.array(g, copy=True, order="C")
+                t = new(Tensor)  # _wrap(g), inline
+                t._data = g
+                t._grad = t._grad_fn = t._hooks = None
+                t._requires_grad = False
+                leaf._grad = t
             else:
-                target._grad = _wrap(np.array(g, copy=True, order="C"))
-        else:
-            engine._accumulate_leaf(target, g, False)
+                engine._accumulate_leaf(leaf, g, False)
     return run
 
 
@@ -914,12 +922,15 @@ class Recorder:
                 node.release()
         for leaf, slot in leaf_grads.values():
             self._read(slot)
+        leaves = []
         for leaf, slot in leaf_grads.values():
             steal = (slot in self.fresh_grads and self.reads.get(slot) == 1
                      and sys.getrefcount(self.slots[slot]) <= _TAPE_REFCOUNT)
             leaf_of, _ = self._leaf_ref(leaf)
-            self._emit(_leaf_entry(leaf_of, slot, steal,
-                                   None if id(leaf) in self.input_tensors else leaf))
+            leaves.append((None if id(leaf) in self.input_tensors else leaf, leaf_of, slot,
+                           steal))
+        if leaves:
+            self._emit(_leaves_entry(tuple(leaves)))
 
     # ----- the end of the recording ---------------------------------------------------------
 

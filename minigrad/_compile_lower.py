@@ -327,49 +327,54 @@ def _zero_grad_entry(optimizer):
 
 
 def _adam_entry(optimizer, generic):
-    """Adam.step (AdamW's is the same step) without the hook wrapper: the loop of
-    ``Adam.step`` on the live param_groups and state, then the bulk-write mark the wrapper
-    makes. With step hooks, a capturable group or a parameter without state, the recorded
-    call runs instead."""
+    """``Adam.step`` (AdamW's is the same step) without the hook wrapper: the same loop over
+    the live param_groups and state (hyper-parameters read at each replay, state made for a
+    parameter that has none yet, capturable refused), then the bulk-write mark the wrapper
+    makes. With step hooks registered, the recorded call (wrapper and hooks) runs instead."""
     hyperparameter = _adam._hyperparameter
     grad_array = _adam._grad_array
+    refuse_capturable = _adam._refuse_capturable
     mark = graph.mark_bulk_write
 
     def run(slots):
-        groups = optimizer.param_groups
-        state = optimizer.state
         if _step_hooks(optimizer):
             return generic(slots)
-        for group in groups:
-            if group["capturable"]:
-                return generic(slots)
-            for p in group["params"]:
-                if p._grad is not None and not state.get(p):
-                    return generic(slots)
         kernel = K.adam_
-        for group in groups:
-            lr = hyperparameter(group["lr"])
-            beta1, beta2 = map(hyperparameter, group["betas"])
+        state = optimizer.state
+        for group in optimizer.param_groups:
+            lr = group["lr"]
+            beta1, beta2 = group["betas"]
+            if lr.__class__ is not float:  # a Tensor lr or beta gives its value
+                lr = hyperparameter(lr)
+            if beta1.__class__ is not float or beta2.__class__ is not float:
+                beta1, beta2 = hyperparameter(beta1), hyperparameter(beta2)
             eps = group["eps"]
             weight_decay = group["weight_decay"]
             amsgrad = group["amsgrad"]
             maximize = group["maximize"]
             decoupled = group["decoupled_weight_decay"]
+            params = group["params"]
             last_step = None
-            for p in group["params"]:
-                if p._grad is None:
+            if group["capturable"] and any(p._grad is not None for p in params):
+                refuse_capturable()
+            for p in params:
+                g = p._grad
+                if g is None:
                     continue
-                grad = p._grad._data
-                if grad.shape != p._data.shape:
+                grad = g._data
+                data = p._data
+                if grad.shape != data.shape:
                     grad = grad_array(p)
-                param_state = state[p]
+                param_state = state.get(p)
+                if not param_state:
+                    param_state = optimizer._init_state(p, group)
                 step = param_state["step"] + 1.0
                 param_state["step"] = step
                 if step != last_step:
                     last_step = step
                     step_size = lr / (1 - beta1**step)
                     bias_correction2_sqrt = (1 - beta2**step) ** 0.5
-                kernel(p._data, grad, param_state["exp_avg"], param_state["exp_avg_sq"],
+                kernel(data, grad, param_state["exp_avg"], param_state["exp_avg_sq"],
                        param_state.get("max_exp_avg_sq"), lr, beta1, beta2, eps,
                        weight_decay, decoupled, amsgrad, maximize, step_size,
                        bias_correction2_sqrt)

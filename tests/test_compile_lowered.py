@@ -168,7 +168,7 @@ def test_parameter_frozen_between_replays_gets_no_update():
         optimizer = optim.Adam(model.parameters(), lr=1e-2)
         return model, optimizer, _step(model, optimizer, F.mse_loss)
     xs, ys = _data(np.float32)
-    model, optimizer, step = build()
+    model, _, step = build()
     fn = mg.compile(step)
     for i in range(3):
         fn(xs[i], ys[i])
@@ -216,7 +216,7 @@ def test_set_to_none_false_keeps_the_recorded_call():
             return loss
         return model, optimizer, step
     _run_both(build, np.float32, ["_adam_entry"])
-    model, optimizer, step = build()
+    _, _, step = build()
     fn = mg.compile(step)
     xs, ys = _data(np.float32)
     fn(xs[0], ys[0])
