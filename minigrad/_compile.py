@@ -49,6 +49,7 @@ CUDA graphs: the branch taken while recording is the one replayed.
 """
 from __future__ import annotations
 
+import builtins
 import functools
 import sys
 import threading
@@ -337,13 +338,37 @@ def _backward_entry(node_of, grad_slot, outs):
 def _sum_to_entry(source, shape, out):
     def run(slots):
         slots[out] = K.sum_to(slots[source], shape)
-    return run
+    return _lower.source(run, f"s[{out}] = K.sum_to(s[{source}], {{shape}})", shape=shape)
 
 
 def _add_entry(a, b, out):
     def run(slots):
         slots[out] = slots[a] + slots[b]   # the engine's sum of two paths' gradients
-    return run
+    return _lower.source(run, f"s[{out}] = s[{a}] + s[{b}]")
+
+
+def _generate(entries):
+    """One Python function running ``entries`` in order: the source of each lowered entry
+    inline (no call per entry), a call ``e<k>(s)`` for the others. The tape's replays call
+    it instead of looping over the entries; the result is the same, entry for entry."""
+    namespace = {"K": K}
+    body = []
+    for k, entry in enumerate(entries):
+        lines = getattr(entry, "lines", None)
+        if lines is None:
+            namespace[f"e{k}"] = entry
+            body.append(f"e{k}(s)")
+            continue
+        names = {}
+        for name, value in entry.constants.items():
+            names[name] = f"c{k}_{name}"
+            namespace[names[name]] = value
+        body.extend(line.format(**names) for line in lines)
+    code = "def replay(s):\n" + "".join(f"    {line}\n" for line in body or ["pass"])
+    exec(builtins.compile(code, "<mg.compile replay>", "exec"), namespace)  # noqa: S102
+    replay = namespace["replay"]
+    replay.source = code
+    return replay
 
 
 def _leaves_entry(leaves):
@@ -427,6 +452,7 @@ class Tape:
         self.positional = all(where == 0 for _, (where, _) in self.input_positions)
         self.output = output
         self.checked_version = _Structure.version
+        self.run = _generate(self.entries)
 
     def guards_pass(self):
         if _Structure.version != self.checked_version:
@@ -451,8 +477,7 @@ class Tape:
         self.frame[0], self.frame[1] = args, kwargs
         for slot, (where, key) in self.input_positions:
             slots[slot] = (args[key] if where == 0 else kwargs[key])._data
-        for entry in self.entries:
-            entry(slots)
+        self.run(slots)
         return _build_output(self.output, slots, args, kwargs)
 
     def replay_positional(self, args):
@@ -466,8 +491,7 @@ class Tape:
         frame[1] = {}
         for slot, value in zip(self.input_slots, args):
             slots[slot] = value._data
-        for entry in self.entries:
-            entry(slots)
+        self.run(slots)
         output = self.output
         if output[0] == "slot":
             return _wrap(slots[output[1]])

@@ -27,7 +27,16 @@ from .optim import adam as _adam
 from .optim import optimizer as _optimizer
 from .optim import sgd as _sgd
 
-__all__ = ["lower_backward", "lower_call", "lower_forward"]
+__all__ = ["lower_backward", "lower_call", "lower_forward", "source"]
+
+
+def source(run, *lines, **constants):
+    """Attach to entry ``run`` the Python source of its body, for the tape's generated replay
+    function (``_compile.Tape``): ``lines`` read the slots as ``s[i]`` and the kernels as
+    ``K.name``; ``{name}`` stands for ``constants[name]`` (bound by the generator)."""
+    run.lines = lines
+    run.constants = constants
+    return run
 
 
 # ---------------------------------------------------------------------------------------------
@@ -51,7 +60,7 @@ def _linear_forward(recorder, node, arg_slots, options, out):
 
     def run(slots):
         slots[out] = K.linear_forward(slots[x], slots[w], slots[b])
-    return run, (x, w)
+    return source(run, f"s[{out}] = K.linear_forward(s[{x}], s[{w}], s[{b}])"), (x, w)
 
 
 def _unary_forward(kernel_name, floating):
@@ -64,9 +73,11 @@ def _unary_forward(kernel_name, floating):
         if convert is None:
             def run(slots):
                 slots[out] = getattr(K, kernel_name)(slots[x])
+            source(run, f"s[{out}] = K.{kernel_name}(s[{x}])")
         else:
             def run(slots):
                 slots[out] = getattr(K, kernel_name)(convert(slots[x]))
+            source(run, f"s[{out}] = K.{kernel_name}({{convert}}(s[{x}]))", convert=convert)
         return run, (x, out)
     return make
 
@@ -79,7 +90,7 @@ def _binary_forward(kernel_name):
 
         def run(slots):
             slots[out] = getattr(K, kernel_name)(slots[a], slots[b])
-        return run, (a, b)
+        return source(run, f"s[{out}] = K.{kernel_name}(s[{a}], s[{b}])"), (a, b)
     return make
 
 
@@ -95,6 +106,9 @@ def _mse_forward(recorder, node, arg_slots, options, out):
         a = slots[x]
         total, slots[twice_diff] = K.mse_loss(a, slots[y])
         slots[out] = np.asarray(total * scale if mean else total, dtype=a.dtype)
+    source(run, f"total, s[{twice_diff}] = K.mse_loss(s[{x}], s[{y}])",
+           f"s[{out}] = {{asarray}}({'total * {scale}' if mean else 'total'}, "
+           f"dtype=s[{x}].dtype)", asarray=np.asarray, scale=scale)
     return run, (twice_diff, scale)
 
 
@@ -119,9 +133,13 @@ def _reduction_forward(mean):
             def run(slots):
                 value = K.sum_all(slots[x])
                 slots[out] = value if reshape is None else value.reshape(reshape)
+            source(run, f"s[{out}] = K.sum_all(s[{x}])" if reshape is None else
+                   f"s[{out}] = K.sum_all(s[{x}]).reshape({{reshape}})", reshape=reshape)
         else:
             def run(slots):
                 slots[out] = K.reduce_axes(slots[x], axis, "sum", keepdims)
+            source(run, f"s[{out}] = K.reduce_axes(s[{x}], {{axis}}, 'sum', {{keepdims}})",
+                   axis=axis, keepdims=keepdims)
         return run, (array.shape, axis, keepdims, None)
     return make
 
@@ -129,7 +147,8 @@ def _reduction_forward(mean):
 def _mean_run(x, out, axis, keepdims):
     def run(slots):
         slots[out] = K.reduce_axes(slots[x], axis, "mean", keepdims)
-    return run
+    return source(run, f"s[{out}] = K.reduce_axes(s[{x}], {{axis}}, 'mean', {{keepdims}})",
+                  axis=axis, keepdims=keepdims)
 
 
 _FORWARD = {
@@ -171,6 +190,10 @@ def _store(outs):
     return store
 
 
+def _store_lines(outs):
+    return tuple(f"s[{slot}] = grads[{k}]" for k, slot in outs)
+
+
 def _linear_backward(node, saved, g, outs):
     x, w = saved
     need_x, need_w, need_b = node.needs_input_grad
@@ -180,26 +203,28 @@ def _linear_backward(node, saved, g, outs):
         def run(slots):
             slots[sx], slots[sw], slots[sb] = K.linear_backward(
                 slots[g], slots[x], slots[w], need_x, need_w, need_b)
-        return run
+        return source(run, f"s[{sx}], s[{sw}], s[{sb}] = K.linear_backward(s[{g}], s[{x}], "
+                      f"s[{w}], {need_x}, {need_w}, {need_b})")
     store = _store(outs)
 
     def run_some(slots):
         store(slots, K.linear_backward(slots[g], slots[x], slots[w], need_x, need_w, need_b))
-    return run_some
+    return source(run_some, f"grads = K.linear_backward(s[{g}], s[{x}], s[{w}], {need_x}, "
+                  f"{need_w}, {need_b})", *_store_lines(outs))
 
 
 def _activation_backward(kernel_name):
     def make(node, saved, g, outs):
         if len(outs) != 1 or outs[0][0] != 0:
             return None
-        source, _ = saved   # (x, out): ReLU reads x, sigmoid and tanh their output
+        read, _ = saved   # (x, out): ReLU reads x, sigmoid and tanh their output
         if kernel_name != "relu_backward":
-            source = saved[1]
+            read = saved[1]
         (_, slot), = outs
 
         def run(slots):
-            slots[slot] = getattr(K, kernel_name)(slots[source], slots[g])
-        return run
+            slots[slot] = getattr(K, kernel_name)(slots[read], slots[g])
+        return source(run, f"s[{slot}] = K.{kernel_name}(s[{read}], s[{g}])")
     return make
 
 
@@ -210,7 +235,7 @@ def _add_backward(node, saved, g, outs):
         grad = slots[g]
         for slot in slots_out:
             slots[slot] = grad
-    return run
+    return source(run, *(f"s[{slot}] = s[{g}]" for slot in slots_out))
 
 
 def _sub_backward(node, saved, g, outs):
@@ -221,7 +246,8 @@ def _sub_backward(node, saved, g, outs):
         grads = (grad, K.neg(grad) if need_b else None)
         for k, slot in outs:
             slots[slot] = grads[k]
-    return run
+    return source(run, f"grads = (s[{g}], K.neg(s[{g}]) if {need_b} else None)",
+                  *_store_lines(outs))
 
 
 def _mul_backward(node, saved, g, outs):
@@ -233,7 +259,8 @@ def _mul_backward(node, saved, g, outs):
         grad = slots[g]
         store(slots, (K.mul(grad, slots[b]) if need_a else None,
                       K.mul(grad, slots[a]) if need_b else None))
-    return run
+    return source(run, f"grads = (K.mul(s[{g}], s[{b}]) if {need_a} else None, "
+                  f"K.mul(s[{g}], s[{a}]) if {need_b} else None)", *_store_lines(outs))
 
 
 def _mse_backward(node, saved, g, outs):
@@ -244,7 +271,9 @@ def _mse_backward(node, saved, g, outs):
     def run(slots):
         grad_x = K.mul(slots[twice_diff], float(slots[g]) * scale)
         store(slots, (grad_x, K.neg(grad_x) if need_y else None))
-    return run
+    return source(run, f"grad_x = K.mul(s[{twice_diff}], float(s[{g}]) * {{scale}})",
+                  f"grads = (grad_x, K.neg(grad_x) if {need_y} else None)",
+                  *_store_lines(outs), scale=scale)
 
 
 def _reduction_backward(node, saved, g, outs):
@@ -255,10 +284,13 @@ def _reduction_backward(node, saved, g, outs):
     if scale is None:
         def run(slots):
             slots[slot] = K.sum_backward(slots[g], shape, axis, keepdims)
-    else:
-        def run(slots):
-            slots[slot] = K.sum_backward(K.mul(slots[g], scale), shape, axis, keepdims)
-    return run
+        return source(run, f"s[{slot}] = K.sum_backward(s[{g}], {{shape}}, {{axis}}, "
+                      f"{{keepdims}})", shape=shape, axis=axis, keepdims=keepdims)
+    def run(slots):
+        slots[slot] = K.sum_backward(K.mul(slots[g], scale), shape, axis, keepdims)
+    return source(run, f"s[{slot}] = K.sum_backward(K.mul(s[{g}], {{scale}}), {{shape}}, "
+                  f"{{axis}}, {{keepdims}})", scale=scale, shape=shape, axis=axis,
+                  keepdims=keepdims)
 
 
 _BACKWARD = {
