@@ -394,7 +394,27 @@ def _leaves_entry(leaves):
                 leaf._grad = t
             else:
                 engine._accumulate_leaf(leaf, g, False)
-    return run
+    lines, constants = [], {"new": new, "Tensor": Tensor, "array": np.array,
+                            "accumulate": engine._accumulate_leaf}
+    for k, (leaf, leaf_of, source, steal) in enumerate(leaves):
+        if leaf is None:
+            constants[f"leaf_of{k}"] = leaf_of
+            lines.append(f"leaf = {{leaf_of{k}}}()")
+        else:
+            constants[f"leaf{k}"] = leaf
+            lines.append(f"leaf = {{leaf{k}}}")
+        copy = '{array}(g, copy=True, order="C")'
+        lines += [f"g = s[{source}]",
+                  "if leaf._grad is None and g.dtype == leaf._data.dtype:",
+                  "    t = {new}({Tensor})",
+                  f"    t._data = g if g.base is None else {copy}" if steal else
+                  f"    t._data = {copy}",
+                  "    t._grad = t._grad_fn = t._hooks = None",
+                  "    t._requires_grad = False",
+                  "    leaf._grad = t",
+                  "else:",
+                  "    {accumulate}(leaf, g, False)"]
+    return _lower.source(run, *lines, **constants)
 
 
 class _CallEntry:

@@ -355,7 +355,9 @@ def _zero_grad_entry(optimizer):
         for group in optimizer.param_groups:
             for p in group["params"]:
                 p._grad = None   # as Optimizer.zero_grad(set_to_none=True)
-    return run
+    return source(run, "for group in {optimizer}.param_groups:",
+                  "    for p in group['params']:", "        p._grad = None",
+                  optimizer=optimizer)
 
 
 def _adam_entry(optimizer, generic):
