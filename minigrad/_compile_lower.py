@@ -312,6 +312,24 @@ _BACKWARD = {
 # ---------------------------------------------------------------------------------------------
 
 
+def _adam_group_kernel(kernel):
+    """``_compiled.adam_group_`` when ``kernel`` (the backend's ``adam_``) is the compiled one
+    whose loop it shares, else None (the numpy backend: the Python loop, its twin)."""
+    global _ADAM_KERNELS
+    if _ADAM_KERNELS is None:
+        try:
+            from ._kernels import _compiled, _optim
+        except ImportError:  # the compiled kernels are not built: numpy only
+            _ADAM_KERNELS = (None, None)
+        else:
+            _ADAM_KERNELS = (_optim.adam_, _compiled.adam_group_)
+    compiled_adam, group_kernel = _ADAM_KERNELS
+    return group_kernel if kernel is compiled_adam and kernel is not None else None
+
+
+_ADAM_KERNELS = None
+
+
 def _step_hooks(optimizer):
     return (optimizer._optimizer_step_pre_hooks or optimizer._optimizer_step_post_hooks
             or _optimizer._global_optimizer_pre_hooks
@@ -375,6 +393,7 @@ def _adam_entry(optimizer, generic):
             return generic(slots)
         kernel = K.adam_
         state = optimizer.state
+        group_kernel = _adam_group_kernel(kernel)
         for group in optimizer.param_groups:
             lr = group["lr"]
             beta1, beta2 = group["betas"]
@@ -391,7 +410,16 @@ def _adam_entry(optimizer, generic):
             last_step = None
             if group["capturable"] and any(p._grad is not None for p in params):
                 refuse_capturable()
-            for p in params:
+            start = 0
+            if group_kernel is not None and params.__class__ is list:
+                # The same loop in one compiled call; it hands back the parameters it
+                # cannot take (from index start on), which the loop below then updates.
+                start = group_kernel(params, state, lr, beta1, beta2, eps, weight_decay,
+                                     decoupled, amsgrad, maximize)
+                if start < 0:
+                    continue
+            for index in range(start, len(params)):
+                p = params[index]
                 g = p._grad
                 if g is None:
                     continue

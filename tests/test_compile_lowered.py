@@ -221,3 +221,93 @@ def test_set_to_none_false_keeps_the_recorded_call():
     xs, ys = _data(np.float32)
     fn(xs[0], ys[0])
     assert "_zero_grad_entry" not in _lowered_names(fn)
+
+
+# ---------------------------------------------------------------------------------------------
+# _compiled.adam_group_: the compiled loop of Adam.step over one group
+# ---------------------------------------------------------------------------------------------
+
+
+def _adam_group_by_parameter(kernel, params, state, lr, beta1, beta2, eps, weight_decay,
+                             decoupled, amsgrad, maximize):
+    """Adam.step's loop with one kernel call per parameter: the twin of adam_group_."""
+    last_step = None
+    for p in params:
+        if p._grad is None:
+            continue
+        param_state = state[p]
+        step = param_state["step"] + 1.0
+        param_state["step"] = step
+        if step != last_step:
+            last_step = step
+            step_size = lr / (1 - beta1**step)
+            bias_correction2_sqrt = (1 - beta2**step) ** 0.5
+        kernel(p._data, p._grad._data, param_state["exp_avg"], param_state["exp_avg_sq"],
+               param_state.get("max_exp_avg_sq"), lr, beta1, beta2, eps, weight_decay,
+               decoupled, amsgrad, maximize, step_size, bias_correction2_sqrt)
+
+
+def _adam_problem(dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    params, state = [], {}
+    for k, shape in enumerate([(7, 3), (7,), (1, 7), (5,), (300,)]):
+        p = mg.tensor(rng.standard_normal(shape).astype(dtype))
+        if k != 3:  # one parameter without a gradient: skipped
+            p.grad = mg.tensor(rng.standard_normal(shape).astype(dtype))
+        state[p] = {"step": float(k % 2), "exp_avg": rng.standard_normal(shape).astype(dtype),
+                    "exp_avg_sq": rng.random(shape).astype(dtype),
+                    "max_exp_avg_sq": rng.random(shape).astype(dtype) + 0.5}
+        params.append(p)
+    return params, state
+
+
+def _arrays(params, state):
+    out = [p.numpy().copy() for p in params]
+    for p in params:
+        out += [np.array(v) for _, v in sorted(state[p].items())]
+    return out
+
+
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("options", [(0.0, False, False, False), (0.1, False, True, False),
+                                     (0.1, True, False, True), (0.0, True, True, True)])
+def test_adam_group_kernel_equals_adam_per_parameter(dtype, options):
+    from minigrad._kernels import _compiled, _optim, reference
+    weight_decay, decoupled, amsgrad, maximize = options
+    hyper = (1e-2, 0.9, 0.999, 1e-8, weight_decay, decoupled, amsgrad, maximize)
+    results = []
+    for run in ("group", "compiled", "reference"):
+        params, state = _adam_problem(dtype)
+        for _ in range(3):
+            if run == "group":
+                assert _compiled.adam_group_(params, state, *hyper) == -1
+            else:
+                kernel = _optim.adam_ if run == "compiled" else reference.adam_
+                _adam_group_by_parameter(kernel, params, state, *hyper)
+        results.append(_arrays(params, state))
+    for other in results[1:]:
+        for a, b in zip(results[0], other):
+            assert a.dtype == b.dtype and np.array_equal(a, b)
+    assert results[0][0].tolist() != _arrays(*_adam_problem(dtype))[0].tolist()  # it moved
+
+
+def test_adam_group_kernel_hands_back_what_it_cannot_take():
+    from minigrad._kernels import _compiled
+    hyper = (1e-2, 0.9, 0.999, 1e-8, 0.0, False, False, False)
+    params, state = _adam_problem(np.float32)
+    before = _arrays(params, state)
+    del state[params[2]]  # no state yet: Adam.step makes it (in Python)
+    assert _compiled.adam_group_(params, state, *hyper) == 2
+    assert not np.array_equal(params[0].numpy(), before[0])  # the ones before were updated
+    assert np.array_equal(params[2].numpy(), before[2])      # that one was not
+    params, state = _adam_problem(np.float32)
+    params[1]._grad = mg.tensor(np.ones((1, 7), np.float32))  # another shape: left to Python
+    assert _compiled.adam_group_(params, state, *hyper) == 1
+    params, state = _adam_problem(np.float32)
+    state[params[0]]["step"] = mg.tensor(1.0)  # not a float: left to Python
+    assert _compiled.adam_group_(params, state, *hyper) == 0
+    assert _compiled.adam_group_(params, "not a dict", *hyper) == 0
+    params, state = _adam_problem(np.float32)
+    state[params[0]]["exp_avg"] = np.zeros(3, np.float32)  # adam_'s own check and error
+    with pytest.raises(ValueError, match="exp_avg has 3 elements"):
+        _compiled.adam_group_(params, state, *hyper)
