@@ -28,7 +28,9 @@ Later calls whose guards pass (same input shapes, dtypes and requires_grad, same
 default dtype, the modules the step called still in the same train/eval mode with the same
 parameters and buffers, the outside tensors still requiring grad as before) replay the tape:
 each op's ``forward`` on the current arrays, each node's ``backward`` formula, the gradient
-sums, the recorded calls. No graph is built, no Python of the user's function runs. The
+sums, the recorded calls; the common ops, ``zero_grad`` and the Adam steps through the lowered
+entries of ``_compile_lower.py`` (their kernels called directly on the slots), all inside one
+generated function per tape. No graph is built, no Python of the user's function runs. The
 kernels, their order and the random stream are those of the eager step, so the results are
 bit-identical. A failed guard records another tape (up to ``_TAPES_PER_KEY`` per input
 signature); what cannot be recorded makes the function run eagerly, with a one-time warning
