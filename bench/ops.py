@@ -12,8 +12,15 @@ without a derivative (comparisons, bitwise, floor_divide) have a forward only.
     python bench/ops.py --quick          # shorter timing loops
     python bench/ops.py --ops sin erf    # some ops only
     python bench/ops.py --sizes 100 1000000
+    python bench/ops.py --issue12 --quick  # add mul relu sigmoid tanh exp sum cross_entropy,
+                                           # n = 10^2..10^7 (issue 12's per-op table)
+    python bench/ops.py --threads 2        # minigrad and torch on 2 threads
+
+``flt`` is the minor page faults per forward+backward (resource.getrusage ru_minflt over the
+timed calls): memory mapped anew on every call.
 """
 import argparse
+import resource
 import statistics
 import sys
 import time
@@ -43,12 +50,16 @@ def _timed_samples(fns, target_seconds, repeats=7):
             break
         number *= 4
     samples = [[] for _ in fns]
+    faults = [0 for _ in fns]
     for _ in range(repeats):
-        for fn, out in zip(fns, samples):
+        for i, fn in enumerate(fns):
+            f0 = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
             start = time.perf_counter()
             for _ in range(number):
                 fn()
-            out.append((time.perf_counter() - start) / number)
+            samples[i].append((time.perf_counter() - start) / number)
+            faults[i] += resource.getrusage(resource.RUSAGE_SELF).ru_minflt - f0
+    _timed_samples.faults = [f / (number * repeats) for f in faults]
     return samples
 
 
@@ -63,6 +74,19 @@ def unit(rng, n):
 
 def signed(rng, n):
     return rng.uniform(-2.0, 2.0, n)
+
+
+_TARGETS = {}
+
+
+def _class_targets(L, a):
+    """Integer class labels for ``a`` viewed as (n // 10, 10) logits (cached per library and
+    size, so that the timed call makes none)."""
+    key = (L.__name__, a.numel())
+    if key not in _TARGETS:
+        labels = np.random.default_rng(1).integers(0, 10, a.numel() // 10)
+        _TARGETS[key] = L.tensor(labels)
+    return _TARGETS[key]
 
 
 # name: (op on lib tensors a, b, differentiable, input domain)
@@ -135,12 +159,18 @@ OPS = {
     "bitwise_and": (lambda L, a, b: a.int() & b.int(), False, signed),
     "shift_left": (lambda L, a, b: a.int() << 3, False, signed),
     "sum": (lambda L, a, b: a.sum(), True, signed),
+    "cross_entropy": (lambda L, a, b: L.nn.functional.cross_entropy(
+        a.reshape(-1, 10), _class_targets(L, a)), True, signed),
 }
 SIZES = (1, 100, 10**4, 10**6)
+ISSUE12_OPS = ("add", "mul", "relu", "sigmoid", "tanh", "exp", "sum", "cross_entropy")
+ISSUE12_SIZES = (10**2, 10**3, 10**4, 10**5, 10**6, 10**7)
 
 
 def measure(name, n, budget, rng):
     op, differentiable, domain = OPS[name]
+    if name == "cross_entropy":
+        n = max(10, n - n % 10)
     a_np = domain(rng, n).astype(np.float32)
     b_np = domain(rng, n).astype(np.float32)
     a, b = mg.tensor(a_np, requires_grad=differentiable), mg.tensor(b_np,
@@ -148,25 +178,47 @@ def measure(name, n, budget, rng):
     at = torch.tensor(a_np, requires_grad=differentiable)
     bt = torch.tensor(b_np, requires_grad=differentiable)
     fwd = _timed_samples([lambda: op(mg, a, b), lambda: op(torch, at, bt)], budget)
+    faults = list(_timed_samples.faults)
     bwd = None
     if differentiable:
         y, yt = op(mg, a, b), op(torch, at, bt)
         g, gt = mg.ones_like(y), torch.ones_like(yt)
-        bwd = _timed_samples([lambda: y.backward(g, retain_graph=True),
-                              lambda: yt.backward(gt, retain_graph=True)], budget)
-    return fwd, bwd
+        # The gradients of a and b are dropped after every backward, as zero_grad does in a
+        # training loop (accumulating into them would time an add that a step does not make).
+
+        def backward_mg():
+            y.backward(g, retain_graph=True)
+            a.grad = b.grad = None
+
+        def backward_torch():
+            yt.backward(gt, retain_graph=True)
+            at.grad = bt.grad = None
+
+        bwd = _timed_samples([backward_mg, backward_torch], budget)
+        faults = [f + b for f, b in zip(faults, _timed_samples.faults)]
+    return fwd, bwd, faults
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="shorter timing loops")
     parser.add_argument("--ops", nargs="*", default=list(OPS), help="ops to time")
-    parser.add_argument("--sizes", nargs="*", type=int, default=list(SIZES))
+    parser.add_argument("--sizes", nargs="*", type=int, default=None)
+    parser.add_argument("--issue12", action="store_true",
+                        help="issue 12's ops and sizes 10^2..10^7 (unless --ops/--sizes say)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="threads of minigrad and torch (default 1)")
     args = parser.parse_args()
+    if args.sizes is None:
+        args.sizes = list(ISSUE12_SIZES if args.issue12 else SIZES)
+    if args.issue12 and args.ops == list(OPS):
+        args.ops = list(ISSUE12_OPS)
     if torch is None:
         sys.exit("bench/ops.py compares with PyTorch: pip install torch")
     budget = 0.04 if args.quick else 0.2
-    torch.set_num_threads(1)
+    torch.set_num_threads(args.threads)
+    if hasattr(mg, "set_num_threads"):
+        mg.set_num_threads(args.threads)
     from minigrad._kernels import compiled_module
     vector = getattr(compiled_module("_elementwise"), "VECTOR_MATH", False)
 
@@ -175,14 +227,15 @@ def main():
     print("times in microseconds, medians of 7; ratio = minigrad / torch (below 1: minigrad "
           "faster); spread = IQR of the ratio, % of it")
     header = (f"{'op':13} {'n':>8} | {'fwd mg':>9} {'fwd torch':>9} {'ratio':>6} {'spread':>6} |"
-              f" {'bwd mg':>9} {'bwd torch':>9} {'ratio':>6} {'spread':>6} | {'fwd+bwd':>7}")
+              f" {'bwd mg':>9} {'bwd torch':>9} {'ratio':>6} {'spread':>6} | {'fwd+bwd':>7} |"
+              f" {'flt mg':>7} {'flt t':>6}")
     print(header)
     print("-" * len(header))
     rng = np.random.default_rng(0)
     worst = []
     for name in args.ops:
         for n in args.sizes:
-            fwd, bwd = measure(name, n, budget, rng)
+            fwd, bwd, faults = measure(name, n, budget, rng)
             us = 1e6
             f_mg, f_t = statistics.median(fwd[0]), statistics.median(fwd[1])
             f_spread = _quartile_spread([x / y for x, y in zip(*fwd)])
@@ -197,13 +250,13 @@ def main():
                 total_mg, total_t = f_mg + b_mg, f_t + b_t
             else:
                 line += f" {'-':>9} {'-':>9} {'-':>6} {'-':>6} |"
-            line += f" {total_mg / total_t:7.2f}"
+            line += f" {total_mg / total_t:7.2f} | {faults[0]:7.1f} {faults[1]:6.1f}"
             print(line)
             sys.stdout.flush()
             if n >= 100:
                 worst.append((total_mg / total_t, name, n))
     worst.sort(reverse=True)
-    print("\nslowest fwd+bwd ratios at 10^2..10^6 elements:",
+    print("\nslowest fwd+bwd ratios at 100 elements or more:",
           ", ".join(f"{name}@{n}: {r:.2f}" for r, name, n in worst[:10]))
 
 

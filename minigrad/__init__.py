@@ -86,3 +86,8 @@ __all__ += _functions.index.__all__
 __all__ += _functions.linalg.__all__
 __all__ += _functions.reduce.__all__
 __all__ += _functions.shape.__all__
+
+# Threads of the parallel kernels and of numpy's BLAS (minigrad/_threads.py).
+from ._threads import get_num_threads, set_num_threads
+
+__all__ += ["get_num_threads", "set_num_threads"]

@@ -27,8 +27,10 @@ the reference, since numpy's ufuncs return a numpy scalar, not an array, for the
 """
 cimport numpy as cnp
 from cython cimport floating
+from cython.parallel cimport prange
 
 from ._common cimport _fast_float_type, _same_shape, _sum_rows_kernel
+from ._runtime cimport parallel_threads, pool_empty_like
 # cimported as a module: the defs below are named exp, log, sqrt and tanh themselves.
 from libc cimport math as cmath
 from libc.float cimport FLT_MAX
@@ -51,6 +53,17 @@ cdef Py_ssize_t _NOGIL_MIN_SIZE = 4096
 cdef Py_ssize_t _EXP_LOG_MAX_SIZE = 48
 cdef Py_ssize_t _TANH_MAX_SIZE = 24
 cdef Py_ssize_t _SIGMOID_LIBM_MAX_SIZE = 128
+
+# Loops split across threads (minigrad.set_num_threads) only when each thread gets at least
+# this many elements: starting a parallel region costs a few microseconds, and a cheap loop
+# (add, relu, a copy) runs at memory speed, which a second thread helps only past the caches.
+# Measured on a shared 2-core x86-64 machine, one kernel at a time, 1 thread against 2 (medians):
+# add and relu_backward take 0.6-0.7x the serial time from 2^17 elements (2^16 per thread),
+# 1.1x at 2^16; exp takes 0.7-0.8x from 2^13 per thread. When the other core is busy (another
+# process), the second thread waits for it and the loop gets slower (1.5x at 2^20 here under
+# load): on a loaded machine, minigrad.set_num_threads(1), as with PyTorch.
+cdef Py_ssize_t _PARALLEL_MIN_CHEAP = 65536
+cdef Py_ssize_t _PARALLEL_MIN_MATH = 8192
 
 
 cdef enum BinaryOp:
@@ -81,8 +94,21 @@ cdef enum BackwardOp:
 
 
 cdef inline cnp.ndarray _empty_like(cnp.ndarray x):
-    """A new C-contiguous array of x's shape and dtype (no Python-level call)."""
-    return cnp.PyArray_EMPTY(cnp.PyArray_NDIM(x), cnp.PyArray_DIMS(x), cnp.PyArray_TYPE(x), 0)
+    """A new C-contiguous array of x's shape and dtype (no Python-level call); large ones come
+    from the buffer pool (see _runtime.pyx), so a training step does not page-fault."""
+    return <cnp.ndarray>pool_empty_like(x)
+
+
+cdef inline void _chunk(Py_ssize_t n, int threads, int c, Py_ssize_t* start,
+                        Py_ssize_t* stop) noexcept nogil:
+    """The range [start, stop) of n items that thread c of ``threads`` handles: equal chunks,
+    each a multiple of 16 items (whole cache lines), the last one shorter."""
+    cdef Py_ssize_t size = (n + threads - 1) // threads
+    size = (size + 15) // 16 * 16
+    start[0] = c * size
+    stop[0] = n if (c + 1) * size > n else (c + 1) * size
+    if start[0] > n:
+        start[0] = n
 
 
 # ---------------------------------------------------------------------------------------------
@@ -182,6 +208,49 @@ cdef void _binary_kernel(BinaryOp op,
             _vector_vector(op, a + i * a_step, b + i * b_step, out + i * cols, cols)
 
 
+cdef void _binary_kernel_threads(BinaryOp op,
+                                 const floating* a, Py_ssize_t a_step, bint a_broadcast,
+                                 const floating* b, Py_ssize_t b_step, bint b_broadcast,
+                                 floating* out, Py_ssize_t rows, Py_ssize_t cols) noexcept nogil:
+    """_binary_kernel, split across threads when the loop is large enough (see
+    _binary_parallel)."""
+    cdef int threads = parallel_threads(rows * cols, _PARALLEL_MIN_CHEAP)
+    if threads == 1:
+        _binary_kernel(op, a, a_step, a_broadcast, b, b_step, b_broadcast, out, rows, cols)
+    else:
+        _binary_parallel(op, a, a_step, a_broadcast, b, b_step, b_broadcast, out, rows, cols,
+                         threads)
+
+
+# The parallel loops live in functions of their own, never beside the serial call: OpenMP
+# shares a prange's variables through memory, and in a function where they are shared the
+# compiler (under Python's -fno-strict-aliasing) reloads them after every store through a
+# pointer, which keeps a serial loop inlined there from vectorizing (4x slower).
+cdef void _binary_parallel(BinaryOp op,
+                           const floating* a, Py_ssize_t a_step, bint a_broadcast,
+                           const floating* b, Py_ssize_t b_step, bint b_broadcast,
+                           floating* out, Py_ssize_t rows, Py_ssize_t cols,
+                           int threads) noexcept nogil:
+    """_binary_kernel on ``threads`` threads, split by rows, or by columns when there is one
+    row (each element computed by the same operation as in the serial loop: equal results)."""
+    cdef int c
+    cdef Py_ssize_t start = 0, stop = 0
+    if rows == 1:
+        for c in prange(threads, num_threads=threads, schedule="static"):
+            _chunk(cols, threads, c, &start, &stop)
+            _binary_kernel(op, a if a_broadcast else a + start, 0, a_broadcast,
+                           b if b_broadcast else b + start, 0, b_broadcast,
+                           out + start, 1, stop - start)
+        return
+    if rows < threads:
+        threads = <int>rows
+    for c in prange(threads, num_threads=threads, schedule="static"):
+        start = rows * c // threads
+        stop = rows * (c + 1) // threads
+        _binary_kernel(op, a + start * a_step, a_step, a_broadcast, b + start * b_step, b_step,
+                       b_broadcast, out + start * cols, stop - start, cols)
+
+
 cdef inline bint _is_row_of(cnp.ndarray v, cnp.ndarray m) noexcept:
     """True if v is (n,) or (1, n) and m is (rows, n): v broadcasts along m's rows."""
     cdef cnp.npy_intp* dv = cnp.PyArray_DIMS(v)
@@ -218,7 +287,23 @@ cdef object _with_python_number(object x, object number, BinaryOp op, bint numbe
     cdef cnp.ndarray out = _empty_like(X)
     cdef void* px = cnp.PyArray_DATA(X)
     cdef void* po = cnp.PyArray_DATA(out)
-    if type_num == cnp.NPY_DOUBLE:
+    if n >= _NOGIL_MIN_SIZE:
+        with nogil:
+            if type_num == cnp.NPY_DOUBLE:
+                if number_first:
+                    _binary_kernel_threads(op, &number_d, 0, True, <const double*>px, 0, False,
+                                           <double*>po, 1, n)
+                else:
+                    _binary_kernel_threads(op, <const double*>px, 0, False, &number_d, 0, True,
+                                           <double*>po, 1, n)
+            else:
+                if number_first:
+                    _binary_kernel_threads(op, &number_f, 0, True, <const float*>px, 0, False,
+                                           <float*>po, 1, n)
+                else:
+                    _binary_kernel_threads(op, <const float*>px, 0, False, &number_f, 0, True,
+                                           <float*>po, 1, n)
+    elif type_num == cnp.NPY_DOUBLE:
         if number_first:
             _binary_kernel(op, &number_d, 0, True, <const double*>px, 0, False,
                            <double*>po, 1, n)
@@ -286,18 +371,18 @@ cdef object _binary(object a, object b, BinaryOp op):
     if type_num == cnp.NPY_DOUBLE:
         if rows * cols >= _NOGIL_MIN_SIZE:
             with nogil:
-                _binary_kernel(op, <const double*>pa, a_step, a_broadcast,
-                               <const double*>pb, b_step, b_broadcast,
-                               <double*>po, rows, cols)
+                _binary_kernel_threads(op, <const double*>pa, a_step, a_broadcast,
+                                       <const double*>pb, b_step, b_broadcast,
+                                       <double*>po, rows, cols)
         else:
             _binary_kernel(op, <const double*>pa, a_step, a_broadcast,
                            <const double*>pb, b_step, b_broadcast, <double*>po, rows, cols)
     else:
         if rows * cols >= _NOGIL_MIN_SIZE:
             with nogil:
-                _binary_kernel(op, <const float*>pa, a_step, a_broadcast,
-                               <const float*>pb, b_step, b_broadcast,
-                               <float*>po, rows, cols)
+                _binary_kernel_threads(op, <const float*>pa, a_step, a_broadcast,
+                                       <const float*>pb, b_step, b_broadcast,
+                                       <float*>po, rows, cols)
         else:
             _binary_kernel(op, <const float*>pa, a_step, a_broadcast,
                            <const float*>pb, b_step, b_broadcast, <float*>po, rows, cols)
@@ -393,6 +478,28 @@ cdef void _unary_kernel(UnaryOp op, const floating* x, floating* out, Py_ssize_t
             out[i] = _sigmoid(x[i])
 
 
+cdef void _unary_kernel_threads(UnaryOp op, const floating* x, floating* out, Py_ssize_t n,
+                                floating slope) noexcept nogil:
+    """_unary_kernel, split across threads when the loop is large enough."""
+    cdef Py_ssize_t per_thread = _PARALLEL_MIN_CHEAP if (
+        op == OP_RELU or op == OP_LEAKY_RELU or op == OP_SQRT) else _PARALLEL_MIN_MATH
+    cdef int threads = parallel_threads(n, per_thread)
+    if threads == 1:
+        _unary_kernel(op, x, out, n, slope)
+    else:
+        _unary_parallel(op, x, out, n, slope, threads)
+
+
+cdef void _unary_parallel(UnaryOp op, const floating* x, floating* out, Py_ssize_t n,
+                          floating slope, int threads) noexcept nogil:
+    """_unary_kernel on ``threads`` threads (elementwise: equal results)."""
+    cdef int c
+    cdef Py_ssize_t start = 0, stop = 0
+    for c in prange(threads, num_threads=threads, schedule="static"):
+        _chunk(n, threads, c, &start, &stop)
+        _unary_kernel(op, x + start, out + start, stop - start, slope)
+
+
 cdef void _sigmoid_from_exp(const floating* x, floating* e, Py_ssize_t n) noexcept nogil:
     """Turn e = exp(-|x|) into sigmoid(x) in place (the two branches of _sigmoid)."""
     cdef Py_ssize_t i
@@ -443,14 +550,14 @@ cdef object _unary(object x, UnaryOp op, double slope=0.0):
     if type_num == cnp.NPY_DOUBLE:
         if n >= _NOGIL_MIN_SIZE:
             with nogil:
-                _unary_kernel(op, <const double*>px, <double*>po, n, <double>slope)
+                _unary_kernel_threads(op, <const double*>px, <double*>po, n, <double>slope)
         else:
             _unary_kernel(op, <const double*>px, <double*>po, n, <double>slope)
     else:
         # The slope is rounded to float32 first, as numpy does with a Python float operand.
         if n >= _NOGIL_MIN_SIZE:
             with nogil:
-                _unary_kernel(op, <const float*>px, <float*>po, n, <float>slope)
+                _unary_kernel_threads(op, <const float*>px, <float*>po, n, <float>slope)
         else:
             _unary_kernel(op, <const float*>px, <float*>po, n, <float>slope)
     return out
@@ -888,6 +995,43 @@ ctypedef void (*_loop2_f64)(const double*, const double*, double*, Py_ssize_t,
 VECTOR_MATH = bool(MG_VECTOR_MATH)
 
 
+cdef void _loop_threads_f32(_loop_f32 loop, const float* x, float* y,
+                            Py_ssize_t n) noexcept nogil:
+    """loop(x, y, n), split across threads when the loop is large enough."""
+    cdef int threads = parallel_threads(n, _PARALLEL_MIN_MATH)
+    if threads == 1:
+        loop(x, y, n)
+    else:
+        _loop_parallel_f32(loop, x, y, n, threads)
+
+
+cdef void _loop_parallel_f32(_loop_f32 loop, const float* x, float* y, Py_ssize_t n,
+                             int threads) noexcept nogil:
+    cdef int c
+    cdef Py_ssize_t start = 0, stop = 0
+    for c in prange(threads, num_threads=threads, schedule="static"):
+        _chunk(n, threads, c, &start, &stop)
+        loop(x + start, y + start, stop - start)
+
+
+cdef void _loop_threads_f64(_loop_f64 loop, const double* x, double* y,
+                            Py_ssize_t n) noexcept nogil:
+    cdef int threads = parallel_threads(n, _PARALLEL_MIN_MATH)
+    if threads == 1:
+        loop(x, y, n)
+    else:
+        _loop_parallel_f64(loop, x, y, n, threads)
+
+
+cdef void _loop_parallel_f64(_loop_f64 loop, const double* x, double* y, Py_ssize_t n,
+                             int threads) noexcept nogil:
+    cdef int c
+    cdef Py_ssize_t start = 0, stop = 0
+    for c in prange(threads, num_threads=threads, schedule="static"):
+        _chunk(n, threads, c, &start, &stop)
+        loop(x + start, y + start, stop - start)
+
+
 cdef object _math_loop(object x, _loop_f32 loop32, _loop_f64 loop64):
     """loop(x) into a new array on the fast path (float32/float64, C-contiguous, at least
     1-D), or None (the caller then asks the reference)."""
@@ -904,13 +1048,13 @@ cdef object _math_loop(object x, _loop_f32 loop32, _loop_f64 loop64):
     if type_num == cnp.NPY_DOUBLE:
         if n >= _NOGIL_MIN_SIZE:
             with nogil:
-                loop64(<const double*>px, <double*>po, n)
+                _loop_threads_f64(loop64, <const double*>px, <double*>po, n)
         else:
             loop64(<const double*>px, <double*>po, n)
     else:
         if n >= _NOGIL_MIN_SIZE:
             with nogil:
-                loop32(<const float*>px, <float*>po, n)
+                _loop_threads_f32(loop32, <const float*>px, <float*>po, n)
         else:
             loop32(<const float*>px, <float*>po, n)
     return out
@@ -1290,6 +1434,27 @@ cdef void _backward_kernel(BackwardOp op, const floating* saved, const floating*
             out[i] = g[i] * (1 - y * y)
 
 
+cdef void _backward_kernel_threads(BackwardOp op, const floating* saved, const floating* g,
+                                   floating* out, Py_ssize_t n, floating slope) noexcept nogil:
+    """_backward_kernel, split across threads when the loop is large enough."""
+    cdef int threads = parallel_threads(n, _PARALLEL_MIN_CHEAP)
+    if threads == 1:
+        _backward_kernel(op, saved, g, out, n, slope)
+    else:
+        _backward_parallel(op, saved, g, out, n, slope, threads)
+
+
+cdef void _backward_parallel(BackwardOp op, const floating* saved, const floating* g,
+                             floating* out, Py_ssize_t n, floating slope,
+                             int threads) noexcept nogil:
+    """_backward_kernel on ``threads`` threads (elementwise: equal results)."""
+    cdef int c
+    cdef Py_ssize_t start = 0, stop = 0
+    for c in prange(threads, num_threads=threads, schedule="static"):
+        _chunk(n, threads, c, &start, &stop)
+        _backward_kernel(op, saved + start, g + start, out + start, stop - start, slope)
+
+
 cdef object _backward(object saved, object grad_output, BackwardOp op, double slope=0.0):
     """The activation gradient on the fast path (one shape, one float dtype, C-contiguous,
     at least 1-D), or None."""
@@ -1308,16 +1473,16 @@ cdef object _backward(object saved, object grad_output, BackwardOp op, double sl
     if type_num == cnp.NPY_DOUBLE:
         if n >= _NOGIL_MIN_SIZE:
             with nogil:
-                _backward_kernel(op, <const double*>ps, <const double*>pg, <double*>po, n,
-                                 <double>slope)
+                _backward_kernel_threads(op, <const double*>ps, <const double*>pg, <double*>po,
+                                         n, <double>slope)
         else:
             _backward_kernel(op, <const double*>ps, <const double*>pg, <double*>po, n,
                              <double>slope)
     else:
         if n >= _NOGIL_MIN_SIZE:
             with nogil:
-                _backward_kernel(op, <const float*>ps, <const float*>pg, <float*>po, n,
-                                 <float>slope)
+                _backward_kernel_threads(op, <const float*>ps, <const float*>pg, <float*>po,
+                                         n, <float>slope)
         else:
             _backward_kernel(op, <const float*>ps, <const float*>pg, <float*>po, n,
                              <float>slope)
@@ -1355,48 +1520,94 @@ def tanh_backward(y, grad_output):
 # ---------------------------------------------------------------------------------------------
 
 
-cdef floating _pairwise_sum(const floating* x, Py_ssize_t n) noexcept nogil:
-    """Sum of x[0:n] by numpy's pairwise scheme: rounding error grows like O(log n) instead
-    of O(n) for a running sum, which matters in float32.
-
-    Blocks of up to 128 elements are summed with 8 independent accumulators (which also lets
-    the CPU overlap the additions); larger ranges are split in two halves, recursively.
+cdef extern from *:
     """
-    cdef Py_ssize_t i, half
-    cdef floating total, r0, r1, r2, r3, r4, r5, r6, r7
-    if n < 8:
-        total = 0
-        for i in range(n):
-            total = total + x[i]
-        return total
-    if n <= 128:
-        r0 = x[0]
-        r1 = x[1]
-        r2 = x[2]
-        r3 = x[3]
-        r4 = x[4]
-        r5 = x[5]
-        r6 = x[6]
-        r7 = x[7]
-        i = 8
-        while i < n - n % 8:
-            r0 = r0 + x[i]
-            r1 = r1 + x[i + 1]
-            r2 = r2 + x[i + 2]
-            r3 = r3 + x[i + 3]
-            r4 = r4 + x[i + 4]
-            r5 = r5 + x[i + 5]
-            r6 = r6 + x[i + 6]
-            r7 = r7 + x[i + 7]
-            i = i + 8
-        total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
-        while i < n:
-            total = total + x[i]
-            i = i + 1
-        return total
-    half = n // 2
-    half = half - half % 8
-    return _pairwise_sum(x, half) + _pairwise_sum(x + half, n - half)
+    /* Sum of x[0:n] in a fixed binary tree: a range of more than MG_SUM_LEAF elements is
+       split in two (the first half a multiple of 32 elements) and each half summed the same
+       way; a leaf is summed in 32 lanes (lane j adds every 32nd element, a loop the compiler
+       turns into SIMD additions: AVX2 where the CPU has it, through MG_CLONES), then the 32
+       lanes are added pairwise. Rounding error grows like O(log n) plus 2048/32 terms per
+       lane, as in numpy's pairwise sum (its leaves hold 128 elements in 8 lanes), and the
+       tree depends on n only: any split of the top of the tree across threads gives the same
+       bits. */
+    #define MG_SUM_LEAF 2048
+    #define MG_SUM_TWIN(T, suffix) \
+    MG_CLONES static T mg_sum_leaf_##suffix(const T* x, Py_ssize_t n) { \
+        T acc[32]; Py_ssize_t i = 0, j, k; \
+        for (j = 0; j < 32; j++) acc[j] = 0; \
+        for (; i + 32 <= n; i += 32) \
+            for (j = 0; j < 32; j++) acc[j] += x[i + j]; \
+        for (k = 16; k >= 1; k /= 2) \
+            for (j = 0; j < k; j++) acc[j] += acc[j + k]; \
+        T total = acc[0]; \
+        for (; i < n; i++) total += x[i]; \
+        return total; } \
+    static T mg_sum_tree_##suffix(const T* x, Py_ssize_t n) { \
+        if (n <= MG_SUM_LEAF) return mg_sum_leaf_##suffix(x, n); \
+        Py_ssize_t half = n / 2; half -= half % 32; \
+        return mg_sum_tree_##suffix(x, half) + mg_sum_tree_##suffix(x + half, n - half); }
+    MG_SUM_TWIN(float, f32)
+    MG_SUM_TWIN(double, f64)
+    """
+    float mg_sum_tree_f32(const float* x, Py_ssize_t n) noexcept nogil
+    double mg_sum_tree_f64(const double* x, Py_ssize_t n) noexcept nogil
+    int MG_SUM_LEAF
+
+
+cdef inline floating _sum_tree(const floating* x, Py_ssize_t n) noexcept nogil:
+    if floating is float:
+        return mg_sum_tree_f32(x, n)
+    else:
+        return mg_sum_tree_f64(x, n)
+
+
+# The top of the sum tree: 2**_SUM_TOP_LEVELS subtrees, summed in parallel when threads allow,
+# then added pairwise in the tree's order (so the bits do not depend on the thread count).
+cdef enum:
+    _SUM_TOP_LEVELS = 4
+    _SUM_SUBTREES = 16
+
+
+cdef void _sum_subtrees_parallel(const floating* x, const Py_ssize_t* offsets,
+                                 const Py_ssize_t* sizes, floating* partial,
+                                 int threads) noexcept nogil:
+    """partial[c] = the sum of subtree c, on ``threads`` threads (a function of its own: see
+    _binary_parallel)."""
+    cdef int c
+    for c in prange(_SUM_SUBTREES, num_threads=threads, schedule="static"):
+        partial[c] = _sum_tree(x + offsets[c], sizes[c])
+
+
+cdef floating _sum_all_kernel(const floating* x, Py_ssize_t n) noexcept nogil:
+    """The sum of x[0:n] by mg_sum_tree, its top levels split across threads for large n."""
+    if n <= _SUM_SUBTREES * 4 * MG_SUM_LEAF:
+        return _sum_tree(x, n)
+    cdef Py_ssize_t offsets[_SUM_SUBTREES]
+    cdef Py_ssize_t sizes[_SUM_SUBTREES]
+    cdef floating partial[_SUM_SUBTREES]
+    cdef int level, s, count = 1, c
+    cdef Py_ssize_t half
+    offsets[0], sizes[0] = 0, n
+    for level in range(_SUM_TOP_LEVELS):  # split every range in two, as mg_sum_tree does
+        for s in range(count - 1, -1, -1):
+            half = sizes[s] // 2
+            half = half - half % 32
+            offsets[2 * s], offsets[2 * s + 1] = offsets[s], offsets[s] + half
+            sizes[2 * s + 1] = sizes[s] - half
+            sizes[2 * s] = half
+        count *= 2
+    cdef int threads = parallel_threads(n, _PARALLEL_MIN_CHEAP)
+    if threads > 1:
+        _sum_subtrees_parallel(x, offsets, sizes, partial, threads)
+    else:
+        for c in range(_SUM_SUBTREES):
+            partial[c] = _sum_tree(x + offsets[c], sizes[c])
+    count = _SUM_SUBTREES
+    while count > 1:
+        count //= 2
+        for s in range(count):
+            partial[s] = partial[2 * s] + partial[2 * s + 1]
+    return partial[0]
 
 
 def sum_all(x):
@@ -1409,10 +1620,17 @@ def sum_all(x):
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(0, NULL, type_num, 0)
     cdef void* px = cnp.PyArray_DATA(X)
     cdef void* po = cnp.PyArray_DATA(out)
-    if type_num == cnp.NPY_DOUBLE:
-        (<double*>po)[0] = _pairwise_sum(<const double*>px, n)
-    else:
-        (<float*>po)[0] = _pairwise_sum(<const float*>px, n)
+    if n < _NOGIL_MIN_SIZE:
+        if type_num == cnp.NPY_DOUBLE:
+            (<double*>po)[0] = _sum_all_kernel(<const double*>px, n)
+        else:
+            (<float*>po)[0] = _sum_all_kernel(<const float*>px, n)
+        return out
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            (<double*>po)[0] = _sum_all_kernel(<const double*>px, n)
+        else:
+            (<float*>po)[0] = _sum_all_kernel(<const float*>px, n)
     return out
 
 

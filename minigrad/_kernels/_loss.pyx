@@ -14,6 +14,7 @@ cimport numpy as cnp
 from cython cimport floating
 
 from ._common cimport _fast_float_type, _same_shape
+from ._runtime cimport pool_empty
 from libc cimport math as cmath
 
 import numpy as np
@@ -95,8 +96,7 @@ def mse_loss(pred, target):
     if cnp.PyArray_NDIM(P) == 0 or not _same_shape(P, T):
         return _reference.mse_loss(pred, target)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(P)
-    cdef cnp.ndarray grad = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(P), cnp.PyArray_DIMS(P),
-                                              type_num, 0)
+    cdef cnp.ndarray grad = pool_empty(cnp.PyArray_NDIM(P), cnp.PyArray_DIMS(P), type_num)
     cdef const void* pp = cnp.PyArray_DATA(P)
     cdef const void* pt = cnp.PyArray_DATA(T)
     cdef void* pg = cnp.PyArray_DATA(grad)
@@ -213,7 +213,7 @@ def softmax_cross_entropy(logits, target):
                          f"index in [0, {n_classes})")
 
     cdef cnp.ndarray losses = cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(X), type_num, 0)
-    cdef cnp.ndarray grad = cnp.PyArray_EMPTY(2, cnp.PyArray_DIMS(X), type_num, 0)
+    cdef cnp.ndarray grad = pool_empty(2, cnp.PyArray_DIMS(X), type_num)
     cdef const void* px = cnp.PyArray_DATA(X)
     cdef void* pl = cnp.PyArray_DATA(losses)
     cdef void* pg = cnp.PyArray_DATA(grad)
@@ -295,7 +295,7 @@ def bce_with_logits(x, y):
         losses = np.log1p(grad)
     else:
         losses = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(X), cnp.PyArray_DIMS(X), type_num, 0)
-        grad = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(X), cnp.PyArray_DIMS(X), type_num, 0)
+        grad = pool_empty(cnp.PyArray_NDIM(X), cnp.PyArray_DIMS(X), type_num)
     cdef const void* px = cnp.PyArray_DATA(X)
     cdef const void* py = cnp.PyArray_DATA(Y)
     cdef void* pl = cnp.PyArray_DATA(losses)

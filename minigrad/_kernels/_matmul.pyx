@@ -23,6 +23,7 @@ cimport numpy as cnp
 from cython cimport floating
 
 from ._common cimport _fast_float_type, _sum_rows_kernel
+from ._runtime cimport pool_empty
 
 import numpy as np
 
@@ -82,10 +83,21 @@ cdef Py_ssize_t _NOGIL_MIN_FLOPS = 4096
 
 
 cdef inline cnp.ndarray _empty_2d(Py_ssize_t rows, Py_ssize_t cols, int type_num):
+    """A new (rows, cols) C-contiguous array; large ones from the buffer pool (_runtime.pyx)."""
     cdef cnp.npy_intp dims[2]
     dims[0] = rows
     dims[1] = cols
-    return cnp.PyArray_EMPTY(2, dims, type_num, 0)
+    return <cnp.ndarray>pool_empty(2, dims, type_num)
+
+
+cdef object _blas_matmul(object a, object b, Py_ssize_t rows, Py_ssize_t cols, int type_num):
+    """np.matmul(a, b) of shape (rows, cols): into a pooled array when the result is large
+    (numpy would allocate a fresh one, which page-faults in every training step)."""
+    if rows * cols * (8 if type_num == cnp.NPY_DOUBLE else 4) < 32768:
+        return _np_matmul(a, b)
+    cdef cnp.ndarray out = _empty_2d(rows, cols, type_num)
+    _np_matmul(a, b, out=out)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -218,7 +230,7 @@ def matmul(a, b):
     if cnp.PyArray_DIMS(B)[0] != k:
         return _reference.matmul(a, b)  # numpy raises its shape-mismatch ValueError
     if not _row_update_loop_wins(m * k, n, type_num):
-        return _np_matmul(a, b)
+        return _blas_matmul(a, b, m, n, type_num)
     cdef Py_ssize_t flops = m * k * n
     cdef cnp.ndarray out = _empty_2d(m, n, type_num)
     cdef void* pa = cnp.PyArray_DATA(A)
@@ -269,7 +281,8 @@ def linear_forward(x, weight, bias):
     if not _dot_loop_wins(batch * n_out, n_in, type_num):
         # BLAS for the product (weight.T is a transposed view: no copy, BLAS reads it as is),
         # then the bias in one C pass over the fresh C-contiguous result.
-        y = _np_matmul(x, cnp.PyArray_Transpose(W, NULL))  # W.T, a view
+        y = _blas_matmul(x, cnp.PyArray_Transpose(W, NULL),  # W.T: a view
+                         batch, n_out, type_num)
         if pbias != NULL and not cnp.PyArray_IS_C_CONTIGUOUS(y):
             y += bias  # numpy chose another layout for y: the C loop below assumes rows
         elif pbias != NULL:
@@ -328,7 +341,7 @@ def linear_backward(grad_output, x, weight, need_x, need_weight, need_bias):
 
     if need_x:
         if not _row_update_loop_wins(batch * n_out, n_in, type_num):
-            grad_x = _np_matmul(G, W)
+            grad_x = _blas_matmul(G, W, batch, n_in, type_num)
         else:
             # g (N, out) @ weight (out, in): exactly the matmul loop.
             grad_x = _empty_2d(batch, n_in, type_num)
@@ -341,7 +354,8 @@ def linear_backward(grad_output, x, weight, need_x, need_weight, need_bias):
                                batch, n_out, n_in)
     if need_weight:
         if not _row_update_loop_wins(batch * n_out, n_in, type_num):
-            grad_weight = _np_matmul(cnp.PyArray_Transpose(G, NULL), X)  # G.T @ X
+            grad_weight = _blas_matmul(cnp.PyArray_Transpose(G, NULL), X, n_out, n_in,
+                                       type_num)  # G.T @ X
         else:
             grad_weight = _empty_2d(n_out, n_in, type_num)
             pout = cnp.PyArray_DATA(<cnp.ndarray>grad_weight)
