@@ -349,6 +349,16 @@ def _add_entry(a, b, out):
     return _lower.source(run, f"s[{out}] = s[{a}] + s[{b}]")
 
 
+def _release_function(slots):
+    """A function setting the given slots to None in one statement."""
+    if not slots:
+        return lambda s: None
+    code = "def release(s):\n    " + " = ".join(f"s[{i}]" for i in slots) + " = None\n"
+    namespace = {}
+    exec(builtins.compile(code, "<mg.compile release>", "exec"), namespace)  # noqa: S102
+    return namespace["release"]
+
+
 def _generate(entries):
     """One Python function running ``entries`` in order: the source of each lowered entry
     inline (no call per entry), a call ``e<k>(s)`` for the others. The tape's replays call
@@ -475,6 +485,10 @@ class Tape:
         self.output = output
         self.checked_version = _Structure.version
         self.run = _generate(self.entries)
+        # After a replay, the slots of the values it computed are emptied: the arrays die
+        # (back to the kernels' buffer pool) instead of living until the next replay.
+        computed = sorted(recorder.computed | recorder.internal | set(self.input_slots))
+        self.release = _release_function(computed)
 
     def guards_pass(self):
         if _Structure.version != self.checked_version:
@@ -500,7 +514,9 @@ class Tape:
         for slot, (where, key) in self.input_positions:
             slots[slot] = (args[key] if where == 0 else kwargs[key])._data
         self.run(slots)
-        return _build_output(self.output, slots, args, kwargs)
+        result = _build_output(self.output, slots, args, kwargs)
+        self.release(slots)
+        return result
 
     def replay_positional(self, args):
         """``replay`` for a call whose arguments are all Tensors, given by position (the
@@ -516,8 +532,11 @@ class Tape:
         self.run(slots)
         output = self.output
         if output[0] == "slot":
-            return _wrap(slots[output[1]])
-        return _build_output(output, slots, args, {})
+            result = _wrap(slots[output[1]])
+        else:
+            result = _build_output(output, slots, args, {})
+        self.release(slots)
+        return result
 
 
 def _build_output(spec, slots, args, kwargs):
@@ -561,6 +580,7 @@ class Recorder:
         self.modules = {}
         self.uses = {}             # slot -> times read by backward / leaf entries
         self.lowered = {}          # id(node) -> what its lowered backward entry reads
+        self.internal = set()      # slots of arrays kept by lowered entries
         self.frame = [args, kwargs]  # the call's arguments (replays set them)
         for position, value in enumerate(args):
             if isinstance(value, Tensor):
@@ -584,6 +604,7 @@ class Recorder:
         slot = len(self.slots)
         self.slots.append(array)
         self.keep.append(array)
+        self.internal.add(slot)
         return slot
 
     def _bind_input(self, tensor, where):

@@ -276,11 +276,13 @@ def test_adam_group_kernel_equals_adam_per_parameter(dtype, options):
     weight_decay, decoupled, amsgrad, maximize = options
     hyper = (1e-2, 0.9, 0.999, 1e-8, weight_decay, decoupled, amsgrad, maximize)
     results = []
-    for run in ("group", "compiled", "reference"):
+    for run in ("group", "group calling adam_ for large ones", "compiled", "reference"):
         params, state = _adam_problem(dtype)
         for _ in range(3):
             if run == "group":
                 assert _compiled.adam_group_(params, state, *hyper) == -1
+            elif run.startswith("group"):  # the (300,) parameter goes to adam_
+                assert _compiled.adam_group_(params, state, *hyper, _optim.adam_, 100) == -1
             else:
                 kernel = _optim.adam_ if run == "compiled" else reference.adam_
                 _adam_group_by_parameter(kernel, params, state, *hyper)

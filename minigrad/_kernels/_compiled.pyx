@@ -44,10 +44,12 @@ cdef inline bint _same_dims(cnp.ndarray a, cnp.ndarray b) noexcept:
 
 def adam_group_(list params, object state, double lr, double beta1, double beta2, double eps,
                 double weight_decay, bint decoupled_weight_decay, bint amsgrad,
-                bint maximize):
+                bint maximize, object kernel=None, Py_ssize_t kernel_min_size=0):
     """Adam.step's loop over ``params`` (one group); returns -1 when every parameter was
     handled, else the index of the first one left to the caller (nothing done for it).
-    ``state``: the optimizer's state (a dict, looked up without creating entries)."""
+    ``state``: the optimizer's state (a dict, looked up without creating entries).
+    ``kernel``: the backend's ``adam_``, called for parameters of at least
+    ``kernel_min_size`` elements (its AVX2 build is faster on large ones; same bits)."""
     cdef Py_ssize_t index
     cdef object p, g, grad, data, param_state, m_arr, v_arr, vmax_arr, step_obj
     cdef PyObject* item
@@ -87,6 +89,17 @@ def adam_group_(list params, object state, double lr, double beta1, double beta2
         m_arr = param_state["exp_avg"]
         v_arr = param_state["exp_avg_sq"]
         vmax_arr = param_state.get("max_exp_avg_sq")
+        if kernel is not None and cnp.PyArray_SIZE(<cnp.ndarray>data) >= kernel_min_size:
+            # (the step count is already incremented above)
+            if not have_last or step != last_step:
+                have_last = True
+                last_step = step
+                step_size = lr / (1 - pow(beta1, step))
+                bc2_sqrt = pow(1 - pow(beta2, step), 0.5)
+            kernel(data, grad, param_state["exp_avg"], param_state["exp_avg_sq"],
+                   param_state.get("max_exp_avg_sq"), lr, beta1, beta2, eps, weight_decay,
+                   decoupled_weight_decay, amsgrad, maximize, step_size, bc2_sqrt)
+            continue
         # The checks of adam_, before anything is written.
         typenum = _compute_typenum(data)
         param_typenum = cnp.PyArray_TYPE(<cnp.ndarray>data)
