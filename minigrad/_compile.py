@@ -28,7 +28,9 @@ Later calls whose guards pass (same input shapes, dtypes and requires_grad, same
 default dtype, the modules the step called still in the same train/eval mode with the same
 parameters and buffers, the outside tensors still requiring grad as before) replay the tape:
 each op's ``forward`` on the current arrays, each node's ``backward`` formula, the gradient
-sums, the recorded calls. No graph is built, no Python of the user's function runs. The
+sums, the recorded calls; the common ops, ``zero_grad`` and the Adam steps through the lowered
+entries of ``_compile_lower.py`` (their kernels called directly on the slots), all inside one
+generated function per tape. No graph is built, no Python of the user's function runs. The
 kernels, their order and the random stream are those of the eager step, so the results are
 bit-identical. A failed guard records another tape (up to ``_TAPES_PER_KEY`` per input
 signature); what cannot be recorded makes the function run eagerly, with a one-time warning
@@ -49,6 +51,7 @@ CUDA graphs: the branch taken while recording is the one replayed.
 """
 from __future__ import annotations
 
+import builtins
 import functools
 import sys
 import threading
@@ -59,13 +62,14 @@ from heapq import heappop, heappush
 
 import numpy as np
 
+from . import _compile_lower as _lower
 from . import dtypes as _dtypes
 from . import random as _random
 from ._kernels import kernels as K
 from .autograd import anomaly_mode, engine, graph
 from .autograd.grad_mode import state as _grad_state
 from .nn.module import Module, _Structure
-from .tensor import Tensor
+from .tensor import Tensor, _wrap
 
 __all__ = ["compile"]
 
@@ -140,12 +144,30 @@ class CompiledFunction:
         self._fullgraph = fullgraph
         self._tapes = {}      # input signature -> list of Tape, or a str: why it runs eagerly
         self._warned = set()
+        # The tape last replayed for a call whose arguments are all Tensors, with what its
+        # signature asks of them: checked in one loop before the full signature is built.
+        self._fast = None
         functools.update_wrapper(self, fn)
 
     def __get__(self, instance, owner=None):  # decorating a method binds like a function
         return self if instance is None else types.MethodType(self, instance)
 
     def __call__(self, *args, **kwargs):
+        fast = self._fast
+        if fast is not None and not kwargs:
+            tape, layout, enabled, default = fast
+            if (len(args) == len(layout) and _grad_state.enabled is enabled
+                    and _dtypes._default.dtype is default):
+                for value, (shape, dtype, requires_grad) in zip(args, layout):
+                    if (value.__class__ is not Tensor or value._grad_fn is not None
+                            or value._requires_grad is not requires_grad):
+                        break
+                    data = value._data
+                    if data.shape != shape or data.dtype is not dtype:
+                        break
+                else:
+                    if tape.guards_pass():
+                        return tape.replay_positional(args)
         key = _signature(args, kwargs)
         if key is None:
             return self._orig_fn(*args, **kwargs)
@@ -153,6 +175,10 @@ class CompiledFunction:
         if tapes.__class__ is list:
             for tape in tapes:
                 if tape.guards_pass():
+                    if not kwargs and all(a.__class__ is Tensor for a in args):
+                        self._fast = (tape, tuple((a._data.shape, a._data.dtype,
+                                                   a._requires_grad) for a in args),
+                                      _grad_state.enabled, _dtypes._default.dtype)
                     return tape.replay(args, kwargs)
             if len(tapes) >= _TAPES_PER_KEY:
                 self._eager(key, f"more than {_TAPES_PER_KEY} recordings for one input "
@@ -314,30 +340,93 @@ def _backward_entry(node_of, grad_slot, outs):
 def _sum_to_entry(source, shape, out):
     def run(slots):
         slots[out] = K.sum_to(slots[source], shape)
-    return run
+    return _lower.source(run, f"s[{out}] = K.sum_to(s[{source}], {{shape}})", shape=shape)
 
 
 def _add_entry(a, b, out):
     def run(slots):
         slots[out] = slots[a] + slots[b]   # the engine's sum of two paths' gradients
-    return run
+    return _lower.source(run, f"s[{out}] = s[{a}] + s[{b}]")
 
 
-def _leaf_entry(leaf_of, source, steal):
-    """The engine's accumulation of one leaf's gradient for the pass (finish_leaves)."""
-    constant = graph._constant
+def _release_function(slots):
+    """A function setting the given slots to None in one statement."""
+    if not slots:
+        return lambda s: None
+    code = "def release(s):\n    " + " = ".join(f"s[{i}]" for i in slots) + " = None\n"
+    namespace = {}
+    exec(builtins.compile(code, "<mg.compile release>", "exec"), namespace)  # noqa: S102
+    return namespace["release"]
+
+
+def _generate(entries):
+    """One Python function running ``entries`` in order: the source of each lowered entry
+    inline (no call per entry), a call ``e<k>(s)`` for the others. The tape's replays call
+    it instead of looping over the entries; the result is the same, entry for entry."""
+    namespace = {"K": K}
+    body = []
+    for k, entry in enumerate(entries):
+        lines = getattr(entry, "lines", None)
+        if lines is None:
+            namespace[f"e{k}"] = entry
+            body.append(f"e{k}(s)")
+            continue
+        names = {}
+        for name, value in entry.constants.items():
+            names[name] = f"c{k}_{name}"
+            namespace[names[name]] = value
+        body.extend(line.format(**names) for line in lines)
+    code = "def replay(s):\n" + "".join(f"    {line}\n" for line in body or ["pass"])
+    exec(builtins.compile(code, "<mg.compile replay>", "exec"), namespace)  # noqa: S102
+    replay = namespace["replay"]
+    replay.source = code
+    return replay
+
+
+def _leaves_entry(leaves):
+    """The engine's accumulation of the pass' leaf gradients (finish_leaves), in its order.
+    ``leaves``: (leaf or None, leaf_of, source slot, steal) per leaf; ``leaf`` is the leaf
+    itself when it lives outside the call (a parameter), else None and ``leaf_of()`` gives it
+    (an input of the call). ``steal``: the gradient is a fresh array nothing else reads, so
+    the first accumulation may keep it instead of copying it."""
+    new = Tensor.__new__
 
     def run(slots):
-        leaf = leaf_of()
-        g = slots[source]
-        if leaf._grad is None and g.dtype == leaf._data.dtype:
-            if steal and g.base is None:
-                leaf._grad = constant(g)
+        for leaf, leaf_of, source, steal in leaves:
+            if leaf is None:
+                leaf = leaf_of()
+            g = slots[source]
+            if leaf._grad is None and g.dtype == leaf._data.dtype:
+                if not (steal and g.base is None):
+                    g = np.array(g, copy=True, order="C")
+                t = new(Tensor)  # _wrap(g), inline
+                t._data = g
+                t._grad = t._grad_fn = t._hooks = None
+                t._requires_grad = False
+                leaf._grad = t
             else:
-                leaf._grad = constant(np.array(g, copy=True, order="C"))
+                engine._accumulate_leaf(leaf, g, False)
+    lines, constants = [], {"new": new, "Tensor": Tensor, "array": np.array,
+                            "accumulate": engine._accumulate_leaf}
+    for k, (leaf, leaf_of, source, steal) in enumerate(leaves):
+        if leaf is None:
+            constants[f"leaf_of{k}"] = leaf_of
+            lines.append(f"leaf = {{leaf_of{k}}}()")
         else:
-            engine._accumulate_leaf(leaf, g, False)
-    return run
+            constants[f"leaf{k}"] = leaf
+            lines.append(f"leaf = {{leaf{k}}}")
+        copy = '{array}(g, copy=True, order="C")'
+        lines += [f"g = s[{source}]",
+                  "if leaf._grad is None and g.dtype == leaf._data.dtype:",
+                  "    t = {new}({Tensor})",
+                  f"    t._data = g if g.base is None else {copy}" if steal else
+                  f"    t._data = {copy}",
+                  "    t._grad = t._grad_fn = t._hooks = None",
+                  "    t._requires_grad = False",
+                  "    leaf._grad = t",
+                  "else:",
+                  "    {accumulate}(leaf, g, False)"]
+    return _lower.source(run, *lines, **constants)
 
 
 class _CallEntry:
@@ -384,10 +473,22 @@ class Tape:
         self.input_positions = list(enumerate(recorder.input_positions))
         self.live = live
         self.modules = [(m, _module_state(m)) for m in recorder.modules.values()]
-        self.watched = [(t, t._requires_grad) for t in recorder.watched.values()]
-        self.live_layout = [(t, t._data.shape, t._data.dtype) for _, t in live]
+        live_ids = {id(t) for _, t in live}
+        self.watched = tuple((t, t._requires_grad) for t in recorder.watched.values()
+                             if id(t) not in live_ids)
+        # The live tensors: (slot, tensor, requires_grad, shape, dtype), checked and bound in
+        # one loop.
+        self.live_layout = tuple((slot, t, t._requires_grad, t._data.shape, t._data.dtype)
+                                 for slot, t in live)
+        self.input_slots = tuple(slot for slot, (where, _) in self.input_positions)
+        self.positional = all(where == 0 for _, (where, _) in self.input_positions)
         self.output = output
         self.checked_version = _Structure.version
+        self.run = _generate(self.entries)
+        # After a replay, the slots of the values it computed are emptied: the arrays die
+        # (back to the kernels' buffer pool) instead of living until the next replay.
+        computed = sorted(recorder.computed | recorder.internal | set(self.input_slots))
+        self.release = _release_function(computed)
 
     def guards_pass(self):
         if _Structure.version != self.checked_version:
@@ -398,10 +499,13 @@ class Tape:
         for t, requires_grad in self.watched:
             if t._requires_grad is not requires_grad:
                 return False
-        for t, shape, dtype in self.live_layout:
+        slots = self.slots
+        for slot, t, requires_grad, shape, dtype in self.live_layout:
             data = t._data
-            if data.shape != shape or data.dtype != dtype:
+            if (t._requires_grad is not requires_grad or data.shape != shape
+                    or data.dtype != dtype):
                 return False
+            slots[slot] = data  # bound here: a passing guard is always followed by a replay
         return True
 
     def replay(self, args, kwargs):
@@ -409,19 +513,36 @@ class Tape:
         self.frame[0], self.frame[1] = args, kwargs
         for slot, (where, key) in self.input_positions:
             slots[slot] = (args[key] if where == 0 else kwargs[key])._data
-        for slot, t in self.live:
-            slots[slot] = t._data
-        for entry in self.entries:
-            entry(slots)
-        return _build_output(self.output, slots, args, kwargs)
+        self.run(slots)
+        result = _build_output(self.output, slots, args, kwargs)
+        self.release(slots)
+        return result
+
+    def replay_positional(self, args):
+        """``replay`` for a call whose arguments are all Tensors, given by position (the
+        inputs' slots are their positions' order)."""
+        if not self.positional:
+            return self.replay(args, {})
+        slots = self.slots
+        frame = self.frame
+        frame[0] = args
+        frame[1] = {}
+        for slot, value in zip(self.input_slots, args):
+            slots[slot] = value._data
+        self.run(slots)
+        output = self.output
+        if output[0] == "slot":
+            result = _wrap(slots[output[1]])
+        else:
+            result = _build_output(output, slots, args, {})
+        self.release(slots)
+        return result
 
 
 def _build_output(spec, slots, args, kwargs):
     kind = spec[0]
     if kind == "slot":
-        t = Tensor.__new__(Tensor)
-        t._data, t._grad, t._grad_fn, t._requires_grad = slots[spec[1]], None, None, False
-        return t
+        return _wrap(slots[spec[1]])
     if kind == "value":
         return spec[1]
     if kind == "input":
@@ -458,6 +579,8 @@ class Recorder:
         self.call_nodes = {}       # id(node) -> _CallEntry that makes it
         self.modules = {}
         self.uses = {}             # slot -> times read by backward / leaf entries
+        self.lowered = {}          # id(node) -> what its lowered backward entry reads
+        self.internal = set()      # slots of arrays kept by lowered entries
         self.frame = [args, kwargs]  # the call's arguments (replays set them)
         for position, value in enumerate(args):
             if isinstance(value, Tensor):
@@ -474,6 +597,14 @@ class Recorder:
         if array is not None:
             self.slot_of[id(array)] = slot
             self.keep.append(array)
+        return slot
+
+    def new_internal_slot(self, array):
+        """A slot for an array a lowered entry keeps for a later one (not a Tensor's)."""
+        slot = len(self.slots)
+        self.slots.append(array)
+        self.keep.append(array)
+        self.internal.add(slot)
         return slot
 
     def _bind_input(self, tensor, where):
@@ -617,7 +748,12 @@ class Recorder:
         out = self._new_slot(result._data)
         self.computed.add(out)
         self.op_nodes[id(node)] = node
-        self.entries.append(_forward_entry(node, tuple(arg_slots), dict(options), out))
+        lowered = _lower.lower_forward(self, node, tuple(arg_slots), options, out)
+        if lowered is not None:
+            entry, self.lowered[id(node)] = lowered
+        else:
+            entry = _forward_entry(node, tuple(arg_slots), dict(options), out)
+        self.entries.append(entry)
 
     def record_call(self, function, args, kwargs):
         """A ``replayed`` function called while recording: run it (not listening inside) and
@@ -821,7 +957,12 @@ class Recorder:
                 outs.append((k, slot))
                 delivered.append((edge, inp, slot))
             del grads, g
-            self.entries.append(_backward_entry(self._node_ref(node), grad_slot, tuple(outs)))
+            saved = self.lowered.get(id(node))
+            entry = None if saved is None else _lower.lower_backward(node, saved, grad_slot,
+                                                                     tuple(outs))
+            if entry is None:
+                entry = _backward_entry(self._node_ref(node), grad_slot, tuple(outs))
+            self.entries.append(entry)
             for edge, inp, slot in delivered:
                 array = self.slots[slot]
                 if node.may_broadcast and array.shape != inp._data.shape:
@@ -848,11 +989,15 @@ class Recorder:
                 node.release()
         for leaf, slot in leaf_grads.values():
             self._read(slot)
+        leaves = []
         for leaf, slot in leaf_grads.values():
             steal = (slot in self.fresh_grads and self.reads.get(slot) == 1
                      and sys.getrefcount(self.slots[slot]) <= _TAPE_REFCOUNT)
             leaf_of, _ = self._leaf_ref(leaf)
-            self._emit(_leaf_entry(leaf_of, slot, steal))
+            leaves.append((None if id(leaf) in self.input_tensors else leaf, leaf_of, slot,
+                           steal))
+        if leaves:
+            self._emit(_leaves_entry(tuple(leaves)))
 
     # ----- the end of the recording ---------------------------------------------------------
 
@@ -872,6 +1017,11 @@ class Recorder:
                 return None
             live.append((slot, t))
             self.watched[id(t)] = t
+        for k, entry in enumerate(self.entries):
+            if entry.__class__ is _CallEntry:
+                lowered = _lower.lower_call(entry)
+                if lowered is not None:
+                    self.entries[k] = lowered
         return Tape(self, live, output)
 
     def _output_spec(self, value):
