@@ -99,16 +99,18 @@ cdef inline cnp.ndarray _empty_like(cnp.ndarray x):
     return <cnp.ndarray>pool_empty_like(x)
 
 
-cdef inline void _chunk(Py_ssize_t n, int threads, int c, Py_ssize_t* start,
-                        Py_ssize_t* stop) noexcept nogil:
-    """The range [start, stop) of n items that thread c of ``threads`` handles: equal chunks,
-    each a multiple of 16 items (whole cache lines), the last one shorter."""
+cdef inline Py_ssize_t _chunk_bound(Py_ssize_t n, int threads, int c) noexcept nogil:
+    """Where the range of n items that thread c of ``threads`` handles starts (thread c + 1's:
+    where it stops): equal chunks, each a multiple of 16 items (whole cache lines), the last
+    one shorter.
+
+    Written as a value, not through pointers: Cython makes a variable private to each thread
+    of a prange only when the loop body assigns it, and a chunk bound that threads shared
+    (set through a pointer) let one thread run its own count from another's start, past the
+    end of the arrays (AddressSanitizer caught it)."""
     cdef Py_ssize_t size = (n + threads - 1) // threads
     size = (size + 15) // 16 * 16
-    start[0] = c * size
-    stop[0] = n if (c + 1) * size > n else (c + 1) * size
-    if start[0] > n:
-        start[0] = n
+    return n if c * size > n else c * size
 
 
 # ---------------------------------------------------------------------------------------------
@@ -237,7 +239,8 @@ cdef void _binary_parallel(BinaryOp op,
     cdef Py_ssize_t start = 0, stop = 0
     if rows == 1:
         for c in prange(threads, num_threads=threads, schedule="static"):
-            _chunk(cols, threads, c, &start, &stop)
+            start = _chunk_bound(cols, threads, c)
+            stop = _chunk_bound(cols, threads, c + 1)
             _binary_kernel(op, a if a_broadcast else a + start, 0, a_broadcast,
                            b if b_broadcast else b + start, 0, b_broadcast,
                            out + start, 1, stop - start)
@@ -496,7 +499,8 @@ cdef void _unary_parallel(UnaryOp op, const floating* x, floating* out, Py_ssize
     cdef int c
     cdef Py_ssize_t start = 0, stop = 0
     for c in prange(threads, num_threads=threads, schedule="static"):
-        _chunk(n, threads, c, &start, &stop)
+        start = _chunk_bound(n, threads, c)
+        stop = _chunk_bound(n, threads, c + 1)
         _unary_kernel(op, x + start, out + start, stop - start, slope)
 
 
@@ -1010,7 +1014,8 @@ cdef void _loop_parallel_f32(_loop_f32 loop, const float* x, float* y, Py_ssize_
     cdef int c
     cdef Py_ssize_t start = 0, stop = 0
     for c in prange(threads, num_threads=threads, schedule="static"):
-        _chunk(n, threads, c, &start, &stop)
+        start = _chunk_bound(n, threads, c)
+        stop = _chunk_bound(n, threads, c + 1)
         loop(x + start, y + start, stop - start)
 
 
@@ -1028,7 +1033,8 @@ cdef void _loop_parallel_f64(_loop_f64 loop, const double* x, double* y, Py_ssiz
     cdef int c
     cdef Py_ssize_t start = 0, stop = 0
     for c in prange(threads, num_threads=threads, schedule="static"):
-        _chunk(n, threads, c, &start, &stop)
+        start = _chunk_bound(n, threads, c)
+        stop = _chunk_bound(n, threads, c + 1)
         loop(x + start, y + start, stop - start)
 
 
@@ -1451,7 +1457,8 @@ cdef void _backward_parallel(BackwardOp op, const floating* saved, const floatin
     cdef int c
     cdef Py_ssize_t start = 0, stop = 0
     for c in prange(threads, num_threads=threads, schedule="static"):
-        _chunk(n, threads, c, &start, &stop)
+        start = _chunk_bound(n, threads, c)
+        stop = _chunk_bound(n, threads, c + 1)
         _backward_kernel(op, saved + start, g + start, out + start, stop - start, slope)
 
 
