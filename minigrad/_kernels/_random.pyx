@@ -55,36 +55,35 @@ cdef int _writable_type(object out) noexcept:
     return t
 
 
-def uniform_fill(rng, out):
-    """out[...] = rng.random(out.shape, dtype=out.dtype) (float32 or float64), in place."""
+cdef bint _float_fill(object rng, object out, bint normal):
+    """Fill out with numpy's uniform (``normal``: standard normal) samples, the same calls
+    Generator.random / standard_normal make; False if out or rng does not fit the loop."""
     cdef int t = _writable_type(out)
     cdef bitgen_t* state = _bitgen(rng)
     if t < 0 or t == cnp.NPY_INT64 or state == NULL:
-        return _reference.uniform_fill(rng, out)
+        return False
     cdef cnp.npy_intp n = cnp.PyArray_SIZE(<cnp.ndarray>out)
     cdef void* p = cnp.PyArray_DATA(<cnp.ndarray>out)
     with rng.bit_generator.lock, nogil:
-        if t == cnp.NPY_DOUBLE:
+        if normal and t == cnp.NPY_DOUBLE:
+            random_standard_normal_fill(state, n, <double*>p)
+        elif normal:
+            random_standard_normal_fill_f(state, n, <float*>p)
+        elif t == cnp.NPY_DOUBLE:
             random_standard_uniform_fill(state, n, <double*>p)
         else:
             random_standard_uniform_fill_f(state, n, <float*>p)
-    return out
+    return True
+
+
+def uniform_fill(rng, out):
+    """out[...] = rng.random(out.shape, dtype=out.dtype) (float32 or float64), in place."""
+    return out if _float_fill(rng, out, False) else _reference.uniform_fill(rng, out)
 
 
 def normal_fill(rng, out):
     """out[...] = rng.standard_normal(out.shape, dtype=out.dtype) (float32 or float64)."""
-    cdef int t = _writable_type(out)
-    cdef bitgen_t* state = _bitgen(rng)
-    if t < 0 or t == cnp.NPY_INT64 or state == NULL:
-        return _reference.normal_fill(rng, out)
-    cdef cnp.npy_intp n = cnp.PyArray_SIZE(<cnp.ndarray>out)
-    cdef void* p = cnp.PyArray_DATA(<cnp.ndarray>out)
-    with rng.bit_generator.lock, nogil:
-        if t == cnp.NPY_DOUBLE:
-            random_standard_normal_fill(state, n, <double*>p)
-        else:
-            random_standard_normal_fill_f(state, n, <float*>p)
-    return out
+    return out if _float_fill(rng, out, True) else _reference.normal_fill(rng, out)
 
 
 def integers_fill(rng, out, low, n):
