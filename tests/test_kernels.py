@@ -474,7 +474,8 @@ def test_sum_all_propagates_nan_and_inf():
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
-@pytest.mark.parametrize("shape", [(0, 3), (3, 0), (1, 1), (5, 4), (128, 10), (200, 64)],
+@pytest.mark.parametrize("shape", [(0, 3), (3, 0), (1, 1), (5, 4), (128, 10), (200, 64),
+                                   (100, 1)],
                          ids=str)
 def test_sum_rows(shape, dtype, rng):
     compiled, ref = twin("sum_rows")
@@ -563,7 +564,8 @@ def test_matmul_nan_propagates_and_mixed_dtypes_and_bad_shapes(rng):
 
 
 LINEAR_SHAPES = [(100, 2, 10), (1, 1, 1), (4, 3, 5), (64, 2, 10), (16, 10, 10), (32, 10, 10),
-                 (5, 0, 3), (0, 3, 4), (4, 3, 0), (128, 784, 256), (100, 10, 1), (3, 64, 9)]
+                 (5, 0, 3), (0, 3, 4), (4, 3, 0), (128, 784, 256), (100, 10, 1), (3, 64, 9),
+                 (7, 1, 33), (50, 4, 20), (1, 3, 300)]
 
 
 @pytest.mark.parametrize("with_bias", [True, False])

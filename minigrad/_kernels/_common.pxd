@@ -44,9 +44,16 @@ cdef inline void _sum_rows_kernel(const floating* x, floating* out, Py_ssize_t r
     axis=0)."""
     cdef Py_ssize_t i, j
     cdef const floating* row
+    cdef floating total
     if rows == 0:
         for j in range(cols):
             out[j] = 0
+        return
+    if cols == 1:  # one column: a plain running sum (the same additions, in the same order)
+        total = x[0]
+        for i in range(1, rows):
+            total = total + x[i]
+        out[0] = total
         return
     for j in range(cols):
         out[j] = x[j]

@@ -58,6 +58,8 @@ cdef Py_ssize_t _ROW_UPDATE_LIMIT_F32 = 3000
 cdef Py_ssize_t _ROW_UPDATE_LIMIT_F64 = 2600
 cdef Py_ssize_t _DOT_LIMIT_F32 = 3072
 cdef Py_ssize_t _DOT_LIMIT_F64 = 4608
+cdef Py_ssize_t _OUTER_LIMIT_F32 = 6000
+cdef Py_ssize_t _OUTER_LIMIT_F64 = 6000
 
 
 cdef inline bint _row_update_loop_wins(Py_ssize_t runs, Py_ssize_t length,
@@ -76,6 +78,21 @@ cdef inline bint _dot_loop_wins(Py_ssize_t runs, Py_ssize_t length, int type_num
     if type_num == cnp.NPY_DOUBLE:
         return work <= _DOT_LIMIT_F64
     return work <= _DOT_LIMIT_F32
+
+
+cdef inline bint _outer_loop_wins(Py_ssize_t batch, Py_ssize_t n_in, Py_ssize_t n_out,
+                                  Py_ssize_t other_per_row, int type_num) noexcept:
+    """True if the outer-product form of a Linear loop (batch x n_in row updates of n_out
+    elements, after transposing the (out, in) weight into the scratch buffer) beats both the
+    other loop form (``other_per_row`` per row of the batch) and np.matmul."""
+    if n_in * n_out > _SCRATCH or n_out < 2 * n_in:
+        return False
+    cdef Py_ssize_t work = batch * n_in * (n_out + _ROW_UPDATE_COST) + n_in * n_out
+    if work >= batch * other_per_row:
+        return False
+    if type_num == cnp.NPY_DOUBLE:
+        return work <= _OUTER_LIMIT_F64
+    return work <= _OUTER_LIMIT_F32
 
 
 # Loops over at least this many multiply-adds release the GIL (releasing it costs ~40 ns).
@@ -114,6 +131,13 @@ cdef void _matmul_kernel(const floating* a, const floating* b, floating* c,
     cdef floating a_ip
     cdef floating* c_row
     cdef const floating* b_row
+    if k == 1:  # an outer product (a Linear layer of one output, backward): one pass a row
+        for i in range(m):
+            c_row = c + i * n
+            a_ip = a[i]
+            for j in range(n):
+                c_row[j] = 0 + a_ip * b[j]  # 0 + as below: a -0 product sums to +0
+        return
     for i in range(m):
         c_row = c + i * n
         for j in range(n):
@@ -180,6 +204,53 @@ cdef void _linear_forward_kernel(const floating* x, const floating* w, const flo
                 y_row[o] = y_row[o] + bias[o]
 
 
+# Scratch space for the transposed weight of the outer-product loops below (on the stack:
+# no allocation in a call that takes well under a microsecond).
+cdef enum:
+    _SCRATCH = 1024  # doubles (8 KiB): a weight of in * out <= 1024 elements
+
+
+cdef void _linear_forward_outer_kernel(const floating* x, const floating* w,
+                                       const floating* bias, floating* y, floating* wt,
+                                       Py_ssize_t batch, Py_ssize_t n_in,
+                                       Py_ssize_t n_out) noexcept nogil:
+    """_linear_forward_kernel for a short n_in (x (100, 2) into 10 outputs): the dot products
+    of that kernel would be 2 elements long, all loop overhead. Here the weight is transposed
+    into ``wt`` (in, out) first, and each output row is built as
+
+        y[i, :] = x[i, 0] wt[0, :] + x[i, 1] wt[1, :] + ... (+ bias)
+
+    so the innermost loop runs along the n_out outputs. Every y[i, o] is summed over p in the
+    same order as the dot product, and the bias added last: the same bits.
+    """
+    cdef Py_ssize_t i, o, p
+    cdef floating x_ip
+    cdef const floating* x_row
+    cdef const floating* wt_row
+    cdef floating* y_row
+    for o in range(n_out):
+        for p in range(n_in):
+            wt[p * n_out + o] = w[o * n_in + p]
+    for i in range(batch):
+        x_row = x + i * n_in
+        y_row = y + i * n_out
+        if n_in == 0:
+            for o in range(n_out):
+                y_row[o] = 0
+        else:
+            x_ip = x_row[0]
+            for o in range(n_out):
+                y_row[o] = x_ip * wt[o]
+            for p in range(1, n_in):
+                x_ip = x_row[p]
+                wt_row = wt + p * n_out
+                for o in range(n_out):
+                    y_row[o] = y_row[o] + x_ip * wt_row[o]
+        if bias != NULL:
+            for o in range(n_out):
+                y_row[o] = y_row[o] + bias[o]
+
+
 cdef void _add_row_vector(floating* y, const floating* v, Py_ssize_t rows,
                           Py_ssize_t cols) noexcept nogil:
     """y[i, :] += v for every row i (the bias of a BLAS-computed linear_forward)."""
@@ -208,6 +279,34 @@ cdef void _grad_weight_kernel(const floating* g, const floating* x, floating* gw
             gw_row = gw + o * n_in
             for p in range(n_in):
                 gw_row[p] += g_io * x_row[p]
+
+
+cdef void _grad_weight_outer_kernel(const floating* g, const floating* x, floating* gw,
+                                    floating* gwt, Py_ssize_t batch, Py_ssize_t n_in,
+                                    Py_ssize_t n_out) noexcept nogil:
+    """_grad_weight_kernel for a short n_in: gw.T (in, out) is summed in ``gwt`` row by row,
+
+        gwt[p, :] += x[i, p] * g[i, :]   for i = 0, 1, ..., N - 1,
+
+    (the innermost loop along the n_out outputs), then transposed into gw. Each entry sums
+    over i in the same order as _grad_weight_kernel: the same bits.
+    """
+    cdef Py_ssize_t i, o, p
+    cdef floating x_ip
+    cdef const floating* g_row
+    cdef floating* gwt_row
+    for p in range(n_out * n_in):
+        gwt[p] = 0
+    for i in range(batch):
+        g_row = g + i * n_out
+        for p in range(n_in):
+            x_ip = x[i * n_in + p]
+            gwt_row = gwt + p * n_out
+            for o in range(n_out):
+                gwt_row[o] += x_ip * g_row[o]
+    for o in range(n_out):
+        for p in range(n_in):
+            gw[o * n_in + p] = gwt[p * n_out + o]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -278,6 +377,19 @@ def linear_forward(x, weight, bias):
 
     cdef cnp.ndarray y
     cdef void* py
+    cdef double scratch[_SCRATCH]
+    if _outer_loop_wins(batch, n_in, n_out, n_out * (n_in + _DOT_COST), type_num):
+        y = _empty_2d(batch, n_out, type_num)
+        py = cnp.PyArray_DATA(y)
+        if type_num == cnp.NPY_DOUBLE:
+            _linear_forward_outer_kernel(
+                <const double*>cnp.PyArray_DATA(X), <const double*>cnp.PyArray_DATA(W),
+                <const double*>pbias, <double*>py, scratch, batch, n_in, n_out)
+        else:
+            _linear_forward_outer_kernel(
+                <const float*>cnp.PyArray_DATA(X), <const float*>cnp.PyArray_DATA(W),
+                <const float*>pbias, <float*>py, <float*>scratch, batch, n_in, n_out)
+        return y
     if not _dot_loop_wins(batch * n_out, n_in, type_num):
         # BLAS for the product (weight.T is a transposed view: no copy, BLAS reads it as is),
         # then the bias in one C pass over the fresh C-contiguous result.
@@ -352,7 +464,18 @@ def linear_backward(grad_output, x, weight, need_x, need_weight, need_bias):
             else:
                 _matmul_kernel(<const float*>pg, <const float*>pw, <float*>pout,
                                batch, n_out, n_in)
-    if need_weight:
+    cdef double scratch[_SCRATCH]
+    if need_weight and _outer_loop_wins(batch, n_in, n_out, n_out * (n_in + _ROW_UPDATE_COST),
+                                        type_num):
+        grad_weight = _empty_2d(n_out, n_in, type_num)
+        pout = cnp.PyArray_DATA(<cnp.ndarray>grad_weight)
+        if type_num == cnp.NPY_DOUBLE:
+            _grad_weight_outer_kernel(<const double*>pg, <const double*>px, <double*>pout,
+                                      scratch, batch, n_in, n_out)
+        else:
+            _grad_weight_outer_kernel(<const float*>pg, <const float*>px, <float*>pout,
+                                      <float*>scratch, batch, n_in, n_out)
+    elif need_weight:
         if not _row_update_loop_wins(batch * n_out, n_in, type_num):
             grad_weight = _blas_matmul(cnp.PyArray_Transpose(G, NULL), X, n_out, n_in,
                                        type_num)  # G.T @ X
