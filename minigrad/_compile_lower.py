@@ -63,6 +63,22 @@ def _linear_forward(recorder, node, arg_slots, options, out):
     return source(run, f"s[{out}] = K.linear_forward(s[{x}], s[{w}], s[{b}])"), (x, w)
 
 
+def _linear_activation_forward(recorder, node, arg_slots, options, out):
+    if options or len(arg_slots) != 3 or recorder.slots[arg_slots[0]].ndim != 2:
+        return None
+    x, w, b = arg_slots
+    act = node.activation
+    if act == "relu":
+        def run(slots):
+            slots[out] = K.linear_relu(slots[x], slots[w], slots[b])
+        source(run, f"s[{out}] = K.linear_relu(s[{x}], s[{w}], s[{b}])")
+    else:
+        def run(slots):
+            slots[out] = getattr(K, act)(K.linear_forward(slots[x], slots[w], slots[b]))
+        source(run, f"s[{out}] = K.{act}(K.linear_forward(s[{x}], s[{w}], s[{b}]))")
+    return run, (x, w, out)
+
+
 def _unary_forward(kernel_name, floating):
     convert = _elementwise._floating if floating else None
 
@@ -153,6 +169,9 @@ def _mean_run(x, out, axis, keepdims):
 
 _FORWARD = {
     _nn_ops.Linear: _linear_forward,
+    _nn_ops.LinearReLU: _linear_activation_forward,
+    _nn_ops.LinearSigmoid: _linear_activation_forward,
+    _nn_ops.LinearTanh: _linear_activation_forward,
     _elementwise.ReLU: _unary_forward("relu", False),
     _elementwise.Sigmoid: _unary_forward("sigmoid", True),
     _elementwise.Tanh: _unary_forward("tanh", True),
@@ -211,6 +230,19 @@ def _linear_backward(node, saved, g, outs):
         store(slots, K.linear_backward(slots[g], slots[x], slots[w], need_x, need_w, need_b))
     return source(run_some, f"grads = K.linear_backward(s[{g}], s[{x}], s[{w}], {need_x}, "
                   f"{need_w}, {need_b})", *_store_lines(outs))
+
+
+def _linear_activation_backward(node, saved, g, outs):
+    x, w, y = saved
+    act = node.activation
+    need_x, need_w, need_b = node.needs_input_grad
+    store = _store(outs)
+
+    def run(slots):
+        store(slots, K.linear_act_backward(slots[g], slots[y], slots[x], slots[w], act,
+                                           need_x, need_w, need_b))
+    return source(run, f"grads = K.linear_act_backward(s[{g}], s[{y}], s[{x}], s[{w}], "
+                  f"{act!r}, {need_x}, {need_w}, {need_b})", *_store_lines(outs))
 
 
 def _activation_backward(kernel_name):
@@ -295,6 +327,9 @@ def _reduction_backward(node, saved, g, outs):
 
 _BACKWARD = {
     _nn_ops.Linear: _linear_backward,
+    _nn_ops.LinearReLU: _linear_activation_backward,
+    _nn_ops.LinearSigmoid: _linear_activation_backward,
+    _nn_ops.LinearTanh: _linear_activation_backward,
     _elementwise.ReLU: _activation_backward("relu_backward"),
     _elementwise.Sigmoid: _activation_backward("sigmoid_backward"),
     _elementwise.Tanh: _activation_backward("tanh_backward"),

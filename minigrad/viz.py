@@ -34,6 +34,7 @@ import numpy as np
 
 from .autograd import graph as _graph
 from .autograd.graph import OutputRef
+from .ops.nn import LinearActivation
 
 __all__ = ["GraphPicture", "draw_graph", "save_png"]
 
@@ -291,13 +292,27 @@ def _walk(root, show, names, owners, trace_grads, max_values):
         if out is None and record is not None and "shape" in show and record.out_shapes:
             lines.insert(0, _shape_text(record.out_shapes[0]))
         title = _op_title(node)
-        if node is first_node:
-            title += f" -> {root_name}"
         kind = "output" if node is first_node else "op"
-        nodes[nid] = (kind, title, lines, cluster_of.get(id(node)))
+        activation = _FUSED_ACTIVATION_TITLES.get(getattr(node, "activation", None))
+        if activation is not None and isinstance(node, LinearActivation):
+            # nn.Sequential's fused Linear + activation node: drawn as the two steps it
+            # computes (Linear inside its module's box, then the activation), as in a textbook
+            # and in PyTorch's graph. Edges out of the node leave from the activation.
+            aid = nid + "_act"
+            pending_edges = [(aid if src == nid else src, dst) for src, dst in pending_edges]
+            pending_edges.append((nid, aid))
+            shape_lines = [_shape_text(out.shape)] if out is not None and "shape" in show else []
+            nodes[nid] = ("op", "Linear", shape_lines, cluster_of.get(id(node)))
+            nid, title = aid, activation
+        if kind == "output":
+            title += f" -> {root_name}"
+        nodes[nid] = (kind, title, lines, None if activation else cluster_of.get(id(node)))
     # edges in a stable order: by target's creation, then source
     layout.edges = list(dict.fromkeys(pending_edges))
     return layout
+
+
+_FUSED_ACTIVATION_TITLES = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh"}
 
 
 def _collapse(layout, module):

@@ -89,16 +89,22 @@ DTYPES = [np.float32, np.float64]
 
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("act", ["relu", "sigmoid", "tanh"])
-def test_linear_activations_mse_adam(backend, dtype, act):
+@pytest.mark.parametrize("fused", [True, False], ids=["fused", "separate"])
+def test_linear_activations_mse_adam(backend, dtype, act, fused):
+    """Sequential runs Linear + activation as one fused node; an Identity between them keeps
+    the two nodes apart (the activation's own lowered entries)."""
     layer = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}[act]
 
     def build():
-        model = nn.Sequential(nn.Linear(3, 8), layer(), nn.Linear(8, 1))
+        between = [] if fused else [nn.Identity()]
+        model = nn.Sequential(nn.Linear(3, 8), *between, layer(), nn.Linear(8, 1))
         optimizer = optim.Adam(model.parameters(), lr=1e-2)
         return model, optimizer, _step(model, optimizer, F.mse_loss)
-    _run_both(build, dtype, ["_linear_forward", "_unary_forward", "_mse_forward",
-                             "_mse_backward", "_linear_backward", "_activation_backward",
-                             "_zero_grad_entry", "_adam_entry"])
+    activation = (["_linear_activation_forward", "_linear_activation_backward"] if fused
+                  else ["_unary_forward", "_activation_backward"])
+    _run_both(build, dtype, ["_linear_forward", "_mse_forward", "_mse_backward",
+                             "_linear_backward", "_zero_grad_entry", "_adam_entry",
+                             *activation])
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -595,6 +595,74 @@ def test_linear_forward(shape, dtype, with_bias, rng):
 
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("shape", LINEAR_SHAPES, ids=str)
+def test_linear_relu(shape, dtype, rng):
+    """The fused Linear + ReLU: the twin within the product's rounding, and the same bits as
+    the compiled relu of the compiled linear_forward."""
+    batch, n_in, n_out = shape
+    compiled, ref = twin("linear_relu")
+    x = rng.standard_normal((batch, n_in)).astype(dtype)
+    weight = rng.standard_normal((n_out, n_in)).astype(dtype)
+    bias = rng.standard_normal(n_out).astype(dtype)
+    got = compiled(x, weight, bias)
+    assert type(got) is np.ndarray and got.dtype == dtype and got.shape == (batch, n_out)
+    oracle = np.maximum(x.astype(np.float64) @ weight.T.astype(np.float64) + bias, 0)
+    tol = product_tol(x, weight.T, dtype)
+    tol["bound"] = tol["bound"] + 4 * np.finfo(dtype).eps * np.abs(bias)
+    assert_within(got, ref(x, weight, bias), **tol)
+    assert_within(got, oracle, **tol)
+    assert_same(got, TWINS["relu"](TWINS["linear_forward"](x, weight, bias)))
+    assert_same(compiled(x, weight, None), TWINS["relu"](TWINS["linear_forward"](x, weight, None)))
+    if batch and n_in and n_out:
+        view = np.asfortranarray(x)
+        assert_within(compiled(view, weight, bias), oracle, **tol)
+
+
+@pytest.mark.parametrize("act", ["relu", "sigmoid", "tanh"])
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", LINEAR_SHAPES, ids=str)
+def test_linear_act_backward(shape, dtype, act, rng):
+    """dz = g act'(z) from y, then Linear's gradients: the twin within rounding, and the same
+    bits as the compiled activation gradient followed by the compiled linear_backward."""
+    batch, n_in, n_out = shape
+    compiled, ref = twin("linear_act_backward")
+    x = rng.standard_normal((batch, n_in)).astype(dtype)
+    weight = rng.standard_normal((n_out, n_in)).astype(dtype)
+    z = rng.standard_normal((batch, n_out)).astype(dtype)
+    z[::3] = 0  # relu's kink: no gradient at z == 0
+    y = {"relu": np.maximum(z, 0), "sigmoid": 1 / (1 + np.exp(-z)), "tanh": np.tanh(z)}[act]
+    y = y.astype(dtype)
+    g = rng.standard_normal((batch, n_out)).astype(dtype)
+    dz = TWINS[act + "_backward"](y, g)
+    # dz itself (its own rounding) against float64; the products below are checked from dz
+    dz_oracle = g.astype(np.float64) * {"relu": (y > 0), "sigmoid": y * (1.0 - y),
+                                        "tanh": 1.0 - y.astype(np.float64) ** 2}[act]
+    # (1 - y) and 1 - y^2 cancel near |y| = 1: the bound follows the terms' sizes
+    assert_within(dz, dz_oracle, 4 * np.finfo(dtype).eps * np.abs(g) * (1 + np.abs(y)) ** 2)
+    dz64 = dz.astype(np.float64)
+    oracles = (dz64 @ weight, dz64.T @ x, dz64.sum(axis=0))
+    tols = (product_tol(dz, weight, dtype), product_tol(dz.T, x, dtype),
+            {"bound": 8 * max(batch, 1) * np.finfo(dtype).eps * np.abs(dz64).sum(axis=0)})
+    for need in itertools.product([False, True], repeat=3):
+        got = compiled(g, y, x, weight, act, *need)
+        expected = ref(g, y, x, weight, act, *need)
+        separate = TWINS["linear_backward"](dz, x, weight, *need)
+        assert type(got) is tuple and len(got) == 3
+        for asked, value, e, s, tol, oracle in zip(need, got, expected, separate, tols, oracles):
+            if not asked:
+                assert value is None
+                continue
+            assert type(value) is np.ndarray and value.dtype == dtype and value.shape == e.shape
+            assert_same(value, s)
+            assert_within(value, e, **tol)
+            assert_within(value, oracle, **tol)
+    with pytest.raises(ValueError, match="gelu"):
+        compiled(g, y, x, weight, "gelu", True, True, True)
+    with pytest.raises(ValueError, match="gelu"):
+        ref(g, y, x, weight, "gelu", True, True, True)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", LINEAR_SHAPES, ids=str)
 def test_linear_backward(shape, dtype, rng):
     batch, n_in, n_out = shape
     compiled, ref = twin("linear_backward")

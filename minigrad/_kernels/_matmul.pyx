@@ -496,3 +496,133 @@ def linear_backward(grad_output, x, weight, need_x, need_weight, need_bias):
         else:
             _sum_rows_kernel(<const float*>pg, <float*>pout, batch, n_out)
     return grad_x, grad_weight, grad_bias
+
+
+# ---------------------------------------------------------------------------------------------
+# A Linear layer and the activation after it (nn.Sequential runs the pair as one node)
+# ---------------------------------------------------------------------------------------------
+
+cdef enum Activation:
+    ACT_RELU
+    ACT_SIGMOID
+    ACT_TANH
+
+
+cdef int _activation_code(str act) except -1:
+    if act == "relu":
+        return ACT_RELU
+    if act == "sigmoid":
+        return ACT_SIGMOID
+    if act == "tanh":
+        return ACT_TANH
+    raise ValueError(f"unknown activation {act!r}: expected 'relu', 'sigmoid' or 'tanh'")
+
+
+cdef void _relu_inplace(floating* y, Py_ssize_t n) noexcept nogil:
+    """y = relu(y), as _elementwise's relu (NaN <= 0 is false: NaN stays NaN)."""
+    cdef Py_ssize_t i
+    cdef floating v
+    for i in range(n):
+        v = y[i]
+        y[i] = 0 if v <= 0 else v
+
+
+cdef void _activation_grad_rows(int act, const floating* y, const floating* g, floating* dz,
+                                floating* grad_bias, Py_ssize_t rows,
+                                Py_ssize_t cols) noexcept nogil:
+    """dz = g * act'(z) from the activation's output y = act(z), and (if grad_bias is not
+    NULL) grad_bias = the sum of dz's rows, in the same pass over each row:
+
+        relu:     act'(z) = 1[y > 0]  (y > 0 exactly where z > 0; a NaN passes g)
+        sigmoid:  act'(z) = y (1 - y)
+        tanh:     act'(z) = 1 - y^2
+
+    Each value is computed as _elementwise's activation gradients compute it and the rows are
+    summed in _sum_rows_kernel's order: the same bits as the two separate kernels.
+    """
+    cdef Py_ssize_t i, j
+    cdef floating v
+    cdef const floating* y_row
+    cdef const floating* g_row
+    cdef floating* dz_row
+    for i in range(rows):
+        y_row = y + i * cols
+        g_row = g + i * cols
+        dz_row = dz + i * cols
+        if act == ACT_RELU:
+            for j in range(cols):
+                v = g_row[j]
+                dz_row[j] = 0 if y_row[j] <= 0 else v
+        elif act == ACT_SIGMOID:
+            for j in range(cols):
+                v = y_row[j]
+                dz_row[j] = g_row[j] * v * (1 - v)
+        else:
+            for j in range(cols):
+                v = y_row[j]
+                dz_row[j] = g_row[j] * (1 - v * v)
+        if grad_bias != NULL:
+            if i == 0:
+                for j in range(cols):
+                    grad_bias[j] = dz_row[j]
+            else:
+                for j in range(cols):
+                    grad_bias[j] = grad_bias[j] + dz_row[j]
+    if grad_bias != NULL and rows == 0:
+        for j in range(cols):
+            grad_bias[j] = 0
+
+
+def linear_relu(x, weight, bias):
+    """relu(x @ weight.T + bias) with x: (N, in), weight: (out, in), bias: (out,) or None.
+
+    linear_forward, then the ReLU in place on its fresh result (no second array).
+    Returns y: (N, out).
+    """
+    y = linear_forward(x, weight, bias)
+    cdef int type_num = _fast_float_type(y)
+    if type_num < 0 or cnp.PyArray_NDIM(<cnp.ndarray>y) != 2:
+        return _reference.linear_relu(x, weight, bias)  # only for inputs linear_forward sent there
+    cdef void* py = cnp.PyArray_DATA(<cnp.ndarray>y)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>y)
+    if type_num == cnp.NPY_DOUBLE:
+        _relu_inplace(<double*>py, n)
+    else:
+        _relu_inplace(<float*>py, n)
+    return y
+
+
+def linear_act_backward(grad_output, y, x, weight, act, need_x, need_weight, need_bias):
+    """Gradients of y = act(x @ weight.T + bias), act 'relu', 'sigmoid' or 'tanh', given
+    g = dL/dy (N, out) and the output y (N, out):
+
+    dz = g * act'(z) (from y: see _activation_grad_rows), then Linear's gradients of dz:
+    dL/dx = dz @ weight (N, in), dL/dweight = dz.T @ x (out, in), dL/dbias = sum_i dz[i, :].
+    Returns (grad_x, grad_weight, grad_bias); an entry not asked for is None.
+    """
+    cdef int code = _activation_code(act)
+    cdef int type_num = _fast_float_type(grad_output)
+    if (type_num < 0 or _fast_float_type(y) != type_num
+            or cnp.PyArray_NDIM(<cnp.ndarray>grad_output) != 2
+            or not cnp.PyArray_SAMESHAPE(<cnp.ndarray>grad_output, <cnp.ndarray>y)):
+        return _reference.linear_act_backward(grad_output, y, x, weight, act, need_x,
+                                              need_weight, need_bias)
+    cdef cnp.ndarray G = <cnp.ndarray>grad_output
+    cdef Py_ssize_t rows = cnp.PyArray_DIMS(G)[0]
+    cdef Py_ssize_t cols = cnp.PyArray_DIMS(G)[1]
+    cdef cnp.ndarray dz = _empty_2d(rows, cols, type_num)
+    grad_bias = None
+    cdef void* pb = NULL
+    if need_bias:
+        grad_bias = cnp.PyArray_EMPTY(1, cnp.PyArray_DIMS(G) + 1, type_num, 0)
+        pb = cnp.PyArray_DATA(<cnp.ndarray>grad_bias)
+    if type_num == cnp.NPY_DOUBLE:
+        _activation_grad_rows(code, <const double*>cnp.PyArray_DATA(<cnp.ndarray>y),
+                              <const double*>cnp.PyArray_DATA(G),
+                              <double*>cnp.PyArray_DATA(dz), <double*>pb, rows, cols)
+    else:
+        _activation_grad_rows(code, <const float*>cnp.PyArray_DATA(<cnp.ndarray>y),
+                              <const float*>cnp.PyArray_DATA(G),
+                              <float*>cnp.PyArray_DATA(dz), <float*>pb, rows, cols)
+    grad_x, grad_weight, _ = linear_backward(dz, x, weight, need_x, need_weight, False)
+    return grad_x, grad_weight, grad_bias

@@ -446,6 +446,25 @@ def linear_backward(grad_output, x, weight, need_x, need_weight, need_bias):
     return grad_x, grad_weight, grad_bias
 
 
+def linear_relu(x, weight, bias):
+    """relu(x @ weight.T + bias): a Linear layer and the ReLU after it."""
+    return relu(linear_forward(x, weight, bias))
+
+
+_ACTIVATION_GRADS = {"relu": "relu_backward", "sigmoid": "sigmoid_backward",
+                     "tanh": "tanh_backward"}
+
+
+def linear_act_backward(grad_output, y, x, weight, act, need_x, need_weight, need_bias):
+    """Gradients of y = act(x @ weight.T + bias), act 'relu', 'sigmoid' or 'tanh', from the
+    output y: dz = g * act'(z) (relu: 1[y > 0], sigmoid: y (1 - y), tanh: 1 - y^2), then
+    linear_backward(dz, ...). Returns (grad_x, grad_weight, grad_bias)."""
+    if act not in _ACTIVATION_GRADS:
+        raise ValueError(f"unknown activation {act!r}: expected 'relu', 'sigmoid' or 'tanh'")
+    dz = globals()[_ACTIVATION_GRADS[act]](y, grad_output)  # relu's reads y > 0 as z > 0
+    return linear_backward(dz, x, weight, need_x, need_weight, need_bias)
+
+
 # ---------------------------------------------------------------------------------------------
 # Fused loss kernels: value and gradient in one pass.
 # ---------------------------------------------------------------------------------------------

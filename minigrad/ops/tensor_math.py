@@ -142,6 +142,13 @@ def linear_backward(grad, x, weight, need_x, need_weight, need_bias):
             sum(grad, 0) if need_bias else None)
 
 
+def linear_act_backward(grad, y, x, weight, act, need_x, need_weight, need_bias):
+    """Linear's gradients of dz = grad * act'(z), act'(z) read from the output y."""
+    dz = {"relu": relu_backward, "sigmoid": sigmoid_backward,
+          "tanh": tanh_backward}[act](y, grad)  # relu's: y > 0 exactly where z > 0
+    return linear_backward(dz, x, weight, need_x, need_weight, need_bias)
+
+
 def cast(x, dtype):
     return x if x._data.dtype == dtype else E.Cast.apply(x, np.dtype(dtype))
 
