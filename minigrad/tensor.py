@@ -1016,6 +1016,11 @@ class Tensor:
         slices, None and ... give a view; index tensors, lists and masks a copy."""
         first, second = ops.index.torch_index(index, self._data.shape)
         try:
+            if type(index) is int or type(index) is slice or (
+                    type(index) is tuple and second is None and _all_basic(index)):
+                # ints and slices (checked by torch_index): always a view, numpy's memory
+                # test is not needed
+                return _mark_view(ops.Index.apply(self, first), self, "index", first)
             if second is None:
                 if type(first) is np.ndarray or ops.index.is_advanced(first):
                     return ops.Index.apply(self, first)
@@ -1129,11 +1134,25 @@ def _view(tensor, op, kind, arg):
     result = op.apply(tensor, arg)
     data = result._data
     if data.base is not None and (data.size == 0 or np.may_share_memory(data, tensor._data)):
-        view = getattr(tensor, "_view_of", None)
-        result._view_of = (tensor, ((kind, arg),)) if view is None else \
-            (view[0], view[1] + ((kind, arg),))
-        if getattr(tensor, "_untracked", False):
-            result._untracked = True
+        _mark_view(result, tensor, kind, arg)
+    return result
+
+
+def _all_basic(index):
+    """True if the tuple ``index`` holds only ints and slices."""
+    for part in index:
+        if type(part) is not int and type(part) is not slice:
+            return False
+    return True
+
+
+def _mark_view(result, tensor, kind, arg):
+    """Record that ``result`` is the view ``(kind, arg)`` of ``tensor`` (see ``_view``)."""
+    view = getattr(tensor, "_view_of", None)
+    result._view_of = (tensor, ((kind, arg),)) if view is None else \
+        (view[0], view[1] + ((kind, arg),))
+    if getattr(tensor, "_untracked", False):
+        result._untracked = True
     return result
 
 

@@ -291,6 +291,16 @@ def torch_index(index, shape):
         data = index._data
         if data.ndim and (data.dtype == np.int64 or data.dtype == np.int32):
             return data, None  # (numpy raises IndexError for out-of-range values itself)
+    if type(index) is tuple and len(index) <= len(shape):  # x[i, j], x[:, j]: ints and slices
+        for dim, part in enumerate(index):
+            if type(part) is int:
+                _check_int(part, dim, shape)
+            elif type(part) is slice:
+                _check_slice(part)
+            else:
+                break
+        else:
+            return index, None
     if isinstance(index, tuple):
         items = index
     elif isinstance(index, list) and _sequence_as_tuple(index):
