@@ -1,4 +1,4 @@
-"""The compiled outer-product kernels (_shape.pyx: ``outer``, ``addr``) against their numpy
+"""The compiled kernels of _shape.pyx (``outer``, ``addr``, ``spaced``) against their numpy
 twins in reference.py, in float32 and float64, through the loop and every fallback: strided
 and byte-swapped vectors, inputs broadcast along rows or columns, transposed inputs, beta = 0
 (input not read), empty results, integer and mixed dtypes; and the reference against a direct
@@ -20,7 +20,7 @@ TOL = {np.dtype(np.float32): {"rtol": 2e-6, "atol": 1e-7},
 def test_each_kernel_has_a_twin_with_its_signature_and_is_dispatched():
     previous = _kernels.backend_name
     try:
-        for name in ("outer", "addr"):
+        for name in ("outer", "addr", "spaced"):
             compiled, ref = getattr(SHAPE, name), getattr(reference, name)
             assert list(inspect.signature(compiled).parameters) == \
                 list(inspect.signature(ref).parameters)
@@ -126,3 +126,36 @@ def test_cross_both_ways_match_numpy(dtype, shapes, axis):
     want = np.cross(a, b, axis=axis)
     assert got.dtype == want.dtype and got.shape == want.shape
     np.testing.assert_array_equal(got, want)
+
+
+SPACED_ENDS = [(0, 1), (-3.5, 7.25), (1e30, -1e30), (5, 5), (0.1, 0.7), (2, -2**53),
+               (float("-inf"), 1.0), (0.0, float("nan")), (2**60 + 1, 0), (-1e-3, 1e300)]
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("steps", [2, 3, 4, 5, 100, 1001])
+@pytest.mark.parametrize("ends", SPACED_ENDS, ids=str)
+def test_spaced_equals_the_reference_bit_for_bit(dtype, steps, ends):
+    """Each value is one product and one sum in ``dtype``, as the reference's numpy array
+    operations round them: the results are identical, infinities and NaN included."""
+    start, end = ends
+    dtype = np.dtype(dtype)
+    with np.errstate(all="ignore"):
+        got = SHAPE.spaced(start, end, steps, dtype)
+        want = reference.spaced(start, end, steps, dtype)
+    assert type(got) is np.ndarray and got.dtype == dtype and got.shape == (steps,)
+    np.testing.assert_array_equal(got, want)
+    if np.isfinite(want[[0, -1]]).all():
+        # both ends exact, and the values within rounding of the exact line
+        assert got[0] == dtype.type(start) and got[-1] == dtype.type(end)
+        exact = np.linspace(float(dtype.type(start)), float(dtype.type(end)), steps)
+        scale = max(abs(float(dtype.type(start))), abs(float(dtype.type(end))))
+        if np.isfinite(scale) and scale < 1e290:
+            np.testing.assert_allclose(got, exact, rtol=0, atol=4 * np.finfo(dtype).eps * scale)
+
+
+def test_spaced_other_dtypes_go_to_the_reference():
+    for dtype in (np.dtype(np.float16), np.dtype(">f4")):
+        got = SHAPE.spaced(-1.0, 2.0, 7, dtype)
+        np.testing.assert_array_equal(got, reference.spaced(-1.0, 2.0, 7, dtype))
+        assert got.dtype == dtype

@@ -144,3 +144,55 @@ def addr(input, vec1, vec2, beta, alpha):
     if isinstance(beta, float) and isinstance(alpha, float):
         out = _outer_into(input, vec1, vec2, beta, alpha)
     return _reference.addr(input, vec1, vec2, beta, alpha) if out is None else out
+
+
+# ---------------------------------------------------------------------------------------------
+# linspace
+# ---------------------------------------------------------------------------------------------
+
+
+cdef void _spaced_kernel(floating* out, Py_ssize_t steps, floating lo, floating hi,
+                         floating step) noexcept nogil:
+    """out[i] = lo + i * step for i < steps // 2, hi - (steps - 1 - i) * step after: PyTorch's
+    linspace, counting up from start and down from end so that both ends are exact. Each
+    value is rounded as numpy rounds the reference's array operations (product, then sum)."""
+    cdef Py_ssize_t i
+    cdef Py_ssize_t half = steps // 2
+    for i in range(half):
+        out[i] = <floating>i * step + lo
+    for i in range(half, steps):
+        out[i] = hi - <floating>(steps - 1 - i) * step
+
+
+def spaced(start, end, Py_ssize_t steps, dtype):
+    """``steps`` (>= 2) values from start to end in ``dtype``, both ends exact (see the
+    reference's ``spaced``). float32 and float64 run here; other dtypes go to the reference."""
+    cdef cnp.npy_intp n = steps
+    cdef cnp.ndarray out
+    cdef float lo32, hi32, step32
+    cdef double lo64, hi64, step64
+    if steps < 2 or not (_exact_in_double(start) and _exact_in_double(end)):
+        return _reference.spaced(start, end, steps, dtype)
+    if dtype is _FLOAT32:
+        lo32, hi32 = start, end
+        step32 = (hi32 - lo32) / <float>(steps - 1)
+        out = cnp.PyArray_EMPTY(1, &n, cnp.NPY_FLOAT, 0)
+        _spaced_kernel(<float*>cnp.PyArray_DATA(out), steps, lo32, hi32, step32)
+        return out
+    if dtype is _FLOAT64:
+        lo64, hi64 = start, end
+        step64 = (hi64 - lo64) / <double>(steps - 1)
+        out = cnp.PyArray_EMPTY(1, &n, cnp.NPY_DOUBLE, 0)
+        _spaced_kernel(<double*>cnp.PyArray_DATA(out), steps, lo64, hi64, step64)
+        return out
+    return _reference.spaced(start, end, steps, dtype)
+
+
+cdef bint _exact_in_double(value):
+    """A Python float, or an int a double holds exactly (larger ints would be rounded twice on
+    the way to float32, where numpy rounds once)."""
+    return type(value) is float or (type(value) is int and -2**53 <= value <= 2**53)
+
+
+cdef object _FLOAT32 = np.dtype(np.float32)
+cdef object _FLOAT64 = np.dtype(np.float64)

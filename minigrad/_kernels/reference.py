@@ -1445,6 +1445,23 @@ def addr(input, vec1, vec2, beta, alpha):
     return out
 
 
+def spaced(start, end, steps, dtype):
+    """``steps`` (>= 2) values from start to end in the float ``dtype``, as PyTorch's linspace:
+    the first steps // 2 count up from start, out[i] = start + i * step, the rest down from
+    end, out[i] = end - (steps - 1 - i) * step, so both ends are exact; step = (end - start) /
+    (steps - 1), every operation in ``dtype``."""
+    lo, hi = dtype.type(start), dtype.type(end)
+    step = (hi - lo) / dtype.type(steps - 1)
+    half = steps // 2
+    out = np.empty(steps, dtype=dtype)
+    with np.errstate(all="ignore"):
+        np.multiply(np.arange(half, dtype=dtype), step, out=out[:half])
+        out[:half] += lo
+        np.multiply(np.arange(steps - 1 - half, -1, -1, dtype=dtype), step, out=out[half:])
+        np.subtract(hi, out[half:], out=out[half:])
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # Random fills, in place, from a numpy Generator (compiled twins in _random.pyx draw the same
 # stream through numpy's own C functions).

@@ -489,16 +489,7 @@ def _spaced(start, end, steps, np_dtype):
         return np.zeros(0, dtype=work)
     if steps == 1:
         return np.full(1, start, dtype=work)
-    lo, hi = work.type(start), work.type(end)
-    step = (work.type(end) - work.type(start)) / work.type(steps - 1)
-    half = steps // 2
-    out = np.empty(steps, dtype=work)
-    with np.errstate(all="ignore"):
-        np.multiply(np.arange(half, dtype=work), step, out=out[:half])
-        out[:half] += lo
-        np.multiply(np.arange(steps - 1 - half, -1, -1, dtype=work), step, out=out[half:])
-        np.subtract(hi, out[half:], out=out[half:])
-    return out
+    return K.spaced(start, end, steps, work)
 
 
 @with_out(factory=True)
@@ -508,7 +499,7 @@ def linspace(start: Any, end: Any, steps: int, *, out: Tensor | None = None,
     """``steps`` evenly spaced values from start to end, both included (float32 default)."""
     np_dtype = _np_dtype(dtype, _default_float())
     values = _spaced(_number(start), _number(end), _number(steps), np_dtype)
-    return _finish(values.astype(np_dtype), requires_grad, device)
+    return _finish(values.astype(np_dtype, copy=False), requires_grad, device)
 
 
 @with_out(factory=True)
