@@ -11,7 +11,9 @@ from minigrad import _kernels
 from minigrad._kernels import reference
 
 COMPILED = _kernels.compiled_module("_random")
-FILLS = ("uniform_fill", "normal_fill", "integers_fill")
+FILLS = ("uniform_fill", "normal_fill", "exponential_fill", "integers_fill", "poisson_sample")
+NUMPY_SAMPLER = {"uniform_fill": "random", "normal_fill": "standard_normal",
+                 "exponential_fill": "standard_exponential"}
 
 
 def test_every_fill_has_a_twin_and_the_backend_uses_it():
@@ -43,7 +45,7 @@ def _call(fill, rng, out, *args):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("name", ["uniform_fill", "normal_fill"])
+@pytest.mark.parametrize("name", ["uniform_fill", "normal_fill", "exponential_fill"])
 @pytest.mark.parametrize("shape", [(0,), (1,), (7, 5), (1000,)])
 def test_float_fills_equal_the_reference(name, shape, dtype):
     for layout, out in _buffers(shape, dtype):
@@ -55,7 +57,7 @@ def test_float_fills_equal_the_reference(name, shape, dtype):
         assert r1.bit_generator.state == r2.bit_generator.state, layout
     # the reference is numpy's own sampler
     r1, r2 = np.random.default_rng(4), np.random.default_rng(4)
-    drawn = (r2.random if name == "uniform_fill" else r2.standard_normal)(shape, dtype=dtype)
+    drawn = getattr(r2, NUMPY_SAMPLER[name])(shape, dtype=dtype)
     np.testing.assert_array_equal(_call(getattr(reference, name), r1, np.empty(shape, dtype)),
                                   drawn)
 
@@ -113,3 +115,66 @@ def test_in_place_fills_bump_the_version_and_respect_autograd():
     frozen = mg.zeros(3).expand(2, 3)
     with pytest.raises(RuntimeError, match="more than one element"):
         frozen.random_(0, 5)
+
+
+def _rates(shape, dtype, layout):
+    rates = (np.random.default_rng(5).random(shape) * 30).astype(dtype)
+    if rates.size:
+        rates.flat[0] = 0  # a zero rate draws 0
+        rates.flat[-1] = 1e6  # numpy's other (large-rate) method
+    if layout == "F" and rates.ndim == 2:
+        return np.asfortranarray(rates)
+    if layout == "sliced":
+        return np.repeat(rates, 2, axis=-1)[..., ::2]
+    if layout == "byteswapped":
+        return rates.astype(rates.dtype.newbyteorder())
+    return rates
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("layout", ["C", "F", "sliced", "byteswapped"])
+@pytest.mark.parametrize("shape", [(0,), (1,), (7, 5), (1000,)])
+def test_poisson_sample_equals_the_reference(shape, layout, dtype):
+    rates = _rates(shape, dtype, layout)
+    r1, r2 = np.random.default_rng(6), np.random.default_rng(6)
+    got = COMPILED.poisson_sample(r1, rates)
+    want = reference.poisson_sample(r2, rates)
+    assert type(got) is np.ndarray and got.shape == shape and got.dtype == rates.dtype
+    np.testing.assert_array_equal(got, want)
+    assert r1.bit_generator.state == r2.bit_generator.state
+    # the reference is numpy's own sampler, and the draws are counts
+    np.testing.assert_array_equal(want, np.random.default_rng(6).poisson(rates))
+    assert (got == np.round(got)).all() and (got >= 0).all()
+
+
+@pytest.mark.parametrize("bad", [-1.0, np.nan, 1e19])
+def test_poisson_sample_bad_rates_raise_numpys_error(bad):
+    rates = np.array([1.0, bad, 2.0])
+    with pytest.raises(ValueError):
+        COMPILED.poisson_sample(np.random.default_rng(0), rates)
+    with pytest.raises(ValueError):
+        reference.poisson_sample(np.random.default_rng(0), rates)
+
+
+@pytest.mark.parametrize("dtype", [mg.float32, mg.float64])
+def test_poisson_and_exponential_draw_the_same_on_both_backends(dtype):
+    """Tensor.exponential_ and mg.poisson give the same values from the same seed whether the
+    compiled loops or numpy's Generator methods draw them."""
+    previous = _kernels.backend_name
+    results = []
+    try:
+        for backend in ("cython", "numpy"):
+            _kernels.use(backend)
+            mg.manual_seed(11)
+            rates = mg.rand(50, dtype=dtype) * 10
+            counts = mg.poisson(rates)
+            waits = mg.empty(40, dtype=dtype).exponential_(2.5)
+            results.append((counts.numpy().copy(), waits.numpy().copy()))
+    finally:
+        _kernels.use(previous)
+    (c1, w1), (c2, w2) = results
+    np.testing.assert_array_equal(c1, c2)
+    np.testing.assert_array_equal(w1, w2)
+    assert c1.dtype == w1.dtype == dtype.np_dtype
+    assert (c1 == np.round(c1)).all() and (c1 >= 0).all() and (w1 > 0).all()
+    assert 0.2 < w1.mean() < 0.8  # mean 1 / 2.5 = 0.4

@@ -16,6 +16,9 @@ cimport numpy as cnp
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
 from numpy.random cimport bitgen_t
 from numpy.random.c_distributions cimport (
+    random_poisson,
+    random_standard_exponential_fill,
+    random_standard_exponential_fill_f,
     random_standard_normal_fill,
     random_standard_normal_fill_f,
     random_standard_uniform_fill,
@@ -55,9 +58,16 @@ cdef int _writable_type(object out) noexcept:
     return t
 
 
-cdef bint _float_fill(object rng, object out, bint normal):
-    """Fill out with numpy's uniform (``normal``: standard normal) samples, the same calls
-    Generator.random / standard_normal make; False if out or rng does not fit the loop."""
+cdef enum Sampler:
+    UNIFORM
+    NORMAL
+    EXPONENTIAL
+
+
+cdef bint _float_fill(object rng, object out, Sampler sampler):
+    """Fill out with numpy's uniform, standard normal or standard exponential samples, the
+    same calls Generator.random / standard_normal / standard_exponential make; False if out or
+    rng does not fit the loop."""
     cdef int t = _writable_type(out)
     cdef bitgen_t* state = _bitgen(rng)
     if t < 0 or t == cnp.NPY_INT64 or state == NULL:
@@ -65,10 +75,14 @@ cdef bint _float_fill(object rng, object out, bint normal):
     cdef cnp.npy_intp n = cnp.PyArray_SIZE(<cnp.ndarray>out)
     cdef void* p = cnp.PyArray_DATA(<cnp.ndarray>out)
     with rng.bit_generator.lock, nogil:
-        if normal and t == cnp.NPY_DOUBLE:
+        if sampler == NORMAL and t == cnp.NPY_DOUBLE:
             random_standard_normal_fill(state, n, <double*>p)
-        elif normal:
+        elif sampler == NORMAL:
             random_standard_normal_fill_f(state, n, <float*>p)
+        elif sampler == EXPONENTIAL and t == cnp.NPY_DOUBLE:
+            random_standard_exponential_fill(state, n, <double*>p)
+        elif sampler == EXPONENTIAL:
+            random_standard_exponential_fill_f(state, n, <float*>p)
         elif t == cnp.NPY_DOUBLE:
             random_standard_uniform_fill(state, n, <double*>p)
         else:
@@ -78,12 +92,48 @@ cdef bint _float_fill(object rng, object out, bint normal):
 
 def uniform_fill(rng, out):
     """out[...] = rng.random(out.shape, dtype=out.dtype) (float32 or float64), in place."""
-    return out if _float_fill(rng, out, False) else _reference.uniform_fill(rng, out)
+    return out if _float_fill(rng, out, UNIFORM) else _reference.uniform_fill(rng, out)
 
 
 def normal_fill(rng, out):
     """out[...] = rng.standard_normal(out.shape, dtype=out.dtype) (float32 or float64)."""
-    return out if _float_fill(rng, out, True) else _reference.normal_fill(rng, out)
+    return out if _float_fill(rng, out, NORMAL) else _reference.normal_fill(rng, out)
+
+
+def exponential_fill(rng, out):
+    """out[...] = rng.standard_exponential(out.shape, dtype=out.dtype) (float32 or float64)."""
+    return out if _float_fill(rng, out, EXPONENTIAL) else _reference.exponential_fill(rng, out)
+
+
+# numpy's largest Poisson rate (POISSON_LAM_MAX, a little under 2**63); larger rates, negative
+# ones and NaN go to the reference, which raises numpy's errors for them.
+cdef double _POISSON_LAM_MAX = 9.2e18
+
+
+def poisson_sample(rng, lam):
+    """rng.poisson(lam) as an array of lam's dtype (float32 or float64, rates >= 0)."""
+    cdef int t = _writable_type(lam)
+    cdef bitgen_t* state = _bitgen(rng)
+    if t < 0 or t == cnp.NPY_INT64 or state == NULL:
+        return _reference.poisson_sample(rng, lam)
+    cdef cnp.ndarray rates = <cnp.ndarray>lam
+    cdef cnp.npy_intp n = cnp.PyArray_SIZE(rates), i
+    cdef const void* pl = cnp.PyArray_DATA(rates)
+    cdef double rate
+    for i in range(n):
+        rate = (<const double*>pl)[i] if t == cnp.NPY_DOUBLE else (<const float*>pl)[i]
+        if not 0 <= rate <= _POISSON_LAM_MAX:  # NaN too
+            return _reference.poisson_sample(rng, lam)
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(rates), cnp.PyArray_DIMS(rates),
+                                             t, 0)
+    cdef void* po = cnp.PyArray_DATA(out)
+    with rng.bit_generator.lock, nogil:
+        for i in range(n):
+            if t == cnp.NPY_DOUBLE:
+                (<double*>po)[i] = <double>random_poisson(state, (<const double*>pl)[i])
+            else:
+                (<float*>po)[i] = <float>random_poisson(state, (<const float*>pl)[i])
+    return out
 
 
 def integers_fill(rng, out, low, n):

@@ -1480,6 +1480,18 @@ def normal_fill(rng, out):
     return out
 
 
+def exponential_fill(rng, out):
+    """out[...] = standard exponential samples in out's dtype (float32 or float64); returns
+    out."""
+    out[...] = rng.standard_exponential(out.shape, dtype=out.dtype.newbyteorder("="))
+    return out
+
+
+def poisson_sample(rng, lam):
+    """Poisson samples of rates ``lam`` (an array), as an array of lam's dtype."""
+    return rng.poisson(lam).astype(lam.dtype)
+
+
 def integers_fill(rng, out, low, n):
     """out[...] = integers uniform on [low, low + n) (1 <= n <= 2**32): low + floor(U * n)
     from doubles U uniform on [0, 1), capped at n - 1 (U * n can round up to n), stored as

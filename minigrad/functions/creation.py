@@ -798,7 +798,7 @@ def poisson(input, generator=None):
     if (input._data < 0).any():
         raise RuntimeError("invalid Poisson rate, expected rate to be non-negative")
     rng = _rng(generator)
-    return _sample((input,), lambda x: rng.poisson(x).astype(np_dtype))
+    return _sample((input,), lambda x: K.poisson_sample(rng, x))
 
 
 @with_out()
@@ -1008,6 +1008,14 @@ def exponential_(self, lambd=1, *, generator=None):
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
     rng = _rng(generator)
+
+    def fill(data):
+        K.exponential_fill(rng, data)
+        if lambd != 1:
+            data /= data.dtype.type(lambd)
+    done = _fill_direct(self, fill)
+    if done is not None:
+        return done
 
     def draw(shape, dt):
         values = rng.standard_exponential(shape, dtype=dt) if dt in (_FLOAT32, _FLOAT64) else \
