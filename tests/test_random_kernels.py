@@ -11,7 +11,8 @@ from minigrad import _kernels
 from minigrad._kernels import reference
 
 COMPILED = _kernels.compiled_module("_random")
-FILLS = ("uniform_fill", "normal_fill", "exponential_fill", "integers_fill", "poisson_sample")
+FILLS = ("uniform_fill", "uniform_range_fill", "normal_fill", "exponential_fill",
+         "integers_fill", "poisson_sample")
 NUMPY_SAMPLER = {"uniform_fill": "random", "normal_fill": "standard_normal",
                  "exponential_fill": "standard_exponential"}
 
@@ -178,3 +179,20 @@ def test_poisson_and_exponential_draw_the_same_on_both_backends(dtype):
     assert c1.dtype == w1.dtype == dtype.np_dtype
     assert (c1 == np.round(c1)).all() and (c1 >= 0).all() and (w1 > 0).all()
     assert 0.2 < w1.mean() < 0.8  # mean 1 / 2.5 = 0.4
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("bounds", [(-1, 1), (0.5, 0.75), (-1e30, 1e30), (3, 3), (-2.5, 1e-3)],
+                         ids=str)
+@pytest.mark.parametrize("shape", [(0,), (7, 5), (1000,)])
+def test_uniform_range_fill_equals_the_reference(shape, bounds, dtype):
+    low, high = bounds
+    for layout, out in _buffers(shape, dtype):
+        want = np.zeros(shape, dtype=dtype)
+        r1, r2 = np.random.default_rng(8), np.random.default_rng(8)
+        got = _call(COMPILED.uniform_range_fill, r1, out, low, high)
+        _call(reference.uniform_range_fill, r2, want, low, high)
+        np.testing.assert_array_equal(got, want, err_msg=layout)
+        assert r1.bit_generator.state == r2.bit_generator.state, layout
+        if got.size and np.isfinite(got).all():
+            assert dtype(low) <= got.min() and got.max() <= dtype(high)

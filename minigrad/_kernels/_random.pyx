@@ -95,6 +95,27 @@ def uniform_fill(rng, out):
     return out if _float_fill(rng, out, UNIFORM) else _reference.uniform_fill(rng, out)
 
 
+def uniform_range_fill(rng, out, low, high):
+    """out[...] = U * (high - low) + low for U = rng.random(out.shape, dtype=out.dtype), the
+    width and low rounded to out's dtype first, each step rounded in that dtype."""
+    if not _float_fill(rng, out, UNIFORM):
+        return _reference.uniform_range_fill(rng, out, low, high)
+    cdef cnp.npy_intp n = cnp.PyArray_SIZE(<cnp.ndarray>out), i
+    cdef void* p = cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef double width = high - low, offset = low
+    cdef float width32 = <float>width, offset32 = <float>offset, v32
+    cdef double v64
+    if cnp.PyArray_TYPE(<cnp.ndarray>out) == cnp.NPY_DOUBLE:
+        for i in range(n):
+            v64 = (<double*>p)[i] * width
+            (<double*>p)[i] = v64 + offset
+    else:
+        for i in range(n):
+            v32 = (<float*>p)[i] * width32
+            (<float*>p)[i] = v32 + offset32
+    return out
+
+
 def normal_fill(rng, out):
     """out[...] = rng.standard_normal(out.shape, dtype=out.dtype) (float32 or float64)."""
     return out if _float_fill(rng, out, NORMAL) else _reference.normal_fill(rng, out)

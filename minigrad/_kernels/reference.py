@@ -1474,6 +1474,15 @@ def uniform_fill(rng, out):
     return out
 
 
+def uniform_range_fill(rng, out, low, high):
+    """out[...] = U * (high - low) + low, U uniform on [0, 1) in out's dtype (float32 or
+    float64), the width and low rounded to that dtype first; returns out."""
+    uniform_fill(rng, out)
+    out *= out.dtype.type(high - low)
+    out += out.dtype.type(low)
+    return out
+
+
 def normal_fill(rng, out):
     """out[...] = standard normal samples in out's dtype (float32 or float64); returns out."""
     out[...] = rng.standard_normal(out.shape, dtype=out.dtype.newbyteorder("="))

@@ -582,6 +582,8 @@ def _rng(generator):
 
 
 def _float_dtype(dtype, kernel, default=None):
+    if dtype is _FLOAT32 or dtype is _FLOAT64:  # a tensor's own dtype, the common case
+        return dtype
     np_dtype = _np_dtype(dtype, default if default is not None else _default_float())
     if np_dtype.kind != "f":
         raise NotImplementedError(f'"{kernel}" not implemented for '
@@ -940,11 +942,7 @@ def uniform_(self, *args, generator=None, **kwargs):
     if (low, high) == (0, 1):
         done = _fill_direct(self, lambda data: K.uniform_fill(rng, data))
     else:
-        def fill(data):
-            K.uniform_fill(rng, data)
-            data *= data.dtype.type(high - low)
-            data += data.dtype.type(low)
-        done = _fill_direct(self, fill)
+        done = _fill_direct(self, lambda data: K.uniform_range_fill(rng, data, low, high))
     if done is not None:
         return done
     return _fill_random(self, lambda shape, dt: (_uniform(rng, shape, dt) * dt.type(high - low)
