@@ -149,18 +149,8 @@ def gather(input, dim, index, *, sparse_grad=False):
         indices = indices.reshape(1)
     _check_bounds(indices, x._data.shape[axis], axis)
     indices = indices.astype(np.int64, copy=False)
-    out = I.TakeAlongAxis.apply(_cut(x, indices.shape, axis), indices, axis)
+    out = I.TakeAlongAxis.apply(x, indices, axis)
     return out.reshape(index._data.shape) if input._data.ndim == 0 else out
-
-
-def _cut(x, shape, axis):
-    """x restricted to the leading ``shape[d]`` elements of every dim d but ``axis`` (a
-    view), so that it has the index's shape apart from ``axis``."""
-    x_shape = x._data.shape
-    if all(d == axis or n == x_shape[d] for d, n in enumerate(shape)):
-        return x
-    cut = tuple(slice(None) if d == axis else slice(0, n) for d, n in enumerate(shape))
-    return I.Index.apply(x, cut)
 
 
 def take_along_dim(input, indices, dim=None):
@@ -329,8 +319,10 @@ def index_select(input, dim, index):
         _check_bounds(indices, 1, 0, IndexError)
         return input.clone()
     n = input._data.shape[axis]
-    if indices.size and (indices.min() < 0 or indices.max() >= n):
-        raise IndexError("index out of range in self")
+    if indices.size:
+        low, high = K.index_range(indices)
+        if low < 0 or high >= n:
+            raise IndexError("index out of range in self")
     del data
     return I.Index.apply(input, _along_dim(axis, nd, indices.astype(np.int64, copy=False)))
 

@@ -98,13 +98,19 @@ class IndexPut(Op):
 
 
 class TakeAlongAxis(Op):
-    """out = take_along_axis(x, indices, axis) (PyTorch's gather, with indices of x's shape
-    except along ``axis``);  the gradient is scattered back, adding where an index repeats."""
+    """out = take_along_axis(x, indices, axis) (PyTorch's gather: indices no larger than x
+    except along ``axis``, which reads the leading part of x in those dims);  the gradient is
+    scattered back into zeros of x's shape, adding where an index repeats."""
 
     may_broadcast = False
 
     def forward(self, x, indices, axis):
         self.shape, self.indices, self.axis = x.shape, indices, axis
+        shape = x.shape
+        if indices.shape != shape and any(d != axis and n != shape[d]
+                                          for d, n in enumerate(indices.shape)):
+            x = x[tuple(slice(None) if d == axis else slice(0, n)
+                        for d, n in enumerate(indices.shape))]
         return K.take_along_axis(x, indices, axis)
 
     def backward(self, grad, xp):
@@ -291,16 +297,10 @@ def torch_index(index, shape):
         data = index._data
         if data.ndim and (data.dtype == np.int64 or data.dtype == np.int32):
             return data, None  # (numpy raises IndexError for out-of-range values itself)
-    if type(index) is tuple and len(index) <= len(shape):  # x[i, j], x[:, j]: ints and slices
-        for dim, part in enumerate(index):
-            if type(part) is int:
-                _check_int(part, dim, shape)
-            elif type(part) is slice:
-                _check_slice(part)
-            else:
-                break
-        else:
-            return index, None
+    if type(index) is tuple and len(index) <= len(shape):
+        fast = _basic_or_arrays(index, shape)
+        if fast is not None:
+            return fast, None
     if isinstance(index, tuple):
         items = index
     elif isinstance(index, list) and _sequence_as_tuple(index):
@@ -368,7 +368,7 @@ def torch_index(index, shape):
     if not has_array:
         return tuple(first), None
     arrays = [a for a in second if a is not None]
-    if len(arrays) > 1:
+    if len(arrays) > 1 and any(a.shape != arrays[0].shape for a in arrays):
         try:
             np.broadcast_shapes(*[a.shape for a in arrays])
         except ValueError:
@@ -384,6 +384,38 @@ def torch_index(index, shape):
     view = tuple(first)
     return (view if any(not (isinstance(f, slice) and f == slice(None)) for f in view)
             else ()), rest
+
+
+def _basic_or_arrays(index, shape):
+    """The numpy index for the common tuples, checked: ints and slices (x[i, j], x[:, j]: a
+    view), or slices and integer index tensors of one shape (x[rows, cols], x[:, idx]: numpy
+    then indexes exactly as PyTorch does). None for anything else (the general path)."""
+    Tensor = tensor_type()
+    has_int = has_array = False
+    array_shape = None
+    parts = list(index)
+    for dim, part in enumerate(index):
+        kind = type(part)
+        if kind is int:
+            _check_int(part, dim, shape)
+            has_int = True
+        elif kind is slice:
+            _check_slice(part)
+        elif kind is Tensor:
+            data = part._data
+            if not data.ndim or (data.dtype != np.int64 and data.dtype != np.int32):
+                return None
+            if array_shape is not None and data.shape != array_shape:
+                return None
+            check_array_bounds(data, dim, shape[dim])
+            parts[dim] = data
+            array_shape = data.shape
+            has_array = True
+        else:
+            return None
+    if has_int and has_array:
+        return None  # ints beside index tensors: PyTorch's order differs (the general path)
+    return index if not has_array else tuple(parts)
 
 
 def _sequence_as_tuple(seq):
@@ -460,7 +492,7 @@ def check_array_bounds(array, dim, n):
     (negative values count from the end, down to -n)."""
     if array.size == 0:
         return
-    low, high = array.min(), array.max()
+    low, high = K.index_range(array)  # one compiled pass
     if low < -n or high >= n:
         bad = low if low < -n else high
         raise IndexError(f"index {bad} is out of bounds for dimension {dim} with size {n}")
