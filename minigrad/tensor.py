@@ -1014,6 +1014,14 @@ class Tensor:
     def __getitem__(self, index):
         """``t[index]`` with PyTorch's rules (see ``ops/index.py``'s ``torch_index``): ints,
         slices, None and ... give a view; index tensors, lists and masks a copy."""
+        if type(index) is int:  # x[i] within range: the fastest path (a view)
+            data = self._data
+            shape = data.shape
+            if shape and -shape[0] <= index < shape[0]:
+                if self._requires_grad or _graph.capture is not None:
+                    return _mark_view(ops.Index.apply(self, index), self, "index", index)
+                # nothing to record: Index.forward's view without the node
+                return _mark_view(_wrap(data[index, ...]), self, "index", index)
         first, second = ops.index.torch_index(index, self._data.shape)
         try:
             if type(index) is int or type(index) is slice or (

@@ -87,3 +87,29 @@ def test_bce_target_gradient_matches_torch_at_probabilities_zero_and_one():
     t_target = torch.tensor(y, requires_grad=True)
     torch.nn.functional.binary_cross_entropy(torch.tensor(p), t_target).backward()
     np.testing.assert_allclose(target.grad.numpy(), t_target.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("requires_grad", [False, True])
+@pytest.mark.parametrize("index", [0, 2, -1, slice(1, 3), (1, 2), (slice(None), 1)], ids=str)
+def test_basic_index_views_share_memory_and_versions_as_in_torch(index, requires_grad):
+    """x[i], x[a:b], x[i, j], x[:, j] are views: an in-place change through one shows in the
+    base (values and version counter), and a view of a leaf that requires grad keeps the
+    graph, on both libraries alike."""
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (mg, torch):
+        base = lib.arange(12, dtype=lib.float32).reshape(3, 4)
+        x = base.clone().requires_grad_(True) if requires_grad else base.clone()
+        view = x[index]
+        if requires_grad:
+            (view * 2).sum().backward()
+            results.append((x.grad.numpy().copy(), None, None))
+            continue
+        before = x._version
+        view.add_(100)
+        results.append((x.numpy().copy(), x._version > before, view.numpy().copy()))
+    for a, b in zip(*results):
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b)
+        else:
+            assert a == b

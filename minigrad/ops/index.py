@@ -37,6 +37,9 @@ class Index(Op):
 
     def forward(self, x, index):
         self.shape, self.index = x.shape, index
+        if type(index) is int:  # x[i]: a view, 0-d included (numpy would give a scalar)
+            self.is_view = True
+            return x[index, ...]
         if type(index) is np.ndarray or is_advanced(index):
             return np.asarray(x[index])
         self.is_view = True
