@@ -34,14 +34,29 @@ cnp.import_array()
 cdef const char* _CAPSULE_NAME = "BitGenerator"
 
 
+# The last Generator seen, with its C state and its bit generator's lock: a Generator's bit
+# generator never changes, and looking both up costs more than drawing 100 samples.
+cdef object _last_rng = None
+cdef object _last_lock = None
+cdef bitgen_t* _last_state = NULL
+
+
 cdef bitgen_t* _bitgen(object rng) except? NULL:
-    """The C state of a numpy Generator's bit generator, or NULL if rng is not one."""
+    """The C state of a numpy Generator's bit generator, or NULL if rng is not one; its lock
+    is then ``_last_lock``."""
+    global _last_rng, _last_lock, _last_state
+    if rng is _last_rng:
+        return _last_state
     if not isinstance(rng, np.random.Generator):
         return NULL
-    capsule = rng.bit_generator.capsule
+    bit_generator = rng.bit_generator
+    capsule = bit_generator.capsule
     if not PyCapsule_IsValid(capsule, _CAPSULE_NAME):
         return NULL
-    return <bitgen_t*>PyCapsule_GetPointer(capsule, _CAPSULE_NAME)
+    _last_state = <bitgen_t*>PyCapsule_GetPointer(capsule, _CAPSULE_NAME)
+    _last_lock = bit_generator.lock
+    _last_rng = rng
+    return _last_state
 
 
 cdef int _writable_type(object out) noexcept:
@@ -70,11 +85,12 @@ cdef bint _float_fill(object rng, object out, Sampler sampler):
     rng does not fit the loop."""
     cdef int t = _writable_type(out)
     cdef bitgen_t* state = _bitgen(rng)
+    lock = _last_lock  # rng's bit generator's lock, found by _bitgen
     if t < 0 or t == cnp.NPY_INT64 or state == NULL:
         return False
     cdef cnp.npy_intp n = cnp.PyArray_SIZE(<cnp.ndarray>out)
     cdef void* p = cnp.PyArray_DATA(<cnp.ndarray>out)
-    with rng.bit_generator.lock, nogil:
+    with lock, nogil:
         if sampler == NORMAL and t == cnp.NPY_DOUBLE:
             random_standard_normal_fill(state, n, <double*>p)
         elif sampler == NORMAL:
@@ -135,6 +151,7 @@ def poisson_sample(rng, lam):
     """rng.poisson(lam) as an array of lam's dtype (float32 or float64, rates >= 0)."""
     cdef int t = _writable_type(lam)
     cdef bitgen_t* state = _bitgen(rng)
+    lock = _last_lock  # rng's bit generator's lock, found by _bitgen
     if t < 0 or t == cnp.NPY_INT64 or state == NULL:
         return _reference.poisson_sample(rng, lam)
     cdef cnp.ndarray rates = <cnp.ndarray>lam
@@ -148,7 +165,7 @@ def poisson_sample(rng, lam):
     cdef cnp.ndarray out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(rates), cnp.PyArray_DIMS(rates),
                                              t, 0)
     cdef void* po = cnp.PyArray_DATA(out)
-    with rng.bit_generator.lock, nogil:
+    with lock, nogil:
         for i in range(n):
             if t == cnp.NPY_DOUBLE:
                 (<double*>po)[i] = <double>random_poisson(state, (<const double*>pl)[i])
@@ -162,13 +179,14 @@ def integers_fill(rng, out, low, n):
     as out's dtype (float32, float64 or int64); 1 <= n <= 2**32."""
     cdef int t = _writable_type(out)
     cdef bitgen_t* state = _bitgen(rng)
+    lock = _last_lock  # rng's bit generator's lock, found by _bitgen
     if t < 0 or state == NULL or not 1 <= n <= 2 ** 32:
         return _reference.integers_fill(rng, out, low, n)
     cdef cnp.npy_intp size = cnp.PyArray_SIZE(<cnp.ndarray>out), i
     cdef void* p = cnp.PyArray_DATA(<cnp.ndarray>out)
     cdef cnp.int64_t lo = low, count = n, v
     cdef double span = <double>count
-    with rng.bit_generator.lock, nogil:
+    with lock, nogil:
         for i in range(size):
             v = <cnp.int64_t>(state.next_double(state.state) * span)
             if v > count - 1:  # U * n may round up to n when U is near 1
