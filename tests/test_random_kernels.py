@@ -12,7 +12,7 @@ from minigrad._kernels import reference
 
 COMPILED = _kernels.compiled_module("_random")
 FILLS = ("uniform_fill", "uniform_range_fill", "normal_fill", "exponential_fill",
-         "integers_fill", "poisson_sample")
+         "bernoulli_fill", "integers_fill", "poisson_sample")
 NUMPY_SAMPLER = {"uniform_fill": "random", "normal_fill": "standard_normal",
                  "exponential_fill": "standard_exponential"}
 
@@ -196,3 +196,24 @@ def test_uniform_range_fill_equals_the_reference(shape, bounds, dtype):
         assert r1.bit_generator.state == r2.bit_generator.state, layout
         if got.size and np.isfinite(got).all():
             assert dtype(low) <= got.min() and got.max() <= dtype(high)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+@pytest.mark.parametrize("p", [0.0, 0.3, 0.5, 1.0])
+@pytest.mark.parametrize("shape", [(0,), (7, 5), (1000,)])
+def test_bernoulli_fill_equals_the_reference(shape, p, dtype):
+    for layout, out in _buffers(shape, dtype):
+        want = np.full(shape, 7, dtype=dtype)
+        r1, r2 = np.random.default_rng(9), np.random.default_rng(9)
+        got = _call(COMPILED.bernoulli_fill, r1, out, p)
+        _call(reference.bernoulli_fill, r2, want, p)
+        np.testing.assert_array_equal(got, want, err_msg=layout)
+        assert r1.bit_generator.state == r2.bit_generator.state, layout
+        assert np.isin(got, (0, 1)).all()
+        if p in (0.0, 1.0):
+            assert (got == p).all()
+    # the reference is numpy's own uniform draw compared with p
+    r1, r2 = np.random.default_rng(10), np.random.default_rng(10)
+    np.testing.assert_array_equal(
+        _call(reference.bernoulli_fill, r1, np.empty(shape, dtype), p),
+        (r2.random(shape) < p).astype(dtype))

@@ -174,6 +174,30 @@ def poisson_sample(rng, lam):
     return out
 
 
+def bernoulli_fill(rng, out, p):
+    """out[...] = (U < p) for doubles U = rng.random(out.shape), stored as out's dtype
+    (float32, float64 or int64): 1 with probability p (0 <= p <= 1)."""
+    cdef int t = _writable_type(out)
+    cdef bitgen_t* state = _bitgen(rng)
+    lock = _last_lock  # rng's bit generator's lock, found by _bitgen
+    if t < 0 or state == NULL:
+        return _reference.bernoulli_fill(rng, out, p)
+    cdef cnp.npy_intp size = cnp.PyArray_SIZE(<cnp.ndarray>out), i
+    cdef void* po = cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef double prob = p
+    cdef bint hit
+    with lock, nogil:
+        for i in range(size):
+            hit = state.next_double(state.state) < prob
+            if t == cnp.NPY_INT64:
+                (<cnp.int64_t*>po)[i] = hit
+            elif t == cnp.NPY_DOUBLE:
+                (<double*>po)[i] = hit
+            else:
+                (<float*>po)[i] = hit
+    return out
+
+
 def integers_fill(rng, out, low, n):
     """out[...] = low + min(floor(U * n), n - 1) for doubles U = rng.random(out.shape), stored
     as out's dtype (float32, float64 or int64); 1 <= n <= 2**32."""

@@ -1501,6 +1501,13 @@ def poisson_sample(rng, lam):
     return rng.poisson(lam).astype(lam.dtype)
 
 
+def bernoulli_fill(rng, out, p):
+    """out[...] = 1 where U < p, else 0, for U uniform on [0, 1) (doubles, rng.random), in
+    out's dtype; returns out."""
+    out[...] = rng.random(out.shape) < p
+    return out
+
+
 def integers_fill(rng, out, low, n):
     """out[...] = integers uniform on [low, low + n) (1 <= n <= 2**32): low + floor(U * n)
     from doubles U uniform on [0, 1), capped at n - 1 (U * n can round up to n), stored as

@@ -1072,6 +1072,9 @@ def bernoulli_(self, p=0.5, *, generator=None):
         return _fill_random(self, lambda s, dt: (rng.random(s) < probabilities).astype(dt))
     if not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
+    done = _fill_direct(self, lambda data: K.bernoulli_fill(rng, data, p))
+    if done is not None:
+        return done
     return _fill_random(self, lambda s, dt: (rng.random(s) < p).astype(dt))
 
 
