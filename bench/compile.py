@@ -9,6 +9,8 @@ Columns (median us per step over interleaved rounds, and the spread: the 25th-75
   mg compiled   the same function through mg.compile (recorded once, replayed)
   torch         PyTorch eager, same model and step, torch.set_num_threads(--threads)
   jax.jit       jax + optax: jit of (loss, grad, adam update), waited on (block_until_ready)
+  jax dispatch  the same jitted step dispatched back to back, waited on once per block of
+                steps (jax's asynchronous dispatch overlaps them): block time / steps
 jax and optax are benchmark peers only (not dependencies); a missing one shows "-".
 
     python bench/compile.py --threads 1            # the README table
@@ -106,7 +108,13 @@ def jax_step(case):
     def step():
         state[0], state[1], loss = update(state[0], state[1], x, y)
         return loss.block_until_ready()
-    return step
+
+    def dispatch():
+        state[0], state[1], loss = update(state[0], state[1], x, y)
+        return loss
+    # time_interleaved times a block of dispatches, then waits for the last one
+    dispatch.finish = lambda loss: loss.block_until_ready()
+    return step, dispatch
 
 
 def check_agreement(case):
@@ -127,6 +135,14 @@ def time_interleaved(steps_by_name, steps, rounds, warmup):
     for _ in range(rounds):
         for name, step in steps_by_name.items():
             times = samples[name]
+            finish = getattr(step, "finish", None)
+            if finish is not None:  # back to back: one sample per block, waited on at its end
+                start = clock()
+                for _ in range(steps):
+                    last = step()
+                finish(last)
+                times.append((clock() - start) / steps)
+                continue
             for _ in range(steps):
                 start = clock()
                 step()
@@ -160,7 +176,8 @@ def main(argv=None):
           f"torch {torch.__version__ if torch else 'absent'}"
           f"{f' ({torch.get_num_threads()} threads)' if torch else ''}, jax {jax_version}, "
           f"threads: {os.environ.get('OPENBLAS_NUM_THREADS', 'default')}")
-    names = {"eager": "mg eager", "compiled": "mg compiled", "torch": "torch", "jax": "jax.jit"}
+    names = {"eager": "mg eager", "compiled": "mg compiled", "torch": "torch", "jax": "jax.jit",
+             "jax_dispatch": "jax dispatch"}
     rows = {}
     for case in cases:
         check_agreement(case)
@@ -169,13 +186,14 @@ def main(argv=None):
         impls = {"eager": eager, "compiled": compiled}
         if torch is not None:
             impls["torch"] = train_step.torch_step(case)
-        jax_impl = jax_step(case)
-        if jax_impl is not None:
-            impls["jax"] = jax_impl
+        jax_impls = jax_step(case)
+        if jax_impls is not None:
+            impls["jax"], impls["jax_dispatch"] = jax_impls
         rows[case] = time_interleaved(impls, steps, args.rounds, warmup=max(10, steps // 4))
     print("median us per training step [25th-75th percentile]")
     header = f"{'case':36s}" + "".join(f"{names[k]:>24s}" for k in names) + \
-        f"{'eager/compiled':>15s}{'torch/compiled':>15s}{'jax/compiled':>13s}"
+        f"{'eager/compiled':>15s}{'torch/compiled':>15s}{'jax/compiled':>13s}" \
+        f"{'dispatch/compiled':>18s}"
     print(header)
     print("-" * len(header))
     for case, r in rows.items():
@@ -191,6 +209,8 @@ def main(argv=None):
         ratios = f"{r['eager'][0] / compiled:14.2f}x"
         ratios += f"{r['torch'][0] / compiled:14.2f}x" if "torch" in r else f"{'-':>15s}"
         ratios += f"{r['jax'][0] / compiled:12.2f}x" if "jax" in r else f"{'-':>13s}"
+        ratios += (f"{r['jax_dispatch'][0] / compiled:17.2f}x" if "jax_dispatch" in r
+                   else f"{'-':>18s}")
         print(f"{train_step.CASES[case][0]:36s}{cells}{ratios}")
     if args.profile:
         import cProfile
