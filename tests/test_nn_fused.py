@@ -84,6 +84,25 @@ def test_hooks_keep_the_layers_apart(act):
     handle.remove()
 
 
+@pytest.mark.parametrize("which", [0, 1])
+def test_a_forward_replaced_on_the_instance_is_called(which):
+    """Code that patches one module's forward (adapters, debugging) must see it run."""
+    fused, _ = _pair("relu")
+    original = fused[which].forward
+    calls = []
+
+    def patched(input):
+        calls.append(input)
+        return original(input) * 3
+    fused[which].forward = patched
+    x = mg.randn(4, 3)
+    out = fused(x)
+    assert len(calls) == 1
+    hidden = fused[0](x)  # the patched forward (times 3) when which == 0
+    expected = fused[2](hidden.relu() * 3 if which == 1 else hidden.relu())
+    assert np.array_equal(out.numpy(), expected.numpy())
+
+
 def test_subclasses_are_not_fused():
     class MyReLU(nn.ReLU):
         def forward(self, input):

@@ -418,18 +418,19 @@ class Sequential(_IndexedContainer):
         # A Linear followed by ReLU, Sigmoid or Tanh runs as one node (ops.nn.LinearActivation):
         # the same values and gradients, bit for bit, with one graph node and one kernel call
         # fewer each way. Only the exact classes, without hooks (a hook must see the Linear's
-        # output); anything else runs module by module, as written.
+        # output) and without a forward replaced on the instance; anything else runs module by
+        # module, as written.
         fused = None
         for module in self._modules.values():
             if fused is not None:
                 op = _FUSED_ACTIVATIONS.get(type(module))
-                if op is not None and module._hook_tables is None:
+                if op is not None and _plain(module):
                     input = fused._apply_op(input, op)
                     fused = None
                     continue
                 input = fused(input)
                 fused = None
-            if type(module) is Linear and module._hook_tables is None:
+            if type(module) is Linear and _plain(module):
                 fused = module  # held back: the next module may fuse with it
             else:
                 input = module(input)
@@ -477,6 +478,11 @@ class ModuleList(_IndexedContainer):
                 line = f"({start}-{end}): {end - start + 1} x {text}"
             lines.append(_addindent(line, 2))
         return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
+
+
+def _plain(module):
+    """No hooks on ``module`` and no forward of its own set on the instance."""
+    return module._hook_tables is None and "forward" not in module.__dict__
 
 
 _FUSED_ACTIVATIONS = {ReLU: ops.nn.LinearReLU, Sigmoid: ops.nn.LinearSigmoid,
