@@ -32,7 +32,7 @@ def _grads(model, x):
         p.grad.numpy().copy() for p in model.parameters()]
 
 
-@pytest.mark.parametrize("dtype", [mg.float32, mg.float64])
+@pytest.mark.parametrize("dtype", [mg.float32, mg.float64, mg.float16])
 @pytest.mark.parametrize("act", sorted(ACTIVATIONS))
 @pytest.mark.parametrize("shape", [(100, 3), (5, 4, 3), (1, 3), (0, 3)], ids=str)
 def test_fused_equals_separate_bit_for_bit(backend, act, dtype, shape):
