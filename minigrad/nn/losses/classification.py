@@ -61,6 +61,10 @@ def _check_class_indices(target, num_classes, ignore_index, function):
     ignored."""
     if target.size == 0:
         return False
+    if target.dtype == np.int64:  # the common case: one compiled pass finds both bounds
+        low, high = K.index_range(target)
+        if 0 <= low and high < num_classes and not low <= ignore_index <= high:
+            return False  # every index valid, none equal to ignore_index
     ignored = target == ignore_index
     valid = ((target >= 0) & (target < num_classes)) | ignored
     if not valid.all():
@@ -148,6 +152,9 @@ class _ClassLoss(Op):
         if reduction == "sum":
             self.scale = 1.0
             return np.asarray(total, dtype=dtype)
+        if denominator:  # (no floating-point warning can arise: skip errstate's cost)
+            self.scale = np.float64(1.0) / denominator
+            return np.asarray(total / denominator, dtype=dtype)
         with np.errstate(invalid="ignore", divide="ignore"):
             # Nothing kept (every target ignored): the loss is 0/0 = NaN and the gradient
             # exactly 0, as in PyTorch (a NaN gradient would ruin the weights in one step).
