@@ -293,8 +293,8 @@ def _walk(root, show, names, owners, trace_grads, max_values):
             lines.insert(0, _shape_text(record.out_shapes[0]))
         title = _op_title(node)
         kind = "output" if node is first_node else "op"
-        activation = _FUSED_ACTIVATION_TITLES.get(getattr(node, "activation", None))
-        if activation is not None and isinstance(node, LinearActivation):
+        fused = isinstance(node, LinearActivation)
+        if fused:
             # nn.Sequential's fused Linear + activation node: drawn as the two steps it
             # computes (Linear inside its module's box, then the activation), as in a textbook
             # and in PyTorch's graph. Edges out of the node leave from the activation.
@@ -303,10 +303,10 @@ def _walk(root, show, names, owners, trace_grads, max_values):
             pending_edges.append((nid, aid))
             shape_lines = [_shape_text(out.shape)] if out is not None and "shape" in show else []
             nodes[nid] = ("op", "Linear", shape_lines, cluster_of.get(id(node)))
-            nid, title = aid, activation
+            nid, title = aid, _FUSED_ACTIVATION_TITLES[node.activation]
         if kind == "output":
             title += f" -> {root_name}"
-        nodes[nid] = (kind, title, lines, None if activation else cluster_of.get(id(node)))
+        nodes[nid] = (kind, title, lines, None if fused else cluster_of.get(id(node)))
     # edges in a stable order: by target's creation, then source
     layout.edges = list(dict.fromkeys(pending_edges))
     return layout

@@ -398,7 +398,10 @@ class _IndexedContainer(Module):
 
 class Sequential(_IndexedContainer):
     """Modules applied in order: ``Sequential(nn.Linear(2, 10), nn.ReLU(), nn.Linear(10, 1))``
-    (children named '0', '1', '2'), or from an OrderedDict of named modules."""
+    (children named '0', '1', '2'), or from an OrderedDict of named modules.
+
+    A Linear followed by ReLU, Sigmoid or Tanh runs as one graph node (``LinearReLUBackward0``
+    ...), with the values and gradients of the two; hooks on either module keep them apart."""
 
     def __init__(self, *args: Any) -> None:
         super().__init__()
