@@ -25,37 +25,6 @@ from . import reference as _reference
 
 cnp.import_array()
 
-# Branch-free max and min for the lane loops, as C conditional expressions (Cython would write
-# them as if statements). NaN is looked for in a separate pass (a NaN makes these keep either
-# operand). The compiler does not vectorize them without -ffast-math, so a max over one long
-# contiguous run goes to numpy's SIMD loop instead (see reduce_axes).
-cdef extern from *:
-    """
-    static inline float mg_greater_f(float a, float b) { return a > b ? a : b; }
-    static inline double mg_greater_d(double a, double b) { return a > b ? a : b; }
-    static inline float mg_less_f(float a, float b) { return a < b ? a : b; }
-    static inline double mg_less_d(double a, double b) { return a < b ? a : b; }
-    """
-    float mg_greater_f(float a, float b) noexcept nogil
-    double mg_greater_d(double a, double b) noexcept nogil
-    float mg_less_f(float a, float b) noexcept nogil
-    double mg_less_d(double a, double b) noexcept nogil
-
-
-cdef inline floating _greater(floating a, floating b) noexcept nogil:
-    if floating is float:
-        return mg_greater_f(a, b)
-    else:
-        return mg_greater_d(a, b)
-
-
-cdef inline floating _less(floating a, floating b) noexcept nogil:
-    if floating is float:
-        return mg_less_f(a, b)
-    else:
-        return mg_less_d(a, b)
-
-
 cdef inline Py_ssize_t _prod(cnp.npy_intp* dims, int start, int stop) noexcept:
     cdef Py_ssize_t p = 1
     cdef int d
@@ -385,14 +354,119 @@ def cumulative_extreme_indices(x, axis, largest):
 
 
 # ---------------------------------------------------------------------------------------------
-# reduce_axes: sum, mean, max, min
+# reduce_axes: sum, mean, max, min, prod, nansum
 # ---------------------------------------------------------------------------------------------
 #
 # A sum along contiguous memory is written as 16 lane accumulators over blocks of 16 elements:
 # each lane is a plain elementwise add (which the compiler turns into SIMD adds without
 # reassociating anything), and blocks of _BLOCK elements are combined pairwise, so the rounding
-# error grows like (_BLOCK / 16) + log(n) additions instead of n. Max and min use the same
-# lanes with a select that keeps NaN (NaN compares false with everything).
+# error grows like (_BLOCK / 16) + log(n) additions instead of n.
+#
+# Max, min, prod and nansum are C loops (below) of one step, acc = step(acc, v). Along a
+# leading axis, acc[k] = step(acc[k], row[k]) over the input's rows of m = inner elements,
+# compiled on its own (noinline, restrict) so that m stays a run-time count: with m a constant
+# GCC unrolls the inner loop first and then leaves the selects of max and min scalar (2.4x
+# slower than the sum). Along contiguous memory, MG_LANES lanes take every MG_LANES-th element.
+# The max/min step keeps a NaN: v replaces the accumulator when v > c or when v is NaN, and a
+# NaN accumulator compares false with everything, so it stays. The nansum step adds 0 for NaN.
+
+cdef extern from *:
+    """
+    #if defined(_MSC_VER)
+    #define MG_ROW_NOINLINE __declspec(noinline)
+    #define MG_RESTRICT __restrict
+    #else
+    #define MG_ROW_NOINLINE __attribute__((noinline))
+    #define MG_RESTRICT __restrict__
+    #endif
+    #define MG_STEP_MAX(c, v) ((v) != (v) ? (v) : ((v) > (c) ? (v) : (c)))
+    #define MG_STEP_MIN(c, v) ((v) != (v) ? (v) : ((v) < (c) ? (v) : (c)))
+    #define MG_STEP_PROD(c, v) ((c) * (v))
+    #define MG_STEP_NANSUM(c, v) ((c) + ((v) == (v) ? (v) : 0))
+    #define MG_ROW_LOOP(NAME, T, STEP) \
+        static MG_ROW_NOINLINE void NAME(const T* MG_RESTRICT x, T* MG_RESTRICT acc, \
+                                         Py_ssize_t rows, Py_ssize_t m) { \
+            for (Py_ssize_t j = 0; j < rows; j++) { \
+                const T* MG_RESTRICT row = x + j * m; \
+                for (Py_ssize_t k = 0; k < m; k++) acc[k] = STEP(acc[k], row[k]); \
+            } \
+        } \
+        static inline T NAME##_1(T c, T v) { return STEP(c, v); }
+    /* The same step along one contiguous run of n >= 1 elements in MG_LANES lanes, the
+       lanes combined as a tree by COMBINE. "GCC unroll 1" keeps the lane loop a loop, which GCC
+       vectorizes (unrolled first, its selects stay scalar); other compilers ignore it. */
+    #define MG_LANES 32
+    #define MG_LANE_BLOCK(NAME, T, STEP, COMBINE, FROM_FIRST, IDENTITY) \
+        static T NAME(const T* MG_RESTRICT x, Py_ssize_t n) { \
+            T lanes[MG_LANES]; \
+            T result; \
+            Py_ssize_t i, k, w, full = n - n % MG_LANES, start = 0; \
+            if (full) { \
+                if (FROM_FIRST) { \
+                    for (k = 0; k < MG_LANES; k++) lanes[k] = x[k]; \
+                    start = MG_LANES; \
+                } else { \
+                    for (k = 0; k < MG_LANES; k++) lanes[k] = IDENTITY; \
+                } \
+                for (i = start; i < full; i += MG_LANES) { \
+                    _Pragma("GCC unroll 1") \
+                    for (k = 0; k < MG_LANES; k++) lanes[k] = STEP(lanes[k], x[i + k]); \
+                } \
+                _Pragma("GCC unroll 16") \
+                for (k = 0; k < 16; k++) lanes[k] = COMBINE(lanes[k], lanes[k + 16]); \
+                _Pragma("GCC unroll 8") \
+                for (k = 0; k < 8; k++) lanes[k] = COMBINE(lanes[k], lanes[k + 8]); \
+                _Pragma("GCC unroll 4") \
+                for (k = 0; k < 4; k++) lanes[k] = COMBINE(lanes[k], lanes[k + 4]); \
+                result = COMBINE(COMBINE(lanes[0], lanes[2]), COMBINE(lanes[1], lanes[3])); \
+            } else { \
+                result = (FROM_FIRST) ? x[0] : (IDENTITY); \
+            } \
+            for (i = full; i < n; i++) result = STEP(result, x[i]); \
+            return result; \
+        }
+    #define MG_OP(OP, STEP, COMBINE, FROM_FIRST, IDENTITY) \
+        MG_ROW_LOOP(mg_rows_##OP##_f, float, STEP) \
+        MG_ROW_LOOP(mg_rows_##OP##_d, double, STEP) \
+        MG_LANE_BLOCK(mg_block_##OP##_f, float, STEP, COMBINE, FROM_FIRST, IDENTITY) \
+        MG_LANE_BLOCK(mg_block_##OP##_d, double, STEP, COMBINE, FROM_FIRST, IDENTITY)
+    #define MG_PLUS(c, v) ((c) + (v))
+    /* nansum's lanes hold no NaN of the input, only inf - inf: combined with a plain add */
+    MG_OP(max, MG_STEP_MAX, MG_STEP_MAX, 1, 0)
+    MG_OP(min, MG_STEP_MIN, MG_STEP_MIN, 1, 0)
+    MG_OP(prod, MG_STEP_PROD, MG_STEP_PROD, 0, 1)
+    MG_OP(nansum, MG_STEP_NANSUM, MG_PLUS, 0, 0)
+    """
+    void mg_rows_max_f(const float* x, float* acc, Py_ssize_t rows, Py_ssize_t m) noexcept nogil
+    void mg_rows_max_d(const double* x, double* acc, Py_ssize_t rows,
+                       Py_ssize_t m) noexcept nogil
+    void mg_rows_min_f(const float* x, float* acc, Py_ssize_t rows, Py_ssize_t m) noexcept nogil
+    void mg_rows_min_d(const double* x, double* acc, Py_ssize_t rows,
+                       Py_ssize_t m) noexcept nogil
+    void mg_rows_prod_f(const float* x, float* acc, Py_ssize_t rows,
+                        Py_ssize_t m) noexcept nogil
+    void mg_rows_prod_d(const double* x, double* acc, Py_ssize_t rows,
+                        Py_ssize_t m) noexcept nogil
+    void mg_rows_nansum_f(const float* x, float* acc, Py_ssize_t rows,
+                          Py_ssize_t m) noexcept nogil
+    void mg_rows_nansum_d(const double* x, double* acc, Py_ssize_t rows,
+                          Py_ssize_t m) noexcept nogil
+    float mg_rows_max_f_1(float c, float v) noexcept nogil
+    double mg_rows_max_d_1(double c, double v) noexcept nogil
+    float mg_rows_min_f_1(float c, float v) noexcept nogil
+    double mg_rows_min_d_1(double c, double v) noexcept nogil
+    float mg_rows_prod_f_1(float c, float v) noexcept nogil
+    double mg_rows_prod_d_1(double c, double v) noexcept nogil
+    float mg_rows_nansum_f_1(float c, float v) noexcept nogil
+    double mg_rows_nansum_d_1(double c, double v) noexcept nogil
+    float mg_block_max_f(const float* x, Py_ssize_t n) noexcept nogil
+    double mg_block_max_d(const double* x, Py_ssize_t n) noexcept nogil
+    float mg_block_min_f(const float* x, Py_ssize_t n) noexcept nogil
+    double mg_block_min_d(const double* x, Py_ssize_t n) noexcept nogil
+    float mg_block_prod_f(const float* x, Py_ssize_t n) noexcept nogil
+    double mg_block_prod_d(const double* x, Py_ssize_t n) noexcept nogil
+    float mg_block_nansum_f(const float* x, Py_ssize_t n) noexcept nogil
+    double mg_block_nansum_d(const double* x, Py_ssize_t n) noexcept nogil
 
 DEF _LANES = 16
 DEF _BLOCK = 4096
@@ -401,13 +475,56 @@ cdef enum ReduceOp:
     RED_SUM
     RED_MAX
     RED_MIN
+    RED_PROD
+    RED_NANSUM
 
 
-cdef inline floating _pick(ReduceOp op, floating current, floating v) noexcept nogil:
-    """max/min of current and v, NaN-propagating (the running value keeps a NaN)."""
-    if op == RED_MAX:
-        return v if (v > current or v != v) else current
-    return v if (v < current or v != v) else current
+cdef inline void _rows(ReduceOp op, const floating* x, floating* acc, Py_ssize_t rows,
+                       Py_ssize_t m) noexcept nogil:
+    """acc[k] = step(acc[k], x[j * m + k]) for j < rows, k < m (op is not RED_SUM)."""
+    if floating is float:
+        if op == RED_MAX:
+            mg_rows_max_f(x, acc, rows, m)
+        elif op == RED_MIN:
+            mg_rows_min_f(x, acc, rows, m)
+        elif op == RED_PROD:
+            mg_rows_prod_f(x, acc, rows, m)
+        else:
+            mg_rows_nansum_f(x, acc, rows, m)
+    else:
+        if op == RED_MAX:
+            mg_rows_max_d(x, acc, rows, m)
+        elif op == RED_MIN:
+            mg_rows_min_d(x, acc, rows, m)
+        elif op == RED_PROD:
+            mg_rows_prod_d(x, acc, rows, m)
+        else:
+            mg_rows_nansum_d(x, acc, rows, m)
+
+
+cdef inline floating _step(ReduceOp op, floating c, floating v) noexcept nogil:
+    """One element of _rows: the accumulator c combined with v (op is not RED_SUM)."""
+    if floating is float:
+        if op == RED_MAX:
+            return mg_rows_max_f_1(c, v)
+        if op == RED_MIN:
+            return mg_rows_min_f_1(c, v)
+        if op == RED_PROD:
+            return mg_rows_prod_f_1(c, v)
+        return mg_rows_nansum_f_1(c, v)
+    else:
+        if op == RED_MAX:
+            return mg_rows_max_d_1(c, v)
+        if op == RED_MIN:
+            return mg_rows_min_d_1(c, v)
+        if op == RED_PROD:
+            return mg_rows_prod_d_1(c, v)
+        return mg_rows_nansum_d_1(c, v)
+
+
+cdef inline bint _starts_with_first(ReduceOp op) noexcept nogil:
+    """max and min start from the first element; prod and nansum from their identity."""
+    return op == RED_MAX or op == RED_MIN
 
 
 cdef floating _sum_block(const floating* x, Py_ssize_t n) noexcept nogil:
@@ -427,48 +544,24 @@ cdef floating _sum_block(const floating* x, Py_ssize_t n) noexcept nogil:
     return result
 
 
-cdef floating _max_block(const floating* x, Py_ssize_t n) noexcept nogil:
-    """Maximum of x[0:n] (1 <= n), NaN if any element is NaN."""
-    cdef floating lanes[_LANES]
-    cdef floating result = x[0]
-    cdef bint nan = False
-    cdef Py_ssize_t i, k, full = n - n % _LANES
-    if full:
-        for k in range(_LANES):
-            lanes[k] = x[k]
-        for i in range(_LANES, full, _LANES):
-            for k in range(_LANES):
-                lanes[k] = _greater(x[i + k], lanes[k])
-        result = lanes[0]
-        for k in range(1, _LANES):
-            result = _greater(lanes[k], result)
-    for i in range(full, n):
-        result = _greater(x[i], result)
-    for i in range(n):  # a NaN compares false with everything: look for one separately
-        nan = nan | (x[i] != x[i])
-    return <floating>(0.0 / 0.0) if nan else result
-
-
-cdef floating _min_block(const floating* x, Py_ssize_t n) noexcept nogil:
-    """Minimum of x[0:n] (1 <= n), NaN if any element is NaN."""
-    cdef floating lanes[_LANES]
-    cdef floating result = x[0]
-    cdef bint nan = False
-    cdef Py_ssize_t i, k, full = n - n % _LANES
-    if full:
-        for k in range(_LANES):
-            lanes[k] = x[k]
-        for i in range(_LANES, full, _LANES):
-            for k in range(_LANES):
-                lanes[k] = _less(x[i + k], lanes[k])
-        result = lanes[0]
-        for k in range(1, _LANES):
-            result = _less(lanes[k], result)
-    for i in range(full, n):
-        result = _less(x[i], result)
-    for i in range(n):
-        nan = nan | (x[i] != x[i])
-    return <floating>(0.0 / 0.0) if nan else result
+cdef inline floating _lane_block(ReduceOp op, const floating* x, Py_ssize_t n) noexcept nogil:
+    """max, min, prod or nansum of x[0:n] (1 <= n <= _BLOCK), in lanes (mg_block_*)."""
+    if floating is float:
+        if op == RED_MAX:
+            return mg_block_max_f(x, n)
+        if op == RED_MIN:
+            return mg_block_min_f(x, n)
+        if op == RED_PROD:
+            return mg_block_prod_f(x, n)
+        return mg_block_nansum_f(x, n)
+    else:
+        if op == RED_MAX:
+            return mg_block_max_d(x, n)
+        if op == RED_MIN:
+            return mg_block_min_d(x, n)
+        if op == RED_PROD:
+            return mg_block_prod_d(x, n)
+        return mg_block_nansum_d(x, n)
 
 
 cdef floating _reduce_run(ReduceOp op, const floating* x, Py_ssize_t n) noexcept nogil:
@@ -477,13 +570,13 @@ cdef floating _reduce_run(ReduceOp op, const floating* x, Py_ssize_t n) noexcept
     if n <= _BLOCK:
         if op == RED_SUM:
             return _sum_block(x, n)
-        if op == RED_MAX:
-            return _max_block(x, n)
-        return _min_block(x, n)
+        return _lane_block(op, x, n)
     half = (n // 2) - (n // 2) % _LANES
     if op == RED_SUM:
         return _reduce_run(op, x, half) + _reduce_run(op, x + half, n - half)
-    return _pick(op, _reduce_run(op, x, half), _reduce_run(op, x + half, n - half))
+    if op == RED_NANSUM:  # the halves hold no NaN: a plain add
+        return _reduce_run(op, x, half) + _reduce_run(op, x + half, n - half)
+    return _step(op, _reduce_run(op, x, half), _reduce_run(op, x + half, n - half))
 
 
 cdef void _reduce_kernel(ReduceOp op, const floating* x, floating* out, Py_ssize_t outer,
@@ -498,25 +591,25 @@ cdef void _reduce_kernel(ReduceOp op, const floating* x, floating* out, Py_ssize
             continue
         target = out + o * inner
         row = x + o * n * inner
-        for i in range(inner):
-            target[i] = row[i]
-        for j in range(1, n):
-            row = x + (o * n + j) * inner
-            if op == RED_SUM:
-                for i in range(inner):
-                    target[i] = target[i] + row[i]
-            elif op == RED_MAX:
-                for i in range(inner):
-                    target[i] = _greater(row[i], target[i])
-            else:
-                for i in range(inner):
-                    target[i] = _less(row[i], target[i])
-        if op != RED_SUM:  # a NaN anywhere in a slice makes its result NaN
-            for j in range(n):
+        if op == RED_SUM:
+            for i in range(inner):
+                target[i] = row[i]
+            for j in range(1, n):
                 row = x + (o * n + j) * inner
                 for i in range(inner):
-                    if row[i] != row[i]:
-                        target[i] = row[i]
+                    target[i] = target[i] + row[i]
+        elif _starts_with_first(op):
+            for i in range(inner):
+                target[i] = row[i]
+            _rows(op, row + inner, target, n - 1, inner)
+        else:
+            for i in range(inner):
+                target[i] = (1 if op == RED_PROD else 0)
+            _rows(op, row, target, n, inner)
+
+
+_REDUCE_CODES = {"sum": RED_SUM, "mean": RED_SUM, "max": RED_MAX, "min": RED_MIN,
+                 "prod": RED_PROD, "nansum": RED_NANSUM}
 
 
 def _reduced_shape(shape, int first, int last, keepdims):
@@ -526,9 +619,9 @@ def _reduced_shape(shape, int first, int last, keepdims):
 
 
 def reduce_axes(x, axis, op, keepdims):
-    """The sum, mean, max or min of x over ``axis``, in x's dtype."""
+    """The sum, mean, max, min, prod or nansum of x over ``axis``, in x's dtype."""
     cdef int type_num = _fast_float_type(x)
-    if type_num < 0 or op not in ("sum", "mean", "max", "min"):
+    if type_num < 0 or op not in _REDUCE_CODES:
         return _reference.reduce_axes(x, axis, op, keepdims)
     cdef cnp.ndarray X = <cnp.ndarray>x
     cdef int ndim = cnp.PyArray_NDIM(X)
@@ -539,9 +632,8 @@ def reduce_axes(x, axis, op, keepdims):
     cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
     cdef Py_ssize_t outer = _prod(dims, 0, first), n = _prod(dims, first, last + 1)
     cdef Py_ssize_t inner = _prod(dims, last + 1, ndim)
-    cdef ReduceOp code = RED_SUM if op in ("sum", "mean") else (
-        RED_MAX if op == "max" else RED_MIN)
-    if code != RED_SUM and outer == 1 and inner == 1 and n > 512:
+    cdef ReduceOp code = _REDUCE_CODES[op]
+    if (code == RED_MAX or code == RED_MIN) and outer == 1 and inner == 1 and n > 512:
         # one long run: numpy's SIMD max is faster, once its ~1 us call cost is amortised
         return _reference.reduce_axes(x, axis, op, keepdims)
     out = np.empty(_reduced_shape(x.shape, first, last, keepdims), dtype=x.dtype)

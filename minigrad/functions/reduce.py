@@ -21,7 +21,6 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._kernels import kernels as K
-from ..ops import elementwise as E
 from ..ops import index as I
 from ..ops import reduce as R
 from ..tensor import Tensor, _as_type, _axis, _wrap
@@ -198,9 +197,7 @@ def nansum(input, dim=None, keepdim=False, *, dtype=None, axis=_UNSET, keepdims=
     dim, keepdim = _dim_args("nansum", dim, keepdim, axis, keepdims)
     x = _float_input(input, dtype, "nansum")
     if _is_float(x):
-        nan = np.isnan(x._data)
-        if nan.any():
-            x = E.Where.apply(nan, np.zeros((), dtype=x._data.dtype), x)
+        return R.Nansum.apply(x, axis=_reduce_axes(dim, x._data.ndim), keepdims=keepdim)
     return sum(x, dim, keepdim, dtype=None)
 
 
