@@ -227,6 +227,28 @@ def test_arg_extreme(rng, shape, axis, largest, dtype):
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("shape", [(1, 7), (2, 100), (300, 70), (5, 3, 40)], ids=str)
+def test_arg_extreme_along_a_leading_axis(rng, shape, largest, dtype):
+    """The two-pass leading-axis search: ties (the first row wins), NaN (the first NaN wins,
+    a NaN in the first or the last row), infinities, and -0.0 against 0.0."""
+    compiled, ref = TWINS["arg_extreme"]
+    x = np.round(rng.standard_normal(shape) * 2).astype(dtype)
+    flat = x.reshape(-1)
+    flat[rng.integers(flat.size, size=3)] = np.inf
+    flat[rng.integers(flat.size, size=3)] = -np.inf
+    flat[rng.integers(flat.size, size=5)] = -0.0
+    assert_same(compiled(x, 0, largest), ref(x, 0, largest))
+    x[0, ..., 1] = x[-1, ..., 2] = x[shape[0] // 2, ..., 3 % shape[-1]] = np.nan
+    x[-1, ..., 3 % shape[-1]] = np.nan
+    got = compiled(x, 0, largest)
+    assert_same(got, ref(x, 0, largest))
+    if shape[0] > 1 and shape[-1] > 3:
+        assert (got[..., 1] == 0).all() and (got[..., 2] == shape[0] - 1).all()
+        assert (got[..., 3] == shape[0] // 2).all()
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("correction", [0, 1, 2.5, 10])
 @pytest.mark.parametrize("keepdims", [False, True])
 @pytest.mark.parametrize("shape, axis", SHAPES_AXES, ids=str)

@@ -441,6 +441,20 @@ cdef extern from *:
     #define MG_ROWS_BOTH(OP, STEP) \
         MG_ROW_LOOP(mg_rows_##OP##_f, float, STEP) \
         MG_ROW_LOOP(mg_rows_##OP##_d, double, STEP)
+    /* Whether a row holds any of the extremes found for its columns (a NaN in a column makes
+       its extreme NaN, so any NaN is one):
+       an OR over compares, which vectorizes, so that argmax's search for the first row
+       holding each extreme runs its scalar, branching loop only on the rows that do. */
+    #define MG_ROW_HITS(NAME, T) \
+        static MG_ROW_NOINLINE int NAME(const T* MG_RESTRICT row, const T* MG_RESTRICT best, \
+                                        Py_ssize_t m) { \
+            T hit = 0;  /* of the row's type: an int flag kept GCC from vectorizing doubles */ \
+            for (Py_ssize_t k = 0; k < m; k++) \
+                hit = ((row[k] == best[k]) | (row[k] != row[k])) ? 1 : hit; \
+            return hit != 0; \
+        }
+    MG_ROW_HITS(mg_row_hits_f, float)
+    MG_ROW_HITS(mg_row_hits_d, double)
     MG_ROWS_BOTH(max, MG_STEP_MAX)
     MG_ROWS_BOTH(min, MG_STEP_MIN)
     MG_ROWS_BOTH(prod, MG_STEP_PROD)
@@ -486,6 +500,8 @@ cdef extern from *:
     double mg_rows_prod_d_1(double c, double v) noexcept nogil
     float mg_rows_nansum_f_1(float c, float v) noexcept nogil
     double mg_rows_nansum_d_1(double c, double v) noexcept nogil
+    int mg_row_hits_f(const float* row, const float* best, Py_ssize_t m) noexcept nogil
+    int mg_row_hits_d(const double* row, const double* best, Py_ssize_t m) noexcept nogil
     float mg_block_max_f(const float* x, Py_ssize_t n) noexcept nogil
     double mg_block_max_d(const double* x, Py_ssize_t n) noexcept nogil
     float mg_block_min_f(const float* x, Py_ssize_t n) noexcept nogil
@@ -692,15 +708,6 @@ def reduce_axes(x, axis, op, keepdims):
 # ---------------------------------------------------------------------------------------------
 
 
-cdef inline bint _better(floating v, floating best, bint largest) noexcept nogil:
-    """v replaces the best so far: strictly larger (smaller), or the first NaN."""
-    if best != best:
-        return False
-    if v != v:
-        return True
-    return v > best if largest else v < best
-
-
 cdef void _arg_kernel(const floating* x, cnp.int64_t* out, Py_ssize_t outer, Py_ssize_t n,
                       Py_ssize_t inner, bint largest, floating* best) noexcept nogil:
     cdef Py_ssize_t o, j, i, chosen
@@ -728,17 +735,39 @@ cdef void _arg_kernel(const floating* x, cnp.int64_t* out, Py_ssize_t outer, Py_
                         break
             out[o] = chosen
             continue
-        row = x + o * n * inner
+        _arg_leading(x + o * n * inner, out + o * inner, n, inner, largest, best)
+
+
+cdef void _arg_leading(const floating* x, cnp.int64_t* out, Py_ssize_t n, Py_ssize_t inner,
+                       bint largest, floating* best) noexcept nogil:
+    """out[i] = the first j at which x[j, i] is the extreme of column i (NaN first), in two
+    passes: the extremes by the vectorized max/min row loop, then the first row holding each,
+    looked for element by element only in the rows that hold one (mg_row_hits). One pass with
+    a select per element, updating both the value and the index, stayed scalar: 1.5x
+    PyTorch's time."""
+    cdef Py_ssize_t j, i, remaining = inner
+    cdef const floating* row
+    cdef floating v
+    for i in range(inner):
+        best[i] = x[i]
+        out[i] = -1
+    _rows(RED_MAX if largest else RED_MIN, x + inner, best, n - 1, inner)
+    for j in range(n):
+        row = x + j * inner
+        if floating is float:
+            if not mg_row_hits_f(row, best, inner):
+                continue
+        else:
+            if not mg_row_hits_d(row, best, inner):
+                continue
         for i in range(inner):
-            best[i] = row[i]
-            out[o * inner + i] = 0
-        for j in range(1, n):
-            row = x + (o * n + j) * inner
-            for i in range(inner):
-                v = row[i]
-                if _better(v, best[i], largest):
-                    best[i] = v
-                    out[o * inner + i] = j
+            v = row[i]
+            if v == best[i] or v != v:  # (a NaN in column i made best[i] NaN)
+                if out[i] < 0:
+                    out[i] = j
+                    remaining -= 1
+        if remaining == 0:
+            break
 
 
 def arg_extreme(x, axis, largest):
