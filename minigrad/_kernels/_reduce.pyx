@@ -651,56 +651,6 @@ cdef void _reduce_kernel(ReduceOp op, const floating* x, floating* out, Py_ssize
             _rows(op, row, target, n, inner)
 
 
-# The elementwise loops' threshold (_PARALLEL_MIN_CHEAP): 16384 made 10^5 float32 products
-# 17 -> 11 us on an idle machine, but on a loaded one a thread that loses its core holds the
-# other at the join for a time slice (7 ms measured, against 15 us on one thread).
-DEF _REDUCE_MIN_PER_THREAD = 65536
-
-
-cdef void _reduce_threads(ReduceOp op, const floating* x, floating* out, Py_ssize_t outer,
-                          Py_ssize_t n, Py_ssize_t inner) noexcept nogil:
-    """_reduce_kernel, split across threads when the input is large enough (the results do
-    not depend on the thread count: each output is computed by one thread, as serially)."""
-    cdef int threads = parallel_threads(outer * n * inner, _REDUCE_MIN_PER_THREAD)
-    if threads > 1 and outer >= threads:
-        _reduce_parallel_rows(op, x, out, outer, n, inner, threads)
-    elif threads > 1 and outer == 1 and inner == 1 and n > _BLOCK:
-        _reduce_parallel_halves(op, x, out, n)
-    else:
-        _reduce_kernel(op, x, out, outer, n, inner)
-
-
-# Functions of their own, never beside the serial call (see _broadcast_parallel).
-cdef void _reduce_parallel_rows(ReduceOp op, const floating* x, floating* out,
-                                Py_ssize_t outer, Py_ssize_t n, Py_ssize_t inner,
-                                int threads) noexcept nogil:
-    """_reduce_kernel on ``threads`` threads, each taking a range of the outer index."""
-    cdef int c
-    cdef Py_ssize_t start, stop
-    for c in prange(threads, num_threads=threads, schedule="static"):
-        start = outer * c // threads
-        stop = outer * (c + 1) // threads
-        _reduce_kernel(op, x + start * n * inner, out + start * inner, stop - start, n, inner)
-
-
-cdef void _reduce_parallel_halves(ReduceOp op, const floating* x, floating* out,
-                                  Py_ssize_t n) noexcept nogil:
-    """One long run on two threads: the two halves of _reduce_run's first split, each on a
-    thread, combined as _reduce_run combines them (the same bits as one thread)."""
-    cdef floating parts[2]
-    cdef Py_ssize_t half = (n // 2) - (n // 2) % _LANES
-    cdef int c
-    for c in prange(2, num_threads=2, schedule="static"):
-        if c == 0:
-            parts[0] = _reduce_run(op, x, half)
-        else:
-            parts[1] = _reduce_run(op, x + half, n - half)
-    if op == RED_SUM or op == RED_NANSUM:
-        out[0] = parts[0] + parts[1]
-    else:
-        out[0] = _step(op, parts[0], parts[1])
-
-
 _REDUCE_CODES = {"sum": RED_SUM, "mean": RED_SUM, "max": RED_MAX, "min": RED_MIN,
                  "prod": RED_PROD, "nansum": RED_NANSUM}
 
@@ -736,9 +686,9 @@ def reduce_axes(x, axis, op, keepdims):
     if size >= 4096:
         with nogil:
             if type_num == cnp.NPY_DOUBLE:
-                _reduce_threads(code, <const double*>px, <double*>po, outer, n, inner)
+                _reduce_kernel(code, <const double*>px, <double*>po, outer, n, inner)
             else:
-                _reduce_threads(code, <const float*>px, <float*>po, outer, n, inner)
+                _reduce_kernel(code, <const float*>px, <float*>po, outer, n, inner)
     elif type_num == cnp.NPY_DOUBLE:
         _reduce_kernel(code, <const double*>px, <double*>po, outer, n, inner)
     else:
