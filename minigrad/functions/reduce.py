@@ -193,6 +193,11 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=_UNSET, keepdims=_UN
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None, axis=_UNSET, keepdims=_UNSET):
     """Sum treating NaN as 0; NaN elements get a zero gradient."""
+    if type(dim) is int and dtype is None and axis is _UNSET and keepdims is _UNSET and \
+            type(input) is Tensor:  # x.nansum(dim) on floats, the common call: checks inline
+        data = input._data
+        if data.dtype.kind == "f" and -data.ndim <= dim < data.ndim:
+            return R.Nansum.apply(input, axis=(dim % data.ndim,), keepdims=bool(keepdim))
     _check_input(input, "nansum")
     dim, keepdim = _dim_args("nansum", dim, keepdim, axis, keepdims)
     x = _float_input(input, dtype, "nansum")
