@@ -137,6 +137,69 @@ def test_sum_backward(rng, shape, axis, keepdims, dtype):
     np.testing.assert_array_equal(ref(g, shape, axis, keepdims), expected)
 
 
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("op", ["prod", "nansum", "max", "min"])
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("shape, axis", SHAPES_AXES + [
+    ((10007,), None), ((3, 5000), 1), ((5000, 3), 0), ((2, 9000), None), ((40, 100), 1),
+    ((100, 40), 0), ((33,), 0), ((31,), 0)], ids=str)
+def test_reduce_axes_prod_nansum(rng, shape, axis, keepdims, op, dtype):
+    """prod and nansum (and max/min again, through the lane loops) on every path: values near
+    1 so that long products stay finite; NaN, inf and zeros; empty slices (1 and 0)."""
+    if op in ("max", "min") and 0 in shape:
+        return  # no identity: the Python layer refuses these (PyTorch's IndexError)
+    compiled, ref = TWINS["reduce_axes"]
+    for specials in (False, True):
+        x = (1 + 0.01 * rng.standard_normal(shape)).astype(dtype)
+        if specials and x.size > 4:
+            flat = x.reshape(-1)
+            for value in (np.nan, np.inf, -np.inf, 0.0):
+                flat[rng.integers(flat.size)] = value
+        for name, y in layouts(x):
+            got, want = compiled(y, axis, op, keepdims), ref(y, axis, op, keepdims)
+            assert got.shape == want.shape and got.dtype == want.dtype, name
+            # another order of the same products/sums: rounding grows with the count
+            count = max(y.size // max(want.size, 1), 1)
+            rtol = (3e-7 if dtype == np.float32 else 1e-15) * count * 4
+            atol = rtol * (count if op == "nansum" else 1)
+            np.testing.assert_allclose(got, want, rtol=rtol, atol=atol, equal_nan=True,
+                                       err_msg=name)
+
+
+def test_reduce_axes_prod_nansum_reference_against_the_formula(rng):
+    x = rng.standard_normal((4, 6))
+    x[1, 2] = x[3, 0] = np.nan
+    want = [sum(v for v in row if not math.isnan(v)) for row in x]
+    np.testing.assert_allclose(reference.reduce_axes(x, 1, "nansum", False), want)
+    assert reference.reduce_axes(np.full((2, 3), np.nan), None, "nansum", False) == 0
+    y = rng.standard_normal((3, 5))
+    np.testing.assert_allclose(reference.reduce_axes(y, 0, "prod", True),
+                               [[math.prod(col) for col in y.T]])
+    # zeros, inf and NaN multiply as IEEE says: 0 * inf is NaN
+    z = np.array([[0.0, np.inf], [2.0, -np.inf], [np.nan, 1.0]])
+    for compiled in (TWINS["reduce_axes"][0], reference.reduce_axes):
+        got = compiled(np.ascontiguousarray(z.T), 1, "prod", False)
+        np.testing.assert_array_equal(got, [np.nan, -np.inf])
+        assert np.isnan(compiled(np.array([[0.0, np.inf, 3.0]]), 1, "prod", False)).all()
+        np.testing.assert_array_equal(compiled(z, 0, "prod", False), [np.nan, -np.inf])
+        np.testing.assert_array_equal(compiled(z, 0, "nansum", False), [2.0, np.nan])
+
+
+def test_reduce_axes_max_min_keep_a_nan_in_any_lane(rng):
+    """A NaN at each position of a run (each lane, the tail) makes the max and min NaN."""
+    compiled = TWINS["reduce_axes"][0]
+    for dtype in FLOATS:
+        for n in (1, 31, 32, 100, 4097):
+            for where in sorted({0, n // 2, n - 1}):
+                x = rng.standard_normal((3, n)).astype(dtype)
+                x[1, where] = np.nan
+                for op in ("max", "min"):
+                    got = compiled(x, 1, op, False)
+                    assert np.isnan(got[1]) and not np.isnan(got[[0, 2]]).any(), (n, where)
+                    got = compiled(np.ascontiguousarray(x.T), 0, op, False)
+                    assert np.isnan(got[1]) and not np.isnan(got[[0, 2]]).any(), (n, where)
+
+
 def test_reduce_axes_sum_is_accurate_in_float32(rng):
     """Blocks of lanes, combined pairwise: the error of a million-element float32 sum stays
     near numpy's pairwise sum's, far below a running sum's."""
@@ -161,6 +224,28 @@ def test_arg_extreme(rng, shape, axis, largest, dtype):
             x.reshape(-1)[[1, 3]] = np.nan
         for name, v in layouts(x):
             assert_same(compiled(v, axis, largest), ref(v, axis, largest))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("shape", [(1, 7), (2, 100), (300, 70), (5, 3, 40)], ids=str)
+def test_arg_extreme_along_a_leading_axis(rng, shape, largest, dtype):
+    """The two-pass leading-axis search: ties (the first row wins), NaN (the first NaN wins,
+    a NaN in the first or the last row), infinities, and -0.0 against 0.0."""
+    compiled, ref = TWINS["arg_extreme"]
+    x = np.round(rng.standard_normal(shape) * 2).astype(dtype)
+    flat = x.reshape(-1)
+    flat[rng.integers(flat.size, size=3)] = np.inf
+    flat[rng.integers(flat.size, size=3)] = -np.inf
+    flat[rng.integers(flat.size, size=5)] = -0.0
+    assert_same(compiled(x, 0, largest), ref(x, 0, largest))
+    x[0, ..., 1] = x[-1, ..., 2] = x[shape[0] // 2, ..., 3 % shape[-1]] = np.nan
+    x[-1, ..., 3 % shape[-1]] = np.nan
+    got = compiled(x, 0, largest)
+    assert_same(got, ref(x, 0, largest))
+    if shape[0] > 1 and shape[-1] > 3:
+        assert (got[..., 1] == 0).all() and (got[..., 2] == shape[0] - 1).all()
+        assert (got[..., 3] == shape[0] // 2).all()
 
 
 @pytest.mark.parametrize("dtype", FLOATS)

@@ -1107,16 +1107,24 @@ def avg_pool2d_backward(grad_output, rows, cols, divisor, input_size):
 
 
 def reduce_axes(x, axis, op, keepdims):
-    """The sum, mean, max or min (``op``) of x over ``axis``, in x's dtype; max and min
-    propagate NaN. The mean needs at least one element per slice."""
+    """The sum, mean, max, min, prod or nansum (``op``) of x over ``axis``, in x's dtype; max
+    and min propagate NaN, nansum counts NaN as 0. The mean needs at least one element per
+    slice."""
     if op == "mean":
         return np.asarray(np.mean(x, axis=axis, keepdims=keepdims))
+    if op == "nansum":
+        with np.errstate(invalid="ignore"):  # inf + -inf is NaN, silently as in PyTorch
+            return np.asarray(np.add.reduce(np.where(np.isnan(x), 0, x), axis=axis,
+                                            keepdims=keepdims), dtype=x.dtype)
+    if op == "prod":
+        with np.errstate(invalid="ignore", over="ignore", under="ignore"):  # 0 * inf, silently
+            return np.asarray(np.multiply.reduce(x, axis=axis, keepdims=keepdims))
     # The ufuncs' own reduce: what np.sum/np.amax call, without their ~1.5 us of dispatch.
     reduce = _REDUCE_UFUNCS[op].reduce
     return np.asarray(reduce(x, axis=axis, keepdims=keepdims))
 
 
-_REDUCE_UFUNCS = {"sum": np.add, "max": np.maximum, "min": np.minimum}
+_REDUCE_UFUNCS = {"sum": np.add, "max": np.maximum, "min": np.minimum, "prod": np.multiply}
 
 
 def sum_backward(grad, shape, axis, keepdims):

@@ -21,7 +21,6 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._kernels import kernels as K
-from ..ops import elementwise as E
 from ..ops import index as I
 from ..ops import reduce as R
 from ..tensor import Tensor, _as_type, _axis, _wrap
@@ -194,13 +193,16 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=_UNSET, keepdims=_UN
 
 def nansum(input, dim=None, keepdim=False, *, dtype=None, axis=_UNSET, keepdims=_UNSET):
     """Sum treating NaN as 0; NaN elements get a zero gradient."""
+    if type(dim) is int and dtype is None and axis is _UNSET and keepdims is _UNSET and \
+            type(input) is Tensor:  # x.nansum(dim) on floats, the common call: checks inline
+        data = input._data
+        if data.dtype.kind == "f" and -data.ndim <= dim < data.ndim:
+            return R.Nansum.apply(input, axis=(dim % data.ndim,), keepdims=bool(keepdim))
     _check_input(input, "nansum")
     dim, keepdim = _dim_args("nansum", dim, keepdim, axis, keepdims)
     x = _float_input(input, dtype, "nansum")
     if _is_float(x):
-        nan = np.isnan(x._data)
-        if nan.any():
-            x = E.Where.apply(nan, np.zeros((), dtype=x._data.dtype), x)
+        return R.Nansum.apply(x, axis=_reduce_axes(dim, x._data.ndim), keepdims=keepdim)
     return sum(x, dim, keepdim, dtype=None)
 
 
@@ -237,6 +239,11 @@ def nanmean(input, dim=None, keepdim=False, *, dtype=None, axis=_UNSET, keepdims
 def prod(input, dim=None, keepdim=False, *, dtype=None, axis=_UNSET, keepdims=_UNSET):
     """Product over one dim (or all elements). Integer and bool inputs give int64. The
     gradient is the product of the other elements, exact with zeros in the input."""
+    if type(dim) is int and dtype is None and axis is _UNSET and keepdims is _UNSET and \
+            type(input) is Tensor:  # x.prod(dim) on floats, the common call: checks inline
+        data = input._data
+        if data.dtype.kind == "f" and -data.ndim <= dim < data.ndim:
+            return R.Prod.apply(input, axis=dim % data.ndim, keepdims=bool(keepdim))
     _check_input(input, "prod")
     dim, keepdim = _dim_args("prod", dim, keepdim, axis, keepdims)
     if dim is not None and not isinstance(dim, numbers.Integral):
@@ -345,6 +352,11 @@ def amin(input, dim=(), keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
 
 
 def _extreme(name, kind, input, dim, keepdim, axis, keepdims):
+    if type(dim) is int and axis is _UNSET and keepdims is _UNSET and type(input) is Tensor:
+        data = input._data  # x.amax(dim), the common call: checks inline
+        if -data.ndim <= dim < data.ndim and data.shape[dim]:
+            return R.Amax.apply(input, axis=(dim % data.ndim,), keepdims=bool(keepdim),
+                                kind=kind)
     _check_input(input, name)
     dim, keepdim = _dim_args(name, dim, keepdim, axis, keepdims, default=())
     data = input._data
@@ -383,6 +395,13 @@ def _extreme_dim(name, kind, largest, input, dim, keepdim, axis, keepdims):
     if dim is None and keepdim is False and axis is _UNSET and keepdims is _UNSET and \
             isinstance(input, Tensor) and input._data.size:  # x.max(), the common call
         return R.Amax.apply(input, kind=kind)
+    if type(dim) is int and axis is _UNSET and keepdims is _UNSET and type(input) is Tensor:
+        data = input._data  # x.max(dim), the other common call: checks inline
+        if data.ndim and -data.ndim <= dim < data.ndim and data.shape[dim]:
+            a, keepdim = dim % data.ndim, bool(keepdim)
+            indices = K.arg_extreme(data, a, largest)
+            values = R.MaxDim.apply(input, a, indices, keepdims=keepdim)
+            return getattr(return_types, name)(values, _int_index(_keep(indices, a, keepdim, 2)))
     if isinstance(dim, Tensor):
         return (_maximum if kind == "max" else _minimum)(input, dim)
     _check_input(input, name)

@@ -50,6 +50,28 @@ class Sum(Op):
         return xp.sum_backward(grad, self.shape, self.axis, self.keepdims)
 
 
+class Nansum(Op):
+    """out = sum of the non-NaN elements of x over ``axis`` (all axes if None); d out/dx = 1
+    where x is not NaN, 0 where it is (PyTorch's nansum_backward: the summed gradient times
+    the constant mask ~isnan(x))."""
+
+    may_broadcast = False
+
+    def forward(self, x, axis=None, keepdims=False):
+        self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
+        self.save_for_backward(x)
+        return K.reduce_axes(x, axis, "nansum", keepdims)
+
+    def backward(self, grad, xp):
+        (x,) = self.saved_tensors
+        values = xp.values(x)
+        spread = xp.sum_backward(grad, self.shape, self.axis, self.keepdims)
+        nan = np.isnan(values)
+        if not nan.any():
+            return spread
+        return xp.mul(spread, (~nan).astype(values.dtype))
+
+
 class Mean(Op):
     """out = sum of x over ``axis`` / n (n = the number of elements averaged; NaN if 0);
     d out/dx = 1/n, broadcast back over the averaged axes."""
@@ -81,8 +103,7 @@ class Prod(Op):
     def forward(self, x, axis=None, keepdims=False):
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         self.save_for_backward(x)
-        out = np.prod(x, axis=axis, keepdims=keepdims)
-        self.result = out = np.asarray(out, dtype=x.dtype)
+        self.result = out = K.reduce_axes(x, axis, "prod", keepdims)
         return out
 
     def backward(self, grad, xp):
