@@ -35,7 +35,8 @@ TWINS = twins()
 KERNELS = ("reduce_axes", "sum_backward", "arg_extreme", "var_axes", "cumsum", "cumprod",
            "cumulative_extreme_indices", "take_along_axis", "scatter_along_axis",
            "put_along_axis", "scatter_index", "scatter_reduce", "index_range",
-           "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32")
+           "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32",
+           "kthvalue_indices", "median_indices")
 
 
 def test_every_kernel_of_these_modules_has_a_twin_with_its_signature():
@@ -568,3 +569,82 @@ def test_stable_argsort_f32(rng, m, n):
         got = compiled(v)
         assert_same(got, ref(v))
         assert got.tolist() == [_order_by_hand(list(row), False) for row in x]
+
+
+def _selection_rows(rng, m, n, dtype):
+    """Rows with many ties, and in float: NaN, -0.0 beside 0.0, and infinities."""
+    x = _rows_with_ties_and_nan(rng, m, n, dtype)
+    if np.dtype(dtype).kind == "f" and x.size > 6:
+        flat = x.reshape(-1)
+        flat[rng.integers(flat.size)] = np.inf
+        flat[rng.integers(flat.size)] = -np.inf
+        flat[rng.choice(flat.size, max(1, flat.size // 6), replace=False)] = -0.0
+    return x
+
+
+def _median_by_hand(row):
+    """PyTorch's median along a dim: the first NaN, else position (n - 1) // 2 of the stable
+    sort (-0.0 equal to 0.0)."""
+    for i, v in enumerate(row):
+        if isinstance(v, float) and math.isnan(v):
+            return i
+    return _order_by_hand(row, False)[(len(row) - 1) // 2]
+
+
+SELECT_SHAPES = [(1, 1), (3, 2), (4, 3), (5, 8), (6, 9), (3, 100), (2, 257), (1, 2000)]
+
+
+@pytest.mark.parametrize("dtype", FLOATS + (np.int64,))
+@pytest.mark.parametrize("m, n", SELECT_SHAPES)
+def test_median_indices(rng, m, n, dtype):
+    compiled, ref = TWINS["median_indices"]
+    for x in (_selection_rows(rng, m, n, dtype), values(rng, (m, n), dtype, specials=False),
+              np.zeros((m, n), dtype)):
+        got = compiled(x)
+        assert_same(got, ref(x))
+        assert got.tolist() == [_median_by_hand(row) for row in x.tolist()]
+
+
+def test_median_indices_of_rows_of_nan_or_of_no_rows():
+    compiled, ref = TWINS["median_indices"]
+    x = np.full((2, 5), np.nan)
+    x[1, :2] = [1.0, -0.0]
+    assert compiled(x).tolist() == ref(x).tolist() == [0, 2]
+    for empty in (np.zeros((0, 4)), np.zeros((3, 5))[:, ::2]):  # no rows; not C-contiguous
+        assert_same(compiled(empty), ref(empty))
+
+
+@pytest.mark.parametrize("dtype", FLOATS + (np.int64,))
+@pytest.mark.parametrize("m, n", SELECT_SHAPES)
+def test_kthvalue_indices(rng, m, n, dtype):
+    compiled, ref = TWINS["kthvalue_indices"]
+    for x in (_selection_rows(rng, m, n, dtype), values(rng, (m, n), dtype, specials=False)):
+        for k in sorted({0, (n - 1) // 2, n // 2, n - 1, int(rng.integers(n))}):
+            got = compiled(x, k)
+            assert_same(got, ref(x, k))
+            # the index holds the k-th value of the sort (which of equal ones: test_..._torch)
+            by_hand = [row[_order_by_hand(row, False)[k]] for row in x.tolist()]
+            np.testing.assert_array_equal(x[np.arange(m), got], np.array(by_hand, x.dtype))
+
+
+def test_kthvalue_indices_of_other_dtypes_and_layouts_go_to_the_reference(rng):
+    compiled, ref = TWINS["kthvalue_indices"]
+    x = _selection_rows(rng, 4, 9, np.float64)
+    for v in (rng.integers(-3, 4, (4, 9)).astype(np.int32), x[:, ::-1], x.astype(">f8"), np.zeros((0, 3))):
+        assert_same(compiled(v, 2), ref(v, 2))
+
+
+@pytest.mark.parametrize("dtype", FLOATS + (np.int64,))
+@pytest.mark.parametrize("m, n", SELECT_SHAPES)
+def test_selections_pick_the_equal_element_that_torch_picks(rng, m, n, dtype):
+    """Which of several equal elements PyTorch's CPU kthvalue and median(dim) return is a
+    property of its algorithms (a quickselect; the stable sort): both kernels match it."""
+    torch = pytest.importorskip("torch")
+    for x in (_selection_rows(rng, m, n, dtype), values(rng, (m, n), dtype, specials=False)):
+        t = torch.from_numpy(x)
+        for kernel in TWINS["median_indices"]:
+            assert kernel(x).tolist() == t.median(1).indices.tolist()
+        for k in sorted({0, (n - 1) // 2, n - 1, int(rng.integers(n))}):
+            want = t.kthvalue(k + 1, 1).indices.tolist()
+            for kernel in TWINS["kthvalue_indices"]:
+                assert kernel(x, k).tolist() == want

@@ -292,3 +292,181 @@ def stable_argsort_f32(rows):
         for r in range(m * n):
             po[r] = <cnp.int64_t>(pk[r] & 0xFFFFFFFFu)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# kthvalue_indices, median_indices
+# ---------------------------------------------------------------------------------------------
+#
+# Which of several equal elements PyTorch's CPU kthvalue returns is whatever its quickselect
+# (Sedgewick's, on a copy of the row and of its indices; median of three pivots, NaN the
+# largest value) leaves at position k - 1: the loop below is that algorithm, step for step, so
+# the index is the same. median(dim) instead returns the first NaN of a row that has one, else
+# the element at position (n - 1) // 2 of the stable sort: the value by a quickselect of the
+# values alone, then the right one of the elements equal to it by two scans of the row.
+
+ctypedef fused selectable:
+    float
+    double
+    cnp.int64_t
+
+
+cdef inline bint _gt_or_nan(selectable x, selectable y) noexcept nogil:
+    """x comes after y in ascending order, NaN the largest value (integers have no NaN)."""
+    return x > y or (x != x and y == y)
+
+
+cdef inline void _swap(selectable* v, cnp.int64_t* ix, Py_ssize_t a, Py_ssize_t b,
+                       bint with_indices) noexcept nogil:
+    cdef selectable t = v[a]
+    v[a] = v[b]
+    v[b] = t
+    cdef cnp.int64_t ti
+    if with_indices:
+        ti = ix[a]
+        ix[a] = ix[b]
+        ix[b] = ti
+
+
+cdef void _quickselect(selectable* v, cnp.int64_t* ix, Py_ssize_t n, Py_ssize_t k,
+                       bint with_indices) noexcept nogil:
+    """Partially order v[0:n] (and ix alongside when with_indices) so that v[k] is the k-th
+    smallest: PyTorch's quick_select_template."""
+    cdef Py_ssize_t L = 0, R = n - 1, P, i, j
+    cdef selectable piv
+    while R > L:
+        if R == L + 1:
+            if _gt_or_nan(v[L], v[R]):
+                _swap(v, ix, L, R, with_indices)
+            return
+        P = (L + R) >> 1
+        _swap(v, ix, P, L + 1, with_indices)
+        if _gt_or_nan(v[L + 1], v[R]):
+            _swap(v, ix, L + 1, R, with_indices)
+        if _gt_or_nan(v[L], v[R]):
+            _swap(v, ix, L, R, with_indices)
+        if _gt_or_nan(v[L + 1], v[L]):
+            _swap(v, ix, L + 1, L, with_indices)
+        i = L + 1
+        j = R
+        piv = v[L]
+        while True:  # v[L + 1] <= piv <= v[R] stop both scans
+            i += 1
+            while _gt_or_nan(piv, v[i]):
+                i += 1
+            j -= 1
+            while _gt_or_nan(v[j], piv):
+                j -= 1
+            if j < i:
+                break
+            _swap(v, ix, i, j, with_indices)
+        _swap(v, ix, L, j, with_indices)
+        if j <= k:
+            L = i
+        if j >= k:
+            R = j - 1
+
+
+cdef void _kth_rows(const selectable* x, cnp.int64_t* out, Py_ssize_t m, Py_ssize_t n,
+                    Py_ssize_t k, selectable* v, cnp.int64_t* ix) noexcept nogil:
+    cdef Py_ssize_t r, i
+    for r in range(m):
+        for i in range(n):
+            v[i] = x[r * n + i]
+            ix[i] = i
+        _quickselect(v, ix, n, k, True)
+        out[r] = ix[k]
+
+
+cdef void _median_rows(const selectable* x, cnp.int64_t* out, Py_ssize_t m, Py_ssize_t n,
+                       selectable* v) noexcept nogil:
+    cdef Py_ssize_t r, i, k = (n - 1) // 2, less, seen
+    cdef const selectable* row
+    cdef selectable value
+    for r in range(m):
+        row = x + r * n
+        out[r] = -1
+        if selectable is not cnp.int64_t:
+            for i in range(n):
+                if row[i] != row[i]:  # the first NaN
+                    out[r] = i
+                    break
+            if out[r] >= 0:
+                continue
+        for i in range(n):
+            v[i] = row[i]
+        _quickselect(v, <cnp.int64_t*>NULL, n, k, False)
+        value = v[k]
+        less = 0
+        for i in range(n):
+            less += row[i] < value
+        seen = less  # the stable position of the next element equal to value
+        for i in range(n):
+            if row[i] == value:
+                if seen == k:
+                    out[r] = i
+                    break
+                seen += 1
+
+
+cdef int _select_type(object rows) noexcept:
+    if _c_array(rows, cnp.NPY_DOUBLE, 2):
+        return cnp.NPY_DOUBLE
+    if _c_array(rows, cnp.NPY_FLOAT, 2):
+        return cnp.NPY_FLOAT
+    if _c_array(rows, cnp.NPY_INT64, 2):
+        return cnp.NPY_INT64
+    return -1
+
+
+def kthvalue_indices(rows, k):
+    """Per row of a (m, n) array: the index of the k-th smallest element (k from 0; NaN the
+    largest value), the one of several equal elements that PyTorch's kthvalue picks; int64
+    (m,). 0 <= k < n."""
+    cdef int type_num = _select_type(rows)
+    if type_num < 0 or rows.shape[0] == 0 or not 0 <= k < rows.shape[1]:
+        return _reference.kthvalue_indices(rows, k)
+    cdef cnp.ndarray X = <cnp.ndarray>rows
+    cdef Py_ssize_t m = cnp.PyArray_DIMS(X)[0], n = cnp.PyArray_DIMS(X)[1], kk = k
+    out = np.empty(m, dtype=np.int64)
+    cdef void* buf = malloc(n * 16)  # the row's values (8 bytes at most), then its indices
+    if buf == NULL:
+        raise MemoryError(f"kthvalue: no memory for a row of {n} elements")
+    cdef cnp.int64_t* ix = <cnp.int64_t*>buf + n
+    cdef cnp.int64_t* po = <cnp.int64_t*>cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef void* px = cnp.PyArray_DATA(X)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            _kth_rows(<const double*>px, po, m, n, kk, <double*>buf, ix)
+        elif type_num == cnp.NPY_FLOAT:
+            _kth_rows(<const float*>px, po, m, n, kk, <float*>buf, ix)
+        else:
+            _kth_rows(<const cnp.int64_t*>px, po, m, n, kk, <cnp.int64_t*>buf, ix)
+    free(buf)
+    return out
+
+
+def median_indices(rows):
+    """Per row of a (m, n) array (n >= 1): the index of the first NaN if the row has one,
+    else of the element at position (n - 1) // 2 of its stable ascending sort (PyTorch's
+    median along a dim); int64 (m,)."""
+    cdef int type_num = _select_type(rows)
+    if type_num < 0 or rows.shape[0] == 0 or rows.shape[1] == 0:
+        return _reference.median_indices(rows)
+    cdef cnp.ndarray X = <cnp.ndarray>rows
+    cdef Py_ssize_t m = cnp.PyArray_DIMS(X)[0], n = cnp.PyArray_DIMS(X)[1]
+    out = np.empty(m, dtype=np.int64)
+    cdef void* buf = malloc(n * 8)
+    if buf == NULL:
+        raise MemoryError(f"median: no memory for a row of {n} elements")
+    cdef cnp.int64_t* po = <cnp.int64_t*>cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef void* px = cnp.PyArray_DATA(X)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            _median_rows(<const double*>px, po, m, n, <double*>buf)
+        elif type_num == cnp.NPY_FLOAT:
+            _median_rows(<const float*>px, po, m, n, <float*>buf)
+        else:
+            _median_rows(<const cnp.int64_t*>px, po, m, n, <cnp.int64_t*>buf)
+    free(buf)
+    return out

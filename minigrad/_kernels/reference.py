@@ -19,6 +19,7 @@ Select the backend for the whole engine with the environment variable
 ``MINIGRAD_KERNELS=numpy`` (read once at import); see ``minigrad/_kernels/__init__.py``.
 """
 import functools
+import math
 
 import numpy as np
 
@@ -1431,6 +1432,80 @@ def stable_argsort_f32(rows):
     """Per row of a float32 (m, n) array: the stable ascending argsort (NaN last, -0.0 equal
     to 0.0); int64."""
     return np.argsort(rows, axis=1, kind="stable").astype(np.int64, copy=False)
+
+
+def _gt_or_nan(x, y):
+    """x comes after y in ascending order, NaN the largest value (PyTorch's comparison)."""
+    return x > y or (_isnan(x) and not _isnan(y))
+
+
+def _isnan(x):
+    return isinstance(x, float) and math.isnan(x)
+
+
+def _torch_quickselect(values, k):
+    """The index that PyTorch's CPU quickselect (Sedgewick's, median of three pivots, NaN the
+    largest value) leaves at position k of a copy of ``values`` (a 1-D array)."""
+    v, ix = values.tolist(), list(range(len(values)))
+
+    def swap(a, b):
+        v[a], v[b] = v[b], v[a]
+        ix[a], ix[b] = ix[b], ix[a]
+
+    low, high = 0, len(v) - 1
+    while high > low:
+        if high == low + 1:
+            if _gt_or_nan(v[low], v[high]):
+                swap(low, high)
+            break
+        swap((low + high) >> 1, low + 1)
+        for a, b in ((low + 1, high), (low, high), (low + 1, low)):
+            if _gt_or_nan(v[a], v[b]):
+                swap(a, b)
+        i, j, pivot = low + 1, high, v[low]
+        while True:
+            i += 1
+            while _gt_or_nan(pivot, v[i]):
+                i += 1
+            j -= 1
+            while _gt_or_nan(v[j], pivot):
+                j -= 1
+            if j < i:
+                break
+            swap(i, j)
+        swap(low, j)
+        if j <= k:
+            low = i
+        if j >= k:
+            high = j - 1
+    return ix[k]
+
+
+def kthvalue_indices(rows, k):
+    """Per row: the index of the k-th smallest element (k from 0; NaN the largest value), the
+    one of several equal elements that PyTorch's kthvalue picks (what its quickselect leaves
+    at position k); int64 (m,). 0 <= k < n. A row whose selected value occurs once has one
+    answer (argpartition's); only rows with ties there replay the quickselect."""
+    picked = np.argpartition(rows, k, axis=1)[:, k] if rows.size else np.zeros(0, np.int64)
+    value = rows[np.arange(rows.shape[0]), picked][:, None]
+    equal = rows == value
+    if rows.dtype.kind in "fc":
+        equal |= np.isnan(rows) & np.isnan(value)
+    for r in np.flatnonzero(equal.sum(axis=1) > 1):
+        picked[r] = _torch_quickselect(rows[r], k)
+    return picked.astype(np.int64, copy=False)
+
+
+def median_indices(rows):
+    """Per row (n >= 1): the index of the first NaN if the row has one, else of the element
+    at position (n - 1) // 2 of its stable ascending sort (PyTorch's median along a dim);
+    int64 (m,)."""
+    order = np.argsort(rows, axis=1, kind="stable")
+    picked = order[:, (rows.shape[1] - 1) // 2]
+    if rows.dtype.kind in "fc":
+        nan = np.isnan(rows)
+        picked = np.where(nan.any(axis=1), np.argmax(nan, axis=1), picked)
+    return picked.astype(np.int64, copy=False)
 
 
 # ---------------------------------------------------------------------------------------------

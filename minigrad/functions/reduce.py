@@ -494,16 +494,12 @@ def _median(name, input, dim, keepdim, axis, keepdims, ignore_nan):
     if data.ndim == 0:
         return _select_0d(name, input)
     _check_reduced_nonempty(name, data, (a,))
-    n = data.shape[a]
+    if not ignore_nan:
+        rows, shape = _select_rows(data, a)
+        return _select(name, input, a, K.median_indices(rows).reshape(shape), keepdim)
     if data.dtype.kind != "f" or not np.isnan(data).any():
-        k = (n - 1) // 2
+        k = (data.shape[a] - 1) // 2
         indices = np.take(np.argpartition(data, k, axis=a), k, axis=a)
-    elif not ignore_nan:
-        k = (n - 1) // 2
-        indices = np.take(np.argpartition(data, k, axis=a), k, axis=a)
-        nan = np.isnan(data)
-        has_nan = nan.any(axis=a)
-        indices = np.where(has_nan, np.argmax(nan, axis=a), indices)
     else:
         order = np.argsort(data, axis=a, kind="stable")  # NaN last
         valid = np.sum(~np.isnan(data), axis=a, keepdims=True)
@@ -544,8 +540,23 @@ def kthvalue(input, k, dim=-1, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
         raise RuntimeError(f"kthvalue(): selected number k out of range for dimension {a}")
     if data.ndim == 0:
         return _select_0d("kthvalue", input)
-    indices = np.take(np.argpartition(data, k - 1, axis=a), k - 1, axis=a)
+    rows, shape = _select_rows(data, a)
+    indices = K.kthvalue_indices(rows, k - 1).reshape(shape)
     return _select("kthvalue", input, a, indices, keepdim)
+
+
+def _select_rows(data, axis):
+    """The slices of ``data`` along ``axis`` as the rows of a C-contiguous (m, n) array for the
+    row selection kernels (float32, float64 or int64, which order and compare every value of
+    the narrower types as they do), and the shape of data without ``axis``."""
+    moved = data if axis == data.ndim - 1 else np.moveaxis(data, axis, -1)
+    dtype = data.dtype
+    if dtype.kind == "f" and dtype.itemsize < 4:
+        dtype = np.float32
+    elif dtype.kind in "iu" and dtype.itemsize < 8:
+        dtype = np.int64
+    rows = np.ascontiguousarray(moved.reshape(-1, moved.shape[-1]), dtype=dtype)
+    return rows, moved.shape[:-1]
 
 
 def _sort_order(data, axis, descending):
