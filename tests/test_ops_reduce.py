@@ -741,3 +741,54 @@ def test_error_messages_name_the_dims_and_sizes(backend):
         mg.ones(2, 3).kthvalue(4, 1)
     with pytest.raises(RuntimeError, match="dim 0 appears multiple times"):
         mg.ones(2, 3).sum((0, -2))
+
+
+SELECT_CASES = [  # (shape, dim, keepdim, dtype, layout)
+    ((3, 7), 1, False, np.float32, "C"), ((3, 7), -1, True, np.float64, "C"),
+    ((4, 6), 0, False, np.float64, "C"), ((2, 3, 5), 1, True, np.float32, "C"),
+    ((5, 4), 1, False, np.float64, "transposed"), ((3, 8), -1, False, np.float32, "sliced"),
+    ((6,), 0, False, np.float64, "C"), ((4, 9), 1, False, np.int64, "C"),
+    ((4, 9), 1, False, np.int32, "C"), ((4, 9), 0, True, np.int16, "C"),
+    ((3, 5), 1, False, np.float16, "C"), ((0, 5), 1, False, np.float32, "C"),
+    ((3, 1), 1, False, np.float64, "C"), ((2, 2), -1, False, np.float32, "C"),
+    ((3, 0), 1, False, np.float32, "C"),
+]
+
+
+@pytest.mark.parametrize("shape, dim, keepdim, dtype, layout", SELECT_CASES)
+@pytest.mark.parametrize("op", ["median", "kthvalue_1", "kthvalue_mid", "kthvalue_last"])
+def test_median_and_kthvalue_pick_the_index_torch_picks(backend, op, shape, dim, keepdim,
+                                                        dtype, layout):
+    """Values AND indices equal to PyTorch's, on rows full of ties, NaN, -0.0 and inf, through
+    the fast path (last dim, contiguous) and the general one (other dims, layouts, dtypes)."""
+    rng = np.random.default_rng(sum(shape) + dim)
+    x = rng.integers(-2, 3, shape).astype(dtype)
+    if np.dtype(dtype).kind == "f" and x.size > 4:
+        flat = x.reshape(-1)
+        flat[rng.choice(x.size, x.size // 4, replace=False)] = -0.0
+        flat[rng.integers(x.size)] = np.inf
+        if op != "median" or x.size > 8:  # some rows without NaN stay
+            flat[rng.integers(x.size)] = np.nan
+    if layout == "transposed":
+        x = np.ascontiguousarray(x.T).T
+    elif layout == "sliced":
+        x = np.repeat(x, 2, axis=-1)[..., ::2]
+    n = shape[dim]
+    k = {"kthvalue_1": 1, "kthvalue_mid": (n + 1) // 2, "kthvalue_last": n}.get(op)
+
+    def run(L, t):
+        if op == "median":
+            return t.median(dim, keepdim=keepdim)
+        return t.kthvalue(max(k, 1), dim, keepdim)
+
+    if n == 0:
+        with pytest.raises((IndexError, RuntimeError)) as want:
+            run(torch, torch.from_numpy(x.copy()))
+        with pytest.raises(want.type):
+            run(mg, mg.tensor(x))
+        return
+    got, want = run(mg, mg.tensor(x)), run(torch, torch.from_numpy(x.copy()))
+    np.testing.assert_array_equal(got.values.numpy(), want.values.numpy())
+    assert got.values.numpy().dtype == want.values.numpy().dtype
+    np.testing.assert_array_equal(got.indices.numpy(), want.indices.numpy())
+    assert got.indices.numpy().dtype == np.int64

@@ -311,56 +311,61 @@ ctypedef fused selectable:
     cnp.int64_t
 
 
-cdef inline bint _gt_or_nan(selectable x, selectable y) noexcept nogil:
-    """x comes after y in ascending order, NaN the largest value (integers have no NaN)."""
-    return x > y or (x != x and y == y)
+cdef inline bint _after(selectable x, selectable y, bint nan_aware) noexcept nogil:
+    """x comes after y in ascending order; NaN the largest value when nan_aware (PyTorch's
+    gt_or_nan; the median's selection runs on rows without NaN and skips that test)."""
+    if nan_aware:
+        return x > y or (x != x and y == y)
+    return x > y
 
 
 cdef inline void _swap(selectable* v, cnp.int64_t* ix, Py_ssize_t a, Py_ssize_t b,
-                       bint with_indices) noexcept nogil:
+                       bint kth) noexcept nogil:
     cdef selectable t = v[a]
     v[a] = v[b]
     v[b] = t
     cdef cnp.int64_t ti
-    if with_indices:
+    if kth:
         ti = ix[a]
         ix[a] = ix[b]
         ix[b] = ti
 
 
-cdef void _quickselect(selectable* v, cnp.int64_t* ix, Py_ssize_t n, Py_ssize_t k,
-                       bint with_indices) noexcept nogil:
-    """Partially order v[0:n] (and ix alongside when with_indices) so that v[k] is the k-th
-    smallest: PyTorch's quick_select_template."""
+cdef inline void _quickselect(selectable* v, cnp.int64_t* ix, Py_ssize_t n, Py_ssize_t k,
+                              bint kth) noexcept nogil:
+    """Partially order v[0:n] so that v[k] is the k-th smallest: PyTorch's
+    quick_select_template. kth: move the indices ix alongside, NaN the largest value (as
+    kthvalue); else values only, of a row without NaN. Inline, so that each caller gets a copy
+    with kth constant."""
     cdef Py_ssize_t L = 0, R = n - 1, P, i, j
     cdef selectable piv
     while R > L:
         if R == L + 1:
-            if _gt_or_nan(v[L], v[R]):
-                _swap(v, ix, L, R, with_indices)
+            if _after(v[L], v[R], kth):
+                _swap(v, ix, L, R, kth)
             return
         P = (L + R) >> 1
-        _swap(v, ix, P, L + 1, with_indices)
-        if _gt_or_nan(v[L + 1], v[R]):
-            _swap(v, ix, L + 1, R, with_indices)
-        if _gt_or_nan(v[L], v[R]):
-            _swap(v, ix, L, R, with_indices)
-        if _gt_or_nan(v[L + 1], v[L]):
-            _swap(v, ix, L + 1, L, with_indices)
+        _swap(v, ix, P, L + 1, kth)
+        if _after(v[L + 1], v[R], kth):
+            _swap(v, ix, L + 1, R, kth)
+        if _after(v[L], v[R], kth):
+            _swap(v, ix, L, R, kth)
+        if _after(v[L + 1], v[L], kth):
+            _swap(v, ix, L + 1, L, kth)
         i = L + 1
         j = R
         piv = v[L]
         while True:  # v[L + 1] <= piv <= v[R] stop both scans
             i += 1
-            while _gt_or_nan(piv, v[i]):
+            while _after(piv, v[i], kth):
                 i += 1
             j -= 1
-            while _gt_or_nan(v[j], piv):
+            while _after(v[j], piv, kth):
                 j -= 1
             if j < i:
                 break
-            _swap(v, ix, i, j, with_indices)
-        _swap(v, ix, L, j, with_indices)
+            _swap(v, ix, i, j, kth)
+        _swap(v, ix, L, j, kth)
         if j <= k:
             L = i
         if j >= k:
@@ -380,27 +385,31 @@ cdef void _kth_rows(const selectable* x, cnp.int64_t* out, Py_ssize_t m, Py_ssiz
 
 cdef void _median_rows(const selectable* x, cnp.int64_t* out, Py_ssize_t m, Py_ssize_t n,
                        selectable* v) noexcept nogil:
-    cdef Py_ssize_t r, i, k = (n - 1) // 2, less, seen
+    cdef Py_ssize_t r, i, k = (n - 1) // 2, seen
     cdef const selectable* row
     cdef selectable value
+    cdef bint has_nan
     for r in range(m):
         row = x + r * n
-        out[r] = -1
-        if selectable is not cnp.int64_t:
+        has_nan = False
+        for i in range(n):  # no early exit: a loop the compiler can vectorise
+            v[i] = row[i]
+            if selectable is not cnp.int64_t:
+                has_nan |= row[i] != row[i]
+        if has_nan:  # the first NaN
             for i in range(n):
-                if row[i] != row[i]:  # the first NaN
+                if row[i] != row[i]:
                     out[r] = i
                     break
-            if out[r] >= 0:
-                continue
-        for i in range(n):
-            v[i] = row[i]
+            continue
         _quickselect(v, <cnp.int64_t*>NULL, n, k, False)
         value = v[k]
-        less = 0
-        for i in range(n):
-            less += row[i] < value
-        seen = less  # the stable position of the next element equal to value
+        # v[:k] holds the k smallest: the elements equal to value among them come before
+        # position k in the stable sort, so the one at k is the next one equal to value.
+        seen = 0
+        for i in range(k):
+            seen += v[i] < value
+        out[r] = n - 1
         for i in range(n):
             if row[i] == value:
                 if seen == k:
