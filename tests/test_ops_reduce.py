@@ -792,3 +792,25 @@ def test_median_and_kthvalue_pick_the_index_torch_picks(backend, op, shape, dim,
     assert got.values.numpy().dtype == want.values.numpy().dtype
     np.testing.assert_array_equal(got.indices.numpy(), want.indices.numpy())
     assert got.indices.numpy().dtype == np.int64
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n", [1, 2, 5, 2048, 2049, 5000])
+def test_median_of_all_elements_on_both_sides_of_the_small_size_path(backend, n, dtype):
+    """median() takes a compiled selection up to 2048 elements, np.partition above: both
+    give PyTorch's value, with ties, -0.0, infinities and NaN, and the same gradient."""
+    rng = np.random.default_rng(n)
+    x = rng.integers(-3, 4, n).astype(dtype)
+    x[rng.integers(n)] = -0.0
+    x[rng.integers(n)] = np.inf
+    for case in ("plain", "nan"):
+        if case == "nan":
+            x[rng.integers(n)] = np.nan
+        got = mg.tensor(x, requires_grad=True)
+        want = torch.tensor(x, requires_grad=True)
+        g, w = got.median(), want.median()
+        np.testing.assert_array_equal(g.detach().numpy(), w.detach().numpy())
+        assert g.numpy().shape == () and g.numpy().dtype == dtype
+        g.backward()
+        w.backward()
+        np.testing.assert_array_equal(got.grad.numpy(), want.grad.numpy())

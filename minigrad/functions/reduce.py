@@ -502,6 +502,9 @@ def median(input, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
     """The lower median (the element at position (n - 1) // 2 in sorted order; NaN if the
     slice holds a NaN). Without ``dim``: of all elements, the gradient shared by the elements
     equal to it; with ``dim``: (values, indices), the gradient to the index returned."""
+    if dim is None and keepdim is False and axis is _UNSET and keepdims is _UNSET and \
+            type(input) is Tensor and input._data.dtype.kind == "f":  # x.median()
+        return R.MedianAll.apply(input)
     rows = _last_dim_rows(input, dim, axis, keepdims)
     if rows is not None:
         return _last_dim_select("median", input, K.median_indices(rows), bool(keepdim))

@@ -226,6 +226,12 @@ class Amax(Op):
         return xp.mul(xp.reshape(grad, kept_shape(self.shape, self.axis)), share)
 
 
+# Up to this size the median kernel (a scalar quickselect) beats np.isnan + np.partition
+# (1.7 + 1.8 us at 100 elements vs 0.8 us; even at 1000; 3x slower at 10^4).
+_SMALL_MEDIAN = 2048
+_FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 class MedianAll(Op):
     """out = the lower median of all elements (NaN if any is NaN; ``ignore_nan`` takes the
     median of the others instead);  the gradient is shared evenly by the elements equal to
@@ -235,7 +241,14 @@ class MedianAll(Op):
 
     def forward(self, x, ignore_nan=False):
         self.shape = x.shape
-        self.save_for_backward(x)
+        self.saved_tensors = (x,)
+        if not ignore_nan and 0 < x.size <= _SMALL_MEDIAN and x.dtype in _FLOATS:
+            # One compiled pass (NaN check, then a quickselect of a copy) for a small
+            # array; np.partition (vectorised) wins on large ones.
+            flat = x.reshape(1, -1)
+            out = np.array(flat[0, K.median_indices(flat)[0]])
+            self.result = out
+            return out
         flat = x.reshape(-1)
         if ignore_nan:
             flat = flat[~np.isnan(flat)]
