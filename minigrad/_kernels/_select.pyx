@@ -8,8 +8,11 @@ reference composes a dozen whole-array calls; on the small and medium rows that 
 here walk each row once: ``mode_indices`` sorts a copy of the row and finds its longest run,
 ``topk_indices`` keeps the k best elements seen so far in a small sorted list (an element
 enters only if it beats the k-th, which on unordered data happens about k*log(n/k) times),
-and ``nonzero_coords`` writes the coordinates of the non-zero elements of a C-contiguous
-array in one pass.
+``nonzero_coords`` writes the coordinates of the non-zero elements of a C-contiguous
+array in one pass, and ``kthvalue_indices`` / ``median_indices`` select in each row by
+PyTorch's own quickselect, so that of several equal elements they return the one PyTorch
+returns (numpy's argpartition picks another, and costs 119 of median(dim)'s 136 us on a
+(100, 100) array).
 
 Rows are the last axis of a C-contiguous 2-D array: the Python layer moves the selected dim
 last and makes the array contiguous. Anything else (other dtypes, layouts) goes to the
