@@ -404,10 +404,10 @@ cdef extern from *:
         } \
         static inline T NAME##_1(T c, T v) { return STEP(c, v); }
     /* Along one contiguous run of n >= 1 elements: LANES lanes, lane k taking every
-       LANES-th element, then combined in order. "GCC unroll 1" keeps the lane loop a loop,
-       which GCC vectorizes (unrolled first, its selects stay scalar); other compilers ignore
-       it. Few lanes suit short rows: combining the lanes is scalar, and it is what a row of
-       100 spends its time on (8 lanes: 9 ns a float32 row of 100 in prod, 32 lanes: 28 ns);
+       LANES-th element, then combined in order (GCC and Clang: vector registers, below;
+       others: the plain C loops after them). Few lanes suit short rows: combining the
+       lanes is scalar, and it is what a row of 100 spends its time on (8 lanes: 9 ns a
+       float32 row of 100 in prod, 32 lanes: 28 ns);
        long float32 runs want 32 (8 vectors in flight hide the multiplies' and adds' latency:
        a 10^5 product in 12 us instead of 17 with 16 lanes and 24 with 8).
        Max and min track NaN in lanes of their own, so the scalar steps are branch-free
@@ -417,12 +417,13 @@ cdef extern from *:
     #define MG_LESS(c, v) ((v) < (c) ? (v) : (c))
     #define MG_PLUS(c, v) ((c) + (v))
     #if defined(__GNUC__)
-    /* The same lanes held in registers as GCC vectors of 32 bytes (8 floats, 4 doubles:
-       one AVX register, two SSE ones), combined and finished by the scalar code below in
-       the same order, so the results are those of the scalar loops bit for bit. The scalar
-       loops keep their lanes in an array on the stack, and every step waited on a store and
-       a reload of its lane (a 10^5 float32 nansum in 14.6 us; the AVX2 clone of that loop
-       was no faster than SSE2). Selects are masks: a compare gives all ones or zeros. */
+    /* The lanes held in registers as GCC vectors (16 bytes: SSE2 or NEON; 32 bytes: AVX2),
+       then combined and finished by scalar code in the same order as the plain C loops
+       below, so the results are theirs bit for bit. Those loops keep their lanes in an
+       array on the stack ("GCC unroll 1" keeps GCC from unrolling them, which left the
+       selects scalar), and every step waited on a store and a reload of its lane: a 10^5
+       float32 nansum took 14.6 us, and an AVX2 clone of that loop was no faster than SSE2
+       (8.0 us now). Selects are masks: a compare gives all ones or zeros. */
     #include <string.h>
     typedef float mg_vec16_float __attribute__((vector_size(16)));
     typedef int mg_mask16_float __attribute__((vector_size(16)));
