@@ -149,10 +149,26 @@ cdef void _matmul_kernel(const floating* a, const floating* b, floating* c,
                 c_row[j] += a_ip * b_row[j]
 
 
+cdef inline void _bias_act_row(floating* y_row, const floating* bias, Py_ssize_t n,
+                               bint relu) noexcept nogil:
+    """y_row += bias (if not NULL), then y_row = relu(y_row) if ``relu`` (as _elementwise's
+    relu: NaN <= 0 is false, so NaN stays NaN): the end of each output row, in cache."""
+    cdef Py_ssize_t o
+    cdef floating v
+    if bias != NULL:
+        for o in range(n):
+            y_row[o] = y_row[o] + bias[o]
+    if relu:
+        for o in range(n):
+            v = y_row[o]
+            y_row[o] = 0 if v <= 0 else v
+
+
 cdef void _linear_forward_kernel(const floating* x, const floating* w, const floating* bias,
                                  floating* y, Py_ssize_t batch, Py_ssize_t n_in,
-                                 Py_ssize_t n_out) noexcept nogil:
-    """y (N, out) = x (N, in) @ w (out, in).T + bias (out,); bias may be NULL.
+                                 Py_ssize_t n_out, bint relu) noexcept nogil:
+    """y (N, out) = x (N, in) @ w (out, in).T + bias (out,); bias may be NULL; then the ReLU
+    on each finished row if ``relu``.
 
     y[i, o] = sum_p x[i, p] * w[o, p] (+ bias[o]): both factors are contiguous rows, so each
     output is a dot product. Four outputs are computed together: x[i, p] is loaded once for
@@ -199,9 +215,7 @@ cdef void _linear_forward_kernel(const floating* x, const floating* w, const flo
                 acc0 += x_row[p] * w0[p]
             y_row[o] = acc0
             o = o + 1
-        if bias != NULL:
-            for o in range(n_out):
-                y_row[o] = y_row[o] + bias[o]
+        _bias_act_row(y_row, bias, n_out, relu)
 
 
 # Scratch space for the transposed weight of the outer-product loops below (on the stack:
@@ -213,7 +227,7 @@ cdef enum:
 cdef void _linear_forward_outer_kernel(const floating* x, const floating* w,
                                        const floating* bias, floating* y, floating* wt,
                                        Py_ssize_t batch, Py_ssize_t n_in,
-                                       Py_ssize_t n_out) noexcept nogil:
+                                       Py_ssize_t n_out, bint relu) noexcept nogil:
     """_linear_forward_kernel for a short n_in (x (100, 2) into 10 outputs): the dot products
     of that kernel would be 2 elements long, all loop overhead. Here the weight is transposed
     into ``wt`` (in, out) first, and each output row is built as
@@ -246,20 +260,16 @@ cdef void _linear_forward_outer_kernel(const floating* x, const floating* w,
                 wt_row = wt + p * n_out
                 for o in range(n_out):
                     y_row[o] = y_row[o] + x_ip * wt_row[o]
-        if bias != NULL:
-            for o in range(n_out):
-                y_row[o] = y_row[o] + bias[o]
+        _bias_act_row(y_row, bias, n_out, relu)
 
 
-cdef void _add_row_vector(floating* y, const floating* v, Py_ssize_t rows,
-                          Py_ssize_t cols) noexcept nogil:
-    """y[i, :] += v for every row i (the bias of a BLAS-computed linear_forward)."""
-    cdef Py_ssize_t i, j
-    cdef floating* y_row
+cdef void _bias_act_rows(floating* y, const floating* v, Py_ssize_t rows, Py_ssize_t cols,
+                         bint relu) noexcept nogil:
+    """y[i, :] += v for every row i (v may be NULL), then the ReLU if ``relu``: the end of a
+    BLAS-computed linear_forward, one pass over the fresh result."""
+    cdef Py_ssize_t i
     for i in range(rows):
-        y_row = y + i * cols
-        for j in range(cols):
-            y_row[j] = y_row[j] + v[j]
+        _bias_act_row(y + i * cols, v, cols, relu)
 
 
 cdef void _grad_weight_kernel(const floating* g, const floating* x, floating* gw,
@@ -355,24 +365,35 @@ def linear_forward(x, weight, bias):
 
     Returns y: (N, out).
     """
+    return _linear(x, weight, bias, False)
+
+
+cdef object _linear_reference(x, weight, bias, bint relu):
+    if relu:
+        return _reference.linear_relu(x, weight, bias)
+    return _reference.linear_forward(x, weight, bias)
+
+
+cdef object _linear(x, weight, bias, bint relu):
+    """linear_forward, and (``relu``) the ReLU applied to each row as it is finished."""
     cdef int type_num = _fast_float_type(x)
     if type_num < 0 or _fast_float_type(weight) != type_num:
-        return _reference.linear_forward(x, weight, bias)
+        return _linear_reference(x, weight, bias, relu)
     if bias is not None and _fast_float_type(bias) != type_num:
-        return _reference.linear_forward(x, weight, bias)
+        return _linear_reference(x, weight, bias, relu)
     cdef cnp.ndarray X = <cnp.ndarray>x
     cdef cnp.ndarray W = <cnp.ndarray>weight
     if cnp.PyArray_NDIM(X) != 2 or cnp.PyArray_NDIM(W) != 2:
-        return _reference.linear_forward(x, weight, bias)
+        return _linear_reference(x, weight, bias, relu)
     cdef Py_ssize_t batch = cnp.PyArray_DIMS(X)[0]
     cdef Py_ssize_t n_in = cnp.PyArray_DIMS(X)[1]
     cdef Py_ssize_t n_out = cnp.PyArray_DIMS(W)[0]
     if cnp.PyArray_DIMS(W)[1] != n_in:
-        return _reference.linear_forward(x, weight, bias)
+        return _linear_reference(x, weight, bias, relu)
     cdef const void* pbias = NULL
     if bias is not None:
         if cnp.PyArray_NDIM(<cnp.ndarray>bias) != 1 or cnp.PyArray_DIMS(<cnp.ndarray>bias)[0] != n_out:
-            return _reference.linear_forward(x, weight, bias)
+            return _linear_reference(x, weight, bias, relu)
         pbias = cnp.PyArray_DATA(<cnp.ndarray>bias)
 
     cdef cnp.ndarray y
@@ -384,25 +405,28 @@ def linear_forward(x, weight, bias):
         if type_num == cnp.NPY_DOUBLE:
             _linear_forward_outer_kernel(
                 <const double*>cnp.PyArray_DATA(X), <const double*>cnp.PyArray_DATA(W),
-                <const double*>pbias, <double*>py, scratch, batch, n_in, n_out)
+                <const double*>pbias, <double*>py, scratch, batch, n_in, n_out, relu)
         else:
             _linear_forward_outer_kernel(
                 <const float*>cnp.PyArray_DATA(X), <const float*>cnp.PyArray_DATA(W),
-                <const float*>pbias, <float*>py, <float*>scratch, batch, n_in, n_out)
+                <const float*>pbias, <float*>py, <float*>scratch, batch, n_in, n_out, relu)
         return y
     if not _dot_loop_wins(batch * n_out, n_in, type_num):
         # BLAS for the product (weight.T is a transposed view: no copy, BLAS reads it as is),
-        # then the bias in one C pass over the fresh C-contiguous result.
+        # then the bias (and ReLU) in one C pass over the fresh C-contiguous result.
         y = _blas_matmul(x, cnp.PyArray_Transpose(W, NULL),  # W.T: a view
                          batch, n_out, type_num)
-        if pbias != NULL and not cnp.PyArray_IS_C_CONTIGUOUS(y):
-            y += bias  # numpy chose another layout for y: the C loop below assumes rows
-        elif pbias != NULL:
+        if not cnp.PyArray_IS_C_CONTIGUOUS(y):
+            # numpy chose another layout for y: the C loop below assumes rows
+            if pbias != NULL:
+                y += bias
+            return _reference.relu(y) if relu else y
+        if pbias != NULL or relu:
             py = cnp.PyArray_DATA(y)
             if type_num == cnp.NPY_DOUBLE:
-                _add_row_vector(<double*>py, <const double*>pbias, batch, n_out)
+                _bias_act_rows(<double*>py, <const double*>pbias, batch, n_out, relu)
             else:
-                _add_row_vector(<float*>py, <const float*>pbias, batch, n_out)
+                _bias_act_rows(<float*>py, <const float*>pbias, batch, n_out, relu)
         return y
 
     y = _empty_2d(batch, n_out, type_num)
@@ -411,10 +435,10 @@ def linear_forward(x, weight, bias):
     cdef const void* pw = cnp.PyArray_DATA(W)
     if type_num == cnp.NPY_DOUBLE:
         _linear_forward_kernel(<const double*>px, <const double*>pw, <const double*>pbias,
-                               <double*>py, batch, n_in, n_out)
+                               <double*>py, batch, n_in, n_out, relu)
     else:
         _linear_forward_kernel(<const float*>px, <const float*>pw, <const float*>pbias,
-                               <float*>py, batch, n_in, n_out)
+                               <float*>py, batch, n_in, n_out, relu)
     return y
 
 
@@ -518,15 +542,6 @@ cdef int _activation_code(str act) except -1:
     raise ValueError(f"unknown activation {act!r}: expected 'relu', 'sigmoid' or 'tanh'")
 
 
-cdef void _relu_inplace(floating* y, Py_ssize_t n) noexcept nogil:
-    """y = relu(y), as _elementwise's relu (NaN <= 0 is false: NaN stays NaN)."""
-    cdef Py_ssize_t i
-    cdef floating v
-    for i in range(n):
-        v = y[i]
-        y[i] = 0 if v <= 0 else v
-
-
 cdef void _activation_grad_rows(int act, const floating* y, const floating* g, floating* dz,
                                 floating* grad_bias, Py_ssize_t rows,
                                 Py_ssize_t cols) noexcept nogil:
@@ -576,20 +591,10 @@ cdef void _activation_grad_rows(int act, const floating* y, const floating* g, f
 def linear_relu(x, weight, bias):
     """relu(x @ weight.T + bias) with x: (N, in), weight: (out, in), bias: (out,) or None.
 
-    linear_forward, then the ReLU in place on its fresh result (no second array).
-    Returns y: (N, out).
+    linear_forward with the bias and the ReLU applied to each output row as it is finished
+    (one pass, no second array). Returns y: (N, out).
     """
-    y = linear_forward(x, weight, bias)
-    cdef int type_num = _fast_float_type(y)
-    if type_num < 0 or cnp.PyArray_NDIM(<cnp.ndarray>y) != 2:
-        return _reference.relu(y)  # float16, say: linear_forward's reference result
-    cdef void* py = cnp.PyArray_DATA(<cnp.ndarray>y)
-    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>y)
-    if type_num == cnp.NPY_DOUBLE:
-        _relu_inplace(<double*>py, n)
-    else:
-        _relu_inplace(<float*>py, n)
-    return y
+    return _linear(x, weight, bias, True)
 
 
 def linear_act_backward(grad_output, y, x, weight, act, need_x, need_weight, need_bias):
