@@ -201,6 +201,35 @@ def test_reduce_axes_max_min_keep_a_nan_in_any_lane(rng):
                     assert np.isnan(got[1]) and not np.isnan(got[[0, 2]]).any(), (n, where)
 
 
+def test_reduce_axes_lane_loops_count_every_element_once(rng):
+    """Runs of every length around the lane and vector widths (4, 8, 16 and 32 elements, the
+    8 / 32 lane switch at 256, the 4096 blocks), with values whose sums and products are exact
+    in any order (small integers, powers of two): each element is counted once, the
+    vectorised lanes and the scalar tail included, and one NaN or inf anywhere is seen."""
+    compiled = TWINS["reduce_axes"][0]
+    lengths = list(range(1, 70)) + list(range(250, 262)) + [4095, 4096, 4097, 8200]
+    for dtype in FLOATS:
+        for n in lengths:
+            ints = rng.integers(-8, 9, (2, n)).astype(dtype)
+            powers = rng.choice(np.array([-1.0, 1.0], dtype=dtype), (2, n))
+            powers[:, rng.integers(0, n, 3)] *= 2  # (a few: the product stays in range)
+            powers[:, rng.integers(0, n, 3)] *= 0.5
+            where = int(rng.integers(0, n))
+            cases = [(ints, "sum"), (ints, "max"), (ints, "min"), (powers, "prod")]
+            holes = ints.copy()
+            holes[1, where] = np.nan
+            cases += [(holes, "nansum"), (holes, "max"), (holes, "min")]
+            infs = ints.copy()
+            infs[0, where] = -np.inf
+            cases += [(infs, "sum"), (infs, "nansum"), (infs, "min")]
+            for x, op in cases:
+                want = {"sum": np.sum, "max": np.max, "min": np.min, "prod": np.prod,
+                        "nansum": np.nansum}[op](x, axis=1)
+                for a in (x, np.ascontiguousarray(x.T)):  # a run, then a leading axis
+                    got = compiled(a, 1 if a is x else 0, op, False)
+                    np.testing.assert_array_equal(got, want, err_msg=f"{op} n={n} {dtype}")
+
+
 def test_reduce_axes_sum_is_accurate_in_float32(rng):
     """Blocks of lanes, combined pairwise: the error of a million-element float32 sum stays
     near numpy's pairwise sum's, far below a running sum's."""

@@ -362,7 +362,7 @@ def cumulative_extreme_indices(x, axis, largest):
 # reassociating anything), and blocks of _BLOCK elements are combined pairwise, so the rounding
 # error grows like (_BLOCK / 16) + log(n) additions instead of n.
 #
-# Max, min, prod and nansum are C loops (below) of one step, acc = step(acc, v). Along a
+# Sum, max, min, prod and nansum are C loops (below) of one step, acc = step(acc, v). Along a
 # leading axis, acc[k] = step(acc[k], row[k]) over the input's rows of m = inner elements,
 # compiled on its own (noinline, restrict) so that m stays a run-time count: with m a constant
 # GCC unrolls the inner loop first and then leaves the selects of max and min scalar (2.4x
@@ -379,13 +379,24 @@ cdef extern from *:
     #define MG_ROW_NOINLINE __attribute__((noinline))
     #define MG_RESTRICT __restrict__
     #endif
+    /* Each lane loop is compiled twice, for AVX2 and for the x86-64 baseline, and one is
+       picked at load time from the CPU (an ifunc: GCC on x86-64 with glibc; elsewhere one
+       baseline copy). The lanes and the order they are combined in are the same in both, so
+       the results are bit-identical; "avx2" implies no FMA, so nothing is contracted. */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
+    #define MG_AVX2_DISPATCH 1
+    #define MG_RED_CLONES __attribute__((target_clones("avx2", "default")))
+    #else
+    #define MG_AVX2_DISPATCH 0
+    #define MG_RED_CLONES
+    #endif
     #define MG_STEP_MAX(c, v) ((v) != (v) ? (v) : ((v) > (c) ? (v) : (c)))
     #define MG_STEP_MIN(c, v) ((v) != (v) ? (v) : ((v) < (c) ? (v) : (c)))
     #define MG_STEP_PROD(c, v) ((c) * (v))
     #define MG_STEP_NANSUM(c, v) ((c) + ((v) == (v) ? (v) : 0))
-    #define MG_ROW_LOOP(NAME, T, STEP) \
-        static MG_ROW_NOINLINE void NAME(const T* MG_RESTRICT x, T* MG_RESTRICT acc, \
-                                         Py_ssize_t rows, Py_ssize_t m) { \
+    #define MG_ROW_LOOP(NAME, T, STEP, ATTR) \
+        static ATTR MG_ROW_NOINLINE void NAME(const T* MG_RESTRICT x, T* MG_RESTRICT acc, \
+                                              Py_ssize_t rows, Py_ssize_t m) { \
             for (Py_ssize_t j = 0; j < rows; j++) { \
                 const T* MG_RESTRICT row = x + j * m; \
                 for (Py_ssize_t k = 0; k < m; k++) acc[k] = STEP(acc[k], row[k]); \
@@ -393,10 +404,10 @@ cdef extern from *:
         } \
         static inline T NAME##_1(T c, T v) { return STEP(c, v); }
     /* Along one contiguous run of n >= 1 elements: LANES lanes, lane k taking every
-       LANES-th element, then combined in order. "GCC unroll 1" keeps the lane loop a loop,
-       which GCC vectorizes (unrolled first, its selects stay scalar); other compilers ignore
-       it. Few lanes suit short rows: combining the lanes is scalar, and it is what a row of
-       100 spends its time on (8 lanes: 9 ns a float32 row of 100 in prod, 32 lanes: 28 ns);
+       LANES-th element, then combined in order (GCC and Clang: vector registers, below;
+       others: the plain C loops after them). Few lanes suit short rows: combining the
+       lanes is scalar, and it is what a row of 100 spends its time on (8 lanes: 9 ns a
+       float32 row of 100 in prod, 32 lanes: 28 ns);
        long float32 runs want 32 (8 vectors in flight hide the multiplies' and adds' latency:
        a 10^5 product in 12 us instead of 17 with 16 lanes and 24 with 8).
        Max and min track NaN in lanes of their own, so the scalar steps are branch-free
@@ -405,8 +416,102 @@ cdef extern from *:
     #define MG_GREATER(c, v) ((v) > (c) ? (v) : (c))
     #define MG_LESS(c, v) ((v) < (c) ? (v) : (c))
     #define MG_PLUS(c, v) ((c) + (v))
+    #if defined(__GNUC__)
+    /* The lanes held in registers as GCC vectors (16 bytes: SSE2 or NEON; 32 bytes: AVX2),
+       then combined and finished by scalar code in the same order as the plain C loops
+       below, so the results are theirs bit for bit. Those loops keep their lanes in an
+       array on the stack ("GCC unroll 1" keeps GCC from unrolling them, which left the
+       selects scalar), and every step waited on a store and a reload of its lane: a 10^5
+       float32 nansum took 14.6 us, and an AVX2 clone of that loop was no faster than SSE2
+       (8.0 us now). Selects are masks: a compare gives all ones or zeros. */
+    #include <string.h>
+    typedef float mg_vec16_float __attribute__((vector_size(16)));
+    typedef int mg_mask16_float __attribute__((vector_size(16)));
+    typedef double mg_vec16_double __attribute__((vector_size(16)));
+    typedef long long mg_mask16_double __attribute__((vector_size(16)));
+    typedef float mg_vec32_float __attribute__((vector_size(32)));
+    typedef int mg_mask32_float __attribute__((vector_size(32)));
+    typedef double mg_vec32_double __attribute__((vector_size(32)));
+    typedef long long mg_mask32_double __attribute__((vector_size(32)));
+    #define MG_SELECT(M, V, m, a, b) ((V)(((M)(a) & (m)) | ((M)(b) & ~(m))))
+    #define MG_GREATER_V(M, V, c, v) MG_SELECT(M, V, (M)((v) > (c)), v, c)
+    #define MG_LESS_V(M, V, c, v) MG_SELECT(M, V, (M)((v) < (c)), v, c)
+    #define MG_PLUS_V(M, V, c, v) ((c) + (v))
+    #define MG_STEP_PROD_V(M, V, c, v) ((c) * (v))
+    #define MG_STEP_NANSUM_V(M, V, c, v) ((c) + (V)((M)(v) & (M)((v) == (v))))
+    #define MG_EXTREME_BLOCK_V(NAME, T, PICK, VB, ATTR) \
+        static ATTR T NAME(const T* MG_RESTRICT x, Py_ssize_t n) { \
+            enum { W = sizeof(mg_vec##VB##_##T) / sizeof(T), NV = 8 / W }; \
+            mg_vec##VB##_##T lanes[NV], v; \
+            mg_mask##VB##_##T nan[NV]; \
+            T result = x[0]; \
+            Py_ssize_t i, k, full = n - n % 8; \
+            int a, seen = 0; \
+            if (full) { \
+                for (a = 0; a < NV; a++) { \
+                    memcpy(&lanes[a], x + a * W, sizeof v); \
+                    nan[a] = (mg_mask##VB##_##T){0}; \
+                } \
+                for (i = 0; i < full; i += 8) { \
+                    _Pragma("GCC unroll 8") \
+                    for (a = 0; a < NV; a++) { \
+                        memcpy(&v, x + i + a * W, sizeof v); \
+                        lanes[a] = PICK##_V(mg_mask##VB##_##T, mg_vec##VB##_##T, lanes[a], \
+                                            v); \
+                        nan[a] |= (mg_mask##VB##_##T)(v != v); \
+                    } \
+                } \
+                for (k = 0; k < 8; k++) { \
+                    result = PICK(result, lanes[k / W][k % W]); \
+                    seen |= nan[k / W][k % W] != 0; \
+                } \
+            } \
+            for (i = full; i < n; i++) { result = PICK(result, x[i]); seen |= x[i] != x[i]; } \
+            return seen ? (T)NAN : result; \
+        }
+    #define MG_ACC_BLOCK_V(NAME, T, STEP, COMBINE, IDENTITY, LANES, VB, ATTR) \
+        static ATTR T NAME(const T* MG_RESTRICT x, Py_ssize_t n) { \
+            enum { W = sizeof(mg_vec##VB##_##T) / sizeof(T), NV = LANES / W }; \
+            mg_vec##VB##_##T lanes[NV], v; \
+            T result = IDENTITY; \
+            Py_ssize_t i, k, full = n - n % LANES; \
+            int a; \
+            for (a = 0; a < NV; a++) \
+                for (k = 0; k < W; k++) lanes[a][k] = IDENTITY; \
+            for (i = 0; i < full; i += LANES) { \
+                _Pragma("GCC unroll 8") \
+                for (a = 0; a < NV; a++) { \
+                    memcpy(&v, x + i + a * W, sizeof v); \
+                    lanes[a] = STEP##_V(mg_mask##VB##_##T, mg_vec##VB##_##T, lanes[a], \
+                                        v); \
+                } \
+            } \
+            for (k = 0; k < LANES; k++) result = COMBINE(result, lanes[k / W][k % W]); \
+            for (i = full; i < n; i++) result = STEP(result, x[i]); \
+            return result; \
+        }
+    #if MG_AVX2_DISPATCH
+    /* Twice: 32-byte vectors for AVX2 and 16-byte ones for the baseline (GCC splits 32-byte
+       vectors into scalar code where AVX is off: 35x slower), chosen at each call. */
+    #define MG_AVX2 __attribute__((target("avx2")))
     #define MG_EXTREME_BLOCK(NAME, T, PICK) \
-        static T NAME(const T* MG_RESTRICT x, Py_ssize_t n) { \
+        MG_EXTREME_BLOCK_V(NAME##_v16, T, PICK, 16, ) \
+        MG_EXTREME_BLOCK_V(NAME##_v32, T, PICK, 32, MG_AVX2) \
+        static T NAME(const T* x, Py_ssize_t n) { \
+            return __builtin_cpu_supports("avx2") ? NAME##_v32(x, n) : NAME##_v16(x, n); }
+    #define MG_ACC_BLOCK(NAME, T, STEP, COMBINE, IDENTITY, LANES) \
+        MG_ACC_BLOCK_V(NAME##_v16, T, STEP, COMBINE, IDENTITY, LANES, 16, ) \
+        MG_ACC_BLOCK_V(NAME##_v32, T, STEP, COMBINE, IDENTITY, LANES, 32, MG_AVX2) \
+        static T NAME(const T* x, Py_ssize_t n) { \
+            return __builtin_cpu_supports("avx2") ? NAME##_v32(x, n) : NAME##_v16(x, n); }
+    #else
+    #define MG_EXTREME_BLOCK(NAME, T, PICK) MG_EXTREME_BLOCK_V(NAME, T, PICK, 16, )
+    #define MG_ACC_BLOCK(NAME, T, STEP, COMBINE, IDENTITY, LANES) \
+        MG_ACC_BLOCK_V(NAME, T, STEP, COMBINE, IDENTITY, LANES, 16, )
+    #endif
+    #else
+    #define MG_EXTREME_BLOCK(NAME, T, PICK) \
+        static MG_RED_CLONES T NAME(const T* MG_RESTRICT x, Py_ssize_t n) { \
             T lanes[8], nan[8], result = x[0]; \
             Py_ssize_t i, k, full = n - n % 8; \
             int seen = 0; \
@@ -426,7 +531,7 @@ cdef extern from *:
             return seen ? (T)NAN : result; \
         }
     #define MG_ACC_BLOCK(NAME, T, STEP, COMBINE, IDENTITY, LANES) \
-        static T NAME(const T* MG_RESTRICT x, Py_ssize_t n) { \
+        static MG_RED_CLONES T NAME(const T* MG_RESTRICT x, Py_ssize_t n) { \
             T lanes[LANES], result = IDENTITY; \
             Py_ssize_t i, k, full = n - n % LANES; \
             for (k = 0; k < LANES; k++) lanes[k] = IDENTITY; \
@@ -438,9 +543,13 @@ cdef extern from *:
             for (i = full; i < n; i++) result = STEP(result, x[i]); \
             return result; \
         }
-    #define MG_ROWS_BOTH(OP, STEP) \
-        MG_ROW_LOOP(mg_rows_##OP##_f, float, STEP) \
-        MG_ROW_LOOP(mg_rows_##OP##_d, double, STEP)
+    #endif
+    /* The row loops are plain C (their accumulators are rows in memory): cloned for AVX2
+       where that was faster (float32 sum and prod were 10% slower with it: they run at the
+       speed of the loads and stores either way) */
+    #define MG_ROWS_BOTH(OP, STEP, ATTR_F, ATTR_D) \
+        MG_ROW_LOOP(mg_rows_##OP##_f, float, STEP, ATTR_F) \
+        MG_ROW_LOOP(mg_rows_##OP##_d, double, STEP, ATTR_D)
     /* Whether a row holds any of the extremes found for its columns (a NaN in a column makes
        its extreme NaN, so any NaN is one):
        an OR over compares, which vectorizes, so that argmax's search for the first row
@@ -455,14 +564,18 @@ cdef extern from *:
         }
     MG_ROW_HITS(mg_row_hits_f, float)
     MG_ROW_HITS(mg_row_hits_d, double)
-    MG_ROWS_BOTH(max, MG_STEP_MAX)
-    MG_ROWS_BOTH(min, MG_STEP_MIN)
-    MG_ROWS_BOTH(prod, MG_STEP_PROD)
-    MG_ROWS_BOTH(nansum, MG_STEP_NANSUM)
+    MG_ROWS_BOTH(sum, MG_PLUS, , MG_RED_CLONES)
+    MG_ROWS_BOTH(max, MG_STEP_MAX, MG_RED_CLONES, MG_RED_CLONES)
+    MG_ROWS_BOTH(min, MG_STEP_MIN, MG_RED_CLONES, MG_RED_CLONES)
+    MG_ROWS_BOTH(prod, MG_STEP_PROD, , MG_RED_CLONES)
+    MG_ROWS_BOTH(nansum, MG_STEP_NANSUM, MG_RED_CLONES, MG_RED_CLONES)
     MG_EXTREME_BLOCK(mg_block_max_f, float, MG_GREATER)
     MG_EXTREME_BLOCK(mg_block_max_d, double, MG_GREATER)
     MG_EXTREME_BLOCK(mg_block_min_f, float, MG_LESS)
     MG_EXTREME_BLOCK(mg_block_min_d, double, MG_LESS)
+    /* sum: 16 lanes (_LANES), combined in order after the lanes, then the tail */
+    MG_ACC_BLOCK(mg_block_sum_f, float, MG_PLUS, MG_PLUS, 0, 16)
+    MG_ACC_BLOCK(mg_block_sum_d, double, MG_PLUS, MG_PLUS, 0, 16)
     /* float32 prod and nansum: 8 lanes for short runs, 32 for long ones (see above) */
     MG_ACC_BLOCK(mg_block_prod8_f, float, MG_STEP_PROD, MG_STEP_PROD, 1, 8)
     MG_ACC_BLOCK(mg_block_prod32_f, float, MG_STEP_PROD, MG_STEP_PROD, 1, 32)
@@ -478,6 +591,11 @@ cdef extern from *:
     static inline float mg_block_nansum_f(const float* x, Py_ssize_t n) {
         return n <= 256 ? mg_block_nansum8_f(x, n) : mg_block_nansum32_f(x, n); }
     """
+    void mg_rows_sum_f(const float* x, float* acc, Py_ssize_t rows, Py_ssize_t m) noexcept nogil
+    void mg_rows_sum_d(const double* x, double* acc, Py_ssize_t rows,
+                       Py_ssize_t m) noexcept nogil
+    float mg_block_sum_f(const float* x, Py_ssize_t n) noexcept nogil
+    double mg_block_sum_d(const double* x, Py_ssize_t n) noexcept nogil
     void mg_rows_max_f(const float* x, float* acc, Py_ssize_t rows, Py_ssize_t m) noexcept nogil
     void mg_rows_max_d(const double* x, double* acc, Py_ssize_t rows,
                        Py_ssize_t m) noexcept nogil
@@ -524,9 +642,11 @@ cdef enum ReduceOp:
 
 cdef inline void _rows(ReduceOp op, const floating* x, floating* acc, Py_ssize_t rows,
                        Py_ssize_t m) noexcept nogil:
-    """acc[k] = step(acc[k], x[j * m + k]) for j < rows, k < m (op is not RED_SUM)."""
+    """acc[k] = step(acc[k], x[j * m + k]) for j < rows, k < m."""
     if floating is float:
-        if op == RED_MAX:
+        if op == RED_SUM:
+            mg_rows_sum_f(x, acc, rows, m)
+        elif op == RED_MAX:
             mg_rows_max_f(x, acc, rows, m)
         elif op == RED_MIN:
             mg_rows_min_f(x, acc, rows, m)
@@ -535,7 +655,9 @@ cdef inline void _rows(ReduceOp op, const floating* x, floating* acc, Py_ssize_t
         else:
             mg_rows_nansum_f(x, acc, rows, m)
     else:
-        if op == RED_MAX:
+        if op == RED_SUM:
+            mg_rows_sum_d(x, acc, rows, m)
+        elif op == RED_MAX:
             mg_rows_max_d(x, acc, rows, m)
         elif op == RED_MIN:
             mg_rows_min_d(x, acc, rows, m)
@@ -570,21 +692,12 @@ cdef inline bint _starts_with_first(ReduceOp op) noexcept nogil:
     return op == RED_MAX or op == RED_MIN
 
 
-cdef floating _sum_block(const floating* x, Py_ssize_t n) noexcept nogil:
-    """Sum of x[0:n] (n <= _BLOCK) in _LANES independent lanes."""
-    cdef floating lanes[_LANES]
-    cdef floating result = 0
-    cdef Py_ssize_t i, k, full = n - n % _LANES
-    for k in range(_LANES):
-        lanes[k] = 0
-    for i in range(0, full, _LANES):
-        for k in range(_LANES):
-            lanes[k] += x[i + k]
-    for k in range(_LANES):
-        result += lanes[k]
-    for i in range(full, n):
-        result += x[i]
-    return result
+cdef inline floating _sum_block(const floating* x, Py_ssize_t n) noexcept nogil:
+    """Sum of x[0:n] (n <= _BLOCK) in _LANES independent lanes (mg_block_sum_*)."""
+    if floating is float:
+        return mg_block_sum_f(x, n)
+    else:
+        return mg_block_sum_d(x, n)
 
 
 cdef inline floating _lane_block(ReduceOp op, const floating* x, Py_ssize_t n) noexcept nogil:
@@ -634,14 +747,7 @@ cdef void _reduce_kernel(ReduceOp op, const floating* x, floating* out, Py_ssize
             continue
         target = out + o * inner
         row = x + o * n * inner
-        if op == RED_SUM:
-            for i in range(inner):
-                target[i] = row[i]
-            for j in range(1, n):
-                row = x + (o * n + j) * inner
-                for i in range(inner):
-                    target[i] = target[i] + row[i]
-        elif _starts_with_first(op):
+        if op == RED_SUM or _starts_with_first(op):
             for i in range(inner):
                 target[i] = row[i]
             _rows(op, row + inner, target, n - 1, inner)
