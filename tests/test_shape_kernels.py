@@ -20,7 +20,7 @@ TOL = {np.dtype(np.float32): {"rtol": 2e-6, "atol": 1e-7},
 def test_each_kernel_has_a_twin_with_its_signature_and_is_dispatched():
     previous = _kernels.backend_name
     try:
-        for name in ("outer", "addr", "spaced"):
+        for name in ("outer", "addr", "spaced", "arange_values"):
             compiled, ref = getattr(SHAPE, name), getattr(reference, name)
             assert list(inspect.signature(compiled).parameters) == \
                 list(inspect.signature(ref).parameters)
@@ -159,3 +159,19 @@ def test_spaced_other_dtypes_go_to_the_reference():
         got = SHAPE.spaced(-1.0, 2.0, 7, dtype)
         np.testing.assert_array_equal(got, reference.spaced(-1.0, 2.0, 7, dtype))
         assert got.dtype == dtype
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int32])
+@pytest.mark.parametrize("args", [(0.0, 1.0, 0), (0.0, 1.0, 1), (0.0, 0.1, 1000),
+                                  (-3.25, 0.3, 777), (1e8, -0.7, 300), (0.5, 1e-30, 50),
+                                  (2.0**60, 3.0, 10)], ids=str)
+def test_arange_values_equals_the_reference_bit_for_bit(args, dtype):
+    start, step, count = args
+    dtype = np.dtype(dtype)
+    got = SHAPE.arange_values(start, step, count, dtype)
+    want = reference.arange_values(start, step, count, dtype)
+    assert type(got) is np.ndarray and got.dtype == dtype and got.shape == (count,)
+    np.testing.assert_array_equal(got, want)
+    # the reference is the double sequence start + i * step, rounded once to dtype
+    exact = np.array([start + i * step for i in range(count)], dtype=np.float64)
+    np.testing.assert_array_equal(want, exact.astype(dtype))

@@ -188,6 +188,37 @@ def spaced(start, end, Py_ssize_t steps, dtype):
     return _reference.spaced(start, end, steps, dtype)
 
 
+cdef void _arange_kernel(floating* out, Py_ssize_t count, double start,
+                         double step) noexcept nogil:
+    """out[i] = start + i * step in double (the product rounded, then the sum), then rounded
+    to out's type: the reference's three numpy passes in one."""
+    cdef Py_ssize_t i
+    cdef double v
+    for i in range(count):
+        v = <double>i * step
+        out[i] = <floating>(start + v)
+
+
+def arange_values(double start, double step, Py_ssize_t count, dtype):
+    """``count`` values start + i * step computed in double, in the float ``dtype``
+    (float32 or float64 here; other dtypes go to the reference)."""
+    cdef cnp.npy_intp n = count
+    cdef cnp.ndarray out
+    if count < 0:
+        return _reference.arange_values(start, step, count, dtype)
+    if dtype is _FLOAT32:
+        out = cnp.PyArray_EMPTY(1, &n, cnp.NPY_FLOAT, 0)
+        with nogil:
+            _arange_kernel(<float*>cnp.PyArray_DATA(out), count, start, step)
+        return out
+    if dtype is _FLOAT64:
+        out = cnp.PyArray_EMPTY(1, &n, cnp.NPY_DOUBLE, 0)
+        with nogil:
+            _arange_kernel(<double*>cnp.PyArray_DATA(out), count, start, step)
+        return out
+    return _reference.arange_values(start, step, count, dtype)
+
+
 cdef bint _exact_in_double(value):
     """A Python float, or an int a double holds exactly (larger ints would be rounded twice on
     the way to float32, where numpy rounds once)."""

@@ -1528,6 +1528,13 @@ def addr(input, vec1, vec2, beta, alpha):
     return out
 
 
+def arange_values(start, step, count, dtype):
+    """``count`` values start + i * step, each computed in double (the product rounded, then
+    the sum) and then converted to ``dtype``, as PyTorch's arange does."""
+    return (float(start) + float(step) * np.arange(max(count, 0), dtype=np.float64)
+            ).astype(dtype)
+
+
 def spaced(start, end, steps, dtype):
     """``steps`` (>= 2) values from start to end in the float ``dtype``, as PyTorch's linspace:
     the first steps // 2 count up from start, out[i] = start + i * step, the rest down from

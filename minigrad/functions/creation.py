@@ -471,8 +471,7 @@ def arange(start: Any = 0, end: Any = None, step: Any = 1, *, out: Tensor | None
         if not math.isfinite(count) or count >= 2**63:
             raise RuntimeError(f"invalid size, possible overflow? (start={start}, end={end}, "
                                f"step={step})")
-        values = (float(start) + float(step) * np.arange(max(count, 0), dtype=np.float64)
-                  ).astype(np_dtype)
+        values = K.arange_values(float(start), float(step), max(count, 0), np_dtype)
     return _finish(values, requires_grad, device)
 
 
