@@ -452,8 +452,8 @@ def linear_relu(x, weight, bias):
     return relu(linear_forward(x, weight, bias))
 
 
-_ACTIVATION_GRADS = {"relu": "relu_backward", "sigmoid": "sigmoid_backward",
-                     "tanh": "tanh_backward"}
+_ACTIVATION_GRADS = {"relu": relu_backward, "sigmoid": sigmoid_backward,
+                     "tanh": tanh_backward}
 
 
 def linear_act_backward(grad_output, y, x, weight, act, need_x, need_weight, need_bias):
@@ -462,7 +462,7 @@ def linear_act_backward(grad_output, y, x, weight, act, need_x, need_weight, nee
     linear_backward(dz, ...). Returns (grad_x, grad_weight, grad_bias)."""
     if act not in _ACTIVATION_GRADS:
         raise ValueError(f"unknown activation {act!r}: expected 'relu', 'sigmoid' or 'tanh'")
-    dz = globals()[_ACTIVATION_GRADS[act]](y, grad_output)  # relu's reads y > 0 as z > 0
+    dz = _ACTIVATION_GRADS[act](y, grad_output)  # relu's reads y > 0 as z > 0
     return linear_backward(dz, x, weight, need_x, need_weight, need_bias)
 
 

@@ -144,9 +144,12 @@ def linear_backward(grad, x, weight, need_x, need_weight, need_bias):
 
 def linear_act_backward(grad, y, x, weight, act, need_x, need_weight, need_bias):
     """Linear's gradients of dz = grad * act'(z), act'(z) read from the output y."""
-    dz = {"relu": relu_backward, "sigmoid": sigmoid_backward,
-          "tanh": tanh_backward}[act](y, grad)  # relu's: y > 0 exactly where z > 0
+    dz = _ACTIVATION_GRADS[act](y, grad)  # relu's: y > 0 exactly where z > 0
     return linear_backward(dz, x, weight, need_x, need_weight, need_bias)
+
+
+_ACTIVATION_GRADS = {"relu": relu_backward, "sigmoid": sigmoid_backward,
+                     "tanh": tanh_backward}
 
 
 def cast(x, dtype):
