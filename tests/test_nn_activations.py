@@ -291,7 +291,7 @@ def test_kinks_saturation_and_nonfinite_values_match_torch(backend, name, dtype)
     saturated tails (no overflow, no NaN where torch is finite), and at NaN and +-inf."""
     fn = KINK_FUNCTIONS[name]
 
-    def run(lib, values, strict):
+    def run(lib, values, strict, dtype=dtype):
         x = lib.tensor(values, dtype=getattr(lib, dtype), requires_grad=True)
         with warnings.catch_warnings():
             # finite inputs: no overflow warning from numpy (inf - inf, inf * 0 may warn)
@@ -301,7 +301,15 @@ def test_kinks_saturation_and_nonfinite_values_match_torch(backend, name, dtype)
         return _numpy(out), _numpy(x.grad)
 
     run(mg, SPECIAL[np.isfinite(SPECIAL)], strict=True)
-    (got, got_grad), (want, want_grad) = run(mg, SPECIAL, False), run(torch, SPECIAL, False)
+    oracle_dtype = dtype
+    if (dtype == "float32" and name == "gelu"
+            and torch.backends.cpu.get_cpu_capability() == "AVX512"):
+        # PyTorch's AVX-512 float32 GELU evaluates erf with a coarser approximation than its
+        # AVX2 and scalar kernels (gelu(-3) off by 1.3e-4 relative, gelu(inf) NaN): there its
+        # float64 result, rounded to float32, is the oracle.
+        oracle_dtype = "float64"
+    got, got_grad = run(mg, SPECIAL, False)
+    want, want_grad = (a.astype(got.dtype) for a in run(torch, SPECIAL, False, oracle_dtype))
     tol = {"rtol": 1e-12, "atol": 1e-12} if dtype == "float64" else {"rtol": 1e-5, "atol": 1e-6}
     np.testing.assert_allclose(got, want, **tol)
     finite = np.isfinite(SPECIAL)  # torch's gradient at +-inf and NaN is itself a convention
