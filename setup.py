@@ -129,8 +129,8 @@ if not pyx_sources:
         "clone or from an sdist made by `python -m build --sdist`."
     )
 
-# The random fills call numpy's own distributions (its normal ziggurat), from the static library
-# numpy ships for extensions that draw from its Generators (numpy/random/lib).
+# The random fills call numpy's own distributions (uniform, exponential, Poisson), from the
+# static library numpy ships for extensions that draw from its Generators (numpy/random/lib).
 NPYRANDOM_DIR = os.path.join(os.path.dirname(np.__file__), "random", "lib")
 
 

@@ -5,9 +5,12 @@ section of ``reference.py`` (read that for what each computes).
 numpy's Generator methods cost a few microseconds of argument handling per call, and a fill
 through them (draw a new array, transform it, copy it into the tensor) makes several such calls:
 on a small tensor that is ten times the drawing itself. These loops call the very C functions
-numpy's Generator uses (its bit generator, and numpy's distributions library for the normal
-ziggurat), on the generator's state under its lock, writing straight into the tensor's buffer:
-the values, and the generator's state after the call, are bit for bit the reference's.
+numpy's Generator uses (its bit generator and numpy's distributions library), on the
+generator's state under its lock, writing straight into the tensor's buffer: the values, and
+the generator's state after the call, are bit for bit the reference's. The one exception is
+the normal fill's Box-Muller transform, whose log, cos and sin run on the C library's vector
+math here and on numpy's there: the same uniforms and state, the normals equal within a few
+units in the last place.
 
 Arrays must be C-contiguous, aligned, native float32/float64 (int64 too for ``integers_fill``);
 anything else, and any generator that is not a numpy ``Generator``, goes to the reference.
@@ -19,8 +22,6 @@ from numpy.random.c_distributions cimport (
     random_poisson,
     random_standard_exponential_fill,
     random_standard_exponential_fill_f,
-    random_standard_normal_fill,
-    random_standard_normal_fill_f,
     random_standard_uniform_fill,
     random_standard_uniform_fill_f,
 )
@@ -32,6 +33,42 @@ from . import reference as _reference
 cnp.import_array()
 
 cdef const char* _CAPSULE_NAME = "BitGenerator"
+
+# Box-Muller on pairs of uniforms, in a loop the compiler vectorizes: glibc's vector math
+# (libmvec) computes 4 or 8 logs, cosines and sines per call where the scalar functions are
+# declared ``simd`` (as in _elementwise.pyx: GCC on x86-64 with glibc 2.35 or later, AVX2 and
+# baseline clones picked at load time; elsewhere the scalar functions).
+cdef extern from *:
+    """
+    #include <math.h>
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+        defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+    #define MG_SIMD __attribute__((simd("notinbranch")))
+    #define MG_CLONES __attribute__((target_clones("avx2", "default")))
+    MG_SIMD float logf(float); MG_SIMD float cosf(float); MG_SIMD float sinf(float);
+    MG_SIMD double log(double); MG_SIMD double cos(double); MG_SIMD double sin(double);
+    #else
+    #define MG_CLONES
+    #endif
+    /* a[i] = u1, b[i] = u2, uniform on [0, 1), become r cos(t) and r sin(t) with
+       r = sqrt(-2 log(1 - u1)) and t = 2 pi u2 (1 - u1 > 0: log never sees 0); h <= 128.
+       One loop per function: GCC would merge a sin and a cos of the same value into a
+       scalar sincos call, which no loop vectorizes. */
+    #define MG_BOX_MULLER(name, T, SQRT, LOG, COS, SIN, TWO_PI) \
+    MG_CLONES void name(T* restrict a, T* restrict b, Py_ssize_t h) { \
+        T t[128]; \
+        for (Py_ssize_t i = 0; i < h; i++) { \
+            a[i] = SQRT(-2 * LOG(1 - a[i])); t[i] = TWO_PI * b[i]; } \
+        for (Py_ssize_t i = 0; i < h; i++) b[i] = a[i] * SIN(t[i]); \
+        for (Py_ssize_t i = 0; i < h; i++) a[i] = a[i] * COS(t[i]); }
+    MG_BOX_MULLER(mg_box_muller_f32, float, sqrtf, logf, cosf, sinf, 6.2831855f)
+    MG_BOX_MULLER(mg_box_muller_f64, double, sqrt, log, cos, sin, 6.283185307179586)
+    """
+    void mg_box_muller_f32(float* a, float* b, Py_ssize_t h) noexcept nogil
+    void mg_box_muller_f64(double* a, double* b, Py_ssize_t h) noexcept nogil
+
+# Pairs are taken within blocks of 2 * _BM_HALF samples: the first half with the second.
+DEF _BM_HALF = 128
 
 
 # The last Generator seen, with its C state and its bit generator's lock: a Generator's bit
@@ -75,14 +112,12 @@ cdef int _writable_type(object out) noexcept:
 
 cdef enum Sampler:
     UNIFORM
-    NORMAL
     EXPONENTIAL
 
 
 cdef bint _float_fill(object rng, object out, Sampler sampler):
-    """Fill out with numpy's uniform, standard normal or standard exponential samples, the
-    same calls Generator.random / standard_normal / standard_exponential make; False if out or
-    rng does not fit the loop."""
+    """Fill out with numpy's uniform or standard exponential samples, the same calls
+    Generator.random / standard_exponential make; False if out or rng does not fit the loop."""
     cdef int t = _writable_type(out)
     cdef bitgen_t* state = _bitgen(rng)
     lock = _last_lock  # rng's bit generator's lock, found by _bitgen
@@ -91,11 +126,7 @@ cdef bint _float_fill(object rng, object out, Sampler sampler):
     cdef cnp.npy_intp n = cnp.PyArray_SIZE(<cnp.ndarray>out)
     cdef void* p = cnp.PyArray_DATA(<cnp.ndarray>out)
     with lock, nogil:
-        if sampler == NORMAL and t == cnp.NPY_DOUBLE:
-            random_standard_normal_fill(state, n, <double*>p)
-        elif sampler == NORMAL:
-            random_standard_normal_fill_f(state, n, <float*>p)
-        elif sampler == EXPONENTIAL and t == cnp.NPY_DOUBLE:
+        if sampler == EXPONENTIAL and t == cnp.NPY_DOUBLE:
             random_standard_exponential_fill(state, n, <double*>p)
         elif sampler == EXPONENTIAL:
             random_standard_exponential_fill_f(state, n, <float*>p)
@@ -132,9 +163,78 @@ def uniform_range_fill(rng, out, low, high):
     return out
 
 
-def normal_fill(rng, out):
-    """out[...] = rng.standard_normal(out.shape, dtype=out.dtype) (float32 or float64)."""
-    return out if _float_fill(rng, out, NORMAL) else _reference.normal_fill(rng, out)
+cdef void _box_muller(void* p, cnp.npy_intp n, bint f64) noexcept nogil:
+    """Turn the n uniforms at p into normals, pairing within blocks as reference.normal_fill
+    does; an odd n's last pair has its second uniform already at p[n] (room for it made by
+    the caller)."""
+    cdef cnp.npy_intp i = 0, h
+    while i < n:
+        h = _BM_HALF if n - i >= 2 * _BM_HALF else (n - i + 1) // 2
+        if f64:
+            mg_box_muller_f64(<double*>p + i, <double*>p + i + h, h)
+        else:
+            mg_box_muller_f32(<float*>p + i, <float*>p + i + h, h)
+        i += 2 * h
+
+
+cdef void _affine(void* p, cnp.npy_intp n, bint f64, double mean, double std) noexcept nogil:
+    """p[i] = p[i] * std + mean, each step rounded to the dtype, a step skipped when it is the
+    identity (so that -0.0 stays -0.0, as in the reference)."""
+    cdef cnp.npy_intp i
+    cdef float std32 = <float>std, mean32 = <float>mean
+    if f64:
+        if std != 1:
+            for i in range(n):
+                (<double*>p)[i] = (<double*>p)[i] * std
+        if mean != 0:
+            for i in range(n):
+                (<double*>p)[i] = (<double*>p)[i] + mean
+    else:
+        if std != 1:
+            for i in range(n):
+                (<float*>p)[i] = (<float*>p)[i] * std32
+        if mean != 0:
+            for i in range(n):
+                (<float*>p)[i] = (<float*>p)[i] + mean32
+
+
+def normal_fill(rng, out, double mean=0.0, double std=1.0):
+    """out[...] = N(mean, std^2) samples (float32 or float64): Box-Muller on the uniforms
+    rng.random(n + n % 2, dtype=out.dtype), then * std and + mean, as reference.normal_fill;
+    out of any layout (other than the loop's are filled through a C-contiguous copy, with the
+    same values)."""
+    cdef int t = _writable_type(out)
+    if t < 0 or t == cnp.NPY_INT64:
+        if isinstance(out, np.ndarray) and out.dtype.kind == "f" and out.dtype.itemsize in (4, 8):
+            out[...] = normal_fill(rng, np.empty(out.shape, dtype=out.dtype.newbyteorder("=")),
+                                   mean, std)
+            return out
+        return _reference.normal_fill(rng, out, mean, std)
+    cdef cnp.npy_intp n = cnp.PyArray_SIZE(<cnp.ndarray>out)
+    cdef bint f64 = t == cnp.NPY_DOUBLE
+    cdef void* p = cnp.PyArray_DATA(<cnp.ndarray>out)
+    if n % 2 == 0:
+        if not _float_fill(rng, out, UNIFORM):
+            return _reference.normal_fill(rng, out, mean, std)
+        with nogil:
+            _box_muller(p, n, f64)
+            _affine(p, n, f64, mean, std)
+        return out
+    # An odd count draws one uniform more: the last block goes through a buffer with room
+    # for it (a block is at most 2 * _BM_HALF samples).
+    cdef cnp.npy_intp tail = n % (2 * _BM_HALF)
+    cdef cnp.npy_intp head = n - tail
+    cdef cnp.ndarray buffer = np.empty(tail + 1, dtype=out.dtype)
+    cdef cnp.ndarray flat = out.reshape(-1)
+    if not (_float_fill(rng, flat[:head], UNIFORM) and _float_fill(rng, buffer, UNIFORM)):
+        return _reference.normal_fill(rng, out, mean, std)
+    with nogil:
+        _box_muller(p, head, f64)
+        _box_muller(cnp.PyArray_DATA(buffer), tail, f64)
+    flat[head:] = buffer[:tail]
+    with nogil:
+        _affine(p, n, f64, mean, std)
+    return out
 
 
 def exponential_fill(rng, out):

@@ -601,7 +601,8 @@ def _uniform(rng, shape, np_dtype):
 def _standard_normal(rng, shape, np_dtype):
     if np_dtype in (_FLOAT32, _FLOAT64):
         return K.normal_fill(rng, np.empty(shape, dtype=np_dtype))
-    return rng.standard_normal(shape).astype(np_dtype)
+    # float16: drawn in float32, as PyTorch's CPU sampler computes it
+    return K.normal_fill(rng, np.empty(shape, dtype=_FLOAT32)).astype(np_dtype)
 
 
 @with_out(factory=True)
@@ -909,13 +910,7 @@ def normal_(self, mean=0, std=1, *, generator=None):
     _check_std(std)
     rng = _rng(generator)
     if type(mean) in (int, float) and type(std) in (int, float):
-        def fill(data):
-            K.normal_fill(rng, data)
-            if std != 1:
-                data *= data.dtype.type(std)
-            if mean != 0:
-                data += data.dtype.type(mean)
-        done = _fill_direct(self, fill)
+        done = _fill_direct(self, lambda data: K.normal_fill(rng, data, mean, std))
         if done is not None:
             return done
 
@@ -1051,7 +1046,7 @@ def log_normal_(self, mean=1, std=2, *, generator=None):
         raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
     rng = _rng(generator)
     return _fill_random(self, lambda shape, dt: np.exp(
-        mean + std * rng.standard_normal(shape)).astype(dt))
+        mean + std * _standard_normal(rng, shape, _FLOAT64)).astype(dt))
 
 
 def bernoulli_(self, p=0.5, *, generator=None):
