@@ -75,6 +75,10 @@ else:
     # vectorize loops that hold a sqrt or a select between two computed values (relu's and
     # sigmoid's branches): without them such loops stay scalar and branchy, ~10x slower.
     compile_args = ["-fno-math-errno", "-fno-trapping-math"]
+    # No fused multiply-add contraction: the AVX-512 clones of the elementwise loops (and any
+    # arm64 or -march=native build) would otherwise round a * b + c once where the numpy twin
+    # rounds twice, and lerp's or a gradient's bits would depend on the CPU.
+    compile_args.append("-ffp-contract=off")
     if DEBUG:
         compile_args += ["-O0", "-g"]
     elif SANITIZE:

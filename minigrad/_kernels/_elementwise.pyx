@@ -618,9 +618,10 @@ def sigmoid(x):
 # ---------------------------------------------------------------------------------------------
 #
 # glibc (2.35 and later) ships vector versions of its math functions (libmvec: 4 or 8 floats per
-# call with SSE or AVX2, within 4 ulp). A loop calls them when the scalar function is declared
-# ``simd``; ``target_clones`` compiles each loop twice, for AVX2 and for the x86-64 baseline,
-# and picks one at load time from the CPU, so the build stays portable (no -march=native).
+# call with SSE or AVX2, 16 with AVX-512, within 4 ulp). A loop calls them when the scalar
+# function is declared ``simd``; ``target_clones`` compiles each loop three times, for AVX-512,
+# AVX2 and the x86-64 baseline, and picks one at load time from the CPU, so the build stays
+# portable (no -march=native).
 # Elsewhere (other C libraries or compilers) the same loops call the scalar functions.
 #
 # erfinv has no C library function: Giles' approximation refined by two Halley steps, as in
@@ -633,7 +634,7 @@ cdef extern from *:
         defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
     #define MG_VECTOR_MATH 1
     #define MG_SIMD __attribute__((simd("notinbranch")))
-    #define MG_CLONES __attribute__((target_clones("avx2", "default")))
+    #define MG_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
     #define MG_DECLARE(name) MG_SIMD float name##f(float); MG_SIMD double name(double);
     MG_DECLARE(sin) MG_DECLARE(cos) MG_DECLARE(tan) MG_DECLARE(asin) MG_DECLARE(acos)
     MG_DECLARE(atan) MG_DECLARE(sinh) MG_DECLARE(cosh) MG_DECLARE(tanh) MG_DECLARE(asinh)
@@ -1417,6 +1418,8 @@ cdef void _backward_kernel(BackwardOp op, const floating* saved, const floating*
                            floating* out, Py_ssize_t n, floating slope) noexcept nogil:
     cdef Py_ssize_t i
     cdef floating y, z
+    cdef floating one = 1  # a typed 1: Cython writes a bare 1 as the double 1.0, which would
+    #                        compute float32 gradients in double, unvectorized
     if op == OP_RELU_BACKWARD:
         # d relu/dx = 0 where x <= 0, else 1 (a NaN x passes g, as torch). g[i] is loaded
         # unconditionally so the compiler can turn the choice into a vector blend (a load
@@ -1433,11 +1436,11 @@ cdef void _backward_kernel(BackwardOp op, const floating* saved, const floating*
     elif op == OP_SIGMOID_BACKWARD:
         for i in range(n):  # y (1 - y), in the reference's order of operations
             y = saved[i]
-            out[i] = g[i] * y * (1 - y)
+            out[i] = g[i] * y * (one - y)
     elif op == OP_TANH_BACKWARD:
         for i in range(n):  # 1 - y**2
             y = saved[i]
-            out[i] = g[i] * (1 - y * y)
+            out[i] = g[i] * (one - y * y)
 
 
 cdef void _backward_kernel_threads(BackwardOp op, const floating* saved, const floating* g,

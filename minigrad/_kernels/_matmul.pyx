@@ -562,6 +562,7 @@ cdef void _activation_grad_rows(int act, const floating* y, const floating* g, f
     """
     cdef Py_ssize_t i, j
     cdef floating v
+    cdef floating one = 1  # typed, as in _elementwise (a bare 1 would compute in double)
     cdef const floating* y_row
     cdef const floating* g_row
     cdef floating* dz_row
@@ -576,11 +577,11 @@ cdef void _activation_grad_rows(int act, const floating* y, const floating* g, f
         elif act == ACT_SIGMOID:
             for j in range(cols):
                 v = y_row[j]
-                dz_row[j] = g_row[j] * v * (1 - v)
+                dz_row[j] = g_row[j] * v * (one - v)
         else:
             for j in range(cols):
                 v = y_row[j]
-                dz_row[j] = g_row[j] * (1 - v * v)
+                dz_row[j] = g_row[j] * (one - v * v)
         if grad_bias != NULL:
             if i == 0:
                 for j in range(cols):

@@ -35,16 +35,16 @@ cnp.import_array()
 cdef const char* _CAPSULE_NAME = "BitGenerator"
 
 # Box-Muller on pairs of uniforms, in a loop the compiler vectorizes: glibc's vector math
-# (libmvec) computes 4 or 8 logs, cosines and sines per call where the scalar functions are
-# declared ``simd`` (as in _elementwise.pyx: GCC on x86-64 with glibc 2.35 or later, AVX2 and
-# baseline clones picked at load time; elsewhere the scalar functions).
+# (libmvec) computes 4, 8 or 16 logs, cosines and sines per call where the scalar functions are
+# declared ``simd`` (as in _elementwise.pyx: GCC on x86-64 with glibc 2.35 or later, AVX-512, AVX2
+# and baseline clones picked at load time; elsewhere the scalar functions).
 cdef extern from *:
     """
     #include <math.h>
     #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
         defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
     #define MG_SIMD __attribute__((simd("notinbranch")))
-    #define MG_CLONES __attribute__((target_clones("avx2", "default")))
+    #define MG_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
     MG_SIMD float logf(float); MG_SIMD float cosf(float); MG_SIMD float sinf(float);
     MG_SIMD double log(double); MG_SIMD double cos(double); MG_SIMD double sin(double);
     #else
