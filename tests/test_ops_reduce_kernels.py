@@ -392,6 +392,18 @@ def test_index_range(rng, shape, dtype):
         assert all(type(b) is int for b in got)
 
 
+@pytest.mark.parametrize("n", [1, 2, 15, 16, 17, 37, 4099])
+def test_index_range_finds_the_extremes_in_every_lane_and_the_tail(n):
+    """The compiled pass keeps 4 vectors of lanes and a scalar tail: the extreme at any
+    position, and the full int64 range, must come out."""
+    compiled, ref = TWINS["index_range"]
+    for position in sorted({p for p in (0, 1, n // 2, n - 2, n - 1) if 0 <= p < n}):
+        a = np.zeros(n, dtype=np.int64)
+        a[position] = np.iinfo(np.int64).min
+        a[n - 1 - position] = np.iinfo(np.int64).max
+        assert compiled(a) == ref(a) == (int(a.min()), int(a.max()))
+
+
 def test_put_along_axis_keeps_the_last_of_repeated_indices():
     put, put_ref = TWINS["put_along_axis"]
     x = np.zeros((2, 3))

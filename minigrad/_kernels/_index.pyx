@@ -74,18 +74,84 @@ cdef bint _same_shape_tuple(cnp.ndarray a, cnp.ndarray b) noexcept:
 # ---------------------------------------------------------------------------------------------
 
 
+cdef extern from *:
+    """
+    #include <string.h>
+    /* The smallest and largest of p[0:n] (n >= 1) in one pass. A plain loop is one compare
+       and select after another on the same two accumulators, and x86-64's baseline (SSE2)
+       has no 64-bit integer compare: 1.4 ms for 10^6 indices, 20x numpy's min, and each
+       gather's bounds check cost three times its gather. Here 4 vectors of lanes each keep a
+       running min and max (a compare gives all ones or zeros: the select is a mask), cloned
+       for AVX2 (vpcmpgtq) where the CPU has it: about 90 us for 10^6. */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
+    #define MG_RANGE_AVX2 1
+    #else
+    #define MG_RANGE_AVX2 0
+    #endif
+    #if defined(__GNUC__)
+    typedef long long mg_i64x2 __attribute__((vector_size(16)));
+    typedef long long mg_i64x4 __attribute__((vector_size(32)));
+    #define MG_RANGE_LANES(NAME, V, W, ATTR) \
+        static ATTR void NAME(const long long* x, Py_ssize_t n, long long* low, \
+                              long long* high) { \
+            V lo[4], hi[4], v, m; \
+            Py_ssize_t i, full = n - n % (4 * W); \
+            long long l = x[0], h = x[0]; \
+            int a, k; \
+            if (full) { \
+                for (a = 0; a < 4; a++) { memcpy(&lo[a], x + a * W, sizeof v); hi[a] = lo[a]; } \
+                for (i = 0; i < full; i += 4 * W) { \
+                    for (a = 0; a < 4; a++) { \
+                        memcpy(&v, x + i + a * W, sizeof v); \
+                        m = (V)(v < lo[a]); lo[a] = (v & m) | (lo[a] & ~m); \
+                        m = (V)(v > hi[a]); hi[a] = (v & m) | (hi[a] & ~m); \
+                    } \
+                } \
+                for (a = 0; a < 4; a++) \
+                    for (k = 0; k < W; k++) { \
+                        l = lo[a][k] < l ? lo[a][k] : l; \
+                        h = hi[a][k] > h ? hi[a][k] : h; \
+                    } \
+            } \
+            for (i = full; i < n; i++) { l = x[i] < l ? x[i] : l; h = x[i] > h ? x[i] : h; } \
+            *low = l; *high = h; \
+        }
+    MG_RANGE_LANES(mg_index_range_v16, mg_i64x2, 2, )
+    #if MG_RANGE_AVX2
+    MG_RANGE_LANES(mg_index_range_v32, mg_i64x4, 4, __attribute__((target("avx2"))))
+    static void mg_index_range(const long long* x, Py_ssize_t n, long long* low,
+                               long long* high) {
+        if (__builtin_cpu_supports("avx2")) mg_index_range_v32(x, n, low, high);
+        else mg_index_range_v16(x, n, low, high);
+    }
+    #else
+    #define mg_index_range mg_index_range_v16
+    #endif
+    #else
+    static void mg_index_range(const long long* x, Py_ssize_t n, long long* low,
+                               long long* high) {
+        long long l = x[0], h = x[0];
+        for (Py_ssize_t i = 1; i < n; i++) { l = x[i] < l ? x[i] : l; h = x[i] > h ? x[i] : h; }
+        *low = l; *high = h;
+    }
+    #endif
+    """
+    void mg_index_range(const long long* x, Py_ssize_t n, long long* low,
+                        long long* high) noexcept nogil
+
+
 def index_range(indices):
     """(smallest, largest) of a non-empty integer array."""
     if not _is_int64_c(indices) or cnp.PyArray_SIZE(<cnp.ndarray>indices) == 0:
         return _reference.index_range(indices)
-    cdef const cnp.int64_t* p = <const cnp.int64_t*>cnp.PyArray_DATA(<cnp.ndarray>indices)
-    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>indices), k
-    cdef cnp.int64_t low = p[0], high = p[0], v
-    with nogil:
-        for k in range(1, n):
-            v = p[k]
-            low = v if v < low else low
-            high = v if v > high else high
+    cdef const long long* p = <const long long*>cnp.PyArray_DATA(<cnp.ndarray>indices)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>indices)
+    cdef long long low, high
+    if n < _NOGIL_MIN_SIZE:
+        mg_index_range(p, n, &low, &high)
+    else:
+        with nogil:
+            mg_index_range(p, n, &low, &high)
     return low, high
 
 
