@@ -32,7 +32,7 @@ def twins():
 
 
 TWINS = twins()
-KERNELS = ("reduce_axes", "sum_backward", "arg_extreme", "var_axes", "cumsum", "cumprod",
+KERNELS = ("reduce_axes", "extreme_all", "sum_backward", "arg_extreme", "var_axes", "cumsum", "cumprod",
            "cumulative_extreme_indices", "take_along_axis", "scatter_along_axis",
            "put_along_axis", "scatter_index", "scatter_reduce", "index_range",
            "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32",
@@ -118,6 +118,28 @@ def test_reduce_axes(rng, shape, axis, keepdims, op, dtype):
                                            atol=3e-7 * count * scale * 4)
             else:
                 assert_same(got, want)
+
+
+@pytest.mark.parametrize("dtype", FLOATS + (np.int64, np.bool_))
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("shape", [(), (1,), (7,), (3, 5), (1, 100), (2048,), (2049,),
+                                   (40, 100)], ids=str)
+def test_extreme_all(rng, shape, largest, dtype):
+    """x.max() / x.min(): the lane loop up to 2048 elements, numpy past it; NaN anywhere
+    (the lanes or the tail) gives NaN."""
+    compiled, ref = TWINS["extreme_all"]
+    for specials in (False, True):
+        x = values(rng, shape, np.float64, specials and dtype in FLOATS).astype(dtype)
+        for name, v in layouts(x):
+            got = compiled(v, largest)
+            assert_same(got, ref(v, largest))
+            want = x.max() if largest else x.min()
+            np.testing.assert_array_equal(got, want)
+    if dtype in FLOATS and len(shape) and shape[-1] > 1:
+        for position in (0, x.size // 2, x.size - 1):
+            x = values(rng, shape, dtype, False)
+            x.reshape(-1)[position] = np.nan
+            assert np.isnan(compiled(x, largest)) and np.isnan(ref(x, largest))
 
 
 @pytest.mark.parametrize("dtype", FLOATS)

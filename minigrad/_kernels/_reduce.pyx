@@ -809,6 +809,33 @@ def reduce_axes(x, axis, op, keepdims):
     return out
 
 
+# Up to this many elements extreme_all runs the lane loop; beyond, numpy's SIMD max (several
+# vectors in flight) is faster once its ~1 us call cost is amortised (as in reduce_axes).
+DEF _EXTREME_ALL_MAX = 2048
+
+
+def extreme_all(x, largest):
+    """The max (``largest``) or min of every element of a non-empty array (NaN if any is
+    NaN), as a 0-d array of x's dtype: ``x.max()``, without reduce_axes' look at the axes
+    (0.3 us of the 0.5 it took on 100 elements)."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0:
+        return _reference.extreme_all(x, largest)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(X)
+    if n == 0 or n > _EXTREME_ALL_MAX:
+        return _reference.extreme_all(x, largest)
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(0, NULL, type_num, 0)
+    cdef void* px = cnp.PyArray_DATA(X)
+    cdef void* po = cnp.PyArray_DATA(out)
+    cdef ReduceOp code = RED_MAX if largest else RED_MIN
+    if type_num == cnp.NPY_DOUBLE:
+        (<double*>po)[0] = _lane_block(code, <const double*>px, n)
+    else:
+        (<float*>po)[0] = _lane_block(code, <const float*>px, n)
+    return out
+
+
 # ---------------------------------------------------------------------------------------------
 # arg_extreme: argmax / argmin along one axis
 # ---------------------------------------------------------------------------------------------

@@ -1128,6 +1128,12 @@ def reduce_axes(x, axis, op, keepdims):
 _REDUCE_UFUNCS = {"sum": np.add, "max": np.maximum, "min": np.minimum, "prod": np.multiply}
 
 
+def extreme_all(x, largest):
+    """The max (``largest``) or min of every element of a non-empty array, NaN if any is NaN
+    (as a 0-d array of x's dtype): reduce_axes(x, None, 'max' or 'min', False)."""
+    return np.asarray((np.maximum if largest else np.minimum).reduce(x, axis=None))
+
+
 def sum_backward(grad, shape, axis, keepdims):
     """The gradient of a sum over ``axis`` (None: all axes): ``grad`` (the sum's shape)
     copied to every summed element of an array of ``shape`` (a new array)."""
