@@ -34,7 +34,7 @@ def twins():
 TWINS = twins()
 KERNELS = ("reduce_axes", "extreme_all", "sum_backward", "arg_extreme", "var_axes", "cumsum", "cumprod",
            "cumulative_extreme_indices", "take_along_axis", "scatter_along_axis",
-           "put_along_axis", "scatter_index", "scatter_reduce", "index_range",
+           "put_along_axis", "scatter_index", "scatter_reduce", "index_range", "index_select",
            "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32",
            "kthvalue_indices", "median_indices")
 
@@ -412,6 +412,25 @@ def test_index_range(rng, shape, dtype):
         got, want = compiled(v), ref(v)
         assert got == want == (int(a.min()), int(a.max()))
         assert all(type(b) is int for b in got)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int32, np.bool_,
+                                   np.int8, np.complex64])
+@pytest.mark.parametrize("shape", [(7,), (3, 5), (2, 3, 4), (300, 70), (0, 3), (3, 0)],
+                         ids=str)
+def test_index_select(rng, shape, dtype):
+    """Whole slices along each axis (4- and 8-byte elements as typed loads when the axis is
+    the last, memcpy of rows otherwise), repeated and unordered indices, every layout."""
+    compiled, ref = TWINS["index_select"]
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    for axis in range(len(shape)):
+        for indices in (rng.integers(0, max(shape[axis], 1), 9) if shape[axis] else
+                        np.zeros(0, np.int64), np.zeros(0, np.int64)):
+            for name, v in layouts(x):
+                got, want = compiled(v, indices, axis), ref(v, indices, axis)
+                assert_same(got, want)
+                np.testing.assert_array_equal(got, np.take(x, indices, axis=axis))
+                assert got.flags.c_contiguous and got.flags.writeable
 
 
 @pytest.mark.parametrize("n", [1, 2, 15, 16, 17, 37, 4099])

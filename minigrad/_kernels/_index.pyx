@@ -15,6 +15,7 @@ that they lie in range (minigrad/functions/index.py, ops/index.py); with the deb
 """
 cimport numpy as cnp
 from cython cimport floating
+from libc.string cimport memcpy
 
 from ._common cimport _fast_float_type
 
@@ -153,6 +154,68 @@ def index_range(indices):
         with nogil:
             mg_index_range(p, n, &low, &high)
     return low, high
+
+
+# ---------------------------------------------------------------------------------------------
+# index_select: whole slices along one axis
+# ---------------------------------------------------------------------------------------------
+
+
+cdef void _select_rows(const char* x, const cnp.int64_t* indices, char* out, Py_ssize_t outer,
+                       Py_ssize_t n, Py_ssize_t m, Py_ssize_t row_bytes) noexcept nogil:
+    """out[o, j, :] = x[o, indices[j], :] for rows of row_bytes bytes (x: (outer, n, row),
+    out: (outer, m, row)); 4- and 8-byte rows (a dim with nothing after it) as typed
+    loads, since a memcpy call per element would cost more than the copy."""
+    cdef Py_ssize_t o, j
+    cdef const char* src
+    cdef char* dst
+    for o in range(outer):
+        src = x + o * n * row_bytes
+        dst = out + o * m * row_bytes
+        if row_bytes == 4:
+            for j in range(m):
+                (<cnp.int32_t*>dst)[j] = (<const cnp.int32_t*>src)[indices[j]]
+        elif row_bytes == 8:
+            for j in range(m):
+                (<cnp.int64_t*>dst)[j] = (<const cnp.int64_t*>src)[indices[j]]
+        else:
+            for j in range(m):
+                memcpy(dst + j * row_bytes, src + indices[j] * row_bytes, row_bytes)
+
+
+def index_select(x, indices, axis):
+    """x's slices at ``indices`` (1-D, int64, in range) along ``axis``."""
+    if not (_is_int64_c(indices) and cnp.PyArray_NDIM(<cnp.ndarray>indices) == 1
+            and cnp.PyArray_CheckExact(x)):
+        return _reference.index_select(x, indices, axis)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef int ndim = cnp.PyArray_NDIM(X)
+    if ndim == 0 or not (cnp.PyArray_ISCARRAY_RO(X) and cnp.PyArray_ISNOTSWAPPED(X)) or not (
+            cnp.PyArray_ISNUMBER(X) or cnp.PyArray_ISBOOL(X)):
+        return _reference.index_select(x, indices, axis)
+    cdef int a = axis
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
+    cdef Py_ssize_t outer = _prod(dims, 0, a), n = dims[a]
+    cdef Py_ssize_t row_bytes = _prod(dims, a + 1, ndim) * cnp.PyArray_ITEMSIZE(X)
+    cdef cnp.npy_intp m = cnp.PyArray_SIZE(<cnp.ndarray>indices)
+    cdef cnp.npy_intp shape[64]  # NPY_MAXDIMS
+    cdef int d
+    for d in range(ndim):
+        shape[d] = dims[d]
+    shape[a] = m
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(ndim, shape, cnp.PyArray_TYPE(X), 0)
+    cdef Py_ssize_t size = outer * m * row_bytes
+    if size == 0:
+        return out
+    cdef const char* px = <const char*>cnp.PyArray_DATA(X)
+    cdef const cnp.int64_t* pi = <const cnp.int64_t*>cnp.PyArray_DATA(<cnp.ndarray>indices)
+    cdef char* po = <char*>cnp.PyArray_DATA(out)
+    if size < 4 * _NOGIL_MIN_SIZE:
+        _select_rows(px, pi, po, outer, n, m, row_bytes)
+    else:
+        with nogil:
+            _select_rows(px, pi, po, outer, n, m, row_bytes)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

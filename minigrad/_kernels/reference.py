@@ -1217,6 +1217,12 @@ def index_range(indices):
     return int(indices.min()), int(indices.max())
 
 
+def index_select(x, indices, axis):
+    """x's slices at ``indices`` (a 1-D integer array, in range) along ``axis``: PyTorch's
+    index_select, x[..., indices, ...] (a new array)."""
+    return np.take(x, indices, axis=axis)
+
+
 def take_along_axis(x, indices, axis):
     """out[..., j, ...] = x[..., indices[..., j, ...], ...] along ``axis``; indices has x's
     shape except along ``axis`` (PyTorch's gather, once the caller has cut x to the extent of

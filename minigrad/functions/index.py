@@ -309,6 +309,16 @@ def _vector_index(fn, index, exc=IndexError, message=None):
 def index_select(input, dim, index):
     """The slices of input at ``index`` (a vector or 0-d) along ``dim``; the gradient adds
     back into those slices."""
+    if type(input) is Tensor and type(index) is Tensor and type(dim) is int:
+        x, indices = input._data, index._data  # the common call: checks inline
+        if indices.dtype == _INT64 and indices.ndim == 1 and x.ndim and \
+                -x.ndim <= dim < x.ndim:
+            axis = dim % x.ndim
+            if indices.size:
+                low, high = K.index_range(indices)
+                if low < 0 or high >= x.shape[axis]:
+                    raise IndexError("index out of range in self")
+            return I.IndexSelect.apply(input, indices, axis)
     _tensor_arg(input, "input", 1, "index_select")
     data = _index_array(index, "index_select",
                         message="index_select(): Expected dtype int32 or int64 for index")
@@ -324,7 +334,7 @@ def index_select(input, dim, index):
         if low < 0 or high >= n:
             raise IndexError("index out of range in self")
     del data
-    return I.Index.apply(input, _along_dim(axis, nd, indices.astype(np.int64, copy=False)))
+    return I.IndexSelect.apply(input, indices.astype(np.int64, copy=False), axis)
 
 
 def _index_source_checks(fn, input, axis, indices, source):

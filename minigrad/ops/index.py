@@ -52,6 +52,20 @@ class Index(Op):
         return xp.scatter_index(grad, self.index, self.shape), None
 
 
+class IndexSelect(Index):
+    """out = x's slices at ``indices`` (1-D, int64, in range) along ``axis``: index_select,
+    x[..., indices, ...], one compiled copy of whole rows instead of numpy's general advanced
+    indexing;  d out/dx as Index's (a scatter-add into zeros)."""
+
+    def forward(self, x, indices, axis):
+        self.shape = x.shape
+        self.index = (slice(None),) * axis + (indices,)
+        return K.index_select(x, indices, axis)
+
+    def backward(self, grad, xp):
+        return xp.scatter_index(grad, self.index, self.shape), None, None
+
+
 class ScatterIndex(Op):
     """out = zeros of ``shape`` with ``grad`` added at ``index`` (the derivative of Index);
     d out/d grad = reading at ``index`` again."""
