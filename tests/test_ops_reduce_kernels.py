@@ -34,7 +34,7 @@ def twins():
 TWINS = twins()
 KERNELS = ("reduce_axes", "extreme_all", "sum_backward", "arg_extreme", "var_axes", "cumsum", "cumprod",
            "cumulative_extreme_indices", "take_along_axis", "scatter_along_axis",
-           "put_along_axis", "scatter_index", "scatter_reduce", "index_range", "index_select",
+           "put_along_axis", "scatter_add_along_axis", "scatter_index", "scatter_reduce", "index_range", "index_select",
            "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32",
            "kthvalue_indices", "median_indices")
 
@@ -401,6 +401,14 @@ def test_take_along_axis_and_scatter_along_axis(rng, shape, axis, m, dtype):
     for name, x in layouts(values(rng, shape, dtype)):
         v = values(rng, index_shape, dtype)
         assert_same(put(x, indices, v, axis), put_ref(x, indices, v, axis))
+    add, add_ref = TWINS["scatter_add_along_axis"]
+    for name, x in layouts(values(rng, shape, dtype)):
+        v = values(rng, index_shape, dtype)
+        got = add(x, indices, v, axis)
+        assert_same(got, add_ref(x, indices, v, axis))
+        # scatter_add is x plus the scatter of v into zeros
+        np.testing.assert_allclose(got, x + scatter_ref(v, indices, axis, shape),
+                                   equal_nan=True, **TOL[np.dtype(dtype)])
 
 
 @pytest.mark.parametrize("shape", [(1,), (7,), (3, 5), (1000,)])

@@ -1252,6 +1252,17 @@ def put_along_axis(x, indices, values, axis):
     return out
 
 
+def scatter_add_along_axis(x, indices, values, axis):
+    """A copy of x with values[..., j, ...] added at indices[..., j, ...] along ``axis``
+    (PyTorch's scatter_add; values and indices share a shape no larger than x's except along
+    ``axis``; repeated indices add up)."""
+    out = np.array(x, copy=True)
+    index = list(np.ix_(*[np.arange(n) for n in indices.shape]))
+    index[axis] = indices
+    np.add.at(out, tuple(index), values)
+    return out
+
+
 def scatter_reduce(x, src, indices, axis, reduce, include_self):
     """x with src reduced (sum, prod, mean, amax, amin) into the positions ``indices`` name
     along ``axis`` (PyTorch's scatter_reduce; src already cut to indices' shape, indices in

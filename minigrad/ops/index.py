@@ -172,6 +172,24 @@ class PutAlongAxis(Op):
         return grad_x, grad_values, None, None
 
 
+class ScatterAdd(Op):
+    """out = x with values added at ``indices`` along ``axis`` (PyTorch's scatter_add,
+    repeated indices adding up; one copy and one pass, where ScatterAlongAxis + Add made
+    zeros, scattered and added);  x gets the whole gradient, values the gradient gathered at
+    ``indices``."""
+
+    may_broadcast = False
+
+    def forward(self, x, values, indices, axis):
+        self.indices, self.axis = indices, axis
+        return K.scatter_add_along_axis(x, indices, values, axis)
+
+    def backward(self, grad, xp):
+        need_x, need_values = self.needs_input_grad[:2]
+        grad_values = gather(grad, self.indices, self.axis, xp) if need_values else None
+        return (grad if need_x else None), grad_values
+
+
 def gather(x, indices, axis, xp):
     """x gathered at ``indices`` along ``axis``; indices may be smaller than x in the other
     dims (PyTorch's gather reads the leading part of x there)."""
