@@ -179,6 +179,10 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=_UNSET, keepdims=_UN
     if dim is None and not keepdim and dtype is None and axis is _UNSET and \
             keepdims is _UNSET and data.dtype.kind == "f":
         return R.Sum.apply(input)  # loss.sum(), the common call
+    if type(dim) is int and dtype is None and axis is _UNSET and keepdims is _UNSET and \
+            type(input) is Tensor and data.dtype.kind == "f" and -data.ndim <= dim < data.ndim:
+        # x.sum(dim) on floats, the other common call: checks inline
+        return R.Sum.apply(input, axis=(dim % data.ndim,), keepdims=bool(keepdim))
     _check_input(input, "sum")
     dim, keepdim = _dim_args("sum", dim, keepdim, axis, keepdims)
     axes = _reduce_axes(dim, data.ndim)
