@@ -587,12 +587,15 @@ cdef extern from *:
     /* sum: 16 lanes (_LANES), combined as a tree after the lanes, then the tail */
     MG_ACC_BLOCK(mg_block_sum_f, float, MG_PLUS, MG_PLUS, 0, 16)
     MG_ACC_BLOCK(mg_block_sum_d, double, MG_PLUS, MG_PLUS, 0, 16)
-    /* float32 prod and nansum: 8 lanes for short runs, 32 for long ones (see above) */
+    /* float32 prod: 16 lanes for short runs (with the lanes combined as a tree, 2 vectors
+       in flight beat 1: a float32 prod(dim=1) of 10^6 in 61 us instead of 76), 32 for long
+       ones; nansum: 8 and 32 (see above) */
     MG_ACC_BLOCK(mg_block_prod8_f, float, MG_STEP_PROD, MG_STEP_PROD, 1, 8)
+    MG_ACC_BLOCK(mg_block_prod16_f, float, MG_STEP_PROD, MG_STEP_PROD, 1, 16)
     MG_ACC_BLOCK(mg_block_prod32_f, float, MG_STEP_PROD, MG_STEP_PROD, 1, 32)
     MG_ACC_BLOCK(mg_block_prod8_d, double, MG_STEP_PROD, MG_STEP_PROD, 1, 8)
     static inline float mg_block_prod_f(const float* x, Py_ssize_t n) {
-        return n <= 256 ? mg_block_prod8_f(x, n) : mg_block_prod32_f(x, n); }
+        return n <= 256 ? mg_block_prod16_f(x, n) : mg_block_prod32_f(x, n); }
     static inline double mg_block_prod_d(const double* x, Py_ssize_t n) {
         return mg_block_prod8_d(x, n); }
     /* nansum's lanes hold no NaN of the input, only inf - inf: combined with a plain add */
