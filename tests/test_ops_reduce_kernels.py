@@ -32,9 +32,9 @@ def twins():
 
 
 TWINS = twins()
-KERNELS = ("reduce_axes", "sum_backward", "arg_extreme", "var_axes", "cumsum", "cumprod",
+KERNELS = ("reduce_axes", "extreme_all", "sum_backward", "arg_extreme", "var_axes", "cumsum", "cumprod",
            "cumulative_extreme_indices", "take_along_axis", "scatter_along_axis",
-           "put_along_axis", "scatter_index", "scatter_reduce", "index_range",
+           "put_along_axis", "scatter_add_along_axis", "scatter_index", "scatter_reduce", "index_range", "index_select",
            "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32",
            "kthvalue_indices", "median_indices")
 
@@ -118,6 +118,28 @@ def test_reduce_axes(rng, shape, axis, keepdims, op, dtype):
                                            atol=3e-7 * count * scale * 4)
             else:
                 assert_same(got, want)
+
+
+@pytest.mark.parametrize("dtype", FLOATS + (np.int64, np.bool_))
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("shape", [(), (1,), (7,), (3, 5), (1, 100), (2048,), (2049,),
+                                   (40, 100)], ids=str)
+def test_extreme_all(rng, shape, largest, dtype):
+    """x.max() / x.min(): the lane loop up to 2048 elements, numpy past it; NaN anywhere
+    (the lanes or the tail) gives NaN."""
+    compiled, ref = TWINS["extreme_all"]
+    for specials in (False, True):
+        x = values(rng, shape, np.float64, specials and dtype in FLOATS).astype(dtype)
+        for name, v in layouts(x):
+            got = compiled(v, largest)
+            assert_same(got, ref(v, largest))
+            want = x.max() if largest else x.min()
+            np.testing.assert_array_equal(got, want)
+    if dtype in FLOATS and len(shape) and shape[-1] > 1:
+        for position in (0, x.size // 2, x.size - 1):
+            x = values(rng, shape, dtype, False)
+            x.reshape(-1)[position] = np.nan
+            assert np.isnan(compiled(x, largest)) and np.isnan(ref(x, largest))
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -379,6 +401,14 @@ def test_take_along_axis_and_scatter_along_axis(rng, shape, axis, m, dtype):
     for name, x in layouts(values(rng, shape, dtype)):
         v = values(rng, index_shape, dtype)
         assert_same(put(x, indices, v, axis), put_ref(x, indices, v, axis))
+    add, add_ref = TWINS["scatter_add_along_axis"]
+    for name, x in layouts(values(rng, shape, dtype)):
+        v = values(rng, index_shape, dtype)
+        got = add(x, indices, v, axis)
+        assert_same(got, add_ref(x, indices, v, axis))
+        # scatter_add is x plus the scatter of v into zeros
+        np.testing.assert_allclose(got, x + scatter_ref(v, indices, axis, shape),
+                                   equal_nan=True, **TOL[np.dtype(dtype)])
 
 
 @pytest.mark.parametrize("shape", [(1,), (7,), (3, 5), (1000,)])
@@ -390,6 +420,37 @@ def test_index_range(rng, shape, dtype):
         got, want = compiled(v), ref(v)
         assert got == want == (int(a.min()), int(a.max()))
         assert all(type(b) is int for b in got)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int32, np.bool_,
+                                   np.int8, np.complex64])
+@pytest.mark.parametrize("shape", [(7,), (3, 5), (2, 3, 4), (300, 70), (0, 3), (3, 0)],
+                         ids=str)
+def test_index_select(rng, shape, dtype):
+    """Whole slices along each axis (4- and 8-byte elements as typed loads when the axis is
+    the last, memcpy of rows otherwise), repeated and unordered indices, every layout."""
+    compiled, ref = TWINS["index_select"]
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    for axis in range(len(shape)):
+        for indices in (rng.integers(0, max(shape[axis], 1), 9) if shape[axis] else
+                        np.zeros(0, np.int64), np.zeros(0, np.int64)):
+            for name, v in layouts(x):
+                got, want = compiled(v, indices, axis), ref(v, indices, axis)
+                assert_same(got, want)
+                np.testing.assert_array_equal(got, np.take(x, indices, axis=axis))
+                assert got.flags.c_contiguous and got.flags.writeable
+
+
+@pytest.mark.parametrize("n", [1, 2, 15, 16, 17, 37, 4099])
+def test_index_range_finds_the_extremes_in_every_lane_and_the_tail(n):
+    """The compiled pass keeps 4 vectors of lanes and a scalar tail: the extreme at any
+    position, and the full int64 range, must come out."""
+    compiled, ref = TWINS["index_range"]
+    for position in sorted({p for p in (0, 1, n // 2, n - 2, n - 1) if 0 <= p < n}):
+        a = np.zeros(n, dtype=np.int64)
+        a[position] = np.iinfo(np.int64).min
+        a[n - 1 - position] = np.iinfo(np.int64).max
+        assert compiled(a) == ref(a) == (int(a.min()), int(a.max()))
 
 
 def test_put_along_axis_keeps_the_last_of_repeated_indices():

@@ -15,6 +15,7 @@ that they lie in range (minigrad/functions/index.py, ops/index.py); with the deb
 """
 cimport numpy as cnp
 from cython cimport floating
+from libc.string cimport memcpy
 
 from ._common cimport _fast_float_type
 
@@ -74,19 +75,147 @@ cdef bint _same_shape_tuple(cnp.ndarray a, cnp.ndarray b) noexcept:
 # ---------------------------------------------------------------------------------------------
 
 
+cdef extern from *:
+    """
+    #include <string.h>
+    /* The smallest and largest of p[0:n] (n >= 1) in one pass. A plain loop is one compare
+       and select after another on the same two accumulators, and x86-64's baseline (SSE2)
+       has no 64-bit integer compare: 1.4 ms for 10^6 indices, 20x numpy's min, and each
+       gather's bounds check cost three times its gather. Here 4 vectors of lanes each keep a
+       running min and max (a compare gives all ones or zeros: the select is a mask), cloned
+       for AVX2 (vpcmpgtq) where the CPU has it: about 90 us for 10^6. */
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && defined(__GLIBC__)
+    #define MG_RANGE_AVX2 1
+    #else
+    #define MG_RANGE_AVX2 0
+    #endif
+    #if defined(__GNUC__)
+    typedef long long mg_i64x2 __attribute__((vector_size(16)));
+    typedef long long mg_i64x4 __attribute__((vector_size(32)));
+    #define MG_RANGE_LANES(NAME, V, W, ATTR) \
+        static ATTR void NAME(const long long* x, Py_ssize_t n, long long* low, \
+                              long long* high) { \
+            V lo[4], hi[4], v, m; \
+            Py_ssize_t i, full = n - n % (4 * W); \
+            long long l = x[0], h = x[0]; \
+            int a, k; \
+            if (full) { \
+                for (a = 0; a < 4; a++) { memcpy(&lo[a], x + a * W, sizeof v); hi[a] = lo[a]; } \
+                for (i = 0; i < full; i += 4 * W) { \
+                    for (a = 0; a < 4; a++) { \
+                        memcpy(&v, x + i + a * W, sizeof v); \
+                        m = (V)(v < lo[a]); lo[a] = (v & m) | (lo[a] & ~m); \
+                        m = (V)(v > hi[a]); hi[a] = (v & m) | (hi[a] & ~m); \
+                    } \
+                } \
+                for (a = 0; a < 4; a++) \
+                    for (k = 0; k < W; k++) { \
+                        l = lo[a][k] < l ? lo[a][k] : l; \
+                        h = hi[a][k] > h ? hi[a][k] : h; \
+                    } \
+            } \
+            for (i = full; i < n; i++) { l = x[i] < l ? x[i] : l; h = x[i] > h ? x[i] : h; } \
+            *low = l; *high = h; \
+        }
+    MG_RANGE_LANES(mg_index_range_v16, mg_i64x2, 2, )
+    #if MG_RANGE_AVX2
+    MG_RANGE_LANES(mg_index_range_v32, mg_i64x4, 4, __attribute__((target("avx2"))))
+    static void mg_index_range(const long long* x, Py_ssize_t n, long long* low,
+                               long long* high) {
+        if (__builtin_cpu_supports("avx2")) mg_index_range_v32(x, n, low, high);
+        else mg_index_range_v16(x, n, low, high);
+    }
+    #else
+    #define mg_index_range mg_index_range_v16
+    #endif
+    #else
+    static void mg_index_range(const long long* x, Py_ssize_t n, long long* low,
+                               long long* high) {
+        long long l = x[0], h = x[0];
+        for (Py_ssize_t i = 1; i < n; i++) { l = x[i] < l ? x[i] : l; h = x[i] > h ? x[i] : h; }
+        *low = l; *high = h;
+    }
+    #endif
+    """
+    void mg_index_range(const long long* x, Py_ssize_t n, long long* low,
+                        long long* high) noexcept nogil
+
+
 def index_range(indices):
     """(smallest, largest) of a non-empty integer array."""
     if not _is_int64_c(indices) or cnp.PyArray_SIZE(<cnp.ndarray>indices) == 0:
         return _reference.index_range(indices)
-    cdef const cnp.int64_t* p = <const cnp.int64_t*>cnp.PyArray_DATA(<cnp.ndarray>indices)
-    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>indices), k
-    cdef cnp.int64_t low = p[0], high = p[0], v
-    with nogil:
-        for k in range(1, n):
-            v = p[k]
-            low = v if v < low else low
-            high = v if v > high else high
+    cdef const long long* p = <const long long*>cnp.PyArray_DATA(<cnp.ndarray>indices)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>indices)
+    cdef long long low, high
+    if n < _NOGIL_MIN_SIZE:
+        mg_index_range(p, n, &low, &high)
+    else:
+        with nogil:
+            mg_index_range(p, n, &low, &high)
     return low, high
+
+
+# ---------------------------------------------------------------------------------------------
+# index_select: whole slices along one axis
+# ---------------------------------------------------------------------------------------------
+
+
+cdef void _select_rows(const char* x, const cnp.int64_t* indices, char* out, Py_ssize_t outer,
+                       Py_ssize_t n, Py_ssize_t m, Py_ssize_t row_bytes) noexcept nogil:
+    """out[o, j, :] = x[o, indices[j], :] for rows of row_bytes bytes (x: (outer, n, row),
+    out: (outer, m, row)); 4- and 8-byte rows (a dim with nothing after it) as typed
+    loads, since a memcpy call per element would cost more than the copy."""
+    cdef Py_ssize_t o, j
+    cdef const char* src
+    cdef char* dst
+    for o in range(outer):
+        src = x + o * n * row_bytes
+        dst = out + o * m * row_bytes
+        if row_bytes == 4:
+            for j in range(m):
+                (<cnp.int32_t*>dst)[j] = (<const cnp.int32_t*>src)[indices[j]]
+        elif row_bytes == 8:
+            for j in range(m):
+                (<cnp.int64_t*>dst)[j] = (<const cnp.int64_t*>src)[indices[j]]
+        else:
+            for j in range(m):
+                memcpy(dst + j * row_bytes, src + indices[j] * row_bytes, row_bytes)
+
+
+def index_select(x, indices, axis):
+    """x's slices at ``indices`` (1-D, int64, in range) along ``axis``."""
+    if not (_is_int64_c(indices) and cnp.PyArray_NDIM(<cnp.ndarray>indices) == 1
+            and cnp.PyArray_CheckExact(x)):
+        return _reference.index_select(x, indices, axis)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef int ndim = cnp.PyArray_NDIM(X)
+    if ndim == 0 or not (cnp.PyArray_ISCARRAY_RO(X) and cnp.PyArray_ISNOTSWAPPED(X)) or not (
+            cnp.PyArray_ISNUMBER(X) or cnp.PyArray_ISBOOL(X)):
+        return _reference.index_select(x, indices, axis)
+    cdef int a = axis
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
+    cdef Py_ssize_t outer = _prod(dims, 0, a), n = dims[a]
+    cdef Py_ssize_t row_bytes = _prod(dims, a + 1, ndim) * cnp.PyArray_ITEMSIZE(X)
+    cdef cnp.npy_intp m = cnp.PyArray_SIZE(<cnp.ndarray>indices)
+    cdef cnp.npy_intp shape[64]  # NPY_MAXDIMS
+    cdef int d
+    for d in range(ndim):
+        shape[d] = dims[d]
+    shape[a] = m
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(ndim, shape, cnp.PyArray_TYPE(X), 0)
+    cdef Py_ssize_t size = outer * m * row_bytes
+    if size == 0:
+        return out
+    cdef const char* px = <const char*>cnp.PyArray_DATA(X)
+    cdef const cnp.int64_t* pi = <const cnp.int64_t*>cnp.PyArray_DATA(<cnp.ndarray>indices)
+    cdef char* po = <char*>cnp.PyArray_DATA(out)
+    if size < 4 * _NOGIL_MIN_SIZE:
+        _select_rows(px, pi, po, outer, n, m, row_bytes)
+    else:
+        with nogil:
+            _select_rows(px, pi, po, outer, n, m, row_bytes)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -242,6 +371,14 @@ cdef void _put_kernel(const floating* values, const cnp.int64_t* index, floating
     cdef floating* oo
     cdef const cnp.int64_t* row
     cdef const floating* vrow
+    if inner == 1:  # along the last dim: one run of m writes per row (2x the general loop)
+        for o in range(outer):
+            oo = out + o * n
+            row = index + o * m
+            vrow = values + o * m
+            for j in range(m):
+                oo[row[j]] = vrow[j]
+        return
     for o in range(outer):
         oo = out + o * n * inner
         for j in range(m):
@@ -266,17 +403,46 @@ def put_along_axis(x, indices, values, axis):
     cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
     cdef Py_ssize_t outer = _prod(dims, 0, a), inner = _prod(dims, a + 1, ndim)
     cdef Py_ssize_t n = dims[a], m = cnp.PyArray_DIMS(I)[a]
-    out = np.array(x, copy=True)
+    cdef cnp.ndarray out = cnp.PyArray_NewCopy(X, cnp.NPY_CORDER)
     if cnp.PyArray_SIZE(V) == 0:
         return out
     cdef void* pv = cnp.PyArray_DATA(V)
     cdef const cnp.int64_t* pi = <const cnp.int64_t*>cnp.PyArray_DATA(I)
-    cdef void* po = cnp.PyArray_DATA(<cnp.ndarray>out)
+    cdef void* po = cnp.PyArray_DATA(out)
     with nogil:
         if type_num == cnp.NPY_DOUBLE:
             _put_kernel(<const double*>pv, pi, <double*>po, outer, n, m, inner)
         else:
             _put_kernel(<const float*>pv, pi, <float*>po, outer, n, m, inner)
+    return out
+
+
+def scatter_add_along_axis(x, indices, values, axis):
+    """A copy of x with values added at indices along ``axis`` (repeated indices add up)."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0 or _fast_float_type(values) != type_num or not _is_int64_c(indices):
+        return _reference.scatter_add_along_axis(x, indices, values, axis)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef cnp.ndarray V = <cnp.ndarray>values
+    cdef cnp.ndarray I = <cnp.ndarray>indices
+    cdef int ndim = cnp.PyArray_NDIM(X)
+    if ndim == 0 or not _same_shape_tuple(V, I) or not _same_but_axis(X, I, axis):
+        return _reference.scatter_add_along_axis(x, indices, values, axis)
+    cdef int a = axis
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
+    cdef Py_ssize_t outer = _prod(dims, 0, a), inner = _prod(dims, a + 1, ndim)
+    cdef Py_ssize_t n = dims[a], m = cnp.PyArray_DIMS(I)[a]
+    cdef cnp.ndarray out = cnp.PyArray_NewCopy(X, cnp.NPY_CORDER)
+    if cnp.PyArray_SIZE(V) == 0:
+        return out
+    cdef void* pv = cnp.PyArray_DATA(V)
+    cdef const cnp.int64_t* pi = <const cnp.int64_t*>cnp.PyArray_DATA(I)
+    cdef void* po = cnp.PyArray_DATA(out)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            _scatter_add_kernel(<const double*>pv, pi, <double*>po, outer, n, m, inner)
+        else:
+            _scatter_add_kernel(<const float*>pv, pi, <float*>po, outer, n, m, inner)
     return out
 
 

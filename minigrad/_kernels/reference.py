@@ -1128,6 +1128,12 @@ def reduce_axes(x, axis, op, keepdims):
 _REDUCE_UFUNCS = {"sum": np.add, "max": np.maximum, "min": np.minimum, "prod": np.multiply}
 
 
+def extreme_all(x, largest):
+    """The max (``largest``) or min of every element of a non-empty array, NaN if any is NaN
+    (as a 0-d array of x's dtype): reduce_axes(x, None, 'max' or 'min', False)."""
+    return np.asarray((np.maximum if largest else np.minimum).reduce(x, axis=None))
+
+
 def sum_backward(grad, shape, axis, keepdims):
     """The gradient of a sum over ``axis`` (None: all axes): ``grad`` (the sum's shape)
     copied to every summed element of an array of ``shape`` (a new array)."""
@@ -1211,6 +1217,12 @@ def index_range(indices):
     return int(indices.min()), int(indices.max())
 
 
+def index_select(x, indices, axis):
+    """x's slices at ``indices`` (a 1-D integer array, in range) along ``axis``: PyTorch's
+    index_select, x[..., indices, ...] (a new array)."""
+    return np.take(x, indices, axis=axis)
+
+
 def take_along_axis(x, indices, axis):
     """out[..., j, ...] = x[..., indices[..., j, ...], ...] along ``axis``; indices has x's
     shape except along ``axis`` (PyTorch's gather, once the caller has cut x to the extent of
@@ -1237,6 +1249,17 @@ def put_along_axis(x, indices, values, axis):
     index = list(np.ix_(*[np.arange(n) for n in indices.shape]))
     index[axis] = indices
     out[tuple(index)] = values
+    return out
+
+
+def scatter_add_along_axis(x, indices, values, axis):
+    """A copy of x with values[..., j, ...] added at indices[..., j, ...] along ``axis``
+    (PyTorch's scatter_add; values and indices share a shape no larger than x's except along
+    ``axis``; repeated indices add up)."""
+    out = np.array(x, copy=True)
+    index = list(np.ix_(*[np.arange(n) for n in indices.shape]))
+    index[axis] = indices
+    np.add.at(out, tuple(index), values)
     return out
 
 

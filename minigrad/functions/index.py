@@ -131,6 +131,25 @@ def _check_gather_shapes(fn, input, axis, index, src=None):
                                f"larger size than src {list(src.shape)}")
 
 
+def _plain_along_dim(input, dim, index, src=None):
+    """The axis of a gather or scatter whose arguments need no check but the bounds (which
+    this makes): Tensors, an int dim, int64 indices of input's shape (and src of input's
+    shape and dtype), all in range; else None, and the general path checks, converts and
+    raises. On 100 elements the general checks cost about as much as PyTorch's whole op."""
+    if type(input) is not Tensor or type(index) is not Tensor or type(dim) is not int:
+        return None
+    x, indices = input._data, index._data
+    if indices.dtype != _INT64 or indices.shape != x.shape or not x.size or \
+            not -x.ndim <= dim < x.ndim:
+        return None
+    if src is not None and (type(src) is not Tensor or src._data.shape != x.shape or
+                            src._data.dtype != x.dtype):
+        return None
+    axis = dim % x.ndim
+    low, high = K.index_range(indices)
+    return axis if low >= 0 and high < x.shape[axis] else None
+
+
 def _as_1d(t):
     """A 0-d tensor as one of shape (1,) (gather/scatter treat 0-d as 1-d)."""
     return t.reshape(1) if t._data.ndim == 0 else t
@@ -139,6 +158,9 @@ def _as_1d(t):
 def gather(input, dim, index, *, sparse_grad=False):
     """out[i][j][k] = input[index[i][j][k]][j][k] (for dim 0; likewise for other dims).
     index has input's number of dims and is no larger than input apart from ``dim``."""
+    axis = _plain_along_dim(input, dim, index)
+    if axis is not None:
+        return I.TakeAlongAxis.apply(input, index._data, axis)
     _tensor_arg(input, "input", 1, "gather")
     indices = _index_array(index, "gather")
     axis = _axis(dim, input._data.ndim)
@@ -218,6 +240,10 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
     """out = input with out[index[i][j]][j] = src[i][j] (for dim 0; or = value). With
     ``reduce='add' | 'multiply'`` the values are combined instead (not differentiable, as in
     PyTorch). Repeated indices: one of the values wins."""
+    if value is None and reduce is None:
+        axis = _plain_along_dim(input, dim, index, src)
+        if axis is not None:
+            return I.PutAlongAxis.apply(input, src, indices=index._data, axis=axis)
     axis, indices, src, value = _scatter_args("scatter", input, dim, index, src, value)
     if src is None and value is None:
         raise TypeError("scatter() missing 1 required argument: 'src' or 'value'")
@@ -246,14 +272,16 @@ def scatter(input, dim, index, src=None, *, value=None, reduce=None):
 def scatter_add(input, dim, index, src):
     """out = input with src[i][j] added at out[index[i][j]][j] (for dim 0), repeated indices
     adding up; input gets the whole gradient, src the gradient gathered at index."""
+    axis = _plain_along_dim(input, dim, index, src)
+    if axis is not None:
+        return I.ScatterAdd.apply(input, src, indices=index._data, axis=axis)
     axis, indices, src, _ = _scatter_args("scatter_add", input, dim, index, src, None)
     if src is None:
         raise TypeError("scatter_add(): argument 'src' (position 4) must be Tensor")
     if input._data.ndim == 0:
         return scatter_add(_as_1d(input), 0, _wrap(indices.reshape(1)), _as_1d(src)).reshape(())
-    source = _cut_source(src, indices)
-    added = I.ScatterAlongAxis.apply(source, indices, axis, input._data.shape)
-    return ops.Add.apply(input, added)
+    # indices and axis as options: apply's two-input path, cheaper than its general one
+    return I.ScatterAdd.apply(input, _cut_source(src, indices), indices=indices, axis=axis)
 
 
 _REDUCTIONS = ("sum", "prod", "mean", "amax", "amin")
@@ -265,6 +293,10 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
     if reduce not in _REDUCTIONS:
         raise RuntimeError(f"reduce argument must be either sum, prod, mean, amax or amin, "
                            f"got {reduce}")
+    axis = _plain_along_dim(input, dim, index, src)
+    if axis is not None:
+        return I.ScatterReduce.apply(input, src, index._data, axis, reduce,
+                                     include_self=include_self)
     axis, indices, src, _ = _scatter_args("scatter_reduce", input, dim, index, src, None)
     if src is None:
         raise TypeError("scatter_reduce(): argument 'src' (position 4) must be Tensor")
@@ -309,6 +341,16 @@ def _vector_index(fn, index, exc=IndexError, message=None):
 def index_select(input, dim, index):
     """The slices of input at ``index`` (a vector or 0-d) along ``dim``; the gradient adds
     back into those slices."""
+    if type(input) is Tensor and type(index) is Tensor and type(dim) is int:
+        x, indices = input._data, index._data  # the common call: checks inline
+        if indices.dtype == _INT64 and indices.ndim == 1 and x.ndim and \
+                -x.ndim <= dim < x.ndim:
+            axis = dim % x.ndim
+            if indices.size:
+                low, high = K.index_range(indices)
+                if low < 0 or high >= x.shape[axis]:
+                    raise IndexError("index out of range in self")
+            return I.IndexSelect.apply(input, indices, axis)
     _tensor_arg(input, "input", 1, "index_select")
     data = _index_array(index, "index_select",
                         message="index_select(): Expected dtype int32 or int64 for index")
@@ -324,7 +366,7 @@ def index_select(input, dim, index):
         if low < 0 or high >= n:
             raise IndexError("index out of range in self")
     del data
-    return I.Index.apply(input, _along_dim(axis, nd, indices.astype(np.int64, copy=False)))
+    return I.IndexSelect.apply(input, indices.astype(np.int64, copy=False), axis)
 
 
 def _index_source_checks(fn, input, axis, indices, source):

@@ -179,6 +179,10 @@ def sum(input, dim=None, keepdim=False, *, dtype=None, axis=_UNSET, keepdims=_UN
     if dim is None and not keepdim and dtype is None and axis is _UNSET and \
             keepdims is _UNSET and data.dtype.kind == "f":
         return R.Sum.apply(input)  # loss.sum(), the common call
+    if type(dim) is int and dtype is None and axis is _UNSET and keepdims is _UNSET and \
+            type(input) is Tensor and data.dtype.kind == "f" and -data.ndim <= dim < data.ndim:
+        # x.sum(dim) on floats, the other common call: checks inline
+        return R.Sum.apply(input, axis=(dim % data.ndim,), keepdims=bool(keepdim))
     _check_input(input, "sum")
     dim, keepdim = _dim_args("sum", dim, keepdim, axis, keepdims)
     axes = _reduce_axes(dim, data.ndim)
@@ -394,7 +398,9 @@ def min(input, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
 def _extreme_dim(name, kind, largest, input, dim, keepdim, axis, keepdims):
     if dim is None and keepdim is False and axis is _UNSET and keepdims is _UNSET and \
             isinstance(input, Tensor) and input._data.size:  # x.max(), the common call
-        return R.Amax.apply(input, kind=kind)
+        # (max is Amax's default kind: a call without options takes apply's quicker path,
+        # 0.2 us of x.max()'s 1.0 on 100 elements)
+        return R.Amax.apply(input) if largest else R.Amax.apply(input, kind=kind)
     if type(dim) is int and axis is _UNSET and keepdims is _UNSET and type(input) is Tensor:
         data = input._data  # x.max(dim), the other common call: checks inline
         if data.ndim and -data.ndim <= dim < data.ndim and data.shape[dim]:

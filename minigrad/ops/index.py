@@ -52,6 +52,20 @@ class Index(Op):
         return xp.scatter_index(grad, self.index, self.shape), None
 
 
+class IndexSelect(Index):
+    """out = x's slices at ``indices`` (1-D, int64, in range) along ``axis``: index_select,
+    x[..., indices, ...], one compiled copy of whole rows instead of numpy's general advanced
+    indexing;  d out/dx as Index's (a scatter-add into zeros)."""
+
+    def forward(self, x, indices, axis):
+        self.shape = x.shape
+        self.index = (slice(None),) * axis + (indices,)
+        return K.index_select(x, indices, axis)
+
+    def backward(self, grad, xp):
+        return xp.scatter_index(grad, self.index, self.shape), None, None
+
+
 class ScatterIndex(Op):
     """out = zeros of ``shape`` with ``grad`` added at ``index`` (the derivative of Index);
     d out/d grad = reading at ``index`` again."""
@@ -156,6 +170,24 @@ class PutAlongAxis(Op):
         if need_values:
             grad_values = gather(grad, self.indices, self.axis, xp)
         return grad_x, grad_values, None, None
+
+
+class ScatterAdd(Op):
+    """out = x with values added at ``indices`` along ``axis`` (PyTorch's scatter_add,
+    repeated indices adding up; one copy and one pass, where ScatterAlongAxis + Add made
+    zeros, scattered and added);  x gets the whole gradient, values the gradient gathered at
+    ``indices``."""
+
+    may_broadcast = False
+
+    def forward(self, x, values, indices, axis):
+        self.indices, self.axis = indices, axis
+        return K.scatter_add_along_axis(x, indices, values, axis)
+
+    def backward(self, grad, xp):
+        need_x, need_values = self.needs_input_grad[:2]
+        grad_values = gather(grad, self.indices, self.axis, xp) if need_values else None
+        return (grad if need_x else None), grad_values
 
 
 def gather(x, indices, axis, xp):

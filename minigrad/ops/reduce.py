@@ -216,7 +216,11 @@ class Amax(Op):
 
     def forward(self, x, axis=None, keepdims=False, kind="max"):
         self.shape, self.axis = x.shape, axis
-        self.save_for_backward(x)
+        self.saved_tensors = (x,)
+        if axis is None:  # x.max(): the common call, one kernel call
+            out = K.extreme_all(x, kind == "max")
+            self.result = out
+            return out.reshape((1,) * x.ndim) if keepdims else out
         self.result = out = K.reduce_axes(x, axis, kind, keepdims)
         return out
 
