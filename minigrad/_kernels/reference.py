@@ -1535,6 +1535,11 @@ def arange_values(start, step, count, dtype):
             ).astype(dtype)
 
 
+def full_values(shape, value, dtype):
+    """A new array of ``shape`` and ``dtype`` holding ``value`` everywhere (np.full)."""
+    return np.full(shape, value, dtype=dtype)
+
+
 def spaced(start, end, steps, dtype):
     """``steps`` (>= 2) values from start to end in the float ``dtype``, as PyTorch's linspace:
     the first steps // 2 count up from start, out[i] = start + i * step, the rest down from

@@ -296,7 +296,7 @@ def _finish(array, requires_grad, device=None):
 
 def _filled(args, size, value, dtype, requires_grad, device, name, default=None):
     shape = _sizes(args, size, name)
-    return _finish(np.full(shape, value, dtype=_np_dtype(dtype, default or _default_float())),
+    return _finish(K.full_values(shape, value, _np_dtype(dtype, default or _default_float())),
                    requires_grad, device)
 
 
@@ -335,25 +335,28 @@ def _fill_dtype(fill_value):
     return _default_float()
 
 
-@with_out(factory=True)
 def full(size: Any, fill_value: Any, *, out: Tensor | None = None, dtype: Any = None,
          layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value``; its dtype is the fill value's (bool,
     int64, or float32) unless ``dtype`` is given."""
+    # out= by hand rather than through with_out: its wrapper is a third of the call at 100
+    # elements
     if not isinstance(size, (tuple, list)):
         raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not "
                         f"{type(size).__name__}")
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _filled((tuple(size),), None, fill_value, dtype, requires_grad, device, "full",
-                   _fill_dtype(fill_value))
+    np_dtype = _fill_dtype(fill_value) if dtype is None else _dt.as_dtype(dtype).np_dtype
+    shape = _sizes((size,), None, "full")
+    result = _finish(K.full_values(shape, fill_value, np_dtype), requires_grad, device)
+    return result if out is None else write_out(result, out, "full", factory=True)
 
 
 def _like(input, value, dtype, requires_grad, device):
     if not isinstance(input, Tensor):
         raise TypeError(f"expected a Tensor as input, got {type(input).__name__}")
     np_dtype = input._data.dtype if dtype is None else _dt.as_dtype(dtype).np_dtype
-    return _finish(np.full(input._data.shape, value, dtype=np_dtype), requires_grad, device)
+    return _finish(K.full_values(input._data.shape, value, np_dtype), requires_grad, device)
 
 
 def zeros_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
@@ -386,7 +389,7 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
 def _new(self, args, size, value, dtype, requires_grad, device, name):
     np_dtype = self._data.dtype if dtype is None else _dt.as_dtype(dtype).np_dtype
     shape = _sizes(args, size, name)
-    return _finish(np.full(shape, value, dtype=np_dtype), requires_grad, device)
+    return _finish(K.full_values(shape, value, np_dtype), requires_grad, device)
 
 
 def new_zeros(self, *size_args, size=None, dtype=None, layout=None, device=None,
