@@ -12,7 +12,7 @@ from minigrad._kernels import reference
 
 COMPILED = _kernels.compiled_module("_random")
 FILLS = ("uniform_fill", "uniform_range_fill", "normal_fill", "exponential_fill",
-         "bernoulli_fill", "integers_fill", "poisson_sample")
+         "bernoulli_fill", "integers_fill", "poisson_sample", "permutation")
 NUMPY_SAMPLER = {"uniform_fill": "random", "normal_fill": "standard_normal",
                  "exponential_fill": "standard_exponential"}
 
@@ -217,3 +217,53 @@ def test_bernoulli_fill_equals_the_reference(shape, p, dtype):
     np.testing.assert_array_equal(
         _call(reference.bernoulli_fill, r1, np.empty(shape, dtype), p),
         (r2.random(shape) < p).astype(dtype))
+
+
+def _chi_square_ok(counts, expected):
+    counts, expected = np.asarray(counts, np.float64), np.asarray(expected, np.float64)
+    keep = expected > 0
+    assert counts[~keep].sum() == 0, "a category of probability 0 was drawn"
+    statistic = ((counts[keep] - expected[keep]) ** 2 / expected[keep]).sum()
+    stats = pytest.importorskip("scipy.stats")
+    critical = stats.chi2.ppf(1 - 1e-6, keep.sum() - 1)
+    assert statistic < critical, (statistic, critical)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 10, 1000, 65537])
+def test_permutation_equals_the_reference(n):
+    r1, r2 = np.random.default_rng(12), np.random.default_rng(12)
+    got = COMPILED.permutation(r1, n)
+    want = reference.permutation(r2, n)
+    assert type(got) is np.ndarray and got.dtype == np.int64 and got.shape == (n,)
+    np.testing.assert_array_equal(got, want)
+    assert r1.bit_generator.state == r2.bit_generator.state
+    np.testing.assert_array_equal(np.sort(got), np.arange(n))
+    # one double per position after the first: the next draw is rng.random's next one
+    r3 = np.random.default_rng(12)
+    r3.random(max(n - 1, 0))
+    assert r3.random() == r1.random()
+
+
+def test_permutation_draws_every_order_equally_often():
+    """All 24 orders of 4 elements, 96,000 shuffles: a biased shuffle (j drawn from all n
+    positions instead of 0..i, or an off-by-one in the range) fails the chi-square test."""
+    rng = np.random.default_rng(13)
+    orders = {}
+    for _ in range(96_000):
+        key = tuple(COMPILED.permutation(rng, 4).tolist())
+        orders[key] = orders.get(key, 0) + 1
+    assert len(orders) == 24
+    _chi_square_ok(list(orders.values()), np.full(24, 96_000 / 24))
+    # and where each value lands in a longer permutation: uniform over the positions
+    where = np.zeros((10, 10))
+    for _ in range(20_000):
+        where[np.arange(10), COMPILED.permutation(rng, 10)] += 1
+    _chi_square_ok(where.ravel(), np.full(100, 20_000 / 10))
+
+
+def test_permutation_falls_back_for_other_generators():
+    class NotAGenerator:
+        def random(self, size):
+            return np.zeros(size)
+    # U = 0 always: every j is 0, so each new i goes first and pushes the old front to i
+    assert COMPILED.permutation(NotAGenerator(), 4).tolist() == [3, 0, 1, 2]

@@ -223,3 +223,30 @@ def integers_fill(rng, out, low, n):
             else:
                 (<float*>p)[i] = <float>v
     return out
+
+
+def permutation(rng, n):
+    """A random permutation of 0 .. n-1 (n >= 0) as int64, by the inside-out Fisher-Yates
+    shuffle: out[0] = 0, then for i = 1 .. n-1, j = min(floor(U * (i + 1)), i) for a double U
+    uniform on [0, 1) (rng.random's stream, one draw per i), out[i] = out[j] and out[j] = i.
+    Each of the n! orders has probability 1/n! up to the double's rounding (a bias below
+    n / 2**53), as in integers_fill."""
+    cdef bitgen_t* state = _bitgen(rng)
+    lock = _last_lock  # rng's bit generator's lock, found by _bitgen
+    if state == NULL or n < 0:
+        return _reference.permutation(rng, n)
+    cdef cnp.npy_intp size = n
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &size, cnp.NPY_INT64, 0)
+    cdef cnp.int64_t* p = <cnp.int64_t*>cnp.PyArray_DATA(out)
+    cdef cnp.int64_t i, j
+    if size == 0:
+        return out
+    with lock, nogil:
+        p[0] = 0
+        for i in range(1, size):
+            j = <cnp.int64_t>(state.next_double(state.state) * <double>(i + 1))
+            if j > i:  # U * (i + 1) may round up to i + 1 when U is near 1
+                j = i
+            p[i] = p[j]
+            p[j] = i
+    return out

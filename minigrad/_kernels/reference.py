@@ -1603,6 +1603,23 @@ def bernoulli_fill(rng, out, p):
     return out
 
 
+def permutation(rng, n):
+    """A random permutation of 0 .. n-1 (n >= 0) as int64, by the inside-out Fisher-Yates
+    shuffle: out[0] = 0, then for i = 1 .. n-1, j = min(floor(U * (i + 1)), i) for doubles U
+    uniform on [0, 1) (rng.random, one per i), out[i] = out[j] and out[j] = i. (The swaps
+    depend on each other: a Python loop, slow but plain.)"""
+    if n < 0:
+        raise ValueError(f"negative dimensions are not allowed: {n}")
+    bounds = np.arange(1, n, dtype=np.int64)  # i = 1 .. n-1
+    picks = (rng.random(max(n - 1, 0)) * (bounds + 1)).astype(np.int64)
+    np.minimum(picks, bounds, out=picks)
+    out = [0] * n
+    for i, j in enumerate(picks.tolist(), start=1):
+        out[i] = out[j]
+        out[j] = i
+    return np.array(out, dtype=np.int64)
+
+
 def integers_fill(rng, out, low, n):
     """out[...] = integers uniform on [low, low + n) (1 <= n <= 2**32): low + floor(U * n)
     from doubles U uniform on [0, 1), capped at n - 1 (U * n can round up to n), stored as

@@ -667,16 +667,19 @@ def randint(low: Any = 0, high: Any = None, size: Any = None, *, generator: Any 
                    device)
 
 
-@with_out(factory=True)
 def randperm(n: int, *, generator: Any = None, out: Tensor | None = None, dtype: Any = None,
              layout: Any = None, device: Any = None, requires_grad: bool = False,
              pin_memory: bool = False) -> Tensor:
-    """A random permutation of 0 .. n-1 (int64 unless ``dtype`` says otherwise)."""
+    """A random permutation of 0 .. n-1 (int64 unless ``dtype`` says otherwise), by the
+    Fisher-Yates shuffle of ``K.permutation``."""
     n = int(n)
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
-    values = _rng(generator).permutation(n)
-    return _finish(values.astype(_np_dtype(dtype, _INT64), copy=False), requires_grad, device)
+    values = K.permutation(_rng(generator), n)
+    if dtype is not None:
+        values = values.astype(_dt.as_dtype(dtype).np_dtype, copy=False)
+    result = _finish(values, requires_grad, device)
+    return result if out is None else write_out(result, out, "randperm", factory=True)
 
 
 def rand_like(input, *, generator=None, dtype=None, layout=None, device=None,
