@@ -12,7 +12,8 @@ from minigrad._kernels import reference
 
 COMPILED = _kernels.compiled_module("_random")
 FILLS = ("uniform_fill", "uniform_range_fill", "normal_fill", "exponential_fill",
-         "bernoulli_fill", "integers_fill", "poisson_sample", "permutation")
+         "bernoulli_fill", "integers_fill", "poisson_sample", "permutation",
+         "multinomial_with_replacement")
 NUMPY_SAMPLER = {"uniform_fill": "random", "normal_fill": "standard_normal",
                  "exponential_fill": "standard_exponential"}
 
@@ -267,3 +268,57 @@ def test_permutation_falls_back_for_other_generators():
             return np.zeros(size)
     # U = 0 always: every j is 0, so each new i goes first and pushes the old front to i
     assert COMPILED.permutation(NotAGenerator(), 4).tolist() == [3, 0, 1, 2]
+
+
+def _weights(shape, dtype, seed):
+    w = np.random.default_rng(seed).random(shape).astype(dtype)
+    if w.size:
+        w[w < 0.3] = 0  # zero weights inside and at the end of rows
+        w[:, -1] = 0
+        w[:, 0] += dtype(0.01)  # every row has a positive weight
+    return w
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 2), (3, 7), (4, 64), (2, 65), (50, 100), (0, 4)])
+@pytest.mark.parametrize("num_samples", [1, 13, 1000])
+def test_multinomial_with_replacement_equals_the_reference(shape, num_samples, dtype):
+    w = _weights(shape, dtype, 14)
+    for layout, weights in [("C", w), ("F", np.asfortranarray(w)),
+                            ("byteswapped", w.astype(w.dtype.newbyteorder()))]:
+        r1, r2 = np.random.default_rng(15), np.random.default_rng(15)
+        got = COMPILED.multinomial_with_replacement(r1, weights, num_samples)
+        want = reference.multinomial_with_replacement(r2, weights, num_samples)
+        assert got.dtype == np.int64 and got.shape == (shape[0], num_samples)
+        np.testing.assert_array_equal(got, want, err_msg=layout)
+        assert r1.bit_generator.state == r2.bit_generator.state, layout
+        assert (w[np.arange(shape[0])[:, None], got] > 0).all()  # never a zero weight
+
+
+def test_multinomial_with_replacement_is_the_inverse_cdf_of_numpys_stream():
+    w = np.array([[0.0, 1.0, 2.0, 0.0, 3.0, 4.0]])
+    rng = np.random.default_rng(16)
+    got = COMPILED.multinomial_with_replacement(rng, w, 500)
+    u = np.random.default_rng(16).random(500) * 10.0
+    assert got[0].tolist() == [1 if x < 1 else 2 if x < 3 else 4 if x < 6 else 5 for x in u]
+
+
+@pytest.mark.parametrize("bad", [[[1.0, -1.0]], [[1.0, np.inf]], [[np.nan, 1.0]],
+                                 [[1.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [-0.0, 0.0]]])
+@pytest.mark.parametrize("module", ["compiled", "reference"])
+def test_multinomial_with_replacement_refuses_bad_weights_before_drawing(bad, module):
+    fn = (COMPILED if module == "compiled" else reference).multinomial_with_replacement
+    rng = np.random.default_rng(17)
+    before = rng.bit_generator.state
+    assert fn(rng, np.array(bad), 5) is None
+    assert rng.bit_generator.state == before
+
+
+def test_multinomial_with_replacement_follows_the_weights():
+    """Chi-square on 300,000 draws from three rows of 6 categories (zero weights among
+    them): a search off by one category, or one ignoring the row, fails it."""
+    w = np.array([[0.0, 1.0, 2.0, 0.0, 3.0, 4.0], [4.0, 3.0, 0.0, 2.0, 1.0, 0.0],
+                  [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]], dtype=np.float32)
+    draws = COMPILED.multinomial_with_replacement(np.random.default_rng(18), w, 100_000)
+    for row, weights in zip(draws, w):
+        _chi_square_ok(np.bincount(row, minlength=6), 100_000 * weights / weights.sum())

@@ -13,6 +13,7 @@ Arrays must be C-contiguous, aligned, native float32/float64 (int64 too for ``in
 anything else, and any generator that is not a numpy ``Generator``, goes to the reference.
 """
 cimport numpy as cnp
+from libc.float cimport DBL_MAX
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
 from numpy.random cimport bitgen_t
 from numpy.random.c_distributions cimport (
@@ -249,4 +250,80 @@ def permutation(rng, n):
                 j = i
             p[i] = p[j]
             p[j] = i
+    return out
+
+
+cdef bint _weights_valid(const void* pw, bint is_double, Py_ssize_t rows,
+                         Py_ssize_t categories) noexcept nogil:
+    """Every weight finite and >= 0, and every row with one > 0."""
+    cdef Py_ssize_t r, k
+    cdef double w
+    cdef bint positive
+    for r in range(rows):
+        positive = False
+        for k in range(r * categories, (r + 1) * categories):
+            w = (<const double*>pw)[k] if is_double else (<const float*>pw)[k]
+            if not (0 <= w <= DBL_MAX):  # NaN, inf and negatives
+                return False
+            positive = positive or w > 0
+        if not positive:
+            return False
+    return True
+
+
+def multinomial_with_replacement(rng, weights, num_samples):
+    """(rows, num_samples) int64 category indices drawn with replacement from each row of the
+    2-D ``weights`` (rows, categories >= 1; num_samples >= 1), by the inverse CDF: the row's
+    cumulative sums in double, c[k] = w[0] + ... + w[k], and for each sample u = U * c[-1]
+    (doubles U uniform on [0, 1), rng.random's stream, row by row) the number of c[k] <= u,
+    capped at the row's last category of positive weight (u may round up to c[-1]). None,
+    with nothing drawn, if a weight is negative, NaN or infinite or a row has no positive
+    weight."""
+    cdef int t = _writable_type(weights)
+    cdef bitgen_t* state = _bitgen(rng)
+    lock = _last_lock  # rng's bit generator's lock, found by _bitgen
+    if t < 0 or t == cnp.NPY_INT64 or state == NULL or cnp.PyArray_NDIM(weights) != 2:
+        return _reference.multinomial_with_replacement(rng, weights, num_samples)
+    cdef Py_ssize_t rows = cnp.PyArray_DIMS(weights)[0], categories = cnp.PyArray_DIMS(weights)[1]
+    cdef Py_ssize_t samples = num_samples, r, k, s, lo, count, half, last
+    cdef const void* pw = cnp.PyArray_DATA(<cnp.ndarray>weights)
+    cdef bint is_double = t == cnp.NPY_DOUBLE
+    cdef bint valid
+    with nogil:
+        valid = _weights_valid(pw, is_double, rows, categories)
+    if not valid:
+        return None
+    cdef cnp.npy_intp dims[2]
+    dims[0], dims[1] = rows, samples
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, dims, cnp.NPY_INT64, 0)
+    cdef cnp.int64_t* po = <cnp.int64_t*>cnp.PyArray_DATA(out)
+    cdef cnp.npy_intp width = categories
+    cdef cnp.ndarray table = cnp.PyArray_EMPTY(1, &width, cnp.NPY_DOUBLE, 0)  # one row's sums
+    cdef double* cdf = <double*>cnp.PyArray_DATA(table)
+    cdef double total, u, w
+    with lock, nogil:
+        for r in range(rows):
+            total = 0
+            last = 0
+            for k in range(categories):
+                w = (<const double*>pw)[r * categories + k] if is_double else \
+                    (<const float*>pw)[r * categories + k]
+                total = total + w
+                cdf[k] = total
+                if w > 0:
+                    last = k
+            for s in range(samples):
+                u = state.next_double(state.state) * total
+                # the number of cdf[k] <= u (numpy's searchsorted, side="right", which
+                # counts all of them for a NaN: U = 0 times an infinite total). A binary
+                # search without branches on the data (log2(categories) steps, whichever way
+                # each goes): a mispredicted branch per step cost 2x.
+                lo = 0
+                count = categories
+                while count > 1:
+                    half = count >> 1
+                    lo = lo + half * (cdf[lo + half] <= u)
+                    count = count - half
+                lo = lo + (cdf[lo] <= u or u != u)
+                po[r * samples + s] = lo if lo < last else last
     return out

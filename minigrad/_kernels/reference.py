@@ -1620,6 +1620,30 @@ def permutation(rng, n):
     return np.array(out, dtype=np.int64)
 
 
+def multinomial_with_replacement(rng, weights, num_samples):
+    """(rows, num_samples) int64 category indices drawn with replacement from each row of the
+    2-D ``weights`` (rows, categories >= 1; num_samples >= 1), by the inverse CDF: the row's
+    cumulative sums in double, c[k] = w[0] + ... + w[k], and for each sample u = U * c[-1]
+    (doubles U uniform on [0, 1), rng.random's stream, row by row) the number of c[k] <= u,
+    capped at the row's last category of positive weight (u may round up to c[-1]). None,
+    with nothing drawn, if a weight is negative, NaN or infinite or a row has no positive
+    weight."""
+    w = np.asarray(weights, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        if not ((w >= 0) & (w <= np.finfo(np.float64).max)).all() or \
+                not (w > 0).any(axis=1).all():
+            return None
+    rows, categories = w.shape
+    cdf = np.cumsum(w, axis=1)
+    u = rng.random((rows, num_samples)) * cdf[:, -1:]
+    out = np.empty((rows, num_samples), dtype=np.int64)
+    for r in range(rows):
+        out[r] = np.searchsorted(cdf[r], u[r], side="right")
+    last = categories - 1 - np.argmax(w[:, ::-1] > 0, axis=1)
+    np.minimum(out, last[:, None], out=out)
+    return out
+
+
 def integers_fill(rng, out, low, n):
     """out[...] = integers uniform on [low, low + n) (1 <= n <= 2**32): low + floor(U * n)
     from doubles U uniform on [0, 1), capped at n - 1 (U * n can round up to n), stored as

@@ -808,13 +808,21 @@ def poisson(input, generator=None):
     return _sample((input,), lambda x: K.poisson_sample(rng, x))
 
 
-@with_out()
+def _check_weights(weights):
+    """Raise PyTorch's error for rows of multinomial weights (rows, categories) in float64
+    that are not finite and non-negative with a positive sum."""
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if (weights.sum(axis=1) <= 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+
+
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
     """Category indices (int64) drawn from each row of ``input`` (1-D or 2-D, non-negative
     weights, not necessarily normalised): ``num_samples`` per row, with or without
-    replacement. Without replacement the draws are sequential (each drawn category leaves the
-    pool), done at once by the exponential race: the categories with the smallest
-    Exponential(1) / weight."""
+    replacement. With replacement, by the inverse CDF (``K.multinomial_with_replacement``);
+    without, the draws are sequential (each drawn category leaves the pool), done at once by
+    the exponential race: the categories with the smallest Exponential(1) / weight."""
     data = input._data
     if data.dtype.kind != "f":
         raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
@@ -828,47 +836,38 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     if not replacement and num_samples > categories:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                            "replacement")
+    rng = _rng(generator)
+    if replacement:
+        # the kernel checks the weights before it draws: None if they are invalid
+        result = K.multinomial_with_replacement(
+            rng, data if data.ndim == 2 else data.reshape(1, categories), num_samples)
+        if result is None:
+            _check_weights(np.asarray(data, dtype=np.float64).reshape(-1, categories))
+    else:
+        result = _multinomial_without_replacement(rng, data, num_samples, categories)
+    result = _wrap(result.reshape(num_samples) if data.ndim == 1 else result)
+    # out= by hand rather than through with_out: its wrapper costs a microsecond
+    return result if out is None else write_out(result, out, "multinomial")
+
+
+def _multinomial_without_replacement(rng, data, num_samples, categories):
     weights = np.asarray(data, dtype=np.float64).reshape(-1, categories)
     rows = weights.shape[0]
-    if rows and (not np.isfinite(weights).all() or (weights < 0).any()):
-        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    totals = weights.sum(axis=1)
-    if rows and (totals <= 0).any():
-        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    if not replacement and rows and ((weights > 0).sum(axis=1) < num_samples).any():
+    if rows == 0:
+        return np.zeros((0, num_samples), dtype=np.int64)
+    _check_weights(weights)
+    if ((weights > 0).sum(axis=1) < num_samples).any():
         raise RuntimeError("invalid multinomial distribution (with replacement=False, not "
                            "enough non-negative category to sample)")
-    rng = _rng(generator)
-    if rows == 0:
-        result = np.zeros((0, num_samples), dtype=np.int64)
-    elif replacement:
-        # Inverse CDF: u * total searched in the cumulative weights; all rows at once by
-        # shifting row i's cumulative weights (scaled to [0, 1)) and its draws by i.
-        cdf = np.cumsum(weights, axis=1)
-        if rows == 1:
-            u = rng.random(num_samples) * cdf[0, -1]
-            result = np.searchsorted(cdf[0], u, side="right").reshape(1, num_samples)
-        else:
-            cdf /= totals[:, None]
-            cdf += np.arange(rows)[:, None]
-            u = rng.random((rows, num_samples)) + np.arange(rows)[:, None]
-            flat = np.searchsorted(cdf.reshape(-1), u.reshape(-1), side="right")
-            result = flat.reshape(rows, num_samples) - categories * np.arange(rows)[:, None]
-        # Round-off at a row's end may step past its last category: take the last one with
-        # positive weight instead.
-        last = categories - 1 - np.argmax(weights[:, ::-1] > 0, axis=1)
-        result = np.minimum(result, last[:, None])
+    with np.errstate(divide="ignore"):
+        keys = rng.standard_exponential((rows, categories)) / weights
+    if num_samples < categories:
+        part = np.argpartition(keys, num_samples - 1, axis=1)[:, :num_samples]
+        order = np.argsort(np.take_along_axis(keys, part, axis=1), axis=1, kind="stable")
+        result = np.take_along_axis(part, order, axis=1)
     else:
-        with np.errstate(divide="ignore"):
-            keys = rng.standard_exponential((rows, categories)) / weights
-        if num_samples < categories:
-            part = np.argpartition(keys, num_samples - 1, axis=1)[:, :num_samples]
-            order = np.argsort(np.take_along_axis(keys, part, axis=1), axis=1, kind="stable")
-            result = np.take_along_axis(part, order, axis=1)
-        else:
-            result = np.argsort(keys, axis=1, kind="stable")
-    result = result.astype(np.int64, copy=False)
-    return _wrap(result.reshape(num_samples) if data.ndim == 1 else result)
+        result = np.argsort(keys, axis=1, kind="stable")
+    return result.astype(np.int64, copy=False)
 
 
 # ----- in-place samplers (Tensor methods) -----------------------------------------------------
