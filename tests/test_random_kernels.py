@@ -13,7 +13,7 @@ from minigrad._kernels import reference
 COMPILED = _kernels.compiled_module("_random")
 FILLS = ("uniform_fill", "uniform_range_fill", "normal_fill", "exponential_fill",
          "bernoulli_fill", "integers_fill", "poisson_sample", "permutation",
-         "multinomial_with_replacement")
+         "multinomial_with_replacement", "bernoulli_sample")
 NUMPY_SAMPLER = {"uniform_fill": "random", "normal_fill": "standard_normal",
                  "exponential_fill": "standard_exponential"}
 
@@ -322,3 +322,48 @@ def test_multinomial_with_replacement_follows_the_weights():
     draws = COMPILED.multinomial_with_replacement(np.random.default_rng(18), w, 100_000)
     for row, weights in zip(draws, w):
         _chi_square_ok(np.bincount(row, minlength=6), 100_000 * weights / weights.sum())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("shape", [(0,), (1,), (7, 5), (1000,)])
+def test_bernoulli_sample_equals_the_reference(shape, dtype):
+    p = np.random.default_rng(19).random(shape).astype(dtype)
+    if p.size > 2:
+        p.flat[:2] = (0, 1)
+    layouts = [("C", p), ("byteswapped", p.astype(p.dtype.newbyteorder()))]
+    if p.ndim == 2:
+        layouts.append(("F", np.asfortranarray(p)))
+    for layout, probabilities in layouts:
+        r1, r2 = np.random.default_rng(20), np.random.default_rng(20)
+        got = COMPILED.bernoulli_sample(r1, probabilities)
+        want = reference.bernoulli_sample(r2, probabilities)
+        assert got.dtype == np.dtype(dtype) and got.shape == shape
+        np.testing.assert_array_equal(got, want, err_msg=layout)
+        assert r1.bit_generator.state == r2.bit_generator.state, layout
+    # the reference is numpy's uniform draw compared with p, element by element
+    np.testing.assert_array_equal(
+        reference.bernoulli_sample(np.random.default_rng(21), p),
+        (np.random.default_rng(21).random(shape) < p).astype(dtype))
+    if p.size > 2:
+        assert got.flat[0] == 0 and got.flat[1] == 1
+
+
+@pytest.mark.parametrize("bad", [[0.5, 1.5], [-0.1, 0.5], [np.nan, 0.5], [0.5, np.inf]])
+@pytest.mark.parametrize("module", ["compiled", "reference"])
+def test_bernoulli_sample_refuses_bad_probabilities_before_drawing(bad, module):
+    fn = (COMPILED if module == "compiled" else reference).bernoulli_sample
+    rng = np.random.default_rng(22)
+    before = rng.bit_generator.state
+    assert fn(rng, np.array(bad, dtype=np.float32)) is None
+    assert rng.bit_generator.state == before
+
+
+def test_bernoulli_sample_follows_each_probability():
+    """200,000 draws for each of five probabilities, side by side in one C-ordered array:
+    the count of ones passes a chi-square test for each (a sampler comparing with the wrong
+    element, or with 1 - p, fails)."""
+    q = np.array([0.05, 0.2, 0.5, 0.7, 0.99])
+    p = np.tile(q, (200_000, 1)).astype(np.float32)
+    ones = COMPILED.bernoulli_sample(np.random.default_rng(23), p).sum(axis=0, dtype=np.int64)
+    for count, prob in zip(ones, q.astype(np.float32).astype(np.float64)):
+        _chi_square_ok([count, 200_000 - count], [200_000 * prob, 200_000 * (1 - prob)])

@@ -327,3 +327,34 @@ def multinomial_with_replacement(rng, weights, num_samples):
                 lo = lo + (cdf[lo] <= u or u != u)
                 po[r * samples + s] = lo if lo < last else last
     return out
+
+
+def bernoulli_sample(rng, p):
+    """A new array of p's shape and dtype (float32 or float64) holding 1 where U < p, else 0,
+    for doubles U uniform on [0, 1) (rng.random's stream, one per element of p, in C
+    order). None, with nothing drawn, if an element of p is outside [0, 1] or NaN."""
+    cdef int t = _writable_type(p)
+    cdef bitgen_t* state = _bitgen(rng)
+    lock = _last_lock  # rng's bit generator's lock, found by _bitgen
+    if t < 0 or t == cnp.NPY_INT64 or state == NULL:
+        return _reference.bernoulli_sample(rng, p)
+    cdef cnp.ndarray probabilities = <cnp.ndarray>p
+    cdef cnp.npy_intp n = cnp.PyArray_SIZE(probabilities), i
+    cdef const void* pp = cnp.PyArray_DATA(probabilities)
+    cdef bint is_double = t == cnp.NPY_DOUBLE
+    cdef double q
+    for i in range(n):
+        q = (<const double*>pp)[i] if is_double else (<const float*>pp)[i]
+        if not 0 <= q <= 1:  # NaN too
+            return None
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(probabilities),
+                                             cnp.PyArray_DIMS(probabilities), t, 0)
+    cdef void* po = cnp.PyArray_DATA(out)
+    with lock, nogil:
+        if is_double:
+            for i in range(n):
+                (<double*>po)[i] = state.next_double(state.state) < (<const double*>pp)[i]
+        else:
+            for i in range(n):
+                (<float*>po)[i] = state.next_double(state.state) < (<const float*>pp)[i]
+    return out

@@ -1644,6 +1644,16 @@ def multinomial_with_replacement(rng, weights, num_samples):
     return out
 
 
+def bernoulli_sample(rng, p):
+    """A new array of p's shape and dtype holding 1 where U < p, else 0, for doubles U
+    uniform on [0, 1) (rng.random, one per element of p, in C order). None, with nothing
+    drawn, if an element of p is outside [0, 1] or NaN."""
+    with np.errstate(invalid="ignore"):
+        if not ((p >= 0) & (p <= 1)).all():
+            return None
+    return (rng.random(p.shape) < p).astype(p.dtype.newbyteorder("="))
+
+
 def integers_fill(rng, out, low, n):
     """out[...] = integers uniform on [low, low + n) (1 <= n <= 2**32): low + floor(U * n)
     from doubles U uniform on [0, 1), capped at n - 1 (U * n can round up to n), stored as
