@@ -15,7 +15,8 @@ from minigrad._kernels import reference
 
 COMPILED = _kernels.compiled_module("_random")
 FILLS = ("uniform_fill", "uniform_range_fill", "normal_fill", "exponential_fill",
-         "bernoulli_fill", "integers_fill", "poisson_sample")
+         "bernoulli_fill", "integers_fill", "poisson_sample", "permutation",
+         "multinomial_with_replacement", "bernoulli_sample")
 NUMPY_SAMPLER = {"uniform_fill": "random", "exponential_fill": "standard_exponential"}
 
 
@@ -274,3 +275,152 @@ def test_bernoulli_fill_equals_the_reference(shape, p, dtype):
     np.testing.assert_array_equal(
         _call(reference.bernoulli_fill, r1, np.empty(shape, dtype), p),
         (r2.random(shape) < p).astype(dtype))
+
+
+def _chi_square_ok(counts, expected):
+    counts, expected = np.asarray(counts, np.float64), np.asarray(expected, np.float64)
+    keep = expected > 0
+    assert counts[~keep].sum() == 0, "a category of probability 0 was drawn"
+    statistic = ((counts[keep] - expected[keep]) ** 2 / expected[keep]).sum()
+    stats = pytest.importorskip("scipy.stats")
+    critical = stats.chi2.ppf(1 - 1e-6, keep.sum() - 1)
+    assert statistic < critical, (statistic, critical)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 3, 10, 1000, 65537])
+def test_permutation_equals_the_reference(n):
+    r1, r2 = np.random.default_rng(12), np.random.default_rng(12)
+    got = COMPILED.permutation(r1, n)
+    want = reference.permutation(r2, n)
+    assert type(got) is np.ndarray and got.dtype == np.int64 and got.shape == (n,)
+    np.testing.assert_array_equal(got, want)
+    assert r1.bit_generator.state == r2.bit_generator.state
+    np.testing.assert_array_equal(np.sort(got), np.arange(n))
+    # one double per position after the first: the next draw is rng.random's next one
+    r3 = np.random.default_rng(12)
+    r3.random(max(n - 1, 0))
+    assert r3.random() == r1.random()
+
+
+def test_permutation_draws_every_order_equally_often():
+    """All 24 orders of 4 elements, 96,000 shuffles: a biased shuffle (j drawn from all n
+    positions instead of 0..i, or an off-by-one in the range) fails the chi-square test."""
+    rng = np.random.default_rng(13)
+    orders = {}
+    for _ in range(96_000):
+        key = tuple(COMPILED.permutation(rng, 4).tolist())
+        orders[key] = orders.get(key, 0) + 1
+    assert len(orders) == 24
+    _chi_square_ok(list(orders.values()), np.full(24, 96_000 / 24))
+    # and where each value lands in a longer permutation: uniform over the positions
+    where = np.zeros((10, 10))
+    for _ in range(20_000):
+        where[np.arange(10), COMPILED.permutation(rng, 10)] += 1
+    _chi_square_ok(where.ravel(), np.full(100, 20_000 / 10))
+
+
+def test_permutation_falls_back_for_other_generators():
+    class NotAGenerator:
+        def random(self, size):
+            return np.zeros(size)
+    # U = 0 always: every j is 0, so each new i goes first and pushes the old front to i
+    assert COMPILED.permutation(NotAGenerator(), 4).tolist() == [3, 0, 1, 2]
+
+
+def _weights(shape, dtype, seed):
+    w = np.random.default_rng(seed).random(shape).astype(dtype)
+    if w.size:
+        w[w < 0.3] = 0  # zero weights inside and at the end of rows
+        w[:, -1] = 0
+        w[:, 0] += dtype(0.01)  # every row has a positive weight
+    return w
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 2), (3, 7), (4, 64), (2, 65), (50, 100), (0, 4)])
+@pytest.mark.parametrize("num_samples", [1, 13, 1000])
+def test_multinomial_with_replacement_equals_the_reference(shape, num_samples, dtype):
+    w = _weights(shape, dtype, 14)
+    for layout, weights in [("C", w), ("F", np.asfortranarray(w)),
+                            ("byteswapped", w.astype(w.dtype.newbyteorder()))]:
+        r1, r2 = np.random.default_rng(15), np.random.default_rng(15)
+        got = COMPILED.multinomial_with_replacement(r1, weights, num_samples)
+        want = reference.multinomial_with_replacement(r2, weights, num_samples)
+        assert got.dtype == np.int64 and got.shape == (shape[0], num_samples)
+        np.testing.assert_array_equal(got, want, err_msg=layout)
+        assert r1.bit_generator.state == r2.bit_generator.state, layout
+        assert (w[np.arange(shape[0])[:, None], got] > 0).all()  # never a zero weight
+
+
+def test_multinomial_with_replacement_is_the_inverse_cdf_of_numpys_stream():
+    w = np.array([[0.0, 1.0, 2.0, 0.0, 3.0, 4.0]])
+    rng = np.random.default_rng(16)
+    got = COMPILED.multinomial_with_replacement(rng, w, 500)
+    u = np.random.default_rng(16).random(500) * 10.0
+    assert got[0].tolist() == [1 if x < 1 else 2 if x < 3 else 4 if x < 6 else 5 for x in u]
+
+
+@pytest.mark.parametrize("bad", [[[1.0, -1.0]], [[1.0, np.inf]], [[np.nan, 1.0]],
+                                 [[1.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [-0.0, 0.0]]])
+@pytest.mark.parametrize("module", ["compiled", "reference"])
+def test_multinomial_with_replacement_refuses_bad_weights_before_drawing(bad, module):
+    fn = (COMPILED if module == "compiled" else reference).multinomial_with_replacement
+    rng = np.random.default_rng(17)
+    before = rng.bit_generator.state
+    assert fn(rng, np.array(bad), 5) is None
+    assert rng.bit_generator.state == before
+
+
+def test_multinomial_with_replacement_follows_the_weights():
+    """Chi-square on 300,000 draws from three rows of 6 categories (zero weights among
+    them): a search off by one category, or one ignoring the row, fails it."""
+    w = np.array([[0.0, 1.0, 2.0, 0.0, 3.0, 4.0], [4.0, 3.0, 0.0, 2.0, 1.0, 0.0],
+                  [1.0, 1.0, 1.0, 1.0, 1.0, 1.0]], dtype=np.float32)
+    draws = COMPILED.multinomial_with_replacement(np.random.default_rng(18), w, 100_000)
+    for row, weights in zip(draws, w):
+        _chi_square_ok(np.bincount(row, minlength=6), 100_000 * weights / weights.sum())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("shape", [(0,), (1,), (7, 5), (1000,)])
+def test_bernoulli_sample_equals_the_reference(shape, dtype):
+    p = np.random.default_rng(19).random(shape).astype(dtype)
+    if p.size > 2:
+        p.flat[:2] = (0, 1)
+    layouts = [("C", p), ("byteswapped", p.astype(p.dtype.newbyteorder()))]
+    if p.ndim == 2:
+        layouts.append(("F", np.asfortranarray(p)))
+    for layout, probabilities in layouts:
+        r1, r2 = np.random.default_rng(20), np.random.default_rng(20)
+        got = COMPILED.bernoulli_sample(r1, probabilities)
+        want = reference.bernoulli_sample(r2, probabilities)
+        assert got.dtype == np.dtype(dtype) and got.shape == shape
+        np.testing.assert_array_equal(got, want, err_msg=layout)
+        assert r1.bit_generator.state == r2.bit_generator.state, layout
+    # the reference is numpy's uniform draw compared with p, element by element
+    np.testing.assert_array_equal(
+        reference.bernoulli_sample(np.random.default_rng(21), p),
+        (np.random.default_rng(21).random(shape) < p).astype(dtype))
+    if p.size > 2:
+        assert got.flat[0] == 0 and got.flat[1] == 1
+
+
+@pytest.mark.parametrize("bad", [[0.5, 1.5], [-0.1, 0.5], [np.nan, 0.5], [0.5, np.inf]])
+@pytest.mark.parametrize("module", ["compiled", "reference"])
+def test_bernoulli_sample_refuses_bad_probabilities_before_drawing(bad, module):
+    fn = (COMPILED if module == "compiled" else reference).bernoulli_sample
+    rng = np.random.default_rng(22)
+    before = rng.bit_generator.state
+    assert fn(rng, np.array(bad, dtype=np.float32)) is None
+    assert rng.bit_generator.state == before
+
+
+def test_bernoulli_sample_follows_each_probability():
+    """200,000 draws for each of five probabilities, side by side in one C-ordered array:
+    the count of ones passes a chi-square test for each (a sampler comparing with the wrong
+    element, or with 1 - p, fails)."""
+    q = np.array([0.05, 0.2, 0.5, 0.7, 0.99])
+    p = np.tile(q, (200_000, 1)).astype(np.float32)
+    ones = COMPILED.bernoulli_sample(np.random.default_rng(23), p).sum(axis=0, dtype=np.int64)
+    for count, prob in zip(ones, q.astype(np.float32).astype(np.float64)):
+        _chi_square_ok([count, 200_000 - count], [200_000 * prob, 200_000 * (1 - prob)])

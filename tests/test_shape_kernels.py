@@ -4,6 +4,7 @@ and byte-swapped vectors, inputs broadcast along rows or columns, transposed inp
 (input not read), empty results, integer and mixed dtypes; and the reference against a direct
 float64 formula, so that it is not only compared with itself."""
 import inspect
+import warnings
 
 import numpy as np
 import pytest
@@ -20,7 +21,7 @@ TOL = {np.dtype(np.float32): {"rtol": 2e-6, "atol": 1e-7},
 def test_each_kernel_has_a_twin_with_its_signature_and_is_dispatched():
     previous = _kernels.backend_name
     try:
-        for name in ("outer", "addr", "spaced", "arange_values"):
+        for name in ("outer", "addr", "spaced", "arange_values", "full_values"):
             compiled, ref = getattr(SHAPE, name), getattr(reference, name)
             assert list(inspect.signature(compiled).parameters) == \
                 list(inspect.signature(ref).parameters)
@@ -175,3 +176,43 @@ def test_arange_values_equals_the_reference_bit_for_bit(args, dtype):
     # the reference is the double sequence start + i * step, rounded once to dtype
     exact = np.array([start + i * step for i in range(count)], dtype=np.float64)
     np.testing.assert_array_equal(want, exact.astype(dtype))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int32, np.float16,
+                                   np.bool_])
+@pytest.mark.parametrize("value", [2.5, -0.0, 0, 1, -7, 2**53, 2**60, -2**63, float("inf"),
+                                   float("-inf"), float("nan"), 3.4028234663852886e38, 1e-45,
+                                   True, np.float32(0.1)], ids=repr)
+@pytest.mark.parametrize("shape", [(0,), (1,), (3, 5), (10007,), (2, 0, 3), ()])
+def test_full_values_equals_the_reference_bit_for_bit(shape, value, dtype):
+    dtype = np.dtype(dtype)
+    try:
+        with warnings.catch_warnings(record=True) as warned_ref:
+            warnings.simplefilter("always")
+            want = reference.full_values(shape, value, dtype)
+    except OverflowError:  # numpy refuses the value for this dtype: so must the kernel
+        with pytest.raises(OverflowError):
+            SHAPE.full_values(shape, value, dtype)
+        return
+    with warnings.catch_warnings(record=True) as warned:
+        warnings.simplefilter("always")
+        got = SHAPE.full_values(shape, value, dtype)
+    # numpy's cast warnings (inf to an integer, float16 overflow) come through unchanged
+    assert [str(w.message) for w in warned] == [str(w.message) for w in warned_ref]
+    assert type(got) is np.ndarray and got.dtype == dtype and got.shape == shape
+    assert got.flags.c_contiguous and got.flags.writeable and got.flags.owndata
+    assert got.tobytes() == want.tobytes()  # bit for bit: -0.0 and NaN too
+
+
+def test_full_values_hands_numpys_warning_on_a_float32_overflow_to_the_reference():
+    with pytest.warns(RuntimeWarning, match="overflow"):
+        got = SHAPE.full_values((4,), 1e300, np.dtype(np.float32))
+    assert np.isinf(got).all()
+
+
+def test_full_values_fills_every_element_of_a_large_pooled_array():
+    # 10^6 float32 (from the buffer pool): a stale block must be overwritten everywhere
+    for value in (1.5, -3.0):
+        got = SHAPE.full_values((1000, 1000), value, np.dtype(np.float32))
+        assert (got == value).all()
+        del got

@@ -16,6 +16,7 @@ Arrays must be C-contiguous, aligned, native float32/float64 (int64 too for ``in
 anything else, and any generator that is not a numpy ``Generator``, goes to the reference.
 """
 cimport numpy as cnp
+from libc.float cimport DBL_MAX
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
 from numpy.random cimport bitgen_t
 from numpy.random.c_distributions cimport (
@@ -322,4 +323,138 @@ def integers_fill(rng, out, low, n):
                 (<double*>p)[i] = <double>v
             else:
                 (<float*>p)[i] = <float>v
+    return out
+
+
+def permutation(rng, n):
+    """A random permutation of 0 .. n-1 (n >= 0) as int64, by the inside-out Fisher-Yates
+    shuffle: out[0] = 0, then for i = 1 .. n-1, j = min(floor(U * (i + 1)), i) for a double U
+    uniform on [0, 1) (rng.random's stream, one draw per i), out[i] = out[j] and out[j] = i.
+    Each of the n! orders has probability 1/n! up to the double's rounding (a bias below
+    n / 2**53), as in integers_fill."""
+    cdef bitgen_t* state = _bitgen(rng)
+    lock = _last_lock  # rng's bit generator's lock, found by _bitgen
+    if state == NULL or n < 0:
+        return _reference.permutation(rng, n)
+    cdef cnp.npy_intp size = n
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &size, cnp.NPY_INT64, 0)
+    cdef cnp.int64_t* p = <cnp.int64_t*>cnp.PyArray_DATA(out)
+    cdef cnp.int64_t i, j
+    if size == 0:
+        return out
+    with lock, nogil:
+        p[0] = 0
+        for i in range(1, size):
+            j = <cnp.int64_t>(state.next_double(state.state) * <double>(i + 1))
+            if j > i:  # U * (i + 1) may round up to i + 1 when U is near 1
+                j = i
+            p[i] = p[j]
+            p[j] = i
+    return out
+
+
+cdef bint _weights_valid(const void* pw, bint is_double, Py_ssize_t rows,
+                         Py_ssize_t categories) noexcept nogil:
+    """Every weight finite and >= 0, and every row with one > 0."""
+    cdef Py_ssize_t r, k
+    cdef double w
+    cdef bint positive
+    for r in range(rows):
+        positive = False
+        for k in range(r * categories, (r + 1) * categories):
+            w = (<const double*>pw)[k] if is_double else (<const float*>pw)[k]
+            if not (0 <= w <= DBL_MAX):  # NaN, inf and negatives
+                return False
+            positive = positive or w > 0
+        if not positive:
+            return False
+    return True
+
+
+def multinomial_with_replacement(rng, weights, num_samples):
+    """(rows, num_samples) int64 category indices drawn with replacement from each row of the
+    2-D ``weights`` (rows, categories >= 1; num_samples >= 1), by the inverse CDF: the row's
+    cumulative sums in double, c[k] = w[0] + ... + w[k], and for each sample u = U * c[-1]
+    (doubles U uniform on [0, 1), rng.random's stream, row by row) the number of c[k] <= u,
+    capped at the row's last category of positive weight (u may round up to c[-1]). None,
+    with nothing drawn, if a weight is negative, NaN or infinite or a row has no positive
+    weight."""
+    cdef int t = _writable_type(weights)
+    cdef bitgen_t* state = _bitgen(rng)
+    lock = _last_lock  # rng's bit generator's lock, found by _bitgen
+    if t < 0 or t == cnp.NPY_INT64 or state == NULL or cnp.PyArray_NDIM(weights) != 2:
+        return _reference.multinomial_with_replacement(rng, weights, num_samples)
+    cdef Py_ssize_t rows = cnp.PyArray_DIMS(weights)[0], categories = cnp.PyArray_DIMS(weights)[1]
+    cdef Py_ssize_t samples = num_samples, r, k, s, lo, count, half, last
+    cdef const void* pw = cnp.PyArray_DATA(<cnp.ndarray>weights)
+    cdef bint is_double = t == cnp.NPY_DOUBLE
+    cdef bint valid
+    with nogil:
+        valid = _weights_valid(pw, is_double, rows, categories)
+    if not valid:
+        return None
+    cdef cnp.npy_intp dims[2]
+    dims[0], dims[1] = rows, samples
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, dims, cnp.NPY_INT64, 0)
+    cdef cnp.int64_t* po = <cnp.int64_t*>cnp.PyArray_DATA(out)
+    cdef cnp.npy_intp width = categories
+    cdef cnp.ndarray table = cnp.PyArray_EMPTY(1, &width, cnp.NPY_DOUBLE, 0)  # one row's sums
+    cdef double* cdf = <double*>cnp.PyArray_DATA(table)
+    cdef double total, u, w
+    with lock, nogil:
+        for r in range(rows):
+            total = 0
+            last = 0
+            for k in range(categories):
+                w = (<const double*>pw)[r * categories + k] if is_double else \
+                    (<const float*>pw)[r * categories + k]
+                total = total + w
+                cdf[k] = total
+                if w > 0:
+                    last = k
+            for s in range(samples):
+                u = state.next_double(state.state) * total
+                # the number of cdf[k] <= u (numpy's searchsorted, side="right", which
+                # counts all of them for a NaN: U = 0 times an infinite total). A binary
+                # search without branches on the data (log2(categories) steps, whichever way
+                # each goes): a mispredicted branch per step cost 2x.
+                lo = 0
+                count = categories
+                while count > 1:
+                    half = count >> 1
+                    lo = lo + half * (cdf[lo + half] <= u)
+                    count = count - half
+                lo = lo + (cdf[lo] <= u or u != u)
+                po[r * samples + s] = lo if lo < last else last
+    return out
+
+
+def bernoulli_sample(rng, p):
+    """A new array of p's shape and dtype (float32 or float64) holding 1 where U < p, else 0,
+    for doubles U uniform on [0, 1) (rng.random's stream, one per element of p, in C
+    order). None, with nothing drawn, if an element of p is outside [0, 1] or NaN."""
+    cdef int t = _writable_type(p)
+    cdef bitgen_t* state = _bitgen(rng)
+    lock = _last_lock  # rng's bit generator's lock, found by _bitgen
+    if t < 0 or t == cnp.NPY_INT64 or state == NULL:
+        return _reference.bernoulli_sample(rng, p)
+    cdef cnp.ndarray probabilities = <cnp.ndarray>p
+    cdef cnp.npy_intp n = cnp.PyArray_SIZE(probabilities), i
+    cdef const void* pp = cnp.PyArray_DATA(probabilities)
+    cdef bint is_double = t == cnp.NPY_DOUBLE
+    cdef double q
+    for i in range(n):
+        q = (<const double*>pp)[i] if is_double else (<const float*>pp)[i]
+        if not 0 <= q <= 1:  # NaN too
+            return None
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(probabilities),
+                                             cnp.PyArray_DIMS(probabilities), t, 0)
+    cdef void* po = cnp.PyArray_DATA(out)
+    with lock, nogil:
+        if is_double:
+            for i in range(n):
+                (<double*>po)[i] = state.next_double(state.state) < (<const double*>pp)[i]
+        else:
+            for i in range(n):
+                (<float*>po)[i] = state.next_double(state.state) < (<const float*>pp)[i]
     return out

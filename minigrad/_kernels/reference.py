@@ -1558,6 +1558,11 @@ def arange_values(start, step, count, dtype):
             ).astype(dtype)
 
 
+def full_values(shape, value, dtype):
+    """A new array of ``shape`` and ``dtype`` holding ``value`` everywhere (np.full)."""
+    return np.full(shape, value, dtype=dtype)
+
+
 def spaced(start, end, steps, dtype):
     """``steps`` (>= 2) values from start to end in the float ``dtype``, as PyTorch's linspace:
     the first steps // 2 count up from start, out[i] = start + i * step, the rest down from
@@ -1652,6 +1657,57 @@ def bernoulli_fill(rng, out, p):
     out's dtype; returns out."""
     out[...] = rng.random(out.shape) < p
     return out
+
+
+def permutation(rng, n):
+    """A random permutation of 0 .. n-1 (n >= 0) as int64, by the inside-out Fisher-Yates
+    shuffle: out[0] = 0, then for i = 1 .. n-1, j = min(floor(U * (i + 1)), i) for doubles U
+    uniform on [0, 1) (rng.random, one per i), out[i] = out[j] and out[j] = i. (The swaps
+    depend on each other: a Python loop, slow but plain.)"""
+    if n < 0:
+        raise ValueError(f"negative dimensions are not allowed: {n}")
+    bounds = np.arange(1, n, dtype=np.int64)  # i = 1 .. n-1
+    picks = (rng.random(max(n - 1, 0)) * (bounds + 1)).astype(np.int64)
+    np.minimum(picks, bounds, out=picks)
+    out = [0] * n
+    for i, j in enumerate(picks.tolist(), start=1):
+        out[i] = out[j]
+        out[j] = i
+    return np.array(out, dtype=np.int64)
+
+
+def multinomial_with_replacement(rng, weights, num_samples):
+    """(rows, num_samples) int64 category indices drawn with replacement from each row of the
+    2-D ``weights`` (rows, categories >= 1; num_samples >= 1), by the inverse CDF: the row's
+    cumulative sums in double, c[k] = w[0] + ... + w[k], and for each sample u = U * c[-1]
+    (doubles U uniform on [0, 1), rng.random's stream, row by row) the number of c[k] <= u,
+    capped at the row's last category of positive weight (u may round up to c[-1]). None,
+    with nothing drawn, if a weight is negative, NaN or infinite or a row has no positive
+    weight."""
+    w = np.asarray(weights, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        if not ((w >= 0) & (w <= np.finfo(np.float64).max)).all() or \
+                not (w > 0).any(axis=1).all():
+            return None
+    rows, categories = w.shape
+    cdf = np.cumsum(w, axis=1)
+    u = rng.random((rows, num_samples)) * cdf[:, -1:]
+    out = np.empty((rows, num_samples), dtype=np.int64)
+    for r in range(rows):
+        out[r] = np.searchsorted(cdf[r], u[r], side="right")
+    last = categories - 1 - np.argmax(w[:, ::-1] > 0, axis=1)
+    np.minimum(out, last[:, None], out=out)
+    return out
+
+
+def bernoulli_sample(rng, p):
+    """A new array of p's shape and dtype holding 1 where U < p, else 0, for doubles U
+    uniform on [0, 1) (rng.random, one per element of p, in C order). None, with nothing
+    drawn, if an element of p is outside [0, 1] or NaN."""
+    with np.errstate(invalid="ignore"):
+        if not ((p >= 0) & (p <= 1)).all():
+            return None
+    return (rng.random(p.shape) < p).astype(p.dtype.newbyteorder("="))
 
 
 def integers_fill(rng, out, low, n):

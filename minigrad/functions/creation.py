@@ -296,7 +296,7 @@ def _finish(array, requires_grad, device=None):
 
 def _filled(args, size, value, dtype, requires_grad, device, name, default=None):
     shape = _sizes(args, size, name)
-    return _finish(np.full(shape, value, dtype=_np_dtype(dtype, default or _default_float())),
+    return _finish(K.full_values(shape, value, _np_dtype(dtype, default or _default_float())),
                    requires_grad, device)
 
 
@@ -335,25 +335,28 @@ def _fill_dtype(fill_value):
     return _default_float()
 
 
-@with_out(factory=True)
 def full(size: Any, fill_value: Any, *, out: Tensor | None = None, dtype: Any = None,
          layout: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A tensor of ``size`` filled with ``fill_value``; its dtype is the fill value's (bool,
     int64, or float32) unless ``dtype`` is given."""
+    # out= by hand rather than through with_out: its wrapper is a third of the call at 100
+    # elements
     if not isinstance(size, (tuple, list)):
         raise TypeError(f"full(): argument 'size' (position 1) must be tuple of ints, not "
                         f"{type(size).__name__}")
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
-    return _filled((tuple(size),), None, fill_value, dtype, requires_grad, device, "full",
-                   _fill_dtype(fill_value))
+    np_dtype = _fill_dtype(fill_value) if dtype is None else _dt.as_dtype(dtype).np_dtype
+    shape = _sizes((size,), None, "full")
+    result = _finish(K.full_values(shape, fill_value, np_dtype), requires_grad, device)
+    return result if out is None else write_out(result, out, "full", factory=True)
 
 
 def _like(input, value, dtype, requires_grad, device):
     if not isinstance(input, Tensor):
         raise TypeError(f"expected a Tensor as input, got {type(input).__name__}")
     np_dtype = input._data.dtype if dtype is None else _dt.as_dtype(dtype).np_dtype
-    return _finish(np.full(input._data.shape, value, dtype=np_dtype), requires_grad, device)
+    return _finish(K.full_values(input._data.shape, value, np_dtype), requires_grad, device)
 
 
 def zeros_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
@@ -386,7 +389,7 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
 def _new(self, args, size, value, dtype, requires_grad, device, name):
     np_dtype = self._data.dtype if dtype is None else _dt.as_dtype(dtype).np_dtype
     shape = _sizes(args, size, name)
-    return _finish(np.full(shape, value, dtype=np_dtype), requires_grad, device)
+    return _finish(K.full_values(shape, value, np_dtype), requires_grad, device)
 
 
 def new_zeros(self, *size_args, size=None, dtype=None, layout=None, device=None,
@@ -665,16 +668,19 @@ def randint(low: Any = 0, high: Any = None, size: Any = None, *, generator: Any 
                    device)
 
 
-@with_out(factory=True)
 def randperm(n: int, *, generator: Any = None, out: Tensor | None = None, dtype: Any = None,
              layout: Any = None, device: Any = None, requires_grad: bool = False,
              pin_memory: bool = False) -> Tensor:
-    """A random permutation of 0 .. n-1 (int64 unless ``dtype`` says otherwise)."""
+    """A random permutation of 0 .. n-1 (int64 unless ``dtype`` says otherwise), by the
+    Fisher-Yates shuffle of ``K.permutation``."""
     n = int(n)
     if n < 0:
         raise RuntimeError(f"Trying to create tensor with negative dimension {n}: [{n}]")
-    values = _rng(generator).permutation(n)
-    return _finish(values.astype(_np_dtype(dtype, _INT64), copy=False), requires_grad, device)
+    values = K.permutation(_rng(generator), n)
+    if dtype is not None:
+        values = values.astype(_dt.as_dtype(dtype).np_dtype, copy=False)
+    result = _finish(values, requires_grad, device)
+    return result if out is None else write_out(result, out, "randperm", factory=True)
 
 
 def rand_like(input, *, generator=None, dtype=None, layout=None, device=None,
@@ -774,7 +780,6 @@ def _check_probabilities(p):
         raise RuntimeError("Expected p_in >= 0 && p_in <= 1 to be true, but got false.")
 
 
-@with_out()
 def bernoulli(input, p=None, *, generator=None, out=None):
     """0/1 samples in input's shape and dtype: 1 with probability ``input`` (element by
     element), or with probability ``p`` (a number) when given."""
@@ -783,12 +788,21 @@ def bernoulli(input, p=None, *, generator=None, out=None):
     if p is not None:
         if not 0 <= p <= 1:
             raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
-        return _sample((input,), lambda x: (rng.random(x.shape) < p).astype(np_dtype))
-    if np_dtype.kind != "f":
+        result = _sample((input,), lambda x: (rng.random(x.shape) < p).astype(np_dtype))
+    elif np_dtype.kind != "f":
         raise NotImplementedError(f'"bernoulli_tensor_cpu_p_" not implemented for '
                                   f"'{_dt.from_numpy_dtype(np_dtype).legacy_name}'")
-    _check_probabilities(input._data)
-    return _sample((input,), lambda x: (rng.random(x.shape) < x).astype(np_dtype))
+    elif not (input._requires_grad and _grad_on()):
+        # the kernel checks the probabilities before it draws: None if one is not in [0, 1]
+        values = K.bernoulli_sample(rng, input._data)
+        if values is None:
+            _check_probabilities(input._data)
+        result = _wrap(values)
+    else:
+        _check_probabilities(input._data)
+        result = _sample((input,), lambda x: K.bernoulli_sample(rng, x))
+    # out= by hand rather than through with_out: its wrapper is a fifth of the call at 100
+    return result if out is None else write_out(result, out, "bernoulli")
 
 
 def poisson(input, generator=None):
@@ -803,13 +817,21 @@ def poisson(input, generator=None):
     return _sample((input,), lambda x: K.poisson_sample(rng, x))
 
 
-@with_out()
+def _check_weights(weights):
+    """Raise PyTorch's error for rows of multinomial weights (rows, categories) in float64
+    that are not finite and non-negative with a positive sum."""
+    if not np.isfinite(weights).all() or (weights < 0).any():
+        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
+    if (weights.sum(axis=1) <= 0).any():
+        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
+
+
 def multinomial(input, num_samples, replacement=False, *, generator=None, out=None):
     """Category indices (int64) drawn from each row of ``input`` (1-D or 2-D, non-negative
     weights, not necessarily normalised): ``num_samples`` per row, with or without
-    replacement. Without replacement the draws are sequential (each drawn category leaves the
-    pool), done at once by the exponential race: the categories with the smallest
-    Exponential(1) / weight."""
+    replacement. With replacement, by the inverse CDF (``K.multinomial_with_replacement``);
+    without, the draws are sequential (each drawn category leaves the pool), done at once by
+    the exponential race: the categories with the smallest Exponential(1) / weight."""
     data = input._data
     if data.dtype.kind != "f":
         raise RuntimeError(f"multinomial only supports floating-point dtypes for input, got: "
@@ -823,47 +845,38 @@ def multinomial(input, num_samples, replacement=False, *, generator=None, out=No
     if not replacement and num_samples > categories:
         raise RuntimeError("cannot sample n_sample > prob_dist.size(-1) samples without "
                            "replacement")
+    rng = _rng(generator)
+    if replacement:
+        # the kernel checks the weights before it draws: None if they are invalid
+        result = K.multinomial_with_replacement(
+            rng, data if data.ndim == 2 else data.reshape(1, categories), num_samples)
+        if result is None:
+            _check_weights(np.asarray(data, dtype=np.float64).reshape(-1, categories))
+    else:
+        result = _multinomial_without_replacement(rng, data, num_samples, categories)
+    result = _wrap(result.reshape(num_samples) if data.ndim == 1 else result)
+    # out= by hand rather than through with_out: its wrapper costs a microsecond
+    return result if out is None else write_out(result, out, "multinomial")
+
+
+def _multinomial_without_replacement(rng, data, num_samples, categories):
     weights = np.asarray(data, dtype=np.float64).reshape(-1, categories)
     rows = weights.shape[0]
-    if rows and (not np.isfinite(weights).all() or (weights < 0).any()):
-        raise RuntimeError("probability tensor contains either `inf`, `nan` or element < 0")
-    totals = weights.sum(axis=1)
-    if rows and (totals <= 0).any():
-        raise RuntimeError("invalid multinomial distribution (sum of probabilities <= 0)")
-    if not replacement and rows and ((weights > 0).sum(axis=1) < num_samples).any():
+    if rows == 0:
+        return np.zeros((0, num_samples), dtype=np.int64)
+    _check_weights(weights)
+    if ((weights > 0).sum(axis=1) < num_samples).any():
         raise RuntimeError("invalid multinomial distribution (with replacement=False, not "
                            "enough non-negative category to sample)")
-    rng = _rng(generator)
-    if rows == 0:
-        result = np.zeros((0, num_samples), dtype=np.int64)
-    elif replacement:
-        # Inverse CDF: u * total searched in the cumulative weights; all rows at once by
-        # shifting row i's cumulative weights (scaled to [0, 1)) and its draws by i.
-        cdf = np.cumsum(weights, axis=1)
-        if rows == 1:
-            u = rng.random(num_samples) * cdf[0, -1]
-            result = np.searchsorted(cdf[0], u, side="right").reshape(1, num_samples)
-        else:
-            cdf /= totals[:, None]
-            cdf += np.arange(rows)[:, None]
-            u = rng.random((rows, num_samples)) + np.arange(rows)[:, None]
-            flat = np.searchsorted(cdf.reshape(-1), u.reshape(-1), side="right")
-            result = flat.reshape(rows, num_samples) - categories * np.arange(rows)[:, None]
-        # Round-off at a row's end may step past its last category: take the last one with
-        # positive weight instead.
-        last = categories - 1 - np.argmax(weights[:, ::-1] > 0, axis=1)
-        result = np.minimum(result, last[:, None])
+    with np.errstate(divide="ignore"):
+        keys = rng.standard_exponential((rows, categories)) / weights
+    if num_samples < categories:
+        part = np.argpartition(keys, num_samples - 1, axis=1)[:, :num_samples]
+        order = np.argsort(np.take_along_axis(keys, part, axis=1), axis=1, kind="stable")
+        result = np.take_along_axis(part, order, axis=1)
     else:
-        with np.errstate(divide="ignore"):
-            keys = rng.standard_exponential((rows, categories)) / weights
-        if num_samples < categories:
-            part = np.argpartition(keys, num_samples - 1, axis=1)[:, :num_samples]
-            order = np.argsort(np.take_along_axis(keys, part, axis=1), axis=1, kind="stable")
-            result = np.take_along_axis(part, order, axis=1)
-        else:
-            result = np.argsort(keys, axis=1, kind="stable")
-    result = result.astype(np.int64, copy=False)
-    return _wrap(result.reshape(num_samples) if data.ndim == 1 else result)
+        result = np.argsort(keys, axis=1, kind="stable")
+    return result.astype(np.int64, copy=False)
 
 
 # ----- in-place samplers (Tensor methods) -----------------------------------------------------
