@@ -388,17 +388,19 @@ cdef void _put_kernel(const floating* values, const cnp.int64_t* index, floating
                 oo[row[i] * inner + i] = vrow[i]
 
 
-def put_along_axis(x, indices, values, axis):
-    """A copy of x with values written at indices along ``axis``."""
+cdef object _along_axis_copy(x, indices, values, axis, bint add):
+    """put_along_axis's and scatter_add_along_axis's compiled case: a copy of x with values
+    written (``add``: added) at indices along ``axis``; None when the case does not apply
+    (dtypes, layout or shapes), for the caller's reference to handle."""
     cdef int type_num = _fast_float_type(x)
     if type_num < 0 or _fast_float_type(values) != type_num or not _is_int64_c(indices):
-        return _reference.put_along_axis(x, indices, values, axis)
+        return None
     cdef cnp.ndarray X = <cnp.ndarray>x
     cdef cnp.ndarray V = <cnp.ndarray>values
     cdef cnp.ndarray I = <cnp.ndarray>indices
     cdef int ndim = cnp.PyArray_NDIM(X)
     if ndim == 0 or not _same_shape_tuple(V, I) or not _same_but_axis(X, I, axis):
-        return _reference.put_along_axis(x, indices, values, axis)
+        return None
     cdef int a = axis
     cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
     cdef Py_ssize_t outer = _prod(dims, 0, a), inner = _prod(dims, a + 1, ndim)
@@ -410,40 +412,27 @@ def put_along_axis(x, indices, values, axis):
     cdef const cnp.int64_t* pi = <const cnp.int64_t*>cnp.PyArray_DATA(I)
     cdef void* po = cnp.PyArray_DATA(out)
     with nogil:
-        if type_num == cnp.NPY_DOUBLE:
+        if type_num == cnp.NPY_DOUBLE and add:
+            _scatter_add_kernel(<const double*>pv, pi, <double*>po, outer, n, m, inner)
+        elif type_num == cnp.NPY_DOUBLE:
             _put_kernel(<const double*>pv, pi, <double*>po, outer, n, m, inner)
+        elif add:
+            _scatter_add_kernel(<const float*>pv, pi, <float*>po, outer, n, m, inner)
         else:
             _put_kernel(<const float*>pv, pi, <float*>po, outer, n, m, inner)
     return out
 
 
+def put_along_axis(x, indices, values, axis):
+    """A copy of x with values written at indices along ``axis``."""
+    out = _along_axis_copy(x, indices, values, axis, False)
+    return _reference.put_along_axis(x, indices, values, axis) if out is None else out
+
+
 def scatter_add_along_axis(x, indices, values, axis):
     """A copy of x with values added at indices along ``axis`` (repeated indices add up)."""
-    cdef int type_num = _fast_float_type(x)
-    if type_num < 0 or _fast_float_type(values) != type_num or not _is_int64_c(indices):
-        return _reference.scatter_add_along_axis(x, indices, values, axis)
-    cdef cnp.ndarray X = <cnp.ndarray>x
-    cdef cnp.ndarray V = <cnp.ndarray>values
-    cdef cnp.ndarray I = <cnp.ndarray>indices
-    cdef int ndim = cnp.PyArray_NDIM(X)
-    if ndim == 0 or not _same_shape_tuple(V, I) or not _same_but_axis(X, I, axis):
-        return _reference.scatter_add_along_axis(x, indices, values, axis)
-    cdef int a = axis
-    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
-    cdef Py_ssize_t outer = _prod(dims, 0, a), inner = _prod(dims, a + 1, ndim)
-    cdef Py_ssize_t n = dims[a], m = cnp.PyArray_DIMS(I)[a]
-    cdef cnp.ndarray out = cnp.PyArray_NewCopy(X, cnp.NPY_CORDER)
-    if cnp.PyArray_SIZE(V) == 0:
-        return out
-    cdef void* pv = cnp.PyArray_DATA(V)
-    cdef const cnp.int64_t* pi = <const cnp.int64_t*>cnp.PyArray_DATA(I)
-    cdef void* po = cnp.PyArray_DATA(out)
-    with nogil:
-        if type_num == cnp.NPY_DOUBLE:
-            _scatter_add_kernel(<const double*>pv, pi, <double*>po, outer, n, m, inner)
-        else:
-            _scatter_add_kernel(<const float*>pv, pi, <float*>po, outer, n, m, inner)
-    return out
+    out = _along_axis_copy(x, indices, values, axis, True)
+    return _reference.scatter_add_along_axis(x, indices, values, axis) if out is None else out
 
 
 # ---------------------------------------------------------------------------------------------
