@@ -1,24 +1,34 @@
 # cython: language_level=3
-"""Compiled layer normalisation: twins of ``layer_norm_forward`` and ``layer_norm_backward``
-in the normalisation section of ``reference.py`` (read that for what each computes).
+"""Compiled normalisations along rows: layer normalisation (twins of ``layer_norm_forward``
+and ``layer_norm_backward``) and softmax / log-softmax over the last dimension (twins of
+``softmax_rows`` and ``softmax_rows_backward``), all in the normalisation section of
+``reference.py`` (read that for what each computes).
 
-Both see x as (M, D) rows of D contiguous values and make one trip over each row while it is
-in cache (numpy needs about eight passes over the whole array). Forward keeps only each row's
-mean and inv_std (as PyTorch does), not the normalised values: backward recomputes those from
-x, row by row, which costs less than writing and reading them back. Statistics and the
-weight and bias gradients accumulate in double for float32 and float64 alike. Anything the loops cannot
-read as flat C-contiguous float buffers of one dtype goes to the reference.
+Each sees x as (M, D) rows of D contiguous values and makes one trip over each row while it
+is in cache (numpy needs four to eight passes over the whole array).
+
+Layer norm: forward keeps only each row's mean and inv_std (as PyTorch does), not the
+normalised values: backward recomputes those from x, row by row, which costs less than
+writing and reading them back. Statistics and the weight and bias gradients accumulate in
+double for float32 and float64 alike. Anything the loops cannot read as flat C-contiguous
+float buffers of one dtype goes to the reference.
+
+Softmax: the row's maximum and sums in lanes (16 running maxima, 8 double sums) so that the
+loops vectorize without reassociating anything the C standard forbids, and the exponentials
+from glibc's vector math where it has it (as in _elementwise.pyx: AVX-512, AVX2 and baseline
+clones chosen at load time; elsewhere the C library's scalar functions).
 """
 cimport numpy as cnp
 from cython cimport floating
 from libc.math cimport sqrt
 from libc.stdlib cimport calloc, free, malloc
 
-from ._common cimport _fast_float_type
+from ._common cimport _fast_float_type, _same_shape
 
 import numpy as np
 
 from . import reference as _reference
+from ._runtime cimport pool_empty
 
 cnp.import_array()
 
@@ -236,3 +246,153 @@ def layer_norm_backward(grad, x, mean, inv_std, weight, need_x, need_weight, nee
     if status < 0:
         raise MemoryError("layer_norm_backward: could not allocate the accumulators")
     return grad_x, grad_weight, grad_bias
+
+
+# ---------------------------------------------------------------------------------------------
+# Softmax and log-softmax over the last dimension
+# ---------------------------------------------------------------------------------------------
+#
+# Per row x (D values), m = max(x) (NaN ignored here: a NaN in x makes its exponential and so
+# the whole row NaN, as in the reference), e = exp(x - m), s = sum(e) (in double):
+#
+#     softmax:      y = e / s                   dL/dx = y (g - sum(g y))
+#     log-softmax:  y = (x - m) - log(s)        dL/dx = g - exp(y) sum(g)
+
+cdef extern from *:
+    """
+    #include <math.h>
+    #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
+        defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
+    #define MG_SM_SIMD __attribute__((simd("notinbranch")))
+    #define MG_SM_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+    MG_SM_SIMD float expf(float); MG_SM_SIMD double exp(double);
+    #else
+    #define MG_SM_CLONES
+    #endif
+
+    #define MG_SOFTMAX(T, SUF, EXP, LOG)                                                      \\
+    static inline T mg_row_max_##SUF(const T* x, Py_ssize_t d) {                              \\
+        T lane[16], m;                                                                        \\
+        Py_ssize_t j = 0, k;                                                                  \\
+        m = x[0];                                                                             \\
+        if (d >= 16) {                                                                        \\
+            for (k = 0; k < 16; k++) lane[k] = x[k];                                          \\
+            for (j = 16; j + 16 <= d; j += 16)                                                \\
+                for (k = 0; k < 16; k++) lane[k] = x[j + k] > lane[k] ? x[j + k] : lane[k];   \\
+            for (k = 0; k < 16; k++) m = lane[k] > m ? lane[k] : m;                           \\
+        }                                                                                     \\
+        for (; j < d; j++) m = x[j] > m ? x[j] : m;                                           \\
+        return m;                                                                             \\
+    }                                                                                         \\
+    static inline double mg_row_sum_##SUF(const T* x, Py_ssize_t d) {                         \\
+        double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0}, s = 0;                                     \\
+        Py_ssize_t j = 0, k;                                                                  \\
+        for (; j + 8 <= d; j += 8)                                                            \\
+            for (k = 0; k < 8; k++) lane[k] += x[j + k];                                      \\
+        for (k = 0; k < 8; k++) s += lane[k];                                                 \\
+        for (; j < d; j++) s += x[j];                                                         \\
+        return s;                                                                             \\
+    }                                                                                         \\
+    static inline double mg_row_dot_##SUF(const T* x, const T* y, Py_ssize_t d) {             \\
+        double lane[8] = {0, 0, 0, 0, 0, 0, 0, 0}, s = 0;                                     \\
+        Py_ssize_t j = 0, k;                                                                  \\
+        for (; j + 8 <= d; j += 8)                                                            \\
+            for (k = 0; k < 8; k++) lane[k] += x[j + k] * y[j + k];                           \\
+        for (k = 0; k < 8; k++) s += lane[k];                                                 \\
+        for (; j < d; j++) s += x[j] * y[j];                                                  \\
+        return s;                                                                             \\
+    }                                                                                         \\
+    MG_SM_CLONES static void mg_softmax_rows_##SUF(const T* x, T* y, Py_ssize_t rows,         \\
+                                                  Py_ssize_t d, int log_out) {                \\
+        for (Py_ssize_t i = 0; i < rows; i++) {                                               \\
+            const T* xr = x + i * d;                                                          \\
+            T* yr = y + i * d;                                                                \\
+            T m = mg_row_max_##SUF(xr, d);                                                    \\
+            for (Py_ssize_t j = 0; j < d; j++) yr[j] = EXP(xr[j] - m);                        \\
+            T s = (T)mg_row_sum_##SUF(yr, d);                                                 \\
+            if (log_out) {                                                                    \\
+                T log_s = LOG(s);                                                             \\
+                for (Py_ssize_t j = 0; j < d; j++) yr[j] = (xr[j] - m) - log_s;               \\
+            } else {                                                                          \\
+                for (Py_ssize_t j = 0; j < d; j++) yr[j] = yr[j] / s;                         \\
+            }                                                                                 \\
+        }                                                                                     \\
+    }                                                                                         \\
+    MG_SM_CLONES static void mg_softmax_backward_##SUF(const T* y, const T* g, T* out,        \\
+                                                      Py_ssize_t rows, Py_ssize_t d,          \\
+                                                      int log_out) {                          \\
+        for (Py_ssize_t i = 0; i < rows; i++) {                                               \\
+            const T* yr = y + i * d;                                                          \\
+            const T* gr = g + i * d;                                                          \\
+            T* o = out + i * d;                                                               \\
+            if (log_out) {                                                                    \\
+                T sg = (T)mg_row_sum_##SUF(gr, d);                                            \\
+                for (Py_ssize_t j = 0; j < d; j++) o[j] = gr[j] - EXP(yr[j]) * sg;            \\
+            } else {                                                                          \\
+                T dot = (T)mg_row_dot_##SUF(gr, yr, d);                                       \\
+                for (Py_ssize_t j = 0; j < d; j++) o[j] = yr[j] * (gr[j] - dot);              \\
+            }                                                                                 \\
+        }                                                                                     \\
+    }
+    MG_SOFTMAX(float, f32, expf, logf)
+    MG_SOFTMAX(double, f64, exp, log)
+    """
+    void mg_softmax_rows_f32(const float* x, float* y, Py_ssize_t rows, Py_ssize_t d,
+                             int log_out) nogil
+    void mg_softmax_rows_f64(const double* x, double* y, Py_ssize_t rows, Py_ssize_t d,
+                             int log_out) nogil
+    void mg_softmax_backward_f32(const float* y, const float* g, float* out, Py_ssize_t rows,
+                                 Py_ssize_t d, int log_out) nogil
+    void mg_softmax_backward_f64(const double* y, const double* g, double* out,
+                                 Py_ssize_t rows, Py_ssize_t d, int log_out) nogil
+
+
+cdef inline Py_ssize_t _row_length(cnp.ndarray x) noexcept:
+    """The last dimension of a non-empty array of at least one dimension, else 0."""
+    cdef int ndim = cnp.PyArray_NDIM(x)
+    if ndim == 0 or cnp.PyArray_SIZE(x) == 0:
+        return 0
+    return cnp.PyArray_DIMS(x)[ndim - 1]
+
+
+def softmax_rows(x, log):
+    """softmax (``log``: log_softmax) of x over its last dimension; see reference.py."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0 or _row_length(<cnp.ndarray>x) == 0:
+        return _reference.softmax_rows(x, log)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef Py_ssize_t d = _row_length(X), rows = cnp.PyArray_SIZE(X) // d
+    cdef cnp.ndarray y = pool_empty(cnp.PyArray_NDIM(X), cnp.PyArray_DIMS(X), type_num)
+    cdef void* px = cnp.PyArray_DATA(X)
+    cdef void* py = cnp.PyArray_DATA(y)
+    cdef int log_out = bool(log)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            mg_softmax_rows_f64(<const double*>px, <double*>py, rows, d, log_out)
+        else:
+            mg_softmax_rows_f32(<const float*>px, <float*>py, rows, d, log_out)
+    return y
+
+
+def softmax_rows_backward(y, grad, log):
+    """dL/dx of softmax_rows (``log``: of log_softmax) from its output y and dL/dy; see
+    reference.py."""
+    cdef int type_num = _fast_float_type(y)
+    if (type_num < 0 or _fast_float_type(grad) != type_num
+            or _row_length(<cnp.ndarray>y) == 0 or not _same_shape(y, grad)):
+        return _reference.softmax_rows_backward(y, grad, log)
+    cdef cnp.ndarray Y = <cnp.ndarray>y
+    cdef Py_ssize_t d = _row_length(Y), rows = cnp.PyArray_SIZE(Y) // d
+    cdef cnp.ndarray out = pool_empty(cnp.PyArray_NDIM(Y), cnp.PyArray_DIMS(Y), type_num)
+    cdef void* py = cnp.PyArray_DATA(Y)
+    cdef void* pg = cnp.PyArray_DATA(<cnp.ndarray>grad)
+    cdef void* po = cnp.PyArray_DATA(out)
+    cdef int log_out = bool(log)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            mg_softmax_backward_f64(<const double*>py, <const double*>pg, <double*>po, rows, d,
+                                    log_out)
+        else:
+            mg_softmax_backward_f32(<const float*>py, <const float*>pg, <float*>po, rows, d,
+                                    log_out)
+    return out

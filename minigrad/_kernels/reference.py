@@ -1370,9 +1370,9 @@ def _index_layout(index, shape):
 
 
 # ---------------------------------------------------------------------------------------------
-# Layer normalisation of x (M, D) along its rows. Statistics in float64 for both dtypes;
-# weight and bias (D,) or None. Cython fast path (minigrad/_kernels/_norm.pyx): C-contiguous
-# float arrays of one dtype.
+# Layer normalisation of x (M, D) along its rows (statistics in float64 for both dtypes;
+# weight and bias (D,) or None), and softmax / log-softmax over the last dimension. Cython fast
+# paths (minigrad/_kernels/_norm.pyx): C-contiguous float arrays of one dtype.
 # ---------------------------------------------------------------------------------------------
 
 
@@ -1411,6 +1411,28 @@ def layer_norm_backward(grad, x, mean, inv_std, weight, need_x, need_weight, nee
         grad_x = (inv_std.astype(np.float64)[:, None] / d
                   * (d * dxh - sum_dxh - x_hat * sum_dxh_xh)).astype(dtype)
     return grad_x, grad_weight, grad_bias
+
+
+def softmax_rows(x, log):
+    """softmax of x (at least 1-D, float) over its last dimension, or log_softmax if
+    ``log``: with m the row's maximum and s = sum(exp(x - m)), y = exp(x - m) / s, or
+    y = (x - m) - log(s) (no overflow for any finite x). A new array."""
+    if x.ndim == 0 or x.size == 0:
+        return (np.zeros_like(x) if log else np.ones_like(x)) if x.ndim == 0 else x.copy()
+    shifted = x - np.max(x, axis=-1, keepdims=True)
+    if log:
+        return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+    e = np.exp(shifted)
+    return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def softmax_rows_backward(y, grad, log):
+    """dL/dx of ``softmax_rows`` from its output y and grad = dL/dy (one shape): y (g -
+    sum(g y)) for softmax, g - exp(y) sum(g) for log_softmax, the sums over the last
+    dimension. A new array."""
+    if log:
+        return grad - np.exp(y) * np.sum(grad, axis=-1, keepdims=True)
+    return y * (grad - np.sum(grad * y, axis=-1, keepdims=True))
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1,5 +1,7 @@
 """Activation functions that PyTorch also offers as ``torch.*`` functions and Tensor methods
 (``torch.softmax(x, 1)``, ``x.log_softmax(1)``); ``nn.functional`` has the full set."""
+import importlib
+import sys
 
 __all__ = ["log_softmax", "softmax"]
 METHODS = ["log_softmax", "softmax"]
@@ -13,14 +15,19 @@ METHODS += ["hardshrink", "prelu"]
 
 def softmax(input, dim=None, dtype=None):
     """exp(x) / sum(exp(x)) along ``dim`` (see ``nn.functional.softmax``)."""
-    from ..nn.functional import softmax as _softmax  # nn sits above the tensor functions
-    return _softmax(input, dim, dtype=dtype)
+    return _functional().softmax(input, dim, dtype=dtype)
 
 
 def log_softmax(input, dim=None, dtype=None):
     """log(softmax(x)) along ``dim``, computed stably (see ``nn.functional.log_softmax``)."""
-    from ..nn.functional import log_softmax as _log_softmax
-    return _log_softmax(input, dim, dtype=dtype)
+    return _functional().log_softmax(input, dim, dtype=dtype)
+
+
+def _functional():
+    """minigrad.nn.functional (nn sits above the tensor functions, so it is imported on first
+    use; after that a dict lookup, where an import statement costs a microsecond a call)."""
+    return sys.modules.get("minigrad.nn.functional") or importlib.import_module(
+        "minigrad.nn.functional")
 
 
 # The activations, dropouts and distances torch also exports as torch.* functions (nn sits above

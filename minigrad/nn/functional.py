@@ -150,6 +150,10 @@ def _cast_for_softmax(input, dtype):
 def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
             dtype: Any = None) -> Tensor:
     """Softmax along ``dim``: non-negative values summing to 1 along that dimension."""
+    if type(input) is Tensor and type(dim) is int and dtype is None:  # the common call
+        size = input._data.ndim or 1
+        if input._data.dtype.kind == "f" and -size <= dim < size:
+            return Softmax.apply(input, dim % size)
     _check_tensor(input, "input", "softmax")
     input = _cast_for_softmax(input, dtype)
     if input._data.dtype.kind != "f":
@@ -162,6 +166,10 @@ def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
 def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3,
                 dtype: Any = None) -> Tensor:
     """log(softmax(x)) along ``dim``, computed stably (never log(0) for finite inputs)."""
+    if type(input) is Tensor and type(dim) is int and dtype is None:  # the common call
+        size = input._data.ndim or 1
+        if input._data.dtype.kind == "f" and -size <= dim < size:
+            return LogSoftmax.apply(input, dim % size)
     _check_tensor(input, "input", "log_softmax")
     input = _cast_for_softmax(input, dtype)
     if input._data.dtype.kind != "f":

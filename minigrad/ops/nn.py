@@ -107,16 +107,23 @@ class LinearTanh(LinearActivation):
 
 class Softmax(Op):
     """y = exp(x - max) / sum(exp(x - max)) along ``dim`` (shifting by the max cannot
-    overflow).  dL/dx = y * (g - sum(g * y, dim))."""
+    overflow).  dL/dx = y * (g - sum(g * y, dim)).
+
+    Over the last dimension (the common case: class scores, attention weights) forward and
+    backward are one compiled pass per row (``K.softmax_rows``); other dims use numpy."""
 
     may_broadcast = False
+    log = False
 
     def forward(self, x, dim):
         self.dim = dim
-        if x.ndim == 0:
-            out = np.ones_like(x)
+        if x.ndim == 0 or dim == x.ndim - 1:
+            out = K.softmax_rows(x, self.log)
         elif x.size == 0:
             out = x.copy()
+        elif self.log:
+            out = x - np.max(x, axis=dim, keepdims=True)
+            out -= np.log(np.sum(np.exp(out), axis=dim, keepdims=True))
         else:
             out = np.exp(x - np.max(x, axis=dim, keepdims=True))
             out /= np.sum(out, axis=dim, keepdims=True)
@@ -127,32 +134,23 @@ class Softmax(Op):
         y = self.result
         if y.ndim == 0:
             return xp.mul(grad, 0.0), None
-        return xp.mul(y, xp.sub(grad, xp.sum(xp.mul(grad, y), self.dim, True))), None
+        if xp is K and self.dim == y.ndim - 1:
+            return K.softmax_rows_backward(y, grad, self.log), None
+        return self.formula(y, grad, xp), None
+
+    def formula(self, y, grad, xp):
+        """dL/dx with ``xp`` (differentiable under create_graph)."""
+        return xp.mul(y, xp.sub(grad, xp.sum(xp.mul(grad, y), self.dim, True)))
 
 
-class LogSoftmax(Op):
+class LogSoftmax(Softmax):
     """y = x - max - log(sum(exp(x - max))) along ``dim`` (log-sum-exp: finite for any finite
-    x).  dL/dx = g - exp(y) * sum(g, dim)."""
+    x).  dL/dx = g - exp(y) * sum(g, dim). (Softmax's paths, with ``log``.)"""
 
-    may_broadcast = False
+    log = True
 
-    def forward(self, x, dim):
-        self.dim = dim
-        if x.ndim == 0:
-            out = np.zeros_like(x)
-        elif x.size == 0:
-            out = x.copy()
-        else:
-            out = x - np.max(x, axis=dim, keepdims=True)
-            out -= np.log(np.sum(np.exp(out), axis=dim, keepdims=True))
-        self.result = out
-        return out
-
-    def backward(self, grad, xp):
-        y = self.result
-        if y.ndim == 0:
-            return xp.mul(grad, 0.0), None
-        return xp.sub(grad, xp.mul(xp.exp(y), xp.sum(grad, self.dim, True))), None
+    def formula(self, y, grad, xp):
+        return xp.sub(grad, xp.mul(xp.exp(y), xp.sum(grad, self.dim, True)))
 
 
 class Dropout(Op):
