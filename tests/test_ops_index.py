@@ -455,6 +455,13 @@ ROWS = [
     Row("index_add", lambda L, x, s: x.index_add(0, t(L, [2, 2]), s), ((3, 4), (2, 4))),
     Row("index_add_alpha_dim1", lambda L, x, s: L.index_add(x, 1, t(L, [3, 0, 3]), s,
                                                             alpha=-2.0), ((3, 4), (3, 3))),
+    Row("index_add_3d_middle", lambda L, x, s: x.index_add(1, t(L, [2, 0, 2, 2]), s),
+        ((2, 3, 4), (2, 4, 4))),
+    Row("index_add_3d_last_int32", lambda L, x, s: x.index_add(2, t(L, [3, 1, 3], L.int32), s),
+        ((2, 3, 4), (2, 3, 3))),
+    Row("index_add_1d", lambda L, x, s: L.index_add(x, 0, t(L, [4, 4, 0]), s), ((5,), (3,))),
+    Row("index_add_empty_index", lambda L, x, s: x.index_add(
+        0, t(L, np.zeros(0, np.int64)), s), ((3, 4), (0, 4))),
     Row("index_copy", lambda L, x, s: x.index_copy(1, t(L, [3, 0]), s), ((3, 4), (3, 2))),
     Row("index_fill", lambda L, x: x.index_fill(1, t(L, [3, -4, 3]), -1.5)),
     Row("index_fill_tensor_value", lambda L, x, v: L.index_fill(x, 0, t(L, [1, 1]), v),
@@ -484,6 +491,16 @@ ROWS = [
     Row("index_put", lambda L, x, v: x.index_put((t(L, [0, 2]),), v), ((3, 4), (4,))),
     Row("index_put_pairs_accumulate", lambda L, x, v: L.index_put(
         x, (t(L, [0, 0, 2]), t(L, [1, 1, 3])), v, accumulate=True), ((3, 4), (3,))),
+    Row("index_put_rows_accumulate", lambda L, x, v: x.index_put(
+        (t(L, [2, 0, 2, 2]),), v, accumulate=True), ((3, 4), (4, 4))),
+    Row("index_put_rows_accumulate_3d", lambda L, x, v: L.index_put(
+        x, (t(L, [1, 1]),), v, accumulate=True), ((2, 3, 4), (2, 3, 4))),
+    Row("index_put_rows_accumulate_1d", lambda L, x, v: x.index_put(
+        (t(L, [4, 0, 4]),), v, accumulate=True), ((5,), (3,))),
+    Row("index_put_rows_accumulate_negative", lambda L, x, v: x.index_put(
+        (t(L, [-1, 0, -1]),), v, accumulate=True), ((3, 4), (3, 4))),
+    Row("index_put_rows_accumulate_broadcast", lambda L, x, v: x.index_put(
+        (t(L, [1, 1]),), v, accumulate=True), ((3, 4), (4,))),
     Row("index_put_mask", lambda L, x, v: x.index_put((x > 0.3,), v), ((3, 4), ())),
     Row("index_put_full_mask_int_value", lambda L, x: x.index_put((x > 0,), t(L, 3)),
         ((3, 4),)),
@@ -581,6 +598,7 @@ INPLACE = {
     "index_put_": lambda L, x, s: x.index_put_((t(L, [0, 2]), t(L, [1, 1])), s[0, :2],
                                                accumulate=True),
     "index_put_fn_": lambda L, x, s: L.index_put_(x, (x > 0.5,), s[1, 0]),
+    "index_put_rows_": lambda L, x, s: x.index_put_((t(L, [2, 2]),), s, accumulate=True),
 }
 
 

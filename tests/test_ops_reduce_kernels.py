@@ -35,7 +35,7 @@ TWINS = twins()
 KERNELS = ("reduce_axes", "extreme_all", "sum_backward", "arg_extreme", "var_axes", "cumsum", "cumprod",
            "cumulative_extreme_indices", "take_along_axis", "scatter_along_axis",
            "put_along_axis", "scatter_add_along_axis", "scatter_index", "scatter_reduce", "index_range", "index_select",
-           "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32",
+           "index_add", "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32",
            "kthvalue_indices", "median_indices")
 
 
@@ -439,6 +439,50 @@ def test_index_select(rng, shape, dtype):
                 assert_same(got, want)
                 np.testing.assert_array_equal(got, np.take(x, indices, axis=axis))
                 assert got.flags.c_contiguous and got.flags.writeable
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", [(7,), (3, 5), (2, 3, 4), (300, 70), (0, 3), (3, 0)],
+                         ids=str)
+def test_index_add(rng, shape, dtype):
+    """Whole slices of values added along each axis (the first, a middle one, the last) at
+    repeated and unordered indices, and at none; x, values and indices in every layout (the
+    odd ones go to the reference); x itself left alone. The reference against x plus the
+    scatter of values into zeros."""
+    compiled, ref = TWINS["index_add"]
+    x = values(rng, shape, dtype)
+    for axis in range(len(shape)):
+        n = shape[axis]
+        for indices in (rng.integers(0, n, 9) if n else np.zeros(0, np.int64),
+                        np.zeros(0, np.int64)):
+            v_shape = shape[:axis] + (indices.size,) + shape[axis + 1:]
+            v = values(rng, v_shape, dtype)
+            for name, x_layout in layouts(x):
+                before = x_layout.copy()
+                assert_same(compiled(x_layout, indices, v, axis),
+                            ref(x_layout, indices, v, axis))
+                np.testing.assert_array_equal(x_layout, before)
+            for name, v_layout in layouts(v):
+                assert_same(compiled(x, indices, v_layout, axis), ref(x, indices, v_layout, axis))
+            for name, i_layout in layouts(indices):
+                assert_same(compiled(x, i_layout, v, axis), ref(x, i_layout, v, axis))
+            index = (slice(None),) * axis + (indices,)
+            np.testing.assert_allclose(ref(x, indices, v, axis),
+                                       x + reference.scatter_index(v, index, shape),
+                                       equal_nan=True, **TOL[np.dtype(dtype)])
+
+
+def test_index_add_adds_repeated_indices_in_order():
+    """A slice added at the same index three times: the sums come out bit for bit as
+    numpy's add.at gives them (one after another, in index order), in float32."""
+    compiled, ref = TWINS["index_add"]
+    x = np.array([[1.0, 0.0], [0.0, 1e8]], np.float32)
+    v = np.array([[1e8, 1.0], [-1e8, 1.0], [0.5, -1e8]], np.float32)
+    indices = np.array([1, 1, 1])
+    expected = x.copy()
+    np.add.at(expected, indices, v)
+    np.testing.assert_array_equal(compiled(x, indices, v, 0), expected)
+    np.testing.assert_array_equal(ref(x, indices, v, 0), expected)
 
 
 @pytest.mark.parametrize("n", [1, 2, 15, 16, 17, 37, 4099])

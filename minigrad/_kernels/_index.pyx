@@ -456,6 +456,36 @@ cdef void _add_rows_kernel(const floating* values, const cnp.int64_t* rows, floa
                 target[i] += source[i]
 
 
+def index_add(x, indices, values, axis):
+    """A copy of x with values' slices added at ``indices`` (1-D, int64, in range) along
+    ``axis``."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0 or _fast_float_type(values) != type_num or not _is_int64_c(indices) \
+            or cnp.PyArray_NDIM(<cnp.ndarray>indices) != 1:
+        return _reference.index_add(x, indices, values, axis)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef cnp.ndarray V = <cnp.ndarray>values
+    cdef int ndim = cnp.PyArray_NDIM(X)
+    cdef Py_ssize_t m = cnp.PyArray_SIZE(<cnp.ndarray>indices)
+    if ndim == 0 or not _same_but_axis(X, V, axis) or cnp.PyArray_DIMS(V)[axis] != m:
+        return _reference.index_add(x, indices, values, axis)
+    cdef int a = axis
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
+    cdef Py_ssize_t outer = _prod(dims, 0, a), inner = _prod(dims, a + 1, ndim), r = dims[a]
+    cdef cnp.ndarray out = cnp.PyArray_NewCopy(X, cnp.NPY_CORDER)
+    if cnp.PyArray_SIZE(V) == 0:
+        return out
+    cdef void* pv = cnp.PyArray_DATA(V)
+    cdef const cnp.int64_t* pi = <const cnp.int64_t*>cnp.PyArray_DATA(<cnp.ndarray>indices)
+    cdef void* po = cnp.PyArray_DATA(out)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            _add_rows_kernel(<const double*>pv, pi, <double*>po, outer, r, m, inner)
+        else:
+            _add_rows_kernel(<const float*>pv, pi, <float*>po, outer, r, m, inner)
+    return out
+
+
 def scatter_index(grad, index, shape):
     """Zeros of ``shape`` with ``grad`` added at the positions ``x[index]`` reads."""
     cdef int type_num = _fast_float_type(grad)

@@ -1298,6 +1298,15 @@ def scatter_reduce(x, src, indices, axis, reduce, include_self):
     return out
 
 
+def index_add(x, indices, values, axis):
+    """A copy of x with values' slices added at ``indices`` (a 1-D integer array, in range)
+    along ``axis``, repeated indices adding up: PyTorch's index_add (values has x's shape
+    except along ``axis``, where it has one slice per index)."""
+    out = np.array(x, copy=True)
+    np.add.at(out, (slice(None),) * axis + (indices,), values)
+    return out
+
+
 def scatter_index(grad, index, shape):
     """Zeros of ``shape`` with ``grad`` added at the positions ``x[index]`` reads from an x of
     ``shape`` (repeated positions add up: the gradient of indexing). ``index`` is a numpy

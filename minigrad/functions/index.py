@@ -416,9 +416,8 @@ def index_add(input, dim, index, source, *, alpha=1):
         source = source * alpha
     if nd == 0:
         return input + source.reshape(())
-    index_tuple = _along_dim(axis, nd, indices.astype(np.int64, copy=False))
-    added = I.ScatterIndex.apply(source, index_tuple, input._data.shape)
-    return ops.Add.apply(input, added)
+    return I.IndexAdd.apply(input, source, indices=indices.astype(np.int64, copy=False),
+                            axis=axis)
 
 
 def index_copy(input, dim, index, source):
@@ -711,6 +710,17 @@ def index_put(input, indices, values, accumulate=False):
     """out = input with out[indices] = values (indices: a tuple of index tensors or masks
     for the leading dims; values broadcast; ``accumulate``: +=, repeated positions adding
     up)."""
+    if accumulate and type(input) is Tensor and type(values) is Tensor and \
+            type(indices) is tuple and len(indices) == 1 and type(indices[0]) is Tensor:
+        # x.index_put((rows,), v, accumulate=True) with v of x[rows]'s shape, the common
+        # call: an index_add along dim 0 (the general path finds x[rows]'s shape by taking
+        # x[rows], and adds a scatter into zeros)
+        x, rows, v = input._data, indices[0]._data, values._data
+        if rows.dtype == _INT64 and rows.ndim == 1 and x.ndim and rows.size and \
+                v.shape == rows.shape + x.shape[1:] and v.dtype == x.dtype:
+            low, high = K.index_range(rows)
+            if 0 <= low and high < x.shape[0]:
+                return I.IndexAdd.apply(input, values, indices=rows, axis=0)
     _tensor_arg(input, "input", 1, "index_put")
     index, values = _index_put_args(input, indices, values, "index_put")
     return ops.IndexPut.apply(input, values, index, accumulate=bool(accumulate))

@@ -66,6 +66,25 @@ class IndexSelect(Index):
         return xp.scatter_index(grad, self.index, self.shape), None, None
 
 
+class IndexAdd(Op):
+    """out = x with the slices of ``values`` added at ``indices`` (1-D, int64, in range) along
+    ``axis``, repeated indices adding up (index_add, and index_put with accumulate on one
+    index vector: one copy and one compiled pass, where ScatterIndex + Add made zeros,
+    scattered and added);  x gets the whole gradient, values the gradient's slices at
+    ``indices``."""
+
+    may_broadcast = False
+
+    def forward(self, x, values, indices, axis):
+        self.index = (slice(None),) * axis + (indices,)
+        return K.index_add(x, indices, values, axis)
+
+    def backward(self, grad, xp):
+        need_x, need_values = self.needs_input_grad[:2]
+        grad_values = xp.index(grad, self.index) if need_values else None
+        return (grad if need_x else None), grad_values
+
+
 class ScatterIndex(Op):
     """out = zeros of ``shape`` with ``grad`` added at ``index`` (the derivative of Index);
     d out/d grad = reading at ``index`` again."""
