@@ -299,6 +299,29 @@ def bernoulli_fill(rng, out, p):
     return out
 
 
+cdef void _integers_loop(bitgen_t* state, void* p, int t, cnp.npy_intp size, cnp.int64_t lo,
+                        cnp.int64_t count) noexcept nogil:
+    cdef cnp.npy_intp i
+    cdef cnp.int64_t v
+    cdef double span = <double>count
+    for i in range(size):
+        v = <cnp.int64_t>(state.next_double(state.state) * span)
+        if v > count - 1:  # U * n may round up to n when U is near 1
+            v = count - 1
+        v = v + lo
+        if t == cnp.NPY_INT64:
+            (<cnp.int64_t*>p)[i] = v
+        elif t == cnp.NPY_DOUBLE:
+            (<double*>p)[i] = <double>v
+        else:
+            (<float*>p)[i] = <float>v
+
+
+# Fills at least this large release the GIL (below it, releasing and taking it back costs a
+# fifth of the call).
+cdef cnp.npy_intp _NOGIL_MIN_SIZE = 4096
+
+
 def integers_fill(rng, out, low, n):
     """out[...] = low + min(floor(U * n), n - 1) for doubles U = rng.random(out.shape), stored
     as out's dtype (float32, float64 or int64); 1 <= n <= 2**32."""
@@ -307,22 +330,15 @@ def integers_fill(rng, out, low, n):
     lock = _last_lock  # rng's bit generator's lock, found by _bitgen
     if t < 0 or state == NULL or not 1 <= n <= 2 ** 32:
         return _reference.integers_fill(rng, out, low, n)
-    cdef cnp.npy_intp size = cnp.PyArray_SIZE(<cnp.ndarray>out), i
+    cdef cnp.npy_intp size = cnp.PyArray_SIZE(<cnp.ndarray>out)
     cdef void* p = cnp.PyArray_DATA(<cnp.ndarray>out)
-    cdef cnp.int64_t lo = low, count = n, v
-    cdef double span = <double>count
-    with lock, nogil:
-        for i in range(size):
-            v = <cnp.int64_t>(state.next_double(state.state) * span)
-            if v > count - 1:  # U * n may round up to n when U is near 1
-                v = count - 1
-            v = v + lo
-            if t == cnp.NPY_INT64:
-                (<cnp.int64_t*>p)[i] = v
-            elif t == cnp.NPY_DOUBLE:
-                (<double*>p)[i] = <double>v
-            else:
-                (<float*>p)[i] = <float>v
+    cdef cnp.int64_t lo = low, count = n
+    if size < _NOGIL_MIN_SIZE:
+        with lock:
+            _integers_loop(state, p, t, size, lo, count)
+    else:
+        with lock, nogil:
+            _integers_loop(state, p, t, size, lo, count)
     return out
 
 
