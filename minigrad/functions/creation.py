@@ -896,22 +896,11 @@ def _fill_random(self, draw, operands=()):
     return self._inplace(compute, operands, fast, "unsafe")
 
 
-def _fill_direct(self, fill):
-    """The common case of an in-place sampler without the machinery of ``_inplace``: a
-    float32/float64 tensor outside any graph (it does not require grad, so nothing is recorded
-    and no check applies), C-contiguous and writable: ``fill(array)`` writes the sample into
-    its memory. Returns self, or None if the case does not apply."""
-    data = _direct_target(self)
-    if data is None:
-        return None
-    fill(data)
-    _record_change(self, data)
-    return self
-
-
 def _direct_target(self):
-    """self's array if ``_fill_direct``'s case applies (the samplers called most often test it
-    themselves, without a closure), else None."""
+    """self's array if an in-place sampler may write its sample straight into it, without the
+    machinery of ``_inplace``, else None: a float32/float64 tensor outside any graph (it does
+    not require grad, so nothing is recorded and no check applies), C-contiguous and writable.
+    The sampler then calls ``_record_change``."""
     data = self._data
     np_dtype = data.dtype
     if self._requires_grad or (np_dtype is not _FLOAT32 and np_dtype is not _FLOAT64):
@@ -934,13 +923,16 @@ def _legacy(np_dtype):
 
 def normal_(self, mean=0, std=1, *, generator=None):
     """Fill with samples of N(mean, std^2)."""
+    # numbers, std not negative (a negative one goes on to the checks, which raise)
+    if type(mean) in (int, float) and type(std) in (int, float) and not std < 0:
+        data = _direct_target(self)
+        if data is not None:
+            K.normal_fill(_rng(generator), data, mean, std)
+            _record_change(self, data)
+            return self
     _float_dtype(self._data.dtype, "normal_kernel_cpu")
     _check_std(std)
     rng = _rng(generator)
-    if type(mean) in (int, float) and type(std) in (int, float):
-        done = _fill_direct(self, lambda data: K.normal_fill(rng, data, mean, std))
-        if done is not None:
-            return done
 
     def draw(shape, np_dtype):
         values = _standard_normal(rng, shape, np_dtype)
@@ -1037,14 +1029,13 @@ def exponential_(self, lambd=1, *, generator=None):
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
     rng = _rng(generator)
-
-    def fill(data):
+    data = _direct_target(self)
+    if data is not None:
         K.exponential_fill(rng, data)
         if lambd != 1:
             data /= data.dtype.type(lambd)
-    done = _fill_direct(self, fill)
-    if done is not None:
-        return done
+        _record_change(self, data)
+        return self
 
     def draw(shape, dt):
         values = rng.standard_exponential(shape, dtype=dt) if dt in (_FLOAT32, _FLOAT64) else \
@@ -1103,9 +1094,11 @@ def bernoulli_(self, p=0.5, *, generator=None):
         return _fill_random(self, lambda s, dt: (rng.random(s) < probabilities).astype(dt))
     if not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
-    done = _fill_direct(self, lambda data: K.bernoulli_fill(rng, data, p))
-    if done is not None:
-        return done
+    data = _direct_target(self)
+    if data is not None:
+        K.bernoulli_fill(rng, data, p)
+        _record_change(self, data)
+        return self
     return _fill_random(self, lambda s, dt: (rng.random(s) < p).astype(dt))
 
 
