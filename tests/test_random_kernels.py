@@ -50,8 +50,9 @@ def _call(fill, rng, out, *args):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("name", ["uniform_fill", "exponential_fill"])
-@pytest.mark.parametrize("shape", [(0,), (1,), (7, 5), (1000,)])
+@pytest.mark.parametrize("shape", [(0,), (1,), (7, 5), (1000,), (5000,)])
 def test_float_fills_equal_the_reference(name, shape, dtype):
+    """Below and above the size from which the loops release the GIL (4096)."""
     for layout, out in _buffers(shape, dtype):
         want = np.zeros(shape, dtype=dtype)
         r1, r2 = np.random.default_rng(3), np.random.default_rng(3)
@@ -72,9 +73,11 @@ NORMAL_TOL = {np.float32: {"rtol": 1e-6, "atol": 1e-6}, np.float64: {"rtol": 1e-
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("mean, std", [(0.0, 1.0), (1.5, 2.0), (-3.0, 0.0)])
-@pytest.mark.parametrize("shape", [(0,), (1,), (7, 5), (256,), (257,), (3, 171), (1000,)])
+@pytest.mark.parametrize("shape", [(0,), (1,), (7, 5), (256,), (257,), (3, 171), (1000,),
+                                   (5000,)])
 def test_normal_fill_equals_the_reference(shape, mean, std, dtype):
-    """Every block shape: full blocks of 256, an even tail, an odd tail (one uniform more)."""
+    """Every block shape: full blocks of 256, an even tail, an odd tail (one uniform more);
+    below and above the size from which the loops release the GIL (4096)."""
     contiguous = None
     for layout, out in _buffers(shape, dtype):
         want = np.zeros(shape, dtype=dtype)
@@ -123,8 +126,9 @@ def test_normal_fill_is_standard_normal(fill, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int32])
 @pytest.mark.parametrize("low, n", [(0, 1), (-3, 10), (5, 2**32), (0, 2**31 + 1)])
-def test_integers_fill_equals_the_reference(low, n, dtype):
-    for layout, out in _buffers((6, 50), dtype):
+@pytest.mark.parametrize("shape", [(6, 50), (80, 64)])  # below and above 4096 (the GIL)
+def test_integers_fill_equals_the_reference(shape, low, n, dtype):
+    for layout, out in _buffers(shape, dtype):
         want = np.zeros(out.shape, dtype=dtype)
         r1, r2 = np.random.default_rng(5), np.random.default_rng(5)
         got = _call(COMPILED.integers_fill, r1, out, low, n)
@@ -174,6 +178,39 @@ def test_in_place_fills_bump_the_version_and_respect_autograd():
     frozen = mg.zeros(3).expand(2, 3)
     with pytest.raises(RuntimeError, match="more than one element"):
         frozen.random_(0, 5)
+
+
+DIRECT_FILLS = {
+    "normal_": lambda t: t.normal_(),
+    "normal_mean_std": lambda t: t.normal_(1.0, 2),
+    "uniform_": lambda t: t.uniform_(),
+    "uniform_range": lambda t: t.uniform_(-1, 1),
+    "random_": lambda t: t.random_(0, 10),
+    "exponential_": lambda t: t.exponential_(0.5),
+    "bernoulli_": lambda t: t.bernoulli_(0.3),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", sorted(DIRECT_FILLS))
+def test_direct_fills_record_the_change(name, dtype):
+    """The samplers that write straight into a plain float tensor's memory still bump its
+    version: a saved tensor refilled in place fails backward (as in PyTorch), a ``.data``
+    alias refilled does not."""
+    fill = DIRECT_FILLS[name]
+    w = mg.ones(4, dtype=getattr(mg, dtype), requires_grad=True)
+    saved = mg.zeros(4, dtype=getattr(mg, dtype))
+    y = (w * saved).sum()
+    version = saved._version
+    assert fill(saved) is saved
+    assert saved._version > version
+    with pytest.raises(RuntimeError, match="inplace"):
+        y.backward()
+    alias_of = mg.zeros(4, dtype=getattr(mg, dtype))
+    z = (w * alias_of).sum()
+    fill(alias_of.data)
+    z.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), alias_of.numpy())
 
 
 def _rates(shape, dtype, layout):
@@ -258,7 +295,7 @@ def test_uniform_range_fill_equals_the_reference(shape, bounds, dtype):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
 @pytest.mark.parametrize("p", [0.0, 0.3, 0.5, 1.0])
-@pytest.mark.parametrize("shape", [(0,), (7, 5), (1000,)])
+@pytest.mark.parametrize("shape", [(0,), (7, 5), (1000,), (5000,)])
 def test_bernoulli_fill_equals_the_reference(shape, p, dtype):
     for layout, out in _buffers(shape, dtype):
         want = np.full(shape, 7, dtype=dtype)

@@ -72,6 +72,11 @@ cdef extern from *:
 DEF _BM_HALF = 128
 
 
+# Fills at least this large release the GIL (below it, releasing and taking it back costs a
+# fifth of the call).
+cdef cnp.npy_intp _NOGIL_MIN_SIZE = 4096
+
+
 # The last Generator seen, with its C state and its bit generator's lock: a Generator's bit
 # generator never changes, and looking both up costs more than drawing 100 samples.
 cdef object _last_rng = None
@@ -116,6 +121,19 @@ cdef enum Sampler:
     EXPONENTIAL
 
 
+cdef void _standard_fill(bitgen_t* state, Sampler sampler, int t, cnp.npy_intp n,
+                         void* p) noexcept nogil:
+    """p[:n] = numpy's uniform or standard exponential samples, as float64 or float32 (t)."""
+    if sampler == EXPONENTIAL and t == cnp.NPY_DOUBLE:
+        random_standard_exponential_fill(state, n, <double*>p)
+    elif sampler == EXPONENTIAL:
+        random_standard_exponential_fill_f(state, n, <float*>p)
+    elif t == cnp.NPY_DOUBLE:
+        random_standard_uniform_fill(state, n, <double*>p)
+    else:
+        random_standard_uniform_fill_f(state, n, <float*>p)
+
+
 cdef bint _float_fill(object rng, object out, Sampler sampler):
     """Fill out with numpy's uniform or standard exponential samples, the same calls
     Generator.random / standard_exponential make; False if out or rng does not fit the loop."""
@@ -126,15 +144,12 @@ cdef bint _float_fill(object rng, object out, Sampler sampler):
         return False
     cdef cnp.npy_intp n = cnp.PyArray_SIZE(<cnp.ndarray>out)
     cdef void* p = cnp.PyArray_DATA(<cnp.ndarray>out)
-    with lock, nogil:
-        if sampler == EXPONENTIAL and t == cnp.NPY_DOUBLE:
-            random_standard_exponential_fill(state, n, <double*>p)
-        elif sampler == EXPONENTIAL:
-            random_standard_exponential_fill_f(state, n, <float*>p)
-        elif t == cnp.NPY_DOUBLE:
-            random_standard_uniform_fill(state, n, <double*>p)
-        else:
-            random_standard_uniform_fill_f(state, n, <float*>p)
+    if n < _NOGIL_MIN_SIZE:
+        with lock:
+            _standard_fill(state, sampler, t, n, p)
+    else:
+        with lock, nogil:
+            _standard_fill(state, sampler, t, n, p)
     return True
 
 
@@ -217,9 +232,13 @@ def normal_fill(rng, out, double mean=0.0, double std=1.0):
     if n % 2 == 0:
         if not _float_fill(rng, out, UNIFORM):
             return _reference.normal_fill(rng, out, mean, std)
-        with nogil:
+        if n < _NOGIL_MIN_SIZE:
             _box_muller(p, n, f64)
             _affine(p, n, f64, mean, std)
+        else:
+            with nogil:
+                _box_muller(p, n, f64)
+                _affine(p, n, f64, mean, std)
         return out
     # An odd count draws one uniform more: the last block goes through a buffer with room
     # for it (a block is at most 2 * _BM_HALF samples).
@@ -275,6 +294,21 @@ def poisson_sample(rng, lam):
     return out
 
 
+cdef void _bernoulli_loop(bitgen_t* state, void* po, int t, cnp.npy_intp size,
+                         double prob) noexcept nogil:
+    """po[:size] = (U < prob) for doubles U, as int64, float64 or float32 (t)."""
+    cdef cnp.npy_intp i
+    cdef bint hit
+    for i in range(size):
+        hit = state.next_double(state.state) < prob
+        if t == cnp.NPY_INT64:
+            (<cnp.int64_t*>po)[i] = hit
+        elif t == cnp.NPY_DOUBLE:
+            (<double*>po)[i] = hit
+        else:
+            (<float*>po)[i] = hit
+
+
 def bernoulli_fill(rng, out, p):
     """out[...] = (U < p) for doubles U = rng.random(out.shape), stored as out's dtype
     (float32, float64 or int64): 1 with probability p (0 <= p <= 1)."""
@@ -283,20 +317,34 @@ def bernoulli_fill(rng, out, p):
     lock = _last_lock  # rng's bit generator's lock, found by _bitgen
     if t < 0 or state == NULL:
         return _reference.bernoulli_fill(rng, out, p)
-    cdef cnp.npy_intp size = cnp.PyArray_SIZE(<cnp.ndarray>out), i
+    cdef cnp.npy_intp size = cnp.PyArray_SIZE(<cnp.ndarray>out)
     cdef void* po = cnp.PyArray_DATA(<cnp.ndarray>out)
     cdef double prob = p
-    cdef bint hit
-    with lock, nogil:
-        for i in range(size):
-            hit = state.next_double(state.state) < prob
-            if t == cnp.NPY_INT64:
-                (<cnp.int64_t*>po)[i] = hit
-            elif t == cnp.NPY_DOUBLE:
-                (<double*>po)[i] = hit
-            else:
-                (<float*>po)[i] = hit
+    if size < _NOGIL_MIN_SIZE:
+        with lock:
+            _bernoulli_loop(state, po, t, size, prob)
+    else:
+        with lock, nogil:
+            _bernoulli_loop(state, po, t, size, prob)
     return out
+
+
+cdef void _integers_loop(bitgen_t* state, void* p, int t, cnp.npy_intp size, cnp.int64_t lo,
+                        cnp.int64_t count) noexcept nogil:
+    cdef cnp.npy_intp i
+    cdef cnp.int64_t v
+    cdef double span = <double>count
+    for i in range(size):
+        v = <cnp.int64_t>(state.next_double(state.state) * span)
+        if v > count - 1:  # U * n may round up to n when U is near 1
+            v = count - 1
+        v = v + lo
+        if t == cnp.NPY_INT64:
+            (<cnp.int64_t*>p)[i] = v
+        elif t == cnp.NPY_DOUBLE:
+            (<double*>p)[i] = <double>v
+        else:
+            (<float*>p)[i] = <float>v
 
 
 def integers_fill(rng, out, low, n):
@@ -307,22 +355,15 @@ def integers_fill(rng, out, low, n):
     lock = _last_lock  # rng's bit generator's lock, found by _bitgen
     if t < 0 or state == NULL or not 1 <= n <= 2 ** 32:
         return _reference.integers_fill(rng, out, low, n)
-    cdef cnp.npy_intp size = cnp.PyArray_SIZE(<cnp.ndarray>out), i
+    cdef cnp.npy_intp size = cnp.PyArray_SIZE(<cnp.ndarray>out)
     cdef void* p = cnp.PyArray_DATA(<cnp.ndarray>out)
-    cdef cnp.int64_t lo = low, count = n, v
-    cdef double span = <double>count
-    with lock, nogil:
-        for i in range(size):
-            v = <cnp.int64_t>(state.next_double(state.state) * span)
-            if v > count - 1:  # U * n may round up to n when U is near 1
-                v = count - 1
-            v = v + lo
-            if t == cnp.NPY_INT64:
-                (<cnp.int64_t*>p)[i] = v
-            elif t == cnp.NPY_DOUBLE:
-                (<double*>p)[i] = <double>v
-            else:
-                (<float*>p)[i] = <float>v
+    cdef cnp.int64_t lo = low, count = n
+    if size < _NOGIL_MIN_SIZE:
+        with lock:
+            _integers_loop(state, p, t, size, lo, count)
+    else:
+        with lock, nogil:
+            _integers_loop(state, p, t, size, lo, count)
     return out
 
 

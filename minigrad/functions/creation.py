@@ -896,21 +896,25 @@ def _fill_random(self, draw, operands=()):
     return self._inplace(compute, operands, fast, "unsafe")
 
 
-def _fill_direct(self, fill):
-    """The common case of an in-place sampler without the machinery of ``_inplace``: a
-    float32/float64 tensor outside any graph (it does not require grad, so nothing is recorded
-    and no check applies), C-contiguous and writable: ``fill(array)`` writes the sample into
-    its memory. Returns self, or None if the case does not apply."""
+def _direct_target(self):
+    """self's array if an in-place sampler may write its sample straight into it, without the
+    machinery of ``_inplace``, else None: a float32/float64 tensor outside any graph (it does
+    not require grad, so nothing is recorded and no check applies), C-contiguous and writable.
+    The sampler then calls ``_record_change``."""
     data = self._data
-    if self._requires_grad or data.dtype not in (_FLOAT32, _FLOAT64):
-        return None
+    np_dtype = data.dtype
+    if self._requires_grad or (np_dtype is not _FLOAT32 and np_dtype is not _FLOAT64):
+        return None  # (a native float32 array's dtype is numpy's one float32 instance)
     flags = data.flags
     if not (flags.c_contiguous and flags.writeable):
         return None
-    fill(data)
+    return data
+
+
+def _record_change(self, data):
+    """Bump the version of the memory a direct fill wrote (``.data`` aliases excepted)."""
     if not getattr(self, "_untracked", False):
         _graph.bump(data)
-    return self
 
 
 def _legacy(np_dtype):
@@ -919,13 +923,16 @@ def _legacy(np_dtype):
 
 def normal_(self, mean=0, std=1, *, generator=None):
     """Fill with samples of N(mean, std^2)."""
+    # numbers, std not negative (a negative one goes on to the checks, which raise)
+    if type(mean) in (int, float) and type(std) in (int, float) and not std < 0:
+        data = _direct_target(self)
+        if data is not None:
+            K.normal_fill(_rng(generator), data, mean, std)
+            _record_change(self, data)
+            return self
     _float_dtype(self._data.dtype, "normal_kernel_cpu")
     _check_std(std)
     rng = _rng(generator)
-    if type(mean) in (int, float) and type(std) in (int, float):
-        done = _fill_direct(self, lambda data: K.normal_fill(rng, data, mean, std))
-        if done is not None:
-            return done
 
     def draw(shape, np_dtype):
         values = _standard_normal(rng, shape, np_dtype)
@@ -940,18 +947,23 @@ def normal_(self, mean=0, std=1, *, generator=None):
 
 def uniform_(self, *args, generator=None, **kwargs):
     """``uniform_(from=0, to=1)``: fill with samples uniform on [from, to)."""
-    low, high = _two_args("uniform_", args, kwargs, ("from", "to"), (0, 1))
+    if len(args) == 2 and not kwargs:
+        low, high = args
+    else:
+        low, high = _two_args("uniform_", args, kwargs, ("from", "to"), (0, 1))
     _float_dtype(self._data.dtype, "check_uniform_bounds")
     if low > high:
         raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
                            f"from={low} > to={high}")
     rng = _rng(generator)
-    if (low, high) == (0, 1):
-        done = _fill_direct(self, lambda data: K.uniform_fill(rng, data))
-    else:
-        done = _fill_direct(self, lambda data: K.uniform_range_fill(rng, data, low, high))
-    if done is not None:
-        return done
+    data = _direct_target(self)
+    if data is not None:
+        if low == 0 and high == 1:
+            K.uniform_fill(rng, data)
+        else:
+            K.uniform_range_fill(rng, data, low, high)
+        _record_change(self, data)
+        return self
     return _fill_random(self, lambda shape, dt: (_uniform(rng, shape, dt) * dt.type(high - low)
                                                  + dt.type(low)))
 
@@ -973,22 +985,26 @@ def random_(self, *args, generator=None, **kwargs):
     no bounds, on [0, the largest integer the dtype holds exactly] (2**24 for float32, 2**53
     for float64, the dtype's maximum for integers, {0, 1} for bool)."""
     np_dtype = self._data.dtype
-    if len(args) == 1 and not kwargs:
-        low, high = 0, args[0]
-    else:
+    if kwargs or not 1 <= len(args) <= 2:
         low, high = _two_args("random_", args, kwargs, ("from", "to"), (0, None))
-    lowest, highest = _integer_range(np_dtype)
+    elif len(args) == 2:
+        low, high = args
+    else:
+        low, high = 0, args[0]
     if high is None:
-        high = highest + 1
+        high = _integer_range(np_dtype)[1] + 1
     low, high = int(low), int(high)
     _check_range(low, high)
-    if np_dtype.kind in "iu" and (high - 1 > highest or low < lowest):
-        raise RuntimeError(f"to - 1 is out of bounds for {np_dtype.name}")
+    if np_dtype.kind in "iu":
+        lowest, highest = _integer_range(np_dtype)
+        if high - 1 > highest or low < lowest:
+            raise RuntimeError(f"to - 1 is out of bounds for {np_dtype.name}")
     rng = _rng(generator)
-    if high - low <= 2**32:
-        done = _fill_direct(self, lambda data: K.integers_fill(rng, data, low, high - low))
-        if done is not None:
-            return done
+    data = _direct_target(self) if high - low <= 2**32 else None
+    if data is not None:
+        K.integers_fill(rng, data, low, high - low)
+        _record_change(self, data)
+        return self
     return _fill_random(self, lambda shape, dt: _integers(rng, low, high, shape, dt))
 
 
@@ -1013,14 +1029,13 @@ def exponential_(self, lambd=1, *, generator=None):
     if not lambd > 0:
         raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
     rng = _rng(generator)
-
-    def fill(data):
+    data = _direct_target(self)
+    if data is not None:
         K.exponential_fill(rng, data)
         if lambd != 1:
             data /= data.dtype.type(lambd)
-    done = _fill_direct(self, fill)
-    if done is not None:
-        return done
+        _record_change(self, data)
+        return self
 
     def draw(shape, dt):
         values = rng.standard_exponential(shape, dtype=dt) if dt in (_FLOAT32, _FLOAT64) else \
@@ -1079,9 +1094,11 @@ def bernoulli_(self, p=0.5, *, generator=None):
         return _fill_random(self, lambda s, dt: (rng.random(s) < probabilities).astype(dt))
     if not 0 <= p <= 1:
         raise RuntimeError(f"bernoulli_ expects p to be in [0, 1], but got p={p}")
-    done = _fill_direct(self, lambda data: K.bernoulli_fill(rng, data, p))
-    if done is not None:
-        return done
+    data = _direct_target(self)
+    if data is not None:
+        K.bernoulli_fill(rng, data, p)
+        _record_change(self, data)
+        return self
     return _fill_random(self, lambda s, dt: (rng.random(s) < p).astype(dt))
 
 
