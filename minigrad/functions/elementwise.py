@@ -386,8 +386,10 @@ def frac(input):
 
 
 def square(input):
-    """x * x, as ``pow(x, 2)`` (bool squares to int64);  d/dx = 2x."""
+    """x * x (integers as ``pow(x, 2)``: bool squares to int64);  d/dx = 2x."""
     _check_tensor(input, "square")
+    if input._data.dtype.kind == "f":
+        return E.Square.apply(input)
     return _binary(E.Pow, input, 2)
 
 
