@@ -317,7 +317,7 @@ def test_binary_any_broadcast(shapes, dtype, name, seed):
 
 UNARY = {
     "exp": (), "log": (), "sqrt": (), "tanh": (), "relu": (), "sigmoid": (),
-    "leaky_relu": (0.01,),
+    "leaky_relu": (0.01,), "reciprocal": (),
 }
 # Sizes on both sides of every internal limit (libm loop vs numpy, GIL release).
 SIZES = [(), (0,), (1,), (3, 4), (16,), (24,), (25,), (48,), (49,), (128,), (129,),
@@ -351,6 +351,17 @@ def test_unary_any_layout(name, dtype, rng):
             assert_same(got, ref(view, *extra), tol=dict(**TOL[np.dtype(dtype)],
                                                          err_msg=layout))
             np.testing.assert_allclose(got, expected, **TOL[np.dtype(dtype)], err_msg=layout)
+
+
+def test_reciprocal_of_zero_is_inf_without_a_warning():
+    reciprocal = TWINS["reciprocal"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for dtype in (np.float16, np.float32, np.float64):
+            got = reciprocal(np.array([0.0, -0.0, 4.0], dtype=dtype))
+            np.testing.assert_array_equal(got, np.array([np.inf, -np.inf, 0.25], dtype=dtype))
+            assert got.dtype == dtype
+        assert reciprocal(np.array(0.0)).shape == ()
 
 
 @pytest.mark.parametrize("dtype", FLOATS)

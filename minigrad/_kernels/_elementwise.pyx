@@ -1267,6 +1267,12 @@ def floor_divide(a, b):
     return _reference.floor_divide(a, b) if out is None else out
 
 
+def reciprocal(x):
+    """1 / x (1/0 is inf, without a warning)."""
+    out = _with_python_number(x, 1.0, OP_DIV, True)
+    return _reference.reciprocal(x) if out is None else out
+
+
 def sign(x):
     out = _math_loop(x, mg_sign_f32, mg_sign_f64)
     return _reference.sign(x) if out is None else out

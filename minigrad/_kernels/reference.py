@@ -174,6 +174,12 @@ def log1p(x):
     return np.log1p(x)
 
 
+def reciprocal(x):
+    """1 / x in x's dtype; 1/0 is inf (IEEE's, and PyTorch's), without numpy's warning."""
+    with np.errstate(divide="ignore"):
+        return np.asarray(np.divide(1, x, dtype=x.dtype.type))
+
+
 def sign(x):
     """-1, 0 or 1 by the sign of x; 0 for NaN (PyTorch's sign)."""
     return ((x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)).astype(x.dtype, copy=False)

@@ -647,9 +647,7 @@ class Reciprocal(Op):
     may_broadcast = False
 
     def forward(self, x):
-        x = _floating(x)
-        with np.errstate(divide="ignore"):
-            self.result = out = _array(np.divide(1, x, dtype=x.dtype))
+        self.result = out = K.reciprocal(_floating(x))
         return out
 
     def backward(self, grad, xp):
