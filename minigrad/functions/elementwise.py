@@ -640,14 +640,23 @@ def _clamp_bound(value, np_dtype):
 _PLAIN_BOUNDS = (float, int, type(None))
 
 
+def _same_dtype_or_none(bound, dtype):
+    return bound is None or isinstance(bound, Tensor) and bound._data.dtype is dtype
+
+
 def clamp(input, min=None, max=None):
     """min(max(x, min), max) with number or Tensor bounds (either may be None); the result
     has the promoted dtype of x and the bounds. d/dx = 1 where min <= x <= max; a Tensor
     bound gets the gradient where it is the output (PyTorch's rule)."""
     _check_tensor(input, "clamp")
-    if input._data.dtype.kind == "f" and type(min) in _PLAIN_BOUNDS and \
-            type(max) in _PLAIN_BOUNDS and (min is not None or max is not None):
-        return E.Clamp.apply(input, min, max)  # the common case: nothing to promote
+    dtype = input._data.dtype
+    if dtype.kind == "f":  # the common cases: nothing to promote
+        if type(min) in _PLAIN_BOUNDS and type(max) in _PLAIN_BOUNDS and \
+                (min is not None or max is not None):
+            return E.Clamp.apply(input, min, max)
+        if _same_dtype_or_none(min, dtype) and _same_dtype_or_none(max, dtype) and \
+                (min is not None or max is not None):
+            return _broadcasting("clamp", E.ClampTensor.apply, input, min, max)
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     bounds = [None if v is None else _check_operand(v, "clamp", n, i + 2)
