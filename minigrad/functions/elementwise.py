@@ -150,6 +150,7 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 
 _NUMBER_TYPES = (numbers.Number, np.bool_, np.number)
+_FLOAT64 = np.dtype(np.float64)
 
 
 def _is_number(value):
@@ -470,10 +471,14 @@ def pow(input, exponent):
 
 def float_power(input, exponent):
     """input ** exponent computed in float64 (the result is float64 whatever the inputs)."""
+    kind = type(exponent)
+    if isinstance(input, Tensor) and (kind is float or kind is int) and \
+            input._data.dtype.kind == "f":  # the common case: no promotion to work out
+        return E.Pow.apply(_as_type(input, _FLOAT64), float(exponent))
     operands = []
     for x in (input, exponent):
         if isinstance(x, Tensor):
-            operands.append(_as_type(x, np.dtype(np.float64)))
+            operands.append(_as_type(x, _FLOAT64))
         else:
             operands.append(float(x) if _is_number(x) else x)
     if not any(isinstance(x, Tensor) for x in operands):
