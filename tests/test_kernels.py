@@ -353,6 +353,28 @@ def test_unary_any_layout(name, dtype, rng):
             np.testing.assert_allclose(got, expected, **TOL[np.dtype(dtype)], err_msg=layout)
 
 
+LOGICAL = ("logical_and", "logical_or", "logical_xor")
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("name", LOGICAL)
+def test_logical_matches_reference(name, dtype, rng):
+    compiled, ref = twin(name)
+    for shape in SIZES:
+        a, b = (special_values(rng, shape, dtype) for _ in range(2))
+        a[rng.random(shape) < 0.3] = 0.0
+        b[rng.random(shape) < 0.3] = -0.0
+        assert_same(compiled(a, b), ref(a, b))
+        for layout, view in layouts(a):
+            assert_same(compiled(view, b), ref(view, b))
+            assert_same(compiled(b, view), ref(b, view))
+    # broadcasting, mixed dtypes, integers and bools: numpy's result
+    a = special_values(rng, (4, 5), dtype)
+    for b in (a[0], a[:, :1], a.astype(np.float16), (a > 0).astype(np.int64), a > 0, 2.5):
+        assert_same(compiled(a, b), ref(a, b))
+    assert_same(compiled(a > 0, a < 0), ref(a > 0, a < 0))
+
+
 def test_reciprocal_of_zero_is_inf_without_a_warning():
     reciprocal = TWINS["reciprocal"]
     with warnings.catch_warnings():
@@ -868,6 +890,7 @@ def fast_path_calls(dtype, rng):
     calls += [(op, (m, c)) for op in BINARY] + [(op, (c, m)) for op in BINARY]
     calls += [(op, (m, s)) for op in BINARY] + [(op, (np.array(s[0]), m)) for op in BINARY]
     calls += [(op, (np.abs(m),) + UNARY[op]) for op in UNARY]
+    calls += [(op, (m, np.where(m > 0, m, 0))) for op in LOGICAL]
     calls += [("sigmoid", (r(1000),))]  # numpy's exp inside, then C: but no reference call
     calls += [(op, (m, m) + BACKWARD[op]) for op in BACKWARD]
     calls += [("sum_all", (m,)), ("sum_rows", (m,)), ("matmul", (m, r(5, 3))),

@@ -751,6 +751,16 @@ cdef extern from *:
     MG_UNARY(logit, mg_logit1_f, mg_logit1_d) MG_UNARY(sigmoid, mg_sigmoid1_f, mg_sigmoid1_d)
     MG_UNARY(frac, mg_frac1_f, mg_frac1_d)
 
+    /* logical and, or, xor of two arrays of one float dtype: nonzero (NaN too) is true */
+    #define MG_LOGICAL(name, op) \
+    MG_CLONES void mg_##name##_f32(const float* a, const float* b, unsigned char* y, \
+                                   Py_ssize_t n) { \
+        for (Py_ssize_t i = 0; i < n; i++) y[i] = (a[i] != 0) op (b[i] != 0); } \
+    MG_CLONES void mg_##name##_f64(const double* a, const double* b, unsigned char* y, \
+                                   Py_ssize_t n) { \
+        for (Py_ssize_t i = 0; i < n; i++) y[i] = (a[i] != 0) op (b[i] != 0); }
+    MG_LOGICAL(logical_and, &) MG_LOGICAL(logical_or, |) MG_LOGICAL(logical_xor, ^)
+
     /* Binary loops: b is an array of n elements (b_step 1) or one value (b_step 0). */
     #define MG_BINARY(name, f32, f64) \
     MG_CLONES void mg_##name##_f32(const float* a, const float* b, float* y, Py_ssize_t n, \
@@ -948,6 +958,15 @@ cdef extern from *:
     void mg_sigmoid_f64(const double*, double*, Py_ssize_t) noexcept nogil
     void mg_frac_f32(const float*, float*, Py_ssize_t) noexcept nogil
     void mg_frac_f64(const double*, double*, Py_ssize_t) noexcept nogil
+    void mg_logical_and_f32(const float*, const float*, unsigned char*, Py_ssize_t) noexcept nogil
+    void mg_logical_and_f64(const double*, const double*, unsigned char*,
+                            Py_ssize_t) noexcept nogil
+    void mg_logical_or_f32(const float*, const float*, unsigned char*, Py_ssize_t) noexcept nogil
+    void mg_logical_or_f64(const double*, const double*, unsigned char*,
+                           Py_ssize_t) noexcept nogil
+    void mg_logical_xor_f32(const float*, const float*, unsigned char*, Py_ssize_t) noexcept nogil
+    void mg_logical_xor_f64(const double*, const double*, unsigned char*,
+                            Py_ssize_t) noexcept nogil
     void mg_clamp_f32(const float*, float*, Py_ssize_t, float, float) noexcept nogil
     void mg_copysign_f32(const float*, const float*, float*, Py_ssize_t, int) noexcept nogil
     void mg_copysign_f64(const double*, const double*, double*, Py_ssize_t,
@@ -995,6 +1014,10 @@ ctypedef void (*_loop_f64)(const double*, double*, Py_ssize_t) noexcept nogil
 ctypedef void (*_loop2_f32)(const float*, const float*, float*, Py_ssize_t, int) noexcept nogil
 ctypedef void (*_loop2_f64)(const double*, const double*, double*, Py_ssize_t,
                             int) noexcept nogil
+ctypedef void (*_logical_f32)(const float*, const float*, unsigned char*,
+                              Py_ssize_t) noexcept nogil
+ctypedef void (*_logical_f64)(const double*, const double*, unsigned char*,
+                              Py_ssize_t) noexcept nogil
 
 #: True when the loops below run glibc's vector math (the table in bench/ops.py prints it).
 VECTOR_MATH = bool(MG_VECTOR_MATH)
@@ -1271,6 +1294,47 @@ def reciprocal(x):
     """1 / x (1/0 is inf, without a warning)."""
     out = _with_python_number(x, 1.0, OP_DIV, True)
     return _reference.reciprocal(x) if out is None else out
+
+
+cdef object _logical(object a, object b, _logical_f32 loop32, _logical_f64 loop64):
+    """loop(a, b) into a new bool array when a and b are float32/float64 arrays of one dtype
+    and shape (C-contiguous, at least 1-D); else None (the caller then asks the reference)."""
+    cdef int type_num = _fast_float_type(a)
+    if type_num < 0 or _fast_float_type(b) != type_num:
+        return None
+    cdef cnp.ndarray A = <cnp.ndarray>a
+    cdef cnp.ndarray B = <cnp.ndarray>b
+    if cnp.PyArray_NDIM(A) == 0 or not _same_shape(A, B):
+        return None
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(A)
+    # (not from the buffer pool, which serves float arrays: a bool output is 4 or 8 times
+    # smaller than the inputs)
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(cnp.PyArray_NDIM(A), cnp.PyArray_DIMS(A),
+                                             cnp.NPY_BOOL, 0)
+    cdef const void* pa = cnp.PyArray_DATA(A)
+    cdef const void* pb = cnp.PyArray_DATA(B)
+    cdef unsigned char* po = <unsigned char*>cnp.PyArray_DATA(out)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            loop64(<const double*>pa, <const double*>pb, po, n)
+        else:
+            loop32(<const float*>pa, <const float*>pb, po, n)
+    return out
+
+
+def logical_and(a, b):
+    out = _logical(a, b, mg_logical_and_f32, mg_logical_and_f64)
+    return _reference.logical_and(a, b) if out is None else out
+
+
+def logical_or(a, b):
+    out = _logical(a, b, mg_logical_or_f32, mg_logical_or_f64)
+    return _reference.logical_or(a, b) if out is None else out
+
+
+def logical_xor(a, b):
+    out = _logical(a, b, mg_logical_xor_f32, mg_logical_xor_f64)
+    return _reference.logical_xor(a, b) if out is None else out
 
 
 def sign(x):

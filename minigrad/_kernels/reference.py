@@ -220,6 +220,22 @@ def logit_backward(x, grad_output, eps):
         return np.where(outside, fill, slope).astype(grad_output.dtype, copy=False)
 
 
+def logical_and(a, b):
+    """(a != 0) and (b != 0), elementwise, as a bool array (NaN is nonzero, so true). The
+    comparisons come first: numpy's logical ufuncs are ~10x slower on floats than on bools."""
+    return np.asarray(np.logical_and(np.not_equal(a, 0), np.not_equal(b, 0)))
+
+
+def logical_or(a, b):
+    """(a != 0) or (b != 0), elementwise, as a bool array."""
+    return np.asarray(np.logical_or(np.not_equal(a, 0), np.not_equal(b, 0)))
+
+
+def logical_xor(a, b):
+    """(a != 0) xor (b != 0), elementwise, as a bool array."""
+    return np.asarray(np.logical_xor(np.not_equal(a, 0), np.not_equal(b, 0)))
+
+
 def copysign(a, b):
     return np.asarray(np.copysign(a, b))
 
