@@ -849,7 +849,7 @@ class Tensor:
         return ops.Tanh.apply(self if self._data.dtype.kind == "f" else _floating(self))
 
     def square(self):
-        return self * self
+        return ops.Square.apply(self) if self._data.dtype.kind == "f" else self ** 2
 
     def rsqrt(self):
         return 1 / self.sqrt()

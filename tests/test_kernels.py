@@ -317,7 +317,7 @@ def test_binary_any_broadcast(shapes, dtype, name, seed):
 
 UNARY = {
     "exp": (), "log": (), "sqrt": (), "tanh": (), "relu": (), "sigmoid": (),
-    "leaky_relu": (0.01,),
+    "leaky_relu": (0.01,), "reciprocal": (), "atanh": (),
 }
 # Sizes on both sides of every internal limit (libm loop vs numpy, GIL release).
 SIZES = [(), (0,), (1,), (3, 4), (16,), (24,), (25,), (48,), (49,), (128,), (129,),
@@ -344,6 +344,8 @@ def test_unary_any_layout(name, dtype, rng):
     compiled, ref = twin(name)
     for shape in [(6, 5), (40, 30)]:
         x = np.abs(rng.standard_normal(shape)).astype(dtype) + 0.1
+        if name == "atanh":
+            x = x / (x + 1)  # inside its domain, (0, 1)
         extra = UNARY[name]
         expected = ref(x, *extra)
         for layout, view in layouts(x):
@@ -351,6 +353,51 @@ def test_unary_any_layout(name, dtype, rng):
             assert_same(got, ref(view, *extra), tol=dict(**TOL[np.dtype(dtype)],
                                                          err_msg=layout))
             np.testing.assert_allclose(got, expected, **TOL[np.dtype(dtype)], err_msg=layout)
+
+
+LOGICAL = ("logical_and", "logical_or", "logical_xor")
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("name", LOGICAL)
+def test_logical_matches_reference(name, dtype, rng):
+    compiled, ref = twin(name)
+    for shape in SIZES:
+        a, b = (special_values(rng, shape, dtype) for _ in range(2))
+        a[rng.random(shape) < 0.3] = 0.0
+        b[rng.random(shape) < 0.3] = -0.0
+        assert_same(compiled(a, b), ref(a, b))
+        for layout, view in layouts(a):
+            assert_same(compiled(view, b), ref(view, b))
+            assert_same(compiled(b, view), ref(b, view))
+    # broadcasting, mixed dtypes, integers and bools: numpy's result
+    a = special_values(rng, (4, 5), dtype)
+    for b in (a[0], a[:, :1], a.astype(np.float16), (a > 0).astype(np.int64), a > 0, 2.5):
+        assert_same(compiled(a, b), ref(a, b))
+    assert_same(compiled(a > 0, a < 0), ref(a > 0, a < 0))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+def test_atanh_is_accurate_near_zero_and_near_one(dtype):
+    # the compiled atanh is log1p(2|x| / (1 - |x|)) / 2: check it within 4 ulps of the
+    # float64 C library's where the formula is most fragile (both ends of its domain)
+    eps = np.finfo(dtype).eps
+    x = np.concatenate([np.logspace(-30, -1, 50), 1 - np.logspace(np.log10(eps), -1, 50)])
+    x = np.concatenate([x, -x]).astype(dtype)
+    got = TWINS["atanh"](x)
+    exact = np.arctanh(x.astype(np.float64))
+    np.testing.assert_allclose(got, exact, rtol=4 * eps, atol=0)
+
+
+def test_reciprocal_of_zero_is_inf_without_a_warning():
+    reciprocal = TWINS["reciprocal"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        for dtype in (np.float16, np.float32, np.float64):
+            got = reciprocal(np.array([0.0, -0.0, 4.0], dtype=dtype))
+            np.testing.assert_array_equal(got, np.array([np.inf, -np.inf, 0.25], dtype=dtype))
+            assert got.dtype == dtype
+        assert reciprocal(np.array(0.0)).shape == ()
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
@@ -856,7 +903,8 @@ def fast_path_calls(dtype, rng):
     calls += [(op, (m, v)) for op in BINARY] + [(op, (v, m)) for op in BINARY]
     calls += [(op, (m, c)) for op in BINARY] + [(op, (c, m)) for op in BINARY]
     calls += [(op, (m, s)) for op in BINARY] + [(op, (np.array(s[0]), m)) for op in BINARY]
-    calls += [(op, (np.abs(m),) + UNARY[op]) for op in UNARY]
+    calls += [(op, (np.tanh(m) if op == "atanh" else np.abs(m),) + UNARY[op]) for op in UNARY]
+    calls += [(op, (m, np.where(m > 0, m, 0))) for op in LOGICAL]
     calls += [("sigmoid", (r(1000),))]  # numpy's exp inside, then C: but no reference call
     calls += [(op, (m, m) + BACKWARD[op]) for op in BACKWARD]
     calls += [("sum_all", (m,)), ("sum_rows", (m,)), ("matmul", (m, r(5, 3))),

@@ -18,6 +18,7 @@ import numbers
 import numpy as np
 
 from .. import dtypes as _dt
+from .._kernels import kernels as K
 from ..autograd import graph as _graph
 from ..autograd.grad_mode import is_grad_enabled
 from ..errors import ShapeError
@@ -150,6 +151,7 @@ __all__ = [
 # ---------------------------------------------------------------------------------------------
 
 _NUMBER_TYPES = (numbers.Number, np.bool_, np.number)
+_FLOAT64 = np.dtype(np.float64)
 
 
 def _is_number(value):
@@ -386,8 +388,10 @@ def frac(input):
 
 
 def square(input):
-    """x * x, as ``pow(x, 2)`` (bool squares to int64);  d/dx = 2x."""
+    """x * x (integers as ``pow(x, 2)``: bool squares to int64);  d/dx = 2x."""
     _check_tensor(input, "square")
+    if input._data.dtype.kind == "f":
+        return E.Square.apply(input)
     return _binary(E.Pow, input, 2)
 
 
@@ -468,10 +472,14 @@ def pow(input, exponent):
 
 def float_power(input, exponent):
     """input ** exponent computed in float64 (the result is float64 whatever the inputs)."""
+    kind = type(exponent)
+    if isinstance(input, Tensor) and (kind is float or kind is int) and \
+            input._data.dtype.kind == "f":  # the common case: no promotion to work out
+        return E.Pow.apply(_as_type(input, _FLOAT64), float(exponent))
     operands = []
     for x in (input, exponent):
         if isinstance(x, Tensor):
-            operands.append(_as_type(x, np.dtype(np.float64)))
+            operands.append(_as_type(x, _FLOAT64))
         else:
             operands.append(float(x) if _is_number(x) else x)
     if not any(isinstance(x, Tensor) for x in operands):
@@ -638,14 +646,23 @@ def _clamp_bound(value, np_dtype):
 _PLAIN_BOUNDS = (float, int, type(None))
 
 
+def _same_dtype_or_none(bound, dtype):
+    return bound is None or isinstance(bound, Tensor) and bound._data.dtype is dtype
+
+
 def clamp(input, min=None, max=None):
     """min(max(x, min), max) with number or Tensor bounds (either may be None); the result
     has the promoted dtype of x and the bounds. d/dx = 1 where min <= x <= max; a Tensor
     bound gets the gradient where it is the output (PyTorch's rule)."""
     _check_tensor(input, "clamp")
-    if input._data.dtype.kind == "f" and type(min) in _PLAIN_BOUNDS and \
-            type(max) in _PLAIN_BOUNDS and (min is not None or max is not None):
-        return E.Clamp.apply(input, min, max)  # the common case: nothing to promote
+    dtype = input._data.dtype
+    if dtype.kind == "f":  # the common cases: nothing to promote
+        if type(min) in _PLAIN_BOUNDS and type(max) in _PLAIN_BOUNDS and \
+                (min is not None or max is not None):
+            return E.Clamp.apply(input, min, max)
+        if _same_dtype_or_none(min, dtype) and _same_dtype_or_none(max, dtype) and \
+                (min is not None or max is not None):
+            return _broadcasting("clamp", E.ClampTensor.apply, input, min, max)
     if min is None and max is None:
         raise RuntimeError("torch.clamp: At least one of 'min' or 'max' must not be None")
     bounds = [None if v is None else _check_operand(v, "clamp", n, i + 2)
@@ -775,29 +792,22 @@ signbit = _predicate("signbit", np.signbit)
 # ---------------------------------------------------------------------------------------------
 
 
-def _logical(name, ufunc):
+def _logical(name):
+    """The kernel of that name (``K.logical_and``...): a compiled loop for two float arrays of
+    one dtype and shape, numpy (``reference.py``) for the rest."""
     def function(input, other):
         _check_tensor(input, name)
         _check_tensor(other, name, "other", 2)
-        return _compute(name, ufunc, input, other)
+        return _compute(name, getattr(K, name), input, other)
 
     function.__name__ = function.__qualname__ = name
     function.__doc__ = f"{name} of the truth values (nonzero is true), as a bool tensor."
     return function
 
 
-def _truth(ufunc):
-    """ufunc on the truth values (x != 0): numpy's logical ufuncs on float arrays are ~10x
-    slower than comparing with 0 first."""
-    def on_truth(a, b):
-        return ufunc(np.not_equal(a, 0), np.not_equal(b, 0))
-
-    return on_truth
-
-
-logical_and = _logical("logical_and", _truth(np.bitwise_and))
-logical_or = _logical("logical_or", _truth(np.bitwise_or))
-logical_xor = _logical("logical_xor", _truth(np.bitwise_xor))
+logical_and = _logical("logical_and")
+logical_or = _logical("logical_or")
+logical_xor = _logical("logical_xor")
 
 
 def logical_not(input):

@@ -26,6 +26,7 @@ from .elementwise import (
     Sigmoid,
     Softplus,
     Sqrt,
+    Square,
     Sub,
     Tanh,
     Where,
