@@ -65,10 +65,12 @@ class Tensor:
 
     Internals: ``_data`` is the numpy array (``numpy()`` returns it); ``_grad_fn`` the op that
     made the tensor (None for a leaf); ``_grad`` the accumulated gradient (a Tensor). Three
-    optional slots are set only when used: ``_hooks`` (hooks of a leaf), ``_view_of`` (for a
-    view: its base and how to take it again, so that an in-place change through the view can
-    be recorded on the base), ``_untracked`` (``.data`` aliases, whose in-place changes autograd
-    does not see, as in PyTorch).
+    optional slots: ``_hooks`` (hooks of a leaf), ``_view_of`` (for a view: its base and how to
+    take it again, so that an in-place change through the view can be recorded on the base),
+    ``_untracked`` (``.data`` aliases, whose in-place changes autograd does not see, as in
+    PyTorch). They may be unset (read them with ``getattr`` and a default), but the common
+    constructors (``Tensor()``, ``_wrap``, ``Op.apply``) set all three: a read of an unset slot
+    costs several times a store.
     """
 
     __slots__ = ("__weakref__", "_data", "_grad", "_grad_fn", "_hooks", "_requires_grad",
@@ -88,6 +90,8 @@ class Tensor:
         self._grad_fn = None
         self._hooks = None
         self._requires_grad = False
+        self._view_of = None  # set, though rarely used: see Op.apply
+        self._untracked = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -1365,6 +1369,8 @@ def _wrap(array, requires_grad=False):
     t._grad_fn = None
     t._hooks = None
     t._requires_grad = requires_grad
+    t._view_of = None  # set, though rarely used: see Op.apply
+    t._untracked = False
     return t
 
 
