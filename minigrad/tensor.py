@@ -922,6 +922,9 @@ class Tensor:
         """Dimensions ``start_dim`` to ``end_dim`` merged into one, their sizes multiplied:
         ``(*a, d_s, ..., d_e, *b)`` -> ``(*a, prod(d_s..d_e), *b)``; a view when the strides
         allow (as ``reshape``). A 0-d tensor becomes shape ``(1,)``."""
+        if type(start_dim) is int and type(end_dim) is int and start_dim == 0 and end_dim == -1:
+            # the common call, every dimension (0-d too): one dimension of the tensor's size
+            return _view(self, ops.Reshape, "reshape", (self._data.size,))
         shape = self._data.shape
         nd = len(shape)
         start, end = _axis(start_dim, nd), _axis(end_dim, nd)  # (a 0-d tensor takes 0 or -1)
