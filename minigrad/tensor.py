@@ -1007,6 +1007,12 @@ class Tensor:
                              f"provided ({len(sizes)}) must be greater or equal to the number "
                              f"of dimensions in the tensor ({len(shape)})")
         lead = len(sizes) - len(shape)
+        for n, have in zip(sizes[lead:], shape):
+            if n != have and (have != 1 or n < 0):  # -1 to fill in, or an error
+                break
+        else:
+            if not lead or min(sizes[:lead]) >= 0:  # the common call: sizes as given
+                return _view(self, ops.Expand, "expand", sizes)
         target = []
         for i, n in enumerate(sizes):
             if i < lead:
