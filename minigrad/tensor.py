@@ -1435,6 +1435,8 @@ def _resolve_shape(shape, size):
 
 def _axis(dim, ndim):
     """A dim in [-ndim, ndim) as a non-negative axis, with torch's IndexError otherwise."""
+    if type(dim) is int and -ndim <= dim < ndim:  # the common call (a 0-d tensor goes on)
+        return dim % ndim
     n = max(ndim, 1)
     if type(dim) is not int and not isinstance(dim, numbers.Integral):  # the ABC check is slow
         raise TypeError(f"dim must be an int, got {dim!r}")
