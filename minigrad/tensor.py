@@ -1204,23 +1204,23 @@ def _target_shape(args, shape):
     # anything else (other types, zeros, errors) takes the general checks below.
     size = math.prod(shape)
     known = 1
-    inferred = None
-    for i, n in enumerate(args):
+    inferred = False
+    for n in args:
         if type(n) is not int:
             break
         if n > 0:
             known *= n
-        elif n == -1 and inferred is None:
-            inferred = i
+        elif n == -1 and not inferred:
+            inferred = True
         else:
             break
     else:
-        if inferred is None:
+        if not inferred:
             if known == size:
                 return tuple(args)
         elif size and not size % known:
             target = list(args)
-            target[inferred] = size // known
+            target[target.index(-1)] = size // known
             return tuple(target)
     return _checked_target_shape(args, shape)
 
