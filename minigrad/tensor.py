@@ -6,6 +6,7 @@ spelling (``a + b``, ``t.sum(dim=1)``, ``t.view(-1)``), PyTorch's type promotion
 checking that names the shapes at fault. Derived ops (``mean``, ``squeeze``, ``softmax``-free
 ``min``...) are compositions of primitives and need no backward of their own.
 """
+import math
 import numbers
 import warnings
 import weakref
@@ -64,10 +65,12 @@ class Tensor:
 
     Internals: ``_data`` is the numpy array (``numpy()`` returns it); ``_grad_fn`` the op that
     made the tensor (None for a leaf); ``_grad`` the accumulated gradient (a Tensor). Three
-    optional slots are set only when used: ``_hooks`` (hooks of a leaf), ``_view_of`` (for a
-    view: its base and how to take it again, so that an in-place change through the view can
-    be recorded on the base), ``_untracked`` (``.data`` aliases, whose in-place changes autograd
-    does not see, as in PyTorch).
+    optional slots: ``_hooks`` (hooks of a leaf), ``_view_of`` (for a view: its base and how to
+    take it again, so that an in-place change through the view can be recorded on the base),
+    ``_untracked`` (``.data`` aliases, whose in-place changes autograd does not see, as in
+    PyTorch). They may be unset (read them with ``getattr`` and a default), but the common
+    constructors (``Tensor()``, ``_wrap``, ``Op.apply``) set all three: a read of an unset slot
+    costs several times a store.
     """
 
     __slots__ = ("__weakref__", "_data", "_grad", "_grad_fn", "_hooks", "_requires_grad",
@@ -87,6 +90,8 @@ class Tensor:
         self._grad_fn = None
         self._hooks = None
         self._requires_grad = False
+        self._view_of = None  # set, though rarely used: see Op.apply
+        self._untracked = False
         if requires_grad:
             self.requires_grad_(True)
 
@@ -896,7 +901,10 @@ class Tensor:
         make that impossible (a transposed tensor flattened, say): ``reshape`` copies then."""
         data = self._data
         target = _target_shape(shape, data.shape)
-        if _view_strides(data.shape, data.strides, data.itemsize, target) is None:
+        # contiguous memory can be seen in any shape of its size: only other layouts are
+        # checked, with PyTorch's rule
+        if not data.flags.c_contiguous and \
+                _view_strides(data.shape, data.strides, data.itemsize, target) is None:
             raise RuntimeError("view size is not compatible with input tensor's size and stride "
                                "(at least one dimension spans across two contiguous subspaces)."
                                " Use .reshape(...) instead.")
@@ -914,23 +922,29 @@ class Tensor:
         """Dimensions ``start_dim`` to ``end_dim`` merged into one, their sizes multiplied:
         ``(*a, d_s, ..., d_e, *b)`` -> ``(*a, prod(d_s..d_e), *b)``; a view when the strides
         allow (as ``reshape``). A 0-d tensor becomes shape ``(1,)``."""
-        nd = self._data.ndim
+        if type(start_dim) is int and type(end_dim) is int and start_dim == 0 and end_dim == -1:
+            # the common call, every dimension (0-d too): one dimension of the tensor's size
+            return _view(self, ops.Reshape, "reshape", (self._data.size,))
+        shape = self._data.shape
+        nd = len(shape)
         start, end = _axis(start_dim, nd), _axis(end_dim, nd)  # (a 0-d tensor takes 0 or -1)
         if nd == 0:
-            return self.reshape(1)
+            return _view(self, ops.Reshape, "reshape", (1,))
         if start > end:
             raise RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
-        shape = self._data.shape
         if start == end:
-            return self.reshape(shape)
-        return self.reshape(shape[:start] + (int(np.prod(shape[start:end + 1])),) +
-                            shape[end + 1:])
+            return _view(self, ops.Reshape, "reshape", shape)
+        # the new shape holds the same elements by construction: no reshape() checks needed
+        return _view(self, ops.Reshape, "reshape",
+                     shape[:start] + (math.prod(shape[start:end + 1]),) + shape[end + 1:])
 
     def transpose(self, dim0, dim1):
         """Dimensions ``dim0`` and ``dim1`` swapped (a view); the gradient is transposed
         back."""
         nd = self._data.ndim
         a, b = _axis(dim0, nd), _axis(dim1, nd)
+        if nd == 2:  # the common call, spelled out
+            return _view(self, ops.Permute, "permute", (0, 1) if a == b else (1, 0))
         axes = list(range(nd))
         if nd:
             axes[a], axes[b] = axes[b], axes[a]
@@ -942,8 +956,8 @@ class Tensor:
         if self._data.ndim > 2:
             raise ShapeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                              f"{self._data.ndim}D")
-        return self.transpose(0, -1) if self._data.ndim == 2 else \
-            _view(self, ops.Permute, "permute", tuple(range(self._data.ndim)))
+        return _view(self, ops.Permute, "permute",
+                     (1, 0) if self._data.ndim == 2 else tuple(range(self._data.ndim)))
 
     def permute(self, *dims):
         """The dimensions reordered (a view): result dimension i is input dimension
@@ -954,7 +968,11 @@ class Tensor:
             raise ShapeError(f"permute(sparse_coo): number of dimensions in the tensor input "
                              f"does not match the length of the desired ordering of dimensions "
                              f"i.e. input.dim() = {nd} is not equal to len(dims) = {len(dims)}")
-        axes = tuple(_axis(d, nd) for d in dims)
+        axes = dims
+        for d in dims:
+            if not 0 <= d < nd:  # negative or out of range: normalised, or _axis's error
+                axes = tuple([_axis(d, nd) for d in dims])
+                break
         if len(set(axes)) != nd:
             raise RuntimeError("permute(): duplicate dims are not allowed.")
         return _view(self, ops.Permute, "permute", axes)
@@ -971,7 +989,7 @@ class Tensor:
         a view, and a new one even when nothing is dropped."""
         shape = self._data.shape
         if dim is None:
-            new = tuple(n for n in shape if n != 1)
+            new = tuple([n for n in shape if n != 1])
         else:
             axes = _axes(dim, self._data.ndim) or ()
             new = tuple(n for i, n in enumerate(shape) if not (i in axes and n == 1))
@@ -989,6 +1007,12 @@ class Tensor:
                              f"provided ({len(sizes)}) must be greater or equal to the number "
                              f"of dimensions in the tensor ({len(shape)})")
         lead = len(sizes) - len(shape)
+        for n, have in zip(sizes[lead:], shape):
+            if n != have and (have != 1 or n < 0):  # -1 to fill in, or an error
+                break
+        else:
+            if not lead or min(sizes[:lead]) >= 0:  # the common call: sizes as given
+                return _view(self, ops.Expand, "expand", sizes)
         target = []
         for i, n in enumerate(sizes):
             if i < lead:
@@ -1140,9 +1164,14 @@ def _view(tensor, op, kind, arg):
     but is one), it remembers its base and
     how to take the view again (for in-place changes through it, see ``_rebase_view``)."""
     result = op.apply(tensor, arg)
-    data = result._data
-    if data.base is not None and (data.size == 0 or np.may_share_memory(data, tensor._data)):
-        _mark_view(result, tensor, kind, arg)
+    base = result._data.base
+    if base is not None:
+        # numpy sets a view's base to the array that owns the memory: the identity tests
+        # answer the common cases, numpy's memory test the rest
+        source = tensor._data
+        if base is source or base is source.base or result._data.size == 0 or \
+                np.may_share_memory(result._data, source):
+            _mark_view(result, tensor, kind, arg)
     return result
 
 
@@ -1170,6 +1199,34 @@ def _target_shape(args, shape):
     that overflows int64 is caught here instead of wrapping around in numpy."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = args[0]
+    # The common call: plain positive ints and at most one -1, for a non-empty tensor. A valid
+    # answer then multiplies out to the tensor's size, so no partial product can overflow;
+    # anything else (other types, zeros, errors) takes the general checks below.
+    size = math.prod(shape)
+    known = 1
+    inferred = False
+    for n in args:
+        if type(n) is not int:
+            break
+        if n > 0:
+            known *= n
+        elif n == -1 and not inferred:
+            inferred = True
+        else:
+            break
+    else:
+        if not inferred:
+            if known == size:
+                return tuple(args)
+        elif size and not size % known:
+            target = list(args)
+            target[target.index(-1)] = size // known
+            return tuple(target)
+    return _checked_target_shape(args, shape)
+
+
+def _checked_target_shape(args, shape):
+    """``_target_shape`` for any call: each size checked, with PyTorch's errors."""
     target = []
     for n in args:
         if isinstance(n, bool) or not hasattr(n, "__index__"):
@@ -1321,6 +1378,8 @@ def _wrap(array, requires_grad=False):
     t._grad_fn = None
     t._hooks = None
     t._requires_grad = requires_grad
+    t._view_of = None  # set, though rarely used: see Op.apply
+    t._untracked = False
     return t
 
 
@@ -1347,6 +1406,11 @@ def _size(args):
     """Accept ``f(2, 3)``, ``f((2, 3))``, ``f([2, 3])`` and a Size."""
     if len(args) == 1 and isinstance(args[0], (tuple, list)):
         args = args[0]
+    for n in args:
+        if type(n) is not int:
+            break
+    else:
+        return tuple(args)  # plain ints (the common call): nothing to convert
     try:
         return tuple(int(n) for n in args)
     except TypeError:
@@ -1371,6 +1435,8 @@ def _resolve_shape(shape, size):
 
 def _axis(dim, ndim):
     """A dim in [-ndim, ndim) as a non-negative axis, with torch's IndexError otherwise."""
+    if type(dim) is int and -ndim <= dim < ndim:  # the common call (a 0-d tensor goes on)
+        return dim % ndim
     n = max(ndim, 1)
     if type(dim) is not int and not isinstance(dim, numbers.Integral):  # the ABC check is slow
         raise TypeError(f"dim must be an int, got {dim!r}")

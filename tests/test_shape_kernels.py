@@ -1,8 +1,8 @@
-"""The compiled kernels of _shape.pyx (``outer``, ``addr``, ``spaced``) against their numpy
-twins in reference.py, in float32 and float64, through the loop and every fallback: strided
-and byte-swapped vectors, inputs broadcast along rows or columns, transposed inputs, beta = 0
-(input not read), empty results, integer and mixed dtypes; and the reference against a direct
-float64 formula, so that it is not only compared with itself."""
+"""The compiled kernels of _shape.pyx (``outer``, ``addr``, ``spaced``, ``expand``...) against
+their numpy twins in reference.py, in float32 and float64, through the loop and every
+fallback: strided and byte-swapped vectors, inputs broadcast along rows or columns, transposed
+inputs, beta = 0 (input not read), empty results, integer and mixed dtypes; and the reference
+against a direct float64 formula, so that it is not only compared with itself."""
 import inspect
 import warnings
 
@@ -21,7 +21,7 @@ TOL = {np.dtype(np.float32): {"rtol": 2e-6, "atol": 1e-7},
 def test_each_kernel_has_a_twin_with_its_signature_and_is_dispatched():
     previous = _kernels.backend_name
     try:
-        for name in ("outer", "addr", "spaced", "arange_values", "full_values"):
+        for name in ("outer", "addr", "spaced", "arange_values", "full_values", "expand"):
             compiled, ref = getattr(SHAPE, name), getattr(reference, name)
             assert list(inspect.signature(compiled).parameters) == \
                 list(inspect.signature(ref).parameters)
@@ -216,3 +216,36 @@ def test_full_values_fills_every_element_of_a_large_pooled_array():
         got = SHAPE.full_values((1000, 1000), value, np.dtype(np.float32))
         assert (got == value).all()
         del got
+
+
+def _expand_inputs():
+    x = np.random.default_rng(0).standard_normal((4, 1, 3)).astype(np.float32)
+    return [(x, (2, 4, 5, 3)), (x, (4, 1, 3)), (x, (1, 4, 1, 3)),
+            (x[:, :, ::-1], (4, 6, 3)),                        # negative strides
+            (x.transpose(2, 1, 0), (3, 7, 4)),                 # not contiguous
+            (x[:2], (2, 1, 3)), (x.astype(">f4"), (4, 2, 3)),  # byte-swapped
+            (np.zeros((0, 1)), (2, 0, 5)), (np.array(2.0), (3, 3)), (np.array(2.0), ()),
+            (np.arange(6).reshape(2, 3)[:, :1], (2, 4)), (np.ones(3, bool), (2, 3)),
+            (np.float64(3.0), (2,)), (x, [4, 2, 3]), (x, (4, np.int64(2), 3))]  # the reference
+
+
+@pytest.mark.parametrize("case", range(len(_expand_inputs())))
+def test_expand_is_broadcast_to_view_for_view(case):
+    x, shape = _expand_inputs()[case]
+    got, want = SHAPE.expand(x, shape), reference.expand(x, shape)
+    assert type(got) is type(want) and got.dtype == want.dtype and got.shape == want.shape
+    assert got.strides == want.strides and not got.flags.writeable
+    assert got.flags.c_contiguous == want.flags.c_contiguous and got.flags.aligned
+    np.testing.assert_array_equal(got, want)
+    if got.size and type(x) is np.ndarray:
+        assert np.shares_memory(got, x)
+        assert got.base is x or got.base is x.base  # tracked on x's memory
+
+
+@pytest.mark.parametrize("shape", [(4, 2, 2), (1, 3), (4, 1, -1), (4, 1, 3.0), (2**63, 1, 3)])
+def test_expand_raises_what_numpy_raises(shape):
+    x = np.ones((4, 1, 3), np.float32)
+    with pytest.raises(Exception) as want:
+        reference.expand(x, shape)
+    with pytest.raises(want.type):
+        SHAPE.expand(x, shape)

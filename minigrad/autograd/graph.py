@@ -166,6 +166,10 @@ class Op:
         result = Tensor.__new__(Tensor)
         result._data = out
         result._grad = None
+        # set, though rarely used: reading an unset slot (getattr with a default, as the view
+        # and in-place code do) raises and catches inside, several times a store's cost
+        result._view_of = None
+        result._untracked = False
         if record:
             node._inputs = args
             node._seq = _next_sequence()
