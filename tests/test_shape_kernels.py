@@ -21,7 +21,8 @@ TOL = {np.dtype(np.float32): {"rtol": 2e-6, "atol": 1e-7},
 def test_each_kernel_has_a_twin_with_its_signature_and_is_dispatched():
     previous = _kernels.backend_name
     try:
-        for name in ("outer", "addr", "spaced", "arange_values", "full_values", "expand"):
+        for name in ("outer", "addr", "spaced", "arange_values", "full_values", "expand", "tril",
+                     "triu"):
             compiled, ref = getattr(SHAPE, name), getattr(reference, name)
             assert list(inspect.signature(compiled).parameters) == \
                 list(inspect.signature(ref).parameters)
@@ -249,3 +250,32 @@ def test_expand_raises_what_numpy_raises(shape):
         reference.expand(x, shape)
     with pytest.raises(want.type):
         SHAPE.expand(x, shape)
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("name", ["tril", "triu"])
+@pytest.mark.parametrize("shape", [(4, 4), (3, 7), (7, 3), (2, 3, 5, 4), (1, 1), (0, 3),
+                                   (3, 0), (2, 0, 4)], ids=str)
+def test_triangles_equal_numpys_bit_for_bit(dtype, name, shape):
+    """Every diagonal from below the first row to past the last column, in every matrix of a
+    batch: the same bits as np.tril/np.triu (zeros +0.0), a new array."""
+    x = np.random.default_rng(3).standard_normal(shape).astype(dtype)
+    x[x < -1] = -0.0
+    compiled, twin = getattr(SHAPE, name), getattr(reference, name)
+    rows, cols = shape[-2], shape[-1]
+    for k in range(-rows - 1, cols + 2):
+        got, want = compiled(x, k), twin(x, k)
+        assert got.dtype == want.dtype and got.shape == want.shape
+        assert got.tobytes() == want.tobytes()
+        assert got.size == 0 or not np.shares_memory(got, x)
+
+
+@pytest.mark.parametrize("name", ["tril", "triu"])
+def test_triangles_fall_back_for_what_the_loop_cannot_read(name):
+    """Transposed, byte-swapped, integer and bool input and diagonals of 2**62 or more go to
+    the twin: the same values."""
+    x = np.arange(20.0).reshape(4, 5) - 7
+    compiled, twin = getattr(SHAPE, name), getattr(reference, name)
+    for case in (x.T, x.astype(">f8"), x.astype(np.int64), x > 0, x.astype(np.float32)[:, ::2]):
+        for k in (-2, 0, 3, 2**62, -2**62):
+            np.testing.assert_array_equal(compiled(case, k), twin(case, k))

@@ -17,6 +17,7 @@ from cython cimport floating
 from cpython.object cimport PyObject, PyTypeObject
 from cpython.ref cimport Py_INCREF
 from libc.math cimport fabs, isfinite
+from libc.string cimport memcpy, memset
 
 from ._runtime cimport pool_empty
 
@@ -377,3 +378,62 @@ def full_values(shape, value, dtype):
         with nogil:
             mg_fill64(<cnp.uint64_t*>p, <cnp.uint64_t>v64, n)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# tril / triu: one pass over each row, a copy of the kept run and zeros for the rest
+# ---------------------------------------------------------------------------------------------
+
+
+cdef object _triangle(x, Py_ssize_t k, bint upper):
+    """x with the elements above (``upper``: below) diagonal k of its last two axes zeroed,
+    for a C-contiguous native float32/float64 x of at least 2 dimensions; None otherwise.
+    Row i of each matrix keeps columns [0, i + k] (lower) or [i + k, cols) (upper): one
+    memcpy and one memset per row (numpy builds a boolean mask of the whole array and
+    selects through it)."""
+    if not cnp.PyArray_CheckExact(x):
+        return None
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef int type_num = cnp.PyArray_TYPE(X)
+    cdef int ndim = cnp.PyArray_NDIM(X)
+    if ((type_num != cnp.NPY_FLOAT and type_num != cnp.NPY_DOUBLE) or ndim < 2
+            or not cnp.PyArray_ISCARRAY_RO(X) or not cnp.PyArray_ISNOTSWAPPED(X)):
+        return None
+    cdef cnp.ndarray out = pool_empty(ndim, cnp.PyArray_DIMS(X), type_num)
+    cdef Py_ssize_t rows = cnp.PyArray_DIMS(X)[ndim - 2], cols = cnp.PyArray_DIMS(X)[ndim - 1]
+    cdef Py_ssize_t size = cnp.PyArray_SIZE(X), item = cnp.PyArray_ITEMSIZE(X)
+    cdef Py_ssize_t matrices = size // (rows * cols) if rows and cols else 0
+    cdef const char* src = <const char*>cnp.PyArray_DATA(X)
+    cdef char* dst = <char*>cnp.PyArray_DATA(out)
+    cdef Py_ssize_t m, i, start, stop, offset
+    with nogil:
+        for m in range(matrices):
+            for i in range(rows):
+                if upper:  # keep [i + k, cols)
+                    start, stop = min(max(i + k, 0), cols), cols
+                else:  # keep [0, i + k + 1)
+                    start, stop = 0, min(max(i + k + 1, 0), cols)
+                offset = ((m * rows + i) * cols) * item
+                memset(dst + offset, 0, start * item)  # all bits zero: +0.0
+                memcpy(dst + offset + start * item, src + offset + start * item,
+                       (stop - start) * item)
+                memset(dst + offset + stop * item, 0, (cols - stop) * item)
+    return out
+
+
+def tril(x, k):
+    """x with the elements above diagonal k of its last two axes zeroed (a new array)."""
+    if -2**62 < k < 2**62:
+        out = _triangle(x, k, False)
+        if out is not None:
+            return out
+    return _reference.tril(x, k)
+
+
+def triu(x, k):
+    """x with the elements below diagonal k of its last two axes zeroed (a new array)."""
+    if -2**62 < k < 2**62:
+        out = _triangle(x, k, True)
+        if out is not None:
+            return out
+    return _reference.triu(x, k)

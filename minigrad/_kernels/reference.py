@@ -1622,6 +1622,18 @@ def arange_values(start, step, count, dtype):
             ).astype(dtype)
 
 
+def tril(x, k):
+    """x with the elements above diagonal k of its last two axes zeroed, as np.tril (a new
+    array; row i keeps columns 0 .. i + k)."""
+    return np.tril(x, k)
+
+
+def triu(x, k):
+    """x with the elements below diagonal k of its last two axes zeroed, as np.triu (a new
+    array; row i keeps columns i + k .. the last)."""
+    return np.triu(x, k)
+
+
 def full_values(shape, value, dtype):
     """A new array of ``shape`` and ``dtype`` holding ``value`` everywhere (np.full)."""
     return np.full(shape, value, dtype=dtype)

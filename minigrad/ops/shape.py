@@ -182,7 +182,7 @@ class Tril(Op):
 
     def forward(self, x, k):
         self.k = k
-        return np.tril(x, k)
+        return K.tril(x, k)
 
     def backward(self, grad, xp):
         return xp.tril(grad, self.k)
@@ -196,7 +196,7 @@ class Triu(Op):
 
     def forward(self, x, k):
         self.k = k
-        return np.triu(x, k)
+        return K.triu(x, k)
 
     def backward(self, grad, xp):
         return xp.triu(grad, self.k)
