@@ -423,17 +423,11 @@ cdef object _triangle(x, Py_ssize_t k, bint upper):
 
 def tril(x, k):
     """x with the elements above diagonal k of its last two axes zeroed (a new array)."""
-    if -2**62 < k < 2**62:
-        out = _triangle(x, k, False)
-        if out is not None:
-            return out
-    return _reference.tril(x, k)
+    out = _triangle(x, k, False) if -2**62 < k < 2**62 else None
+    return _reference.tril(x, k) if out is None else out
 
 
 def triu(x, k):
     """x with the elements below diagonal k of its last two axes zeroed (a new array)."""
-    if -2**62 < k < 2**62:
-        out = _triangle(x, k, True)
-        if out is not None:
-            return out
-    return _reference.triu(x, k)
+    out = _triangle(x, k, True) if -2**62 < k < 2**62 else None
+    return _reference.triu(x, k) if out is None else out
