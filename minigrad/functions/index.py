@@ -447,6 +447,17 @@ def index_copy(input, dim, index, source):
 def index_fill(input, dim, index, value):
     """out = input with the slices at ``index`` along ``dim`` set to ``value`` (a number or
     a 0-d tensor, which then gets the sum of the gradient of those slices)."""
+    if type(input) is Tensor and type(index) is Tensor and type(dim) is int and \
+            (type(value) is float or type(value) is int):
+        # the common call, a number into a float tensor: checks inline, and no np.unique (a
+        # slice named twice is filled with the same number twice)
+        x, indices = input._data, index._data
+        if indices.dtype == _INT64 and indices.ndim == 1 and indices.size and \
+                x.dtype.kind == "f" and -x.ndim <= dim < x.ndim:
+            axis = dim % x.ndim
+            low, high = K.index_range(indices)
+            if 0 <= low and high < x.shape[axis]:
+                return I.IndexFill.apply(input, indices=indices, axis=axis, value=value)
     _tensor_arg(input, "input", 1, "index_fill")
     _tensor_arg(index, "index", 3, "index_fill")
     if index._data.dtype != np.int64:
