@@ -422,6 +422,20 @@ def index_add(input, dim, index, source, *, alpha=1):
 
 def index_copy(input, dim, index, source):
     """out = input with source's slices copied to ``index`` along ``dim``."""
+    if type(input) is Tensor and type(index) is Tensor and type(source) is Tensor and \
+            type(dim) is int:
+        # the common call (int64 1-D index, source of the right shape and dtype): checks inline
+        x, indices, values = input._data, index._data, source._data
+        nd = x.ndim
+        if indices.dtype == _INT64 and indices.ndim == 1 and indices.size and \
+                values.dtype == x.dtype and values.ndim == nd and -nd <= dim < nd:
+            axis = dim % nd
+            shape = values.shape
+            if shape[axis] == indices.size and shape[:axis] == x.shape[:axis] and \
+                    shape[axis + 1:] == x.shape[axis + 1:]:
+                low, high = K.index_range(indices)
+                if 0 <= low and high < x.shape[axis]:
+                    return ops.IndexPut.apply(input, source, (slice(None),) * axis + (indices,))
     _tensor_arg(input, "input", 1, "index_copy")
     _tensor_arg(index, "index", 3, "index_copy")
     if index._data.dtype != np.int64:
@@ -447,6 +461,17 @@ def index_copy(input, dim, index, source):
 def index_fill(input, dim, index, value):
     """out = input with the slices at ``index`` along ``dim`` set to ``value`` (a number or
     a 0-d tensor, which then gets the sum of the gradient of those slices)."""
+    if type(input) is Tensor and type(index) is Tensor and type(dim) is int and \
+            (type(value) is float or type(value) is int):
+        # the common call, a number into a float tensor: checks inline, and no np.unique (a
+        # slice named twice is filled with the same number twice)
+        x, indices = input._data, index._data
+        if indices.dtype == _INT64 and indices.ndim == 1 and indices.size and \
+                x.dtype.kind == "f" and -x.ndim <= dim < x.ndim:
+            axis = dim % x.ndim
+            low, high = K.index_range(indices)
+            if 0 <= low and high < x.shape[axis]:
+                return I.IndexFill.apply(input, indices=indices, axis=axis, value=value)
     _tensor_arg(input, "input", 1, "index_fill")
     _tensor_arg(index, "index", 3, "index_fill")
     if index._data.dtype != np.int64:
@@ -517,6 +542,12 @@ def masked_fill(input, mask, value):
     """out = input where mask is False, ``value`` where it is True (mask broadcasts with
     input; value is a number or a 0-d tensor, which then gets the sum of the gradient at the
     masked positions)."""
+    if type(input) is Tensor and type(mask) is Tensor and \
+            (type(value) is float or type(value) is int):
+        # the common call, a number into a float tensor through a mask of its shape
+        x, where = input._data, mask._data
+        if where.dtype == np.bool_ and where.shape == x.shape and x.dtype.kind == "f":
+            return ops.Where.apply(where, x.dtype.type(value), input)
     _tensor_arg(input, "input", 1, "masked_fill")
     where = _bool_mask(mask, "masked_fill_ only supports boolean masks, but got mask with "
                              "dtype {}")

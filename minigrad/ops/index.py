@@ -85,6 +85,23 @@ class IndexAdd(Op):
         return (grad if need_x else None), grad_values
 
 
+class IndexFill(Op):
+    """out = x with the slices at ``indices`` (1-D, int64, in range) along ``axis`` set to
+    the number ``value`` (index_fill's common call: one copy and one assignment, without
+    IndexPut's general values);  d out/dx = the gradient with those slices zeroed."""
+
+    may_broadcast = False
+
+    def forward(self, x, indices, axis, value):
+        self.index = index = (slice(None),) * axis + (indices,)
+        out = x.copy()
+        out[index] = value
+        return out
+
+    def backward(self, grad, xp):
+        return xp.index_put(grad, self.index, 0.0)
+
+
 class ScatterIndex(Op):
     """out = zeros of ``shape`` with ``grad`` added at ``index`` (the derivative of Index);
     d out/d grad = reading at ``index`` again."""
