@@ -738,6 +738,14 @@ def logsumexp(input, dim, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
 
 def _vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     """``torch.linalg.vector_norm``: (sum |x|^ord)^(1/ord) over ``dim`` (all if None)."""
+    if type(ord) is int and ord > 0 and dtype is None and isinstance(x, Tensor):
+        data = x._data
+        if data.dtype.kind == "f":  # the common call, without the general checks below
+            ndim = data.ndim
+            if dim is None:
+                return R.VectorNorm.apply(x, ord, axis=None, keepdims=keepdim)
+            if type(dim) is int and -ndim <= dim < ndim:
+                return R.VectorNorm.apply(x, ord, axis=(dim % ndim,), keepdims=keepdim)
     _check_input(x, "linalg.vector_norm")
     if isinstance(ord, str) or not isinstance(ord, numbers.Real):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' (position 2) must be Number, "
