@@ -704,6 +704,10 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         return return_types.topk(R.MaxDim.apply(input, 0, None), _int_index(0))
     if 0 < k <= _TOPK_KERNEL_MAX_K and data.dtype.kind == "f":  # one pass over each row
         last = data.ndim - 1
+        if a == last and data.flags.c_contiguous:  # the common call: rows already in place
+            order = K.topk_indices(data.reshape(-1, n), k, largest)
+            order = order.reshape(data.shape[:-1] + (k,))  # contiguous int64, as is
+            return return_types.topk(I.TakeAlongAxis.apply(input, order, a), _wrap(order))
         moved = data if a == last else np.moveaxis(data, a, -1)
         rows = np.ascontiguousarray(moved.reshape(-1, n))
         order = K.topk_indices(rows, k, largest).reshape(moved.shape[:-1] + (k,))

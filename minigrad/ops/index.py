@@ -143,8 +143,9 @@ class TakeAlongAxis(Op):
     def forward(self, x, indices, axis):
         self.shape, self.indices, self.axis = x.shape, indices, axis
         shape = x.shape
-        if indices.shape != shape and any(d != axis and n != shape[d]
-                                          for d, n in enumerate(indices.shape)):
+        taken = indices.shape  # may be shorter than x's in any dim
+        if taken != shape and (taken[:axis] != shape[:axis]
+                               or taken[axis + 1:] != shape[axis + 1:]):
             x = x[tuple(slice(None) if d == axis else slice(0, n)
                         for d, n in enumerate(indices.shape))]
         return K.take_along_axis(x, indices, axis)
