@@ -1225,6 +1225,13 @@ def cumulative_extreme_indices(x, axis, largest):
     return np.maximum.accumulate(indices, axis=axis)
 
 
+def cumulative_extreme(x, axis, largest):
+    """(values, indices): cumulative_extreme_indices and x gathered at them (x's dtype), the
+    running maximum (``largest``) or minimum along ``axis`` with PyTorch's index rule."""
+    indices = cumulative_extreme_indices(x, axis, largest)
+    return np.take_along_axis(x, indices, axis=axis), indices
+
+
 # ---------------------------------------------------------------------------------------------
 # Gathers and scatters along an axis, and the scatter that is the gradient of indexing.
 # Indices are integer arrays already checked to lie in range (negative values only where

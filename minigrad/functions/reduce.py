@@ -935,6 +935,10 @@ def _cumulative_extreme(name, kind, input, dim, axis):
     result = getattr(return_types, name)
     if data.ndim == 0:
         return result(R.MaxDim.apply(input, 0, None), _int_index(0))
+    if data.dtype.kind == "f":  # the values come out of the pass that finds the indices
+        values, indices = K.cumulative_extreme(data, a, kind == "max")
+        return result(I.Gathered.apply(input, values=values, indices=indices, axis=a),
+                      _wrap(indices))
     indices = K.cumulative_extreme_indices(data, a, kind == "max")
     return result(I.TakeAlongAxis.apply(input, indices, a), _int_index(indices))
 

@@ -154,6 +154,21 @@ class TakeAlongAxis(Op):
         return xp.scatter_along_axis(grad, self.indices, self.axis, self.shape), None, None
 
 
+class Gathered(Op):
+    """out = ``values``, which the caller computed as take_along_axis(x, indices, axis) in the
+    same pass that found the indices (cummax, cummin);  the gradient is TakeAlongAxis's: grad
+    scattered back into zeros of x's shape at ``indices``."""
+
+    may_broadcast = False
+
+    def forward(self, x, values, indices, axis):
+        self.shape, self.indices, self.axis = x.shape, indices, axis
+        return values
+
+    def backward(self, grad, xp):
+        return xp.scatter_along_axis(grad, self.indices, self.axis, self.shape)
+
+
 class ScatterAlongAxis(Op):
     """out = zeros of ``shape`` with ``grad`` added at ``indices`` along ``axis`` (the
     derivative of TakeAlongAxis, and PyTorch's scatter_add into zeros);  d out/d grad =
