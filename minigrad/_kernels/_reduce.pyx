@@ -12,6 +12,7 @@ that are not adjacent) goes to the reference, so results always equal numpy's.
 """
 cimport numpy as cnp
 from cython cimport floating
+from libc.math cimport sqrt, sqrtf
 from libc.stdlib cimport free, malloc
 
 from cython.parallel cimport prange
@@ -114,6 +115,42 @@ cdef void _var_kernel(const floating* x, double* out, Py_ssize_t outer, Py_ssize
                 acc[i] = acc[i] + d * d
         for i in range(inner):
             out[o * inner + i] = acc[i] / divisor
+
+
+cdef inline floating _sum_squares(const floating* x, Py_ssize_t n) noexcept nogil:
+    """sum_j x[j]^2 in x's type (a float32 sum overflows to inf, as numpy's and PyTorch's),
+    in _VAR_LANES independent accumulators."""
+    cdef floating lanes[_VAR_LANES]
+    cdef floating total = 0
+    cdef Py_ssize_t j, k, full = n - n % _VAR_LANES
+    for k in range(_VAR_LANES):
+        lanes[k] = 0
+    for j in range(0, full, _VAR_LANES):
+        for k in range(_VAR_LANES):
+            lanes[k] = lanes[k] + x[j + k] * x[j + k]
+    for j in range(full, n):
+        total = total + x[j] * x[j]
+    for k in range(_VAR_LANES):
+        total = total + lanes[k]
+    return total
+
+
+def norm2_all(x):
+    """sqrt(sum x^2) over every element, in x's dtype, as a 0-d array: the 2-norm of a small
+    tensor without np.errstate around numpy's dot (1.4 us of the 2.5 it took on 100 elements;
+    an overflow to inf here raises no floating-point warning)."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0:
+        return _reference.norm2_all(x)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(X)
+    cdef void* px = cnp.PyArray_DATA(X)
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(0, NULL, type_num, 0)
+    if type_num == cnp.NPY_DOUBLE:
+        (<double*>cnp.PyArray_DATA(out))[0] = sqrt(_sum_squares(<const double*>px, n))
+    else:
+        (<float*>cnp.PyArray_DATA(out))[0] = sqrtf(_sum_squares(<const float*>px, n))
+    return out
 
 
 def var_axes(x, axis, correction, keepdims):
