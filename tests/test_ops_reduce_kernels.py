@@ -33,7 +33,8 @@ def twins():
 
 TWINS = twins()
 KERNELS = ("reduce_axes", "extreme_all", "sum_backward", "arg_extreme", "var_axes", "cumsum", "cumprod",
-           "cumulative_extreme_indices", "take_along_axis", "scatter_along_axis",
+           "cumulative_extreme_indices", "cumulative_extreme", "norm2_all",
+           "take_along_axis", "scatter_along_axis",
            "put_along_axis", "scatter_add_along_axis", "scatter_index", "scatter_reduce", "index_range", "index_select",
            "index_add", "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32",
            "kthvalue_indices", "median_indices")
@@ -357,6 +358,35 @@ def test_cumulative_extreme_indices(rng, shape, axis, largest, dtype):
         x.reshape(-1)[[1, 2]] = np.nan
     for name, v in layouts(x):
         assert_same(compiled(v, axis, largest), ref(v, axis, largest))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("largest", [True, False])
+@pytest.mark.parametrize("shape, axis", [((3, 4, 5), 0), ((3, 4, 5), 1), ((3, 4, 5), 2),
+                                         ((9,), 0), ((0, 3), 1), ((4, 1), 1)], ids=str)
+def test_cumulative_extreme(rng, shape, axis, largest, dtype):
+    compiled, ref = TWINS["cumulative_extreme"]
+    x = np.round(rng.standard_normal(shape) * 2).astype(dtype)  # many ties
+    if x.size > 3:
+        x.reshape(-1)[[1, 2]] = np.nan
+        x.reshape(-1)[0] = -0.0
+    for name, v in layouts(x):
+        values, indices = compiled(v, axis, largest)
+        ref_values, ref_indices = ref(v, axis, largest)
+        assert_same(indices, ref_indices)
+        assert_same(values, ref_values)
+        assert_same(np.signbit(values), np.signbit(ref_values))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", [(), (0,), (5,), (3, 7), (2, 3, 17)], ids=str)
+def test_norm2_all(rng, shape, dtype):
+    compiled, ref = TWINS["norm2_all"]
+    x = rng.standard_normal(shape).astype(dtype)
+    for name, v in layouts(x):
+        assert_same(compiled(v), ref(v))
+    big = np.full(shape, np.finfo(dtype).max / 2, dtype=dtype)  # squares overflow x's dtype
+    assert_same(compiled(big), ref(big))
 
 
 def test_cumulative_extreme_indices_reference_by_hand():

@@ -1174,6 +1174,14 @@ def arg_extreme(x, axis, largest):
     return np.asarray(found, dtype=np.int64)
 
 
+def norm2_all(x):
+    """sqrt(sum x^2) over every element of a float array, in x's dtype (an overflow gives
+    inf), as a 0-d array."""
+    flat = x.reshape(-1)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.asarray(np.sqrt(np.dot(flat, flat)), dtype=x.dtype)
+
+
 def var_axes(x, axis, correction, keepdims):
     """sum((x - mean)^2) / max(n - correction, 0) over ``axis``, accumulated and returned in
     float64 (two passes: the mean, then the squared deviations from it; the caller rounds to
@@ -1223,6 +1231,13 @@ def cumulative_extreme_indices(x, axis, largest):
     positions = np.broadcast_to(np.arange(n).reshape(shape), x.shape)
     indices[head + (slice(1, n),)] = np.where(update, positions[head + (slice(1, n),)], 0)
     return np.maximum.accumulate(indices, axis=axis)
+
+
+def cumulative_extreme(x, axis, largest):
+    """(values, indices): cumulative_extreme_indices and x gathered at them (x's dtype), the
+    running maximum (``largest``) or minimum along ``axis`` with PyTorch's index rule."""
+    indices = cumulative_extreme_indices(x, axis, largest)
+    return np.take_along_axis(x, indices, axis=axis), indices
 
 
 # ---------------------------------------------------------------------------------------------

@@ -60,6 +60,11 @@ def _return_type(name, fields):
     return cls
 
 
+# return_types.name(values, indices) runs namedtuple's Python-level __new__ (0.6 us); the hot
+# paths below build the pair with tuple's own __new__ (0.2 us): _pair(return_types.name, (v, i)).
+_pair = tuple.__new__
+
+
 class return_types:
     """The named tuples returned by the functions that give values and indices."""
 
@@ -704,6 +709,13 @@ def topk(input, k, dim=-1, largest=True, sorted=True):
         return return_types.topk(R.MaxDim.apply(input, 0, None), _int_index(0))
     if 0 < k <= _TOPK_KERNEL_MAX_K and data.dtype.kind == "f":  # one pass over each row
         last = data.ndim - 1
+        if a == last and data.flags.c_contiguous:  # the common call: rows already in place
+            if last == 1:  # a matrix: the kernel's (rows, k) int64 result is the answer
+                order = K.topk_indices(data, k, largest)
+            else:
+                order = K.topk_indices(data.reshape(-1, n), k, largest).reshape(
+                    data.shape[:-1] + (k,))
+            return _pair(return_types.topk, (I.TakeAlongAxis.apply(input, order, a), _wrap(order)))
         moved = data if a == last else np.moveaxis(data, a, -1)
         rows = np.ascontiguousarray(moved.reshape(-1, n))
         order = K.topk_indices(rows, k, largest).reshape(moved.shape[:-1] + (k,))
@@ -738,6 +750,14 @@ def logsumexp(input, dim, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
 
 def _vector_norm(x, ord=2, dim=None, keepdim=False, *, dtype=None):
     """``torch.linalg.vector_norm``: (sum |x|^ord)^(1/ord) over ``dim`` (all if None)."""
+    if type(ord) is int and ord > 0 and dtype is None and isinstance(x, Tensor):
+        data = x._data
+        if data.dtype.kind == "f":  # the common call, without the general checks below
+            ndim = data.ndim
+            if dim is None:
+                return R.VectorNorm.apply(x, ord, axis=None, keepdims=keepdim)
+            if type(dim) is int and -ndim <= dim < ndim:
+                return R.VectorNorm.apply(x, ord, axis=(dim % ndim,), keepdims=keepdim)
     _check_input(x, "linalg.vector_norm")
     if isinstance(ord, str) or not isinstance(ord, numbers.Real):
         raise TypeError(f"linalg_vector_norm(): argument 'ord' (position 2) must be Number, "
@@ -923,6 +943,10 @@ def _cumulative_extreme(name, kind, input, dim, axis):
     result = getattr(return_types, name)
     if data.ndim == 0:
         return result(R.MaxDim.apply(input, 0, None), _int_index(0))
+    if data.dtype.kind == "f":  # the values come out of the pass that finds the indices
+        values, indices = K.cumulative_extreme(data, a, kind == "max")
+        return _pair(result, (I.Gathered.apply(input, values=values, indices=indices, axis=a),
+                              _wrap(indices)))
     indices = K.cumulative_extreme_indices(data, a, kind == "max")
     return result(I.TakeAlongAxis.apply(input, indices, a), _int_index(indices))
 

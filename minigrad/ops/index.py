@@ -160,14 +160,30 @@ class TakeAlongAxis(Op):
     def forward(self, x, indices, axis):
         self.shape, self.indices, self.axis = x.shape, indices, axis
         shape = x.shape
-        if indices.shape != shape and any(d != axis and n != shape[d]
-                                          for d, n in enumerate(indices.shape)):
+        taken = indices.shape  # may be shorter than x's in any dim
+        if taken != shape and (taken[:axis] != shape[:axis]
+                               or taken[axis + 1:] != shape[axis + 1:]):
             x = x[tuple(slice(None) if d == axis else slice(0, n)
                         for d, n in enumerate(indices.shape))]
         return K.take_along_axis(x, indices, axis)
 
     def backward(self, grad, xp):
         return xp.scatter_along_axis(grad, self.indices, self.axis, self.shape), None, None
+
+
+class Gathered(Op):
+    """out = ``values``, which the caller computed as take_along_axis(x, indices, axis) in the
+    same pass that found the indices (cummax, cummin);  the gradient is TakeAlongAxis's: grad
+    scattered back into zeros of x's shape at ``indices``."""
+
+    may_broadcast = False
+
+    def forward(self, x, values, indices, axis):
+        self.shape, self.indices, self.axis = x.shape, indices, axis
+        return values
+
+    def backward(self, grad, xp):
+        return xp.scatter_along_axis(grad, self.indices, self.axis, self.shape)
 
 
 class ScatterAlongAxis(Op):
