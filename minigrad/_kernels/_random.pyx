@@ -414,12 +414,7 @@ cdef bint _weights_valid(const void* pw, bint is_double, Py_ssize_t rows,
 
 def multinomial_with_replacement(rng, weights, num_samples):
     """(rows, num_samples) int64 category indices drawn with replacement from each row of the
-    2-D ``weights`` (rows, categories >= 1; num_samples >= 1), by the inverse CDF: the row's
-    cumulative sums in double, c[k] = w[0] + ... + w[k], and for each sample u = U * c[-1]
-    (doubles U uniform on [0, 1), rng.random's stream, row by row) the number of c[k] <= u,
-    capped at the row's last category of positive weight (u may round up to c[-1]). None,
-    with nothing drawn, if a weight is negative, NaN or infinite or a row has no positive
-    weight."""
+    2-D ``weights`` by the inverse CDF, or None if a weight is invalid: see reference.py."""
     cdef int t = _writable_type(weights)
     cdef bitgen_t* state = _bitgen(rng)
     lock = _last_lock  # rng's bit generator's lock, found by _bitgen

@@ -337,23 +337,17 @@ cdef void _cumulative_kernel(const floating* x, cnp.int64_t* out, floating* valu
             running = xo[0]
             chosen = 0
             oo[0] = 0
-            if values != NULL:
-                vo = values + o * n
+            vo = values + o * n if values != NULL else NULL
+            if vo != NULL:
                 vo[0] = running
-                for j in range(1, n):
-                    v = xo[j]
-                    if _takes_over(v, running, largest):
-                        running = v
-                        chosen = j
-                    oo[j] = chosen
+            for j in range(1, n):
+                v = xo[j]
+                if _takes_over(v, running, largest):
+                    running = v
+                    chosen = j
+                oo[j] = chosen
+                if vo != NULL:  # (the same branch every time: predicted)
                     vo[j] = running
-            else:
-                for j in range(1, n):
-                    v = xo[j]
-                    if _takes_over(v, running, largest):
-                        running = v
-                        chosen = j
-                    oo[j] = chosen
         return
     for o in range(outer):
         xo = x + o * n * inner
