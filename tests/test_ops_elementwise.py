@@ -334,6 +334,19 @@ def test_unary_on_every_dtype(backend, name, dtype):
     _same_outcome(got, want, rtol)
 
 
+@pytest.mark.parametrize("dtype", ["bool", "int32", "int64", "float16", "float32", "float64"])
+def test_logical_not_of_a_large_array(dtype):
+    # large float/int arrays take a comparison with zero instead of numpy's logical_not
+    values = np.tile([0.0, -0.0, 1.5, np.nan, np.inf, -np.inf, -3.0, 1e-30], 250)
+    if dtype != "float16" and not dtype.startswith("float"):
+        values = np.nan_to_num(values, posinf=7, neginf=-7).astype(np.int64) != 0 \
+            if dtype == "bool" else np.nan_to_num(values, posinf=7, neginf=-7)
+    got = mg.logical_not(mg.tensor(values, dtype=getattr(mg, dtype)))
+    want = torch.logical_not(torch.tensor(values, dtype=getattr(torch, dtype)))
+    assert got.dtype == mg.bool
+    np.testing.assert_array_equal(got.numpy(), want.numpy())
+
+
 OTHERS = ["bool", "uint8", "int8", "int32", "int64", "float16", "float32", "float64",
           "py_bool", "py_int", "py_float", "py_big_int", "zero_d_float64", "zero_d_int64"]
 
