@@ -78,6 +78,11 @@ OPS = {
     "min(dim=0)": ("matrix", True, lambda L, x, a: x.min(0).values),
     "amin(dim=0)": ("matrix", True, lambda L, x, a: x.amin(0)),
     "argmax(dim=1)": ("matrix", False, lambda L, x, a: x.argmax(1)),
+    "argmin(dim=0)": ("matrix", False, lambda L, x, a: x.argmin(0)),
+    "aminmax": ("matrix", True, lambda L, x, a: L.aminmax(x).max),
+    "std_mean(dim=1)": ("matrix", True, lambda L, x, a: L.std_mean(x, 1)[0]),
+    "softmax(dim=1)": ("matrix", True, lambda L, x, a: x.softmax(1)),
+    "log_softmax(dim=0)": ("matrix", True, lambda L, x, a: x.log_softmax(0)),
     "logsumexp(dim=1)": ("matrix", True, lambda L, x, a: x.logsumexp(1)),
     "cumsum(dim=1)": ("matrix", True, lambda L, x, a: x.cumsum(1)),
     "cumprod(dim=1)": ("matrix", True, lambda L, x, a: x.cumprod(1)),
@@ -92,6 +97,7 @@ OPS = {
     "mode(dim=1)": ("matrix", False, lambda L, x, a: a["mask"].long().mode(1).values),
     "unique": ("matrix", False, lambda L, x, a: a["gather"].unique()),
     "any(dim=1)": ("matrix", False, lambda L, x, a: a["mask"].any(1)),
+    "all": ("matrix", False, lambda L, x, a: a["mask"].all()),
     "count_nonzero": ("matrix", False, lambda L, x, a: L.count_nonzero(a["mask"])),
     "nansum": ("matrix", True, lambda L, x, a: x.nansum()),
     "nansum(dim=1)": ("matrix", True, lambda L, x, a: x.nansum(1)),
@@ -118,6 +124,8 @@ OPS = {
     "index_put(acc)": ("matrix", True,
                        lambda L, x, a: x.index_put((a["rows"],), x, accumulate=True)),
     "nonzero": ("matrix", False, lambda L, x, a: L.nonzero(a["mask"])),
+    "where(mask, x, 0)": ("matrix", True, lambda L, x, a: L.where(a["mask"], x, 0.0)),
+    "where(mask)": ("matrix", False, lambda L, x, a: L.where(a["mask"])[0]),
 }
 
 

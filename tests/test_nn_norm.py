@@ -389,24 +389,29 @@ def test_layer_norm_kernels_fall_back_on_layouts_they_cannot_read():
 
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("log", [False, True], ids=["softmax", "log_softmax"])
-@pytest.mark.parametrize("shape", [(5, 7), (1, 1), (3, 15), (4, 16), (2, 33), (3, 1024),
-                                   (2, 3, 40), (9,)], ids=str)
-def test_softmax_kernels_match_numpy_twins(dtype, log, shape):
-    """Every row length around the 8 sum lanes and 16 max lanes, 1-D to 3-D."""
+@pytest.mark.parametrize("shape, dim", [((5, 7), 1), ((1, 1), 1), ((3, 15), 1), ((4, 16), 1),
+                                        ((2, 33), 1), ((3, 1024), 1), ((2, 3, 40), 2),
+                                        ((9,), 0), ((5, 7), 0), ((1, 1), 0), ((33, 3), 0),
+                                        ((2, 3, 40), 1), ((2, 3, 40), 0), ((4, 1, 5), 1),
+                                        ((3, 17, 2, 9), 1)], ids=str)
+def test_softmax_kernels_match_numpy_twins(dtype, log, shape, dim):
+    """Every row length around the 8 sum lanes and 16 max lanes, 1-D to 3-D, along the last
+    dimension (rows) and along others (columns of (D, inner) blocks)."""
     from minigrad._kernels import _norm, reference
     rng = np.random.default_rng(0)
     x = (rng.standard_normal(shape) * 4).astype(dtype)
     x.flat[0] = 30  # one large logit, so the max shift matters
-    tol = {"rtol": 2e-6, "atol": 1e-7} if dtype == "float32" else {"rtol": 1e-13,
+    # (log_softmax near 0 is a difference of numbers up to ~30: a few float32 ulps of those)
+    tol = {"rtol": 2e-6, "atol": 5e-7} if dtype == "float32" else {"rtol": 1e-13,
                                                                    "atol": 1e-15}
-    y, expected = _norm.softmax_rows(x, log), reference.softmax_rows(x, log)
+    y, expected = _norm.softmax_along(x, dim, log), reference.softmax_along(x, dim, log)
     assert y.dtype == np.dtype(dtype) and y.shape == x.shape
     np.testing.assert_allclose(y, expected, **tol)
-    if not log:  # each row sums to 1
-        np.testing.assert_allclose(y.sum(axis=-1), 1, rtol=tol["rtol"] * shape[-1])
+    if not log:  # each slice along dim sums to 1
+        np.testing.assert_allclose(y.sum(axis=dim), 1, rtol=tol["rtol"] * shape[dim])
     grad = rng.standard_normal(shape).astype(dtype)
-    got = _norm.softmax_rows_backward(expected, grad, log)
-    want = reference.softmax_rows_backward(expected, grad, log)
+    got = _norm.softmax_along_backward(expected, grad, dim, log)
+    want = reference.softmax_along_backward(expected, grad, dim, log)
     assert got.dtype == np.dtype(dtype)
     np.testing.assert_allclose(got, want, rtol=tol["rtol"] * 10, atol=tol["atol"] * 10)
 
@@ -418,24 +423,34 @@ def test_softmax_kernel_rows_with_nan_and_inf(log):
     from minigrad._kernels import _norm, reference
     x = np.array([[1.0, np.nan, 2.0] + [0.5] * 17, [1.0, np.inf, 2.0] + [0.5] * 17,
                   [-np.inf, 0.0, 1.0] + [0.5] * 17, [3.0] * 20], dtype=np.float32)
-    y, expected = _norm.softmax_rows(x, log), reference.softmax_rows(x, log)
-    assert np.isnan(y[:2]).all()
-    assert y[2, 0] == (-np.inf if log else 0.0)
-    np.testing.assert_allclose(y, expected, rtol=2e-6)
-    np.testing.assert_allclose(y[3], np.log(1 / 20) if log else 1 / 20, rtol=1e-6)
+    for dim, z in ((1, x), (0, np.ascontiguousarray(x.T))):  # rows, and the same as columns
+        y, expected = _norm.softmax_along(z, dim, log), reference.softmax_along(z, dim, log)
+        y = y if dim == 1 else y.T
+        assert np.isnan(y[:2]).all()
+        assert y[2, 0] == (-np.inf if log else 0.0)
+        np.testing.assert_allclose(y, expected if dim == 1 else expected.T, rtol=2e-6)
+        np.testing.assert_allclose(y[3], np.log(1 / 20) if log else 1 / 20, rtol=1e-6)
 
 
 def test_softmax_kernels_fall_back_on_layouts_they_cannot_read():
-    """Non-contiguous, byte-swapped, integer, empty and 0-d input go to the twin."""
+    """Non-contiguous, byte-swapped, integer, empty and 0-d input go to the twin; a dim the
+    array does not have is refused, not read past the shape."""
     from minigrad._kernels import _norm, reference
     x = np.random.default_rng(1).standard_normal((6, 8))
     for case in [x[:, ::2], x[:, ::2].astype(">f8"), x.T, np.zeros((0, 3)), np.float64(2.0),
                  np.array(1.5)]:
         case = np.asarray(case)
         for log in (False, True):
-            np.testing.assert_allclose(_norm.softmax_rows(case, log),
-                                       reference.softmax_rows(case, log), rtol=1e-12)
+            for dim in range(max(case.ndim, 1)):
+                np.testing.assert_allclose(_norm.softmax_along(case, dim, log),
+                                           reference.softmax_along(case, dim, log),
+                                           rtol=1e-12)
     grad = np.ones((6, 4), dtype=np.float32)  # a dtype other than y's
-    y = reference.softmax_rows(np.ascontiguousarray(x[:, ::2]), False)
-    np.testing.assert_allclose(_norm.softmax_rows_backward(y, grad, False),
-                               reference.softmax_rows_backward(y, grad, False), rtol=1e-6)
+    y = reference.softmax_along(np.ascontiguousarray(x[:, ::2]), 0, False)
+    np.testing.assert_allclose(_norm.softmax_along_backward(y, grad, 0, False),
+                               reference.softmax_along_backward(y, grad, 0, False), rtol=1e-6)
+    for dim in (2, -1):
+        with pytest.raises(ValueError, match="dim"):
+            _norm.softmax_along(x, dim, False)
+        with pytest.raises(ValueError, match="dim"):
+            _norm.softmax_along_backward(x, x, dim, True)

@@ -1,7 +1,7 @@
 # cython: language_level=3
 """Compiled normalisations along rows: layer normalisation (twins of ``layer_norm_forward``
-and ``layer_norm_backward``) and softmax / log-softmax over the last dimension (twins of
-``softmax_rows`` and ``softmax_rows_backward``), all in the normalisation section of
+and ``layer_norm_backward``) and softmax / log-softmax along a dimension (twins of
+``softmax_along`` and ``softmax_along_backward``), all in the normalisation section of
 ``reference.py`` (read that for what each computes).
 
 Each sees x as (M, D) rows of D contiguous values and makes one trip over each row while it
@@ -13,8 +13,11 @@ writing and reading them back. Statistics and the weight and bias gradients accu
 double for float32 and float64 alike. Anything the loops cannot read as flat C-contiguous
 float buffers of one dtype goes to the reference.
 
-Softmax: the row's maximum and sums in lanes (16 running maxima, 8 double sums) so that the
-loops vectorize without reassociating anything the C standard forbids, and the exponentials
+Softmax along the last dimension: the row's maximum and sums in lanes (16 running maxima, 8
+double sums) so that the loops vectorize without reassociating anything the C standard
+forbids. Along another dimension x is seen as (outer, D, inner) and each (D, inner) block is
+reduced down its columns, the inner values side by side (vectorized across the columns, the
+running maxima and double sums in a scratch row). The exponentials
 from glibc's vector math where it has it (as in _elementwise.pyx: AVX-512, AVX2 and baseline
 clones chosen at load time; elsewhere the C library's scalar functions).
 """
@@ -249,10 +252,10 @@ def layer_norm_backward(grad, x, mean, inv_std, weight, need_x, need_weight, nee
 
 
 # ---------------------------------------------------------------------------------------------
-# Softmax and log-softmax over the last dimension
+# Softmax and log-softmax along a dimension
 # ---------------------------------------------------------------------------------------------
 #
-# Per row x (D values), m = max(x) (NaN ignored here: a NaN in x makes its exponential and so
+# Per row x (D values; a column of a (D, inner) block along another dim), m = max(x) (NaN ignored here: a NaN in x makes its exponential and so
 # the whole row NaN, as in the reference), e = exp(x - m), s = sum(e) (in double):
 #
 #     softmax:      y = e / s                   dL/dx = y (g - sum(g y))
@@ -261,6 +264,7 @@ def layer_norm_backward(grad, x, mean, inv_std, weight, need_x, need_weight, nee
 cdef extern from *:
     """
     #include <math.h>
+    #include <stdlib.h>
     #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
         defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
     #define MG_SM_SIMD __attribute__((simd("notinbranch")))
@@ -333,6 +337,65 @@ cdef extern from *:
                 for (Py_ssize_t j = 0; j < d; j++) o[j] = yr[j] * (gr[j] - dot);              \\
             }                                                                                 \\
         }                                                                                     \\
+    }                                                                                         \\
+    /* along a middle dim: blocks of (d, inner); m and s hold one value per column */        \\
+    MG_SM_CLONES static int mg_softmax_cols_##SUF(const T* x, T* y, Py_ssize_t outer,         \\
+                                                 Py_ssize_t d, Py_ssize_t inner,              \\
+                                                 int log_out) {                               \\
+        T* m = (T*)malloc(inner * sizeof(T));                                                 \\
+        double* s = (double*)malloc(inner * sizeof(double));                                  \\
+        if (m == NULL || s == NULL) { free(m); free(s); return -1; }                          \\
+        for (Py_ssize_t b = 0; b < outer; b++) {                                              \\
+            const T* xb = x + b * d * inner;                                                  \\
+            T* yb = y + b * d * inner;                                                        \\
+            Py_ssize_t i, j;                                                                  \\
+            for (j = 0; j < inner; j++) { m[j] = xb[j]; s[j] = 0; }                           \\
+            for (i = 1; i < d; i++)                                                           \\
+                for (j = 0; j < inner; j++)                                                   \\
+                    m[j] = xb[i * inner + j] > m[j] ? xb[i * inner + j] : m[j];               \\
+            for (i = 0; i < d; i++)                                                           \\
+                for (j = 0; j < inner; j++) {                                                 \\
+                    T e = EXP(xb[i * inner + j] - m[j]);                                      \\
+                    yb[i * inner + j] = e;                                                    \\
+                    s[j] += e;                                                                \\
+                }                                                                             \\
+            if (log_out) {                                                                    \\
+                for (j = 0; j < inner; j++) s[j] = LOG((T)s[j]);                              \\
+                for (i = 0; i < d; i++)                                                       \\
+                    for (j = 0; j < inner; j++)                                               \\
+                        yb[i * inner + j] = (xb[i * inner + j] - m[j]) - (T)s[j];             \\
+            } else {                                                                          \\
+                for (i = 0; i < d; i++)                                                       \\
+                    for (j = 0; j < inner; j++)                                               \\
+                        yb[i * inner + j] = yb[i * inner + j] / (T)s[j];                      \\
+            }                                                                                 \\
+        }                                                                                     \\
+        free(m); free(s);                                                                     \\
+        return 0;                                                                             \\
+    }                                                                                         \\
+    MG_SM_CLONES static int mg_softmax_cols_backward_##SUF(const T* y, const T* g, T* out,    \\
+                                                          Py_ssize_t outer, Py_ssize_t d,     \\
+                                                          Py_ssize_t inner, int log_out) {    \\
+        double* s = (double*)malloc(inner * sizeof(double));                                  \\
+        if (s == NULL) return -1;                                                             \\
+        for (Py_ssize_t b = 0; b < outer; b++) {                                              \\
+            const T* yb = y + b * d * inner;                                                  \\
+            const T* gb = g + b * d * inner;                                                  \\
+            T* o = out + b * d * inner;                                                       \\
+            Py_ssize_t i, j;                                                                  \\
+            for (j = 0; j < inner; j++) s[j] = 0;                                             \\
+            for (i = 0; i < d; i++)                                                           \\
+                for (j = 0; j < inner; j++)                                                   \\
+                    s[j] += log_out ? gb[i * inner + j]                                       \\
+                                    : gb[i * inner + j] * yb[i * inner + j];                  \\
+            for (i = 0; i < d; i++)                                                           \\
+                for (j = 0; j < inner; j++) {                                                 \\
+                    T v = yb[i * inner + j], gv = gb[i * inner + j];                          \\
+                    o[i * inner + j] = log_out ? gv - EXP(v) * (T)s[j] : v * (gv - (T)s[j]);  \\
+                }                                                                             \\
+        }                                                                                     \\
+        free(s);                                                                              \\
+        return 0;                                                                             \\
     }
     MG_SOFTMAX(float, f32, expf, logf)
     MG_SOFTMAX(double, f64, exp, log)
@@ -345,54 +408,93 @@ cdef extern from *:
                                  Py_ssize_t d, int log_out) nogil
     void mg_softmax_backward_f64(const double* y, const double* g, double* out,
                                  Py_ssize_t rows, Py_ssize_t d, int log_out) nogil
+    int mg_softmax_cols_f32(const float* x, float* y, Py_ssize_t outer, Py_ssize_t d,
+                            Py_ssize_t inner, int log_out) nogil
+    int mg_softmax_cols_f64(const double* x, double* y, Py_ssize_t outer, Py_ssize_t d,
+                            Py_ssize_t inner, int log_out) nogil
+    int mg_softmax_cols_backward_f32(const float* y, const float* g, float* out,
+                                     Py_ssize_t outer, Py_ssize_t d, Py_ssize_t inner,
+                                     int log_out) nogil
+    int mg_softmax_cols_backward_f64(const double* y, const double* g, double* out,
+                                     Py_ssize_t outer, Py_ssize_t d, Py_ssize_t inner,
+                                     int log_out) nogil
 
 
-cdef inline Py_ssize_t _row_length(cnp.ndarray x) noexcept:
-    """The last dimension of a non-empty array of at least one dimension, else 0."""
-    cdef int ndim = cnp.PyArray_NDIM(x)
-    if ndim == 0 or cnp.PyArray_SIZE(x) == 0:
-        return 0
-    return cnp.PyArray_DIMS(x)[ndim - 1]
+cdef inline void _check_dim(cnp.ndarray x, dim) except *:
+    if not 0 <= dim < cnp.PyArray_NDIM(x):
+        raise ValueError(f"softmax: dim {dim} is not a dimension of an array of shape "
+                         f"{(<object>x).shape}")
 
 
-def softmax_rows(x, log):
-    """softmax (``log``: log_softmax) of x over its last dimension; see reference.py."""
+cdef inline Py_ssize_t _inner_size(cnp.ndarray x, int dim) noexcept:
+    """The product of x's dimensions after ``dim`` (1 for the last)."""
+    cdef Py_ssize_t inner = 1
+    cdef int k
+    for k in range(dim + 1, cnp.PyArray_NDIM(x)):
+        inner *= cnp.PyArray_DIMS(x)[k]
+    return inner
+
+
+def softmax_along(x, dim, log):
+    """softmax (``log``: log_softmax) of x along ``dim``; see reference.py."""
     cdef int type_num = _fast_float_type(x)
-    if type_num < 0 or _row_length(<cnp.ndarray>x) == 0:
-        return _reference.softmax_rows(x, log)
+    if type_num < 0 or cnp.PyArray_NDIM(<cnp.ndarray>x) == 0 or \
+            cnp.PyArray_SIZE(<cnp.ndarray>x) == 0:
+        return _reference.softmax_along(x, dim, log)
     cdef cnp.ndarray X = <cnp.ndarray>x
-    cdef Py_ssize_t d = _row_length(X), rows = cnp.PyArray_SIZE(X) // d
+    _check_dim(X, dim)
+    cdef Py_ssize_t d = cnp.PyArray_DIMS(X)[<int>dim], inner = _inner_size(X, dim)
+    cdef Py_ssize_t outer = cnp.PyArray_SIZE(X) // (d * inner)
     cdef cnp.ndarray y = pool_empty(cnp.PyArray_NDIM(X), cnp.PyArray_DIMS(X), type_num)
     cdef void* px = cnp.PyArray_DATA(X)
     cdef void* py = cnp.PyArray_DATA(y)
-    cdef int log_out = bool(log)
+    cdef int log_out = bool(log), status = 0
     with nogil:
-        if type_num == cnp.NPY_DOUBLE:
-            mg_softmax_rows_f64(<const double*>px, <double*>py, rows, d, log_out)
+        if inner == 1:
+            if type_num == cnp.NPY_DOUBLE:
+                mg_softmax_rows_f64(<const double*>px, <double*>py, outer, d, log_out)
+            else:
+                mg_softmax_rows_f32(<const float*>px, <float*>py, outer, d, log_out)
+        elif type_num == cnp.NPY_DOUBLE:
+            status = mg_softmax_cols_f64(<const double*>px, <double*>py, outer, d, inner,
+                                         log_out)
         else:
-            mg_softmax_rows_f32(<const float*>px, <float*>py, rows, d, log_out)
+            status = mg_softmax_cols_f32(<const float*>px, <float*>py, outer, d, inner, log_out)
+    if status < 0:
+        raise MemoryError("softmax: could not allocate the column maxima and sums")
     return y
 
 
-def softmax_rows_backward(y, grad, log):
-    """dL/dx of softmax_rows (``log``: of log_softmax) from its output y and dL/dy; see
+def softmax_along_backward(y, grad, dim, log):
+    """dL/dx of softmax_along (``log``: of log_softmax) from its output y and dL/dy; see
     reference.py."""
     cdef int type_num = _fast_float_type(y)
-    if (type_num < 0 or _fast_float_type(grad) != type_num
-            or _row_length(<cnp.ndarray>y) == 0 or not _same_shape(y, grad)):
-        return _reference.softmax_rows_backward(y, grad, log)
+    if (type_num < 0 or _fast_float_type(grad) != type_num or not _same_shape(y, grad)
+            or cnp.PyArray_NDIM(<cnp.ndarray>y) == 0 or cnp.PyArray_SIZE(<cnp.ndarray>y) == 0):
+        return _reference.softmax_along_backward(y, grad, dim, log)
     cdef cnp.ndarray Y = <cnp.ndarray>y
-    cdef Py_ssize_t d = _row_length(Y), rows = cnp.PyArray_SIZE(Y) // d
+    _check_dim(Y, dim)
+    cdef Py_ssize_t d = cnp.PyArray_DIMS(Y)[<int>dim], inner = _inner_size(Y, dim)
+    cdef Py_ssize_t outer = cnp.PyArray_SIZE(Y) // (d * inner)
     cdef cnp.ndarray out = pool_empty(cnp.PyArray_NDIM(Y), cnp.PyArray_DIMS(Y), type_num)
     cdef void* py = cnp.PyArray_DATA(Y)
     cdef void* pg = cnp.PyArray_DATA(<cnp.ndarray>grad)
     cdef void* po = cnp.PyArray_DATA(out)
-    cdef int log_out = bool(log)
+    cdef int log_out = bool(log), status = 0
     with nogil:
-        if type_num == cnp.NPY_DOUBLE:
-            mg_softmax_backward_f64(<const double*>py, <const double*>pg, <double*>po, rows, d,
-                                    log_out)
+        if inner == 1:
+            if type_num == cnp.NPY_DOUBLE:
+                mg_softmax_backward_f64(<const double*>py, <const double*>pg, <double*>po,
+                                        outer, d, log_out)
+            else:
+                mg_softmax_backward_f32(<const float*>py, <const float*>pg, <float*>po,
+                                        outer, d, log_out)
+        elif type_num == cnp.NPY_DOUBLE:
+            status = mg_softmax_cols_backward_f64(<const double*>py, <const double*>pg,
+                                                  <double*>po, outer, d, inner, log_out)
         else:
-            mg_softmax_backward_f32(<const float*>py, <const float*>pg, <float*>po, rows, d,
-                                    log_out)
+            status = mg_softmax_cols_backward_f32(<const float*>py, <const float*>pg,
+                                                  <float*>po, outer, d, inner, log_out)
+    if status < 0:
+        raise MemoryError("softmax backward: could not allocate the column sums")
     return out

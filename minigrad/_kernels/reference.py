@@ -1459,26 +1459,26 @@ def layer_norm_backward(grad, x, mean, inv_std, weight, need_x, need_weight, nee
     return grad_x, grad_weight, grad_bias
 
 
-def softmax_rows(x, log):
-    """softmax of x (at least 1-D, float) over its last dimension, or log_softmax if
-    ``log``: with m the row's maximum and s = sum(exp(x - m)), y = exp(x - m) / s, or
+def softmax_along(x, dim, log):
+    """softmax of x (float) along ``dim`` (0 <= dim < max(x.ndim, 1)), or log_softmax if
+    ``log``: with m the maximum along dim and s = sum(exp(x - m)), y = exp(x - m) / s, or
     y = (x - m) - log(s) (no overflow for any finite x). A new array."""
     if x.ndim == 0 or x.size == 0:
         return (np.zeros_like(x) if log else np.ones_like(x)) if x.ndim == 0 else x.copy()
-    shifted = x - np.max(x, axis=-1, keepdims=True)
+    shifted = x - np.max(x, axis=dim, keepdims=True)
     if log:
-        return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+        return shifted - np.log(np.sum(np.exp(shifted), axis=dim, keepdims=True))
     e = np.exp(shifted)
-    return e / np.sum(e, axis=-1, keepdims=True)
+    return e / np.sum(e, axis=dim, keepdims=True)
 
 
-def softmax_rows_backward(y, grad, log):
-    """dL/dx of ``softmax_rows`` from its output y and grad = dL/dy (one shape): y (g -
-    sum(g y)) for softmax, g - exp(y) sum(g) for log_softmax, the sums over the last
-    dimension. A new array."""
+def softmax_along_backward(y, grad, dim, log):
+    """dL/dx of ``softmax_along`` from its output y and grad = dL/dy (one shape): y (g -
+    sum(g y)) for softmax, g - exp(y) sum(g) for log_softmax, the sums along ``dim``. A new
+    array."""
     if log:
-        return grad - np.exp(y) * np.sum(grad, axis=-1, keepdims=True)
-    return y * (grad - np.sum(grad * y, axis=-1, keepdims=True))
+        return grad - np.exp(y) * np.sum(grad, axis=dim, keepdims=True)
+    return y * (grad - np.sum(grad * y, axis=dim, keepdims=True))
 
 
 # ---------------------------------------------------------------------------------------------

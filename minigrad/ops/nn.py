@@ -109,33 +109,24 @@ class Softmax(Op):
     """y = exp(x - max) / sum(exp(x - max)) along ``dim`` (shifting by the max cannot
     overflow).  dL/dx = y * (g - sum(g * y, dim)).
 
-    Over the last dimension (the common case: class scores, attention weights) forward and
-    backward are one compiled pass per row (``K.softmax_rows``); other dims use numpy."""
+    Forward and backward are one compiled pass per row over the last dimension (the common
+    case: class scores, attention weights), or down the columns of each block along another
+    (``K.softmax_along``); under create_graph backward is the formula below, in Tensors."""
 
     may_broadcast = False
     log = False
 
     def forward(self, x, dim):
         self.dim = dim
-        if x.ndim == 0 or dim == x.ndim - 1:
-            out = K.softmax_rows(x, self.log)
-        elif x.size == 0:
-            out = x.copy()
-        elif self.log:
-            out = x - np.max(x, axis=dim, keepdims=True)
-            out -= np.log(np.sum(np.exp(out), axis=dim, keepdims=True))
-        else:
-            out = np.exp(x - np.max(x, axis=dim, keepdims=True))
-            out /= np.sum(out, axis=dim, keepdims=True)
-        self.result = out
-        return out
+        self.result = K.softmax_along(x, dim, self.log)
+        return self.result
 
     def backward(self, grad, xp):
         y = self.result
         if y.ndim == 0:
             return xp.mul(grad, 0.0), None
-        if xp is K and self.dim == y.ndim - 1:
-            return K.softmax_rows_backward(y, grad, self.log), None
+        if xp is K:
+            return K.softmax_along_backward(y, grad, self.dim, self.log), None
         return self.formula(y, grad, xp), None
 
     def formula(self, y, grad, xp):
