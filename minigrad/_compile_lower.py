@@ -139,10 +139,11 @@ def _reduction_forward(mean):
             return None
         array = recorder.slots[x]
         if mean:
-            if node.count == 0:
+            count = _reduce.reduced_count(array.shape, axis)
+            if count == 0:
                 return None
             run = _mean_run(x, out, axis, keepdims)
-            return run, (array.shape, axis, keepdims, 1.0 / node.count)
+            return run, (array.shape, axis, keepdims, 1.0 / count)
         if axis is None and array.dtype.kind == "f":
             reshape = (1,) * array.ndim if keepdims else None
 

@@ -311,6 +311,27 @@ def test_value_used_twice_and_broadcast_gradients():
     _run_both(build, data=_batches((5, 3), "regression"))
 
 
+def test_std_mean_and_var_mean_replay():
+    # eagerly both come from one kernel call handed to their nodes; a capture records the
+    # nodes that compute their own values, so that a replay sees the new batch
+    def build():
+        lin = nn.Linear(4, 4)
+        optimizer = optim.SGD(lin.parameters(), lr=1e-2)
+
+        def step(x, y):
+            optimizer.zero_grad()
+            h = lin(x)
+            std, mean = mg.std_mean(h, 1, keepdim=True)
+            var, mean_all = mg.var_mean(h)
+            out = ((h - mean) / (std + 1.0)).sum(1, keepdim=True) + var + mean_all
+            loss = F.mse_loss(out, y)
+            loss.backward()
+            optimizer.step()
+            return loss
+        return lin, optimizer, step
+    _run_both(build, data=_batches((5, 4), "regression"))
+
+
 def test_inputs_that_require_grad_get_their_gradient():
     w = mg.tensor([[1.0, -2.0]], requires_grad=True)
 

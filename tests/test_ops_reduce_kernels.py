@@ -32,7 +32,8 @@ def twins():
 
 
 TWINS = twins()
-KERNELS = ("reduce_axes", "extreme_all", "sum_backward", "arg_extreme", "var_axes", "cumsum", "cumprod",
+KERNELS = ("reduce_axes", "extreme_all", "sum_backward", "arg_extreme", "var_axes", "moments_axes",
+           "cumsum", "cumprod",
            "cumulative_extreme_indices", "cumulative_extreme", "norm2_all",
            "take_along_axis", "scatter_along_axis",
            "put_along_axis", "scatter_add_along_axis", "scatter_index", "scatter_reduce", "index_range", "index_select",
@@ -311,6 +312,23 @@ def test_var_axes(rng, shape, axis, keepdims, correction, dtype):
         with np.errstate(all="ignore"):
             assert_same(compiled(x, axis, correction, keepdims),
                         ref(x, axis, correction, keepdims))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("root", [False, True], ids=["var", "std"])
+@pytest.mark.parametrize("keepdims", [False, True])
+@pytest.mark.parametrize("shape, axis", SHAPES_AXES, ids=str)
+def test_moments_axes(rng, shape, axis, keepdims, root, dtype):
+    compiled, ref = TWINS["moments_axes"]
+    for name, x in layouts(values(rng, shape, dtype, specials=False)):
+        with np.errstate(all="ignore"):
+            got, want = compiled(x, axis, 1, keepdims, root), ref(x, axis, 1, keepdims, root)
+        for a, b in zip(got, want):
+            assert_same(a, b)
+        # the spread is var_axes' (or its root), rounded to x's dtype
+        with np.errstate(all="ignore"):
+            var = TWINS["var_axes"][1](x, axis, 1, keepdims)
+        assert_same(got[0], np.asarray(np.sqrt(var) if root else var).astype(x.dtype))
 
 
 def test_var_axes_reference_against_the_formula(rng):

@@ -117,6 +117,14 @@ cdef void _var_kernel(const floating* x, double* out, Py_ssize_t outer, Py_ssize
             out[o * inner + i] = acc[i] / divisor
 
 
+cdef void _round_spread(const double* var, floating* out, Py_ssize_t m,
+                        bint root) noexcept nogil:
+    """The float64 variances rounded to x's type, their square roots first if ``root``."""
+    cdef Py_ssize_t i
+    for i in range(m):
+        out[i] = <floating>(sqrt(var[i]) if root else var[i])
+
+
 cdef inline floating _sum_squares(const floating* x, Py_ssize_t n) noexcept nogil:
     """sum_j x[j]^2 in x's type (a float32 sum overflows to inf, as numpy's and PyTorch's),
     in _VAR_LANES independent accumulators."""
@@ -155,39 +163,81 @@ def norm2_all(x):
 
 def var_axes(x, axis, correction, keepdims):
     """sum((x - mean)^2) / max(n - correction, 0) over ``axis``, in float64."""
-    cdef int type_num = _fast_float_type(x)
-    if type_num < 0:
+    geometry = _var_geometry(x, axis, keepdims)
+    if geometry is None:
         return _reference.var_axes(x, axis, correction, keepdims)
+    outer, n, inner, shape = geometry
+    out = np.empty(shape, dtype=np.float64)
+    _run_var_kernel(<cnp.ndarray>x, <double*>cnp.PyArray_DATA(<cnp.ndarray>out), outer, n,
+                    inner, correction)
+    return out
+
+
+def moments_axes(x, axis, correction, keepdims, root):
+    """(var or, with ``root``, std; mean) over ``axis`` in x's dtype, from one call:
+    var_mean / std_mean. The spread is var_axes' rounded (after its square root), the mean is
+    reduce_axes' (so both equal what var/std and mean give alone)."""
+    geometry = _var_geometry(x, axis, keepdims)
+    if geometry is None:
+        return _reference.moments_axes(x, axis, correction, keepdims, root)
+    outer, n, inner, shape = geometry
+    cdef int type_num = cnp.PyArray_TYPE(<cnp.ndarray>x)
+    spread = np.empty(shape, dtype=x.dtype)
+    cdef Py_ssize_t m = cnp.PyArray_SIZE(<cnp.ndarray>spread)
+    cdef double* var = <double*>malloc(max(m, 1) * sizeof(double))
+    if var == NULL:
+        raise MemoryError()
+    cdef void* ps = cnp.PyArray_DATA(<cnp.ndarray>spread)
+    cdef bint take_root = bool(root)
+    try:
+        _run_var_kernel(<cnp.ndarray>x, var, outer, n, inner, correction)
+        with nogil:
+            if type_num == cnp.NPY_DOUBLE:
+                _round_spread(var, <double*>ps, m, take_root)
+            else:
+                _round_spread(var, <float*>ps, m, take_root)
+    finally:
+        free(var)
+    return spread, reduce_axes(x, axis, "mean", keepdims)
+
+
+cdef object _var_geometry(x, axis, keepdims):
+    """(outer, n, inner, result shape) of a variance over ``axis`` of x seen as (outer, n,
+    inner), or None for what the kernel does not take (the caller asks the reference)."""
+    if _fast_float_type(x) < 0:
+        return None
     cdef cnp.ndarray X = <cnp.ndarray>x
     cdef int ndim = cnp.PyArray_NDIM(X)
     run = _axis_run(axis, ndim) if ndim else None
     if run is None or cnp.PyArray_SIZE(X) == 0:
-        return _reference.var_axes(x, axis, correction, keepdims)
+        return None
     cdef int first = run[0], last = run[1]
     cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
-    cdef Py_ssize_t outer = _prod(dims, 0, first), n = _prod(dims, first, last + 1)
-    cdef Py_ssize_t inner = _prod(dims, last + 1, ndim)
+    shape = list(x.shape)
+    if keepdims:
+        for d in range(first, last + 1):
+            shape[d] = 1
+    else:
+        del shape[first:last + 1]
+    return _prod(dims, 0, first), _prod(dims, first, last + 1), _prod(dims, last + 1, ndim), \
+        shape
+
+
+cdef void _run_var_kernel(cnp.ndarray x, double* out, Py_ssize_t outer, Py_ssize_t n,
+                          Py_ssize_t inner, double correction) except *:
+    """_var_kernel over x (checked by _var_geometry), with its scratch row."""
     cdef double dof = n - correction
     cdef double divisor = dof if dof > 0 else 0.0
-    shape = list(x.shape)
-    for d in range(first, last + 1):
-        shape[d] = 1
-    out = np.empty(shape if keepdims else [s for d, s in enumerate(x.shape)
-                                           if not first <= d <= last], dtype=np.float64)
     cdef double* acc = <double*>malloc(max(inner, 1) * sizeof(double))
     if acc == NULL:
         raise MemoryError()
-    cdef void* px = cnp.PyArray_DATA(X)
-    cdef double* po = <double*>cnp.PyArray_DATA(<cnp.ndarray>out)
-    try:
-        with nogil:
-            if type_num == cnp.NPY_DOUBLE:
-                _var_kernel(<const double*>px, po, outer, n, inner, divisor, acc)
-            else:
-                _var_kernel(<const float*>px, po, outer, n, inner, divisor, acc)
-    finally:
-        free(acc)
-    return out
+    cdef void* px = cnp.PyArray_DATA(x)
+    with nogil:
+        if cnp.PyArray_TYPE(x) == cnp.NPY_DOUBLE:
+            _var_kernel(<const double*>px, out, outer, n, inner, divisor, acc)
+        else:
+            _var_kernel(<const float*>px, out, outer, n, inner, divisor, acc)
+    free(acc)
 
 
 # ---------------------------------------------------------------------------------------------

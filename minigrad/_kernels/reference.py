@@ -1196,6 +1196,19 @@ def var_axes(x, axis, correction, keepdims):
     return np.asarray(out, dtype=np.float64)
 
 
+def moments_axes(x, axis, correction, keepdims, root):
+    """(var_axes rounded to x's dtype, after its square root with ``root``; the mean as
+    reduce_axes gives it): what var_mean and std_mean return, each equal to what var/std and
+    mean give alone."""
+    var = var_axes(x, axis, correction, keepdims)
+    spread = np.asarray(np.sqrt(var) if root else var, dtype=x.dtype)
+    if x.size == 0:  # numpy's mean warns about an empty slice; PyTorch's is NaN
+        mean = np.full(spread.shape, np.nan, dtype=x.dtype)
+    else:
+        mean = reduce_axes(x, axis, "mean", keepdims)
+    return spread, mean
+
+
 def cumsum(x, axis, reverse=False):
     """Running sums along ``axis`` in x's dtype (``reverse``: from the last element
     backwards)."""

@@ -21,6 +21,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from .._kernels import kernels as K
+from ..autograd import graph as _graph
 from ..ops import index as I
 from ..ops import reduce as R
 from ..tensor import Tensor, _as_type, _axis, _wrap
@@ -290,7 +291,10 @@ def _correction(name, dim, unbiased, correction):
     return dim, correction
 
 
-def _variance(op, name, input, dim, unbiased, keepdim, correction, axis, keepdims):
+def _variance_args(name, input, dim, unbiased, keepdim, correction, axis, keepdims,
+                   stacklevel=3):
+    """(axes, correction, keepdim) of a var/std/var_mean/std_mean call, checked (warns, as
+    PyTorch, when no degree of freedom is left)."""
     _check_input(input, name)
     dim, correction = _correction(name, dim, unbiased, correction)
     dim, keepdim = _dim_args(name, dim, keepdim, axis, keepdims)
@@ -302,45 +306,61 @@ def _variance(op, name, input, dim, unbiased, keepdim, correction, axis, keepdim
     if _reduced_size(data.shape, axes) - correction <= 0:
         warnings.warn(f"{name}(): degrees of freedom is <= 0. Correction should be strictly "
                       f"less than the reduction factor (input numel divided by output numel).",
-                      UserWarning, stacklevel=3)
-    return op.apply(input, axis=axes, correction=correction, keepdims=keepdim)
+                      UserWarning, stacklevel=stacklevel)
+    return axes, correction, keepdim
 
 
 def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=_UNSET,
         keepdims=_UNSET):
     """sum((x - mean)^2) / max(n - correction, 0) over ``dim``; ``correction=1`` (the default,
     or ``unbiased=True``) is Bessel's. Accumulated in float64 for float32 inputs."""
-    return _variance(R.Var, "var", input, dim, unbiased, keepdim, correction, axis, keepdims)
+    axes, correction, keepdim = _variance_args("var", input, dim, unbiased, keepdim,
+                                               correction, axis, keepdims)
+    return R.Var.apply(input, axis=axes, correction=correction, keepdims=keepdim)
 
 
 def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=_UNSET,
         keepdims=_UNSET):
     """sqrt(var(...)); its gradient is 0 (not NaN) on a constant slice, as in PyTorch."""
-    return _variance(R.Std, "std", input, dim, unbiased, keepdim, correction, axis, keepdims)
+    axes, correction, keepdim = _variance_args("std", input, dim, unbiased, keepdim,
+                                               correction, axis, keepdims)
+    return R.Std.apply(input, axis=axes, correction=correction, keepdims=keepdim)
 
 
 def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=_UNSET,
              keepdims=_UNSET):
-    """(var, mean) over ``dim``, as a tuple."""
-    if not _is_float(input):
-        raise RuntimeError("var_mean only support floating point and complex dtypes")
-    v = var(input, dim, unbiased, keepdim, correction=correction, axis=axis,
-            keepdims=keepdims)
-    dim, _ = _correction("var_mean", dim, unbiased, correction)
-    dim, keepdim = _dim_args("var_mean", dim, keepdim, axis, keepdims)
-    return v, mean(input, dim, keepdim)
+    """(var, mean) over ``dim``, as a tuple (the arguments read once for both)."""
+    return _moments("var_mean", R.Var, input, dim, unbiased, keepdim, correction, axis,
+                     keepdims)
 
 
 def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=_UNSET,
              keepdims=_UNSET):
-    """(std, mean) over ``dim``, as a tuple."""
-    if not _is_float(input):
-        raise RuntimeError("std_mean only support floating point and complex dtypes")
-    s = std(input, dim, unbiased, keepdim, correction=correction, axis=axis,
-            keepdims=keepdims)
-    dim, _ = _correction("std_mean", dim, unbiased, correction)
-    dim, keepdim = _dim_args("std_mean", dim, keepdim, axis, keepdims)
-    return s, mean(input, dim, keepdim)
+    """(std, mean) over ``dim``, as a tuple (the arguments read once for both)."""
+    return _moments("std_mean", R.Std, input, dim, unbiased, keepdim, correction, axis,
+                     keepdims)
+
+
+def _moments(name, op, input, dim, unbiased, keepdim, correction, axis, keepdims):
+    """(var or std, mean): both from one kernel call, each its own differentiable node."""
+    if type(input) is Tensor and type(dim) is int and unbiased is None and keepdim is False \
+            and correction is None and axis is _UNSET and keepdims is _UNSET:
+        data = input._data  # x.std_mean(dim), the common call: checks inline
+        if data.dtype.kind == "f" and -data.ndim <= dim < data.ndim and data.shape[dim] > 1:
+            axes, correction = (dim % data.ndim,), 1
+        else:
+            axes = None
+    else:
+        axes = None
+    if axes is None:
+        axes, correction, keepdim = _variance_args(name, input, dim, unbiased, keepdim,
+                                                   correction, axis, keepdims, stacklevel=4)
+    if _graph.capture is not None:  # mg.compile records ops that compute their own values
+        return (op.apply(input, axis=axes, correction=correction, keepdims=keepdim),
+                R.Mean.apply(input, axis=axes, keepdims=keepdim))
+    spread, mean = K.moments_axes(input._data, axes, correction, keepdim, op is R.Std)
+    return (op.apply(input, axis=axes, correction=correction, keepdims=keepdim, given=spread),
+            R.Mean.apply(input, axis=axes, keepdims=keepdim, given=mean))
 
 
 # ---------------------------------------------------------------------------------------------

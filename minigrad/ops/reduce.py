@@ -78,15 +78,18 @@ class Mean(Op):
 
     may_broadcast = False
 
-    def forward(self, x, axis=None, keepdims=False):
+    def forward(self, x, axis=None, keepdims=False, given=None):
+        """``given``: the result, computed already (std_mean's kernel gives it)."""
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
-        self.count = reduced_count(x.shape, axis)
-        if self.count == 0:
+        if given is not None:
+            return given
+        if reduced_count(x.shape, axis) == 0:
             return np.full(_reduced_shape(x.shape, axis, keepdims), np.nan, dtype=x.dtype)
         return K.reduce_axes(x, axis, "mean", keepdims)
 
     def backward(self, grad, xp):
-        scale = 1.0 / self.count if self.count else math.nan
+        count = reduced_count(self.shape, self.axis)
+        scale = 1.0 / count if count else math.nan
         return xp.sum_backward(xp.mul(grad, scale), self.shape, self.axis, self.keepdims)
 
 
@@ -137,10 +140,13 @@ class Var(Op):
 
     may_broadcast = False
 
-    def forward(self, x, axis=None, correction=1, keepdims=False):
+    def forward(self, x, axis=None, correction=1, keepdims=False, given=None):
+        """``given``: the result, computed already (var_mean's kernel gives it)."""
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         self.correction = correction
         self.save_for_backward(x)
+        if given is not None:
+            return given
         return K.var_axes(x, axis, correction, keepdims).astype(x.dtype, copy=False)
 
     def backward(self, grad, xp):
@@ -154,13 +160,16 @@ class Std(Op):
 
     may_broadcast = False
 
-    def forward(self, x, axis=None, correction=1, keepdims=False):
+    def forward(self, x, axis=None, correction=1, keepdims=False, given=None):
+        """``given``: the result, computed already (std_mean's kernel gives it)."""
         self.shape, self.axis, self.keepdims = x.shape, axis, keepdims
         self.correction = correction
         self.save_for_backward(x)
-        var = K.var_axes(x, axis, correction, keepdims)  # float64: sqrt before rounding
-        self.result = out = np.sqrt(var).astype(x.dtype, copy=False)
-        return out
+        if given is None:
+            var = K.var_axes(x, axis, correction, keepdims)  # float64: sqrt before rounding
+            given = np.sqrt(var).astype(x.dtype, copy=False)
+        self.result = given
+        return given
 
     def backward(self, grad, xp):
         (x,) = self.saved_tensors
