@@ -485,6 +485,8 @@ ROWS = [
         x, t(L, [True, False, True, False]), s), ((3, 4), (7,))),
     Row("take", lambda L, x: x.take(t(L, [[0, 11], [-1, -12]]))),
     Row("take_repeated", lambda L, x: L.take(x, t(L, [5, 5, 5]))),
+    Row("take_0d_index", lambda L, x: x.take(t(L, -2))),
+    Row("take_from_0d", lambda L, x: x.take(t(L, [[0, -1, 0]])), ((),)),
     Row("take_along_dim", lambda L, x: L.take_along_dim(x, t(L, [[0], [3], [1]]), 1)),
     Row("take_along_dim_broadcast", lambda L, x: x.take_along_dim(t(L, [[2, 0, 1, -1]]), 0)),
     Row("take_along_dim_flat", lambda L, x: L.take_along_dim(x, t(L, [11, 0, 3]))),

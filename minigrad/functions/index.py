@@ -642,6 +642,13 @@ def _flat_indices(fn, input, index, name="index"):
 def take(input, index):
     """input seen as 1-D, read at ``index`` (negative indices count from the end); the
     result has index's shape."""
+    if type(input) is Tensor and type(index) is Tensor:
+        flat = index._data  # the common call, int64 indices in range: checks inline
+        if flat.dtype == _INT64 and flat.size:
+            n = input._data.size
+            low, high = K.index_range(flat)
+            if -n <= low and high < n:
+                return I.Take.apply(input, flat)
     _tensor_arg(input, "input", 1, "take")
     flat = _flat_indices("take", input, index)
     return I.Index.apply(input.reshape(-1), flat)

@@ -52,6 +52,22 @@ class Index(Op):
         return xp.scatter_index(grad, self.index, self.shape), None
 
 
+class Take(Op):
+    """out = x seen as 1-D, read at ``indices`` (int64, any shape, in [-x.size, x.size):
+    PyTorch's take; one node where Reshape + Index made two);  d out/dx scatters the
+    gradient back into zeros of x's size, adding up where an index repeats."""
+
+    may_broadcast = False
+
+    def forward(self, x, indices):
+        self.shape, self.indices = x.shape, indices
+        return x.reshape(-1)[indices]
+
+    def backward(self, grad, xp):
+        flat = xp.scatter_index(grad, self.indices, (int(np.prod(self.shape)),))
+        return xp.reshape(flat, self.shape), None
+
+
 class IndexSelect(Index):
     """out = x's slices at ``indices`` (1-D, int64, in range) along ``axis``: index_select,
     x[..., indices, ...], one compiled copy of whole rows instead of numpy's general advanced
