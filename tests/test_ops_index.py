@@ -489,6 +489,10 @@ ROWS = [
     Row("take_from_0d", lambda L, x: x.take(t(L, [[0, -1, 0]])), ((),)),
     Row("take_along_dim", lambda L, x: L.take_along_dim(x, t(L, [[0], [3], [1]]), 1)),
     Row("take_along_dim_broadcast", lambda L, x: x.take_along_dim(t(L, [[2, 0, 1, -1]]), 0)),
+    Row("take_along_dim_same_shape", lambda L, x: L.take_along_dim(x, t(L, IDX), 1),
+        ((2, 4),)),
+    Row("take_along_dim_same_shape_negative", lambda L, x: L.take_along_dim(
+        x, t(L, [[-1, 0], [1, -2], [0, 0]]), -1), ((3, 2),)),
     Row("take_along_dim_flat", lambda L, x: L.take_along_dim(x, t(L, [11, 0, 3]))),
     Row("put", lambda L, x, s: x.put(t(L, [0, 11, -2]), s), ((3, 4), (3,))),
     Row("put_accumulate", lambda L, x, s: L.put(x, t(L, [1, 1, 5]), s, accumulate=True),

@@ -189,6 +189,12 @@ def take_along_dim(input, indices, dim=None):
         flat = input.reshape(-1)
         return gather(flat, 0, indices.reshape(-1))
     x_nd, i_nd = input._data.ndim, data.ndim
+    if type(dim) is int and data.shape == input._data.shape and x_nd and -x_nd <= dim < x_nd \
+            and data.size:
+        axis = dim % x_nd  # the common call, indices of input's shape: a gather if in range
+        low, high = K.index_range(data)
+        if 0 <= low and high < input._data.shape[axis]:
+            return I.TakeAlongAxis.apply(input, data, axis)
     if x_nd != i_nd:
         raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same "
                            f"number of dimensions, but got {x_nd} dimensions for input, and "
@@ -582,6 +588,10 @@ def masked_fill_(input, mask, value):
 
 def masked_select(input, mask):
     """The elements of input where mask (broadcast with it) is True, as a 1-D tensor."""
+    if type(input) is Tensor and type(mask) is Tensor:
+        where = mask._data  # the common call, a mask of input's shape: input[mask]
+        if where.dtype == np.bool_ and where.ndim and where.shape == input._data.shape:
+            return I.Index.apply(input, where)
     _tensor_arg(input, "input", 1, "masked_select")
     where = _bool_mask(mask, "masked_select: expected BoolTensor for mask")
     shape = _broadcast_shape(input._data.shape, where.shape)
