@@ -36,7 +36,7 @@ KERNELS = ("reduce_axes", "extreme_all", "sum_backward", "arg_extreme", "var_axe
            "cumulative_extreme_indices", "cumulative_extreme", "norm2_all",
            "take_along_axis", "scatter_along_axis",
            "put_along_axis", "scatter_add_along_axis", "scatter_index", "scatter_reduce", "index_range", "index_select",
-           "index_add", "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32",
+           "index_add", "masked_scatter", "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32",
            "kthvalue_indices", "median_indices")
 
 
@@ -500,6 +500,41 @@ def test_index_add(rng, shape, dtype):
             np.testing.assert_allclose(ref(x, indices, v, axis),
                                        x + reference.scatter_index(v, index, shape),
                                        equal_nan=True, **TOL[np.dtype(dtype)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int32, np.int8])
+@pytest.mark.parametrize("shape", [(1,), (7,), (3, 5), (2, 3, 4), (300, 70), (0, 3)], ids=str)
+def test_masked_scatter(rng, shape, dtype):
+    """Masks with no, some and every position True, a source longer than needed, exactly
+    as long, and one too short (None); x, mask and source in every layout (the odd ones go
+    to the reference); x left alone. The reference against a loop over the positions."""
+    compiled, ref = TWINS["masked_scatter"]
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    for mask in (np.zeros(shape, bool), rng.random(shape) > 0.5, np.ones(shape, bool)):
+        count = int(mask.sum())
+        expected = x.copy().reshape(-1)
+        source = (rng.standard_normal((count + 3,)) * 4 + 50).astype(dtype)
+        k = 0
+        for i, m in enumerate(mask.reshape(-1)):
+            if m:
+                expected[i] = source[k]
+                k += 1
+        expected = expected.reshape(shape)
+        for src in (source, source[:count], source[:count].reshape(-1, 1)):
+            for name, x_layout in layouts(x):
+                before = x_layout.copy()
+                got = compiled(x_layout, mask, src)
+                assert_same(got, ref(x_layout, mask, src))
+                np.testing.assert_array_equal(got, expected)
+                np.testing.assert_array_equal(x_layout, before)
+            for name, m_layout in layouts(mask):
+                assert_same(compiled(x, m_layout, src), expected)
+            for name, s_layout in layouts(src):
+                assert_same(compiled(x, mask, s_layout), expected)
+            assert_same(ref(x, mask, src), expected)
+        if count:
+            assert compiled(x, mask, source[:count - 1]) is None
+            assert ref(x, mask, source[:count - 1]) is None
 
 
 def test_index_add_adds_repeated_indices_in_order():

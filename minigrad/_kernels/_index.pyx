@@ -436,6 +436,76 @@ def scatter_add_along_axis(x, indices, values, axis):
 
 
 # ---------------------------------------------------------------------------------------------
+# masked_scatter: a mask's True positions filled from a source, in order
+# ---------------------------------------------------------------------------------------------
+
+
+cdef Py_ssize_t _mask_count(const cnp.npy_bool* mask, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i, count = 0
+    for i in range(n):
+        count += mask[i] != 0
+    return count
+
+
+cdef void _masked_scatter_kernel(const gathered* x, const cnp.npy_bool* mask,
+                                 const gathered* source, gathered* out, Py_ssize_t n,
+                                 Py_ssize_t last) noexcept nogil:
+    """out[i] = source[k] where mask[i], k counting the True values so far, else x[i];
+    ``last`` = (the number of True values) - 1 >= 0, which source covers. Without branches
+    (a random mask mispredicts half of them): the read position is clamped to ``last``, so
+    it stays in source after the last True value, and the select picks x[i] there."""
+    cdef Py_ssize_t i, k = 0
+    cdef gathered value
+    cdef bint m
+    for i in range(n):
+        m = mask[i] != 0
+        value = source[k if k < last else last]
+        out[i] = value if m else x[i]
+        k += m
+
+
+def masked_scatter(x, mask, source):
+    """A copy of x with mask's True positions filled, in order, from source (flat); None if
+    source is too short."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0:
+        type_num = _fast_int_type(x)
+    if (type_num < 0 or not cnp.PyArray_CheckExact(mask) or not cnp.PyArray_CheckExact(source)
+            or cnp.PyArray_TYPE(<cnp.ndarray>source) != type_num
+            or cnp.PyArray_TYPE(<cnp.ndarray>mask) != cnp.NPY_BOOL
+            or not cnp.PyArray_ISCARRAY_RO(<cnp.ndarray>mask)
+            or not (cnp.PyArray_ISCARRAY_RO(<cnp.ndarray>source)
+                    and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>source))
+            or not _same_shape_tuple(<cnp.ndarray>x, <cnp.ndarray>mask)):
+        return _reference.masked_scatter(x, mask, source)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>x)
+    cdef const cnp.npy_bool* pm = <const cnp.npy_bool*>cnp.PyArray_DATA(<cnp.ndarray>mask)
+    cdef Py_ssize_t count = _mask_count(pm, n)
+    if count > cnp.PyArray_SIZE(<cnp.ndarray>source):
+        return None
+    cdef cnp.ndarray out = cnp.PyArray_NewCopy(<cnp.ndarray>x, cnp.NPY_CORDER)
+    if count == 0:
+        return out
+    cdef void* px = cnp.PyArray_DATA(<cnp.ndarray>x)
+    cdef void* ps = cnp.PyArray_DATA(<cnp.ndarray>source)
+    cdef void* po = cnp.PyArray_DATA(out)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            _masked_scatter_kernel(<const double*>px, pm, <const double*>ps, <double*>po,
+                                   n, count - 1)
+        elif type_num == cnp.NPY_FLOAT:
+            _masked_scatter_kernel(<const float*>px, pm, <const float*>ps, <float*>po,
+                                   n, count - 1)
+        elif type_num == cnp.NPY_INT64:
+            _masked_scatter_kernel(<const cnp.int64_t*>px, pm, <const cnp.int64_t*>ps,
+                                   <cnp.int64_t*>po, n, count - 1)
+        else:
+            _masked_scatter_kernel(<const cnp.int32_t*>px, pm, <const cnp.int32_t*>ps,
+                                   <cnp.int32_t*>po, n, count - 1)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # scatter_index: the gradient of x[index]
 # ---------------------------------------------------------------------------------------------
 

@@ -1344,6 +1344,19 @@ def index_add(x, indices, values, axis):
     return out
 
 
+def masked_scatter(x, mask, source):
+    """A copy of x with the positions where ``mask`` (bool, x's shape) is True filled, in
+    order, with the first elements of ``source`` (read flat): PyTorch's masked_scatter. None
+    if source has fewer elements than mask has True values (the caller raises)."""
+    count = np.count_nonzero(mask)
+    flat = source.reshape(-1)
+    if count > flat.size:
+        return None
+    out = np.array(x, copy=True)
+    out[mask] = flat[:count]
+    return out
+
+
 def scatter_index(grad, index, shape):
     """Zeros of ``shape`` with ``grad`` added at the positions ``x[index]`` reads from an x of
     ``shape`` (repeated positions add up: the gradient of indexing). ``index`` is a numpy

@@ -605,6 +605,11 @@ def masked_select(input, mask):
 def masked_scatter(input, mask, source):
     """out = input with the positions where mask (broadcast) is True filled, in order, with
     the first elements of ``source``."""
+    if type(input) is Tensor and type(mask) is Tensor and type(source) is Tensor:
+        x, where = input._data, mask._data  # the common call: a mask of input's shape
+        if where.dtype == np.bool_ and where.ndim and where.shape == x.shape and \
+                source._data.dtype == x.dtype:
+            return I.MaskedScatter.apply(input, source, mask=where)
     _tensor_arg(input, "input", 1, "masked_scatter")
     where = _bool_mask(mask, "masked_scatter_ only supports boolean masks, but got mask with "
                              "dtype {1}")

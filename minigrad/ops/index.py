@@ -68,6 +68,35 @@ class Take(Op):
         return xp.reshape(flat, self.shape), None
 
 
+class MaskedScatter(Op):
+    """out = x with the positions where ``mask`` (bool, x's shape) is True filled, in order,
+    with the first elements of ``source`` (read flat): masked_scatter's common call, one
+    compiled pass where Reshape + Index + IndexPut took three nodes;  x gets the gradient
+    where mask is False, source the gradient at mask's True positions, in order, in its first
+    elements (zeros after them)."""
+
+    may_broadcast = False
+
+    def forward(self, x, source, mask):
+        out = K.masked_scatter(x, mask, source)
+        if out is None:
+            raise RuntimeError("Number of elements of source < number of ones in mask")
+        self.mask, self.source_shape = mask, source.shape
+        return out
+
+    def backward(self, grad, xp):
+        need_x, need_source = self.needs_input_grad[:2]
+        grad_x = xp.index_put(grad, self.mask, 0.0) if need_x else None
+        grad_source = None
+        if need_source:
+            picked = xp.index(grad, self.mask)
+            count = tuple(picked.shape)[0]
+            size = int(np.prod(self.source_shape))
+            grad_source = xp.reshape(xp.scatter_index(picked, slice(0, count), (size,)),
+                                     self.source_shape)
+        return grad_x, grad_source
+
+
 class IndexSelect(Index):
     """out = x's slices at ``indices`` (1-D, int64, in range) along ``axis``: index_select,
     x[..., indices, ...], one compiled copy of whole rows instead of numpy's general advanced
