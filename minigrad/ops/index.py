@@ -90,7 +90,7 @@ class MaskedScatter(Op):
         grad_source = None
         if need_source:
             picked = xp.index(grad, self.mask)
-            count = tuple(picked.shape)[0]
+            count = picked.shape[0]
             size = int(np.prod(self.source_shape))
             grad_source = xp.reshape(xp.scatter_index(picked, slice(0, count), (size,)),
                                      self.source_shape)
