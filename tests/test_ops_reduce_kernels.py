@@ -36,7 +36,7 @@ KERNELS = ("reduce_axes", "extreme_all", "sum_backward", "arg_extreme", "var_axe
            "cumulative_extreme_indices", "cumulative_extreme", "norm2_all",
            "take_along_axis", "scatter_along_axis",
            "put_along_axis", "scatter_add_along_axis", "scatter_index", "scatter_reduce", "index_range", "index_select",
-           "index_add", "masked_scatter", "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32",
+           "index_add", "masked_scatter", "unique_values", "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32",
            "kthvalue_indices", "median_indices")
 
 
@@ -535,6 +535,28 @@ def test_masked_scatter(rng, shape, dtype):
         if count:
             assert compiled(x, mask, source[:count - 1]) is None
             assert ref(x, mask, source[:count - 1]) is None
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (0,), (1,), (7,), (30, 40), (3, 1000)], ids=str)
+def test_unique_values(rng, shape, dtype):
+    """Values in a small range (the compiled table for int64), around zero, shifted far from
+    it, spread wider than the table takes, and at the ends of int64; every layout. Both
+    against np.unique."""
+    compiled, ref = TWINS["unique_values"]
+    n = int(np.prod(shape))
+    cases = [rng.integers(0, 10, shape), rng.integers(-50, 50, shape),
+             rng.integers(0, 10, shape) + 10**12, rng.integers(0, 10 * n + 1000, shape)]
+    if n >= 2 and dtype == np.int64:
+        ends = rng.integers(-3, 3, shape)
+        ends.reshape(-1)[:2] = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+        cases.append(ends)
+    for case in cases:
+        x = np.asarray(case).astype(dtype)
+        for name, v in layouts(x):
+            want = np.unique(v.reshape(-1))
+            assert_same(compiled(v), want)
+            assert_same(ref(v), want)
 
 
 def test_index_add_adds_repeated_indices_in_order():

@@ -15,6 +15,7 @@ that they lie in range (minigrad/functions/index.py, ops/index.py); with the deb
 """
 cimport numpy as cnp
 from cython cimport floating
+from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
 
 from ._common cimport _fast_float_type
@@ -154,6 +155,59 @@ def index_range(indices):
         with nogil:
             mg_index_range(p, n, &low, &high)
     return low, high
+
+
+# ---------------------------------------------------------------------------------------------
+# unique_values: the distinct values of an int64 array whose range is small
+# ---------------------------------------------------------------------------------------------
+
+
+cdef Py_ssize_t _mark_present(const long long* x, Py_ssize_t n, long long low,
+                              unsigned char* seen, Py_ssize_t span) noexcept nogil:
+    """seen[v - low] = 1 for every value v of x (all in [low, low + span)); returns how many
+    distinct values there are."""
+    cdef Py_ssize_t i, count = 0
+    for i in range(n):
+        seen[x[i] - low] = 1
+    for i in range(span):
+        count += seen[i]
+    return count
+
+
+cdef void _collect_present(const unsigned char* seen, Py_ssize_t span, long long low,
+                           long long* out) noexcept nogil:
+    cdef Py_ssize_t v, k = 0
+    for v in range(span):
+        if seen[v]:
+            out[k] = low + v
+            k += 1
+
+
+def unique_values(x):
+    """The sorted distinct values of x, read flat. int64 values spanning a range of at most
+    about 8 times their number (class labels, token ids, bucket numbers) are counted in a
+    table of that range, in linear time, instead of sorted."""
+    if not _is_int64_c(x) or cnp.PyArray_SIZE(<cnp.ndarray>x) == 0:
+        return _reference.unique_values(x)
+    cdef const long long* p = <const long long*>cnp.PyArray_DATA(<cnp.ndarray>x)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>x)
+    cdef long long low, high
+    mg_index_range(p, n, &low, &high)
+    # unsigned: high - low may not fit an int64
+    if <unsigned long long>high - <unsigned long long>low >= <unsigned long long>(8 * n + 256):
+        return _reference.unique_values(x)
+    cdef Py_ssize_t span = <Py_ssize_t>(high - low) + 1, count
+    cdef unsigned char* seen = <unsigned char*>calloc(span, 1)
+    if seen == NULL:
+        raise MemoryError()
+    with nogil:
+        count = _mark_present(p, n, low, seen, span)
+    cdef cnp.npy_intp size = count
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &size, cnp.NPY_INT64, 0)
+    with nogil:
+        _collect_present(seen, span, low, <long long*>cnp.PyArray_DATA(out))
+    free(seen)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------

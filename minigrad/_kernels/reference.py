@@ -1344,6 +1344,12 @@ def index_add(x, indices, values, axis):
     return out
 
 
+def unique_values(x):
+    """The distinct values of x (any shape, read flat), sorted, as a 1-D array (NaN values
+    all distinct, as in PyTorch): ``unique`` without inverse or counts."""
+    return np.unique(x.reshape(-1), equal_nan=False)
+
+
 def masked_scatter(x, mask, source):
     """A copy of x with the positions where ``mask`` (bool, x's shape) is True filled, in
     order, with the first elements of ``source`` (read flat): PyTorch's masked_scatter. None
