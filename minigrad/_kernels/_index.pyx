@@ -652,30 +652,41 @@ cdef enum Reduction:
     RED_AMIN
 
 
+cdef inline floating _combine(Reduction op, floating current, floating v) noexcept nogil:
+    """One reduction step. amax/amin take v when it is NaN (so NaN propagates, as
+    np.maximum/np.minimum); written as selects without short-circuits, so that the compiler
+    emits no branch: a branch per element mispredicts on random data."""
+    cdef bint take
+    if op == RED_SUM:
+        return current + v
+    if op == RED_PROD:
+        return current * v
+    if op == RED_AMAX:
+        take = (v > current) | (v != v)
+    else:
+        take = (v < current) | (v != v)
+    return v if take else current
+
+
 cdef void _scatter_reduce_kernel(Reduction op, const floating* src, const cnp.int64_t* index,
                                  floating* out, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t m,
                                  Py_ssize_t inner) noexcept nogil:
-    """out[o, index[o, j, i], i] = op(out[...], src[o, j, i]), in order. amax/amin propagate
-    NaN (as np.maximum/np.minimum)."""
+    """out[o, index[o, j, i], i] = op(out[...], src[o, j, i]), in order."""
     cdef Py_ssize_t o, j, i, k
-    cdef floating v, current
+    cdef floating* row
+    if inner == 1:  # along the last axis: one plain loop per row
+        for o in range(outer):
+            row = out + o * n
+            for j in range(o * m, (o + 1) * m):
+                k = index[j]
+                row[k] = _combine(op, row[k], src[j])
+        return
     for o in range(outer):
         for j in range(m):
             for i in range(inner):
                 k = (o * m + j) * inner + i
-                v = src[k]
-                k = (o * n + index[k]) * inner + i
-                current = out[k]
-                if op == RED_SUM:
-                    out[k] = current + v
-                elif op == RED_PROD:
-                    out[k] = current * v
-                elif op == RED_AMAX:
-                    if v > current or v != v:
-                        out[k] = v
-                else:
-                    if v < current or v != v:
-                        out[k] = v
+                row = out + (o * n + index[k]) * inner + i
+                row[0] = _combine(op, row[0], src[k])
 
 
 cdef void _count_kernel(const cnp.int64_t* index, floating* count, Py_ssize_t outer,

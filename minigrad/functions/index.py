@@ -301,7 +301,9 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
                            f"got {reduce}")
     axis = _plain_along_dim(input, dim, index, src)
     if axis is not None:
-        return I.ScatterReduce.apply(input, src, index._data, axis, reduce,
+        # indices, axis and reduce as options: apply's two-input path, cheaper than its
+        # general one
+        return I.ScatterReduce.apply(input, src, indices=index._data, axis=axis, reduce=reduce,
                                      include_self=include_self)
     axis, indices, src, _ = _scatter_args("scatter_reduce", input, dim, index, src, None)
     if src is None:
@@ -310,7 +312,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
         return scatter_reduce(_as_1d(input), 0, _wrap(indices.reshape(1)), _as_1d(src),
                               reduce, include_self=include_self).reshape(())
     source = _cut_source(src, indices)
-    return I.ScatterReduce.apply(input, source, indices, axis, reduce,
+    return I.ScatterReduce.apply(input, source, indices=indices, axis=axis, reduce=reduce,
                                  include_self=include_self)
 
 

@@ -358,7 +358,7 @@ class ScatterReduce(Op):
             grad_x, grad_src = self._prod_backward(grad, x, src, xp, gather_)
         if not self.include_self:
             grad_x = xp.index_put(grad_x, along_axis_index(indices, axis), 0.0)
-        return grad_x, grad_src, None, None, None, None
+        return grad_x, grad_src
 
     def _prod_backward(self, grad, x, src, xp, gather_):
         indices, axis = self.indices, self.axis
