@@ -36,7 +36,7 @@ KERNELS = ("reduce_axes", "extreme_all", "sum_backward", "arg_extreme", "var_axe
            "cumulative_extreme_indices", "cumulative_extreme", "norm2_all",
            "take_along_axis", "scatter_along_axis",
            "put_along_axis", "scatter_add_along_axis", "scatter_index", "scatter_reduce", "index_range", "index_select",
-           "index_add", "masked_scatter", "unique_values", "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32",
+           "index_add", "index_copy", "masked_scatter", "unique_values", "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32",
            "kthvalue_indices", "median_indices")
 
 
@@ -500,6 +500,38 @@ def test_index_add(rng, shape, dtype):
             np.testing.assert_allclose(ref(x, indices, v, axis),
                                        x + reference.scatter_index(v, index, shape),
                                        equal_nan=True, **TOL[np.dtype(dtype)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int32, np.bool_,
+                                   np.int8])
+@pytest.mark.parametrize("shape", [(7,), (3, 5), (2, 3, 4), (300, 70), (0, 3), (3, 0)],
+                         ids=str)
+def test_index_copy(rng, shape, dtype):
+    """Whole slices of values written along each axis at a permutation of it, at unordered
+    indices, and at none; x, values and indices in every layout (the odd ones go to the
+    reference); x itself left alone. Both against a loop over the indices."""
+    compiled, ref = TWINS["index_copy"]
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    for axis in range(len(shape)):
+        n = shape[axis]
+        for indices in (rng.permutation(n), rng.integers(0, max(n, 1), min(n, 3)),
+                        np.zeros(0, np.int64)):
+            v_shape = shape[:axis] + (indices.size,) + shape[axis + 1:]
+            v = (rng.standard_normal(v_shape) * 4 + 20).astype(dtype)
+            expected = x.copy()
+            for j, i in enumerate(indices):
+                expected[(slice(None),) * axis + (i,)] = v[(slice(None),) * axis + (j,)]
+            for name, x_layout in layouts(x):
+                before = x_layout.copy()
+                got = compiled(x_layout, indices, v, axis)
+                assert_same(got, ref(x_layout, indices, v, axis))
+                np.testing.assert_array_equal(got, expected)
+                np.testing.assert_array_equal(x_layout, before)
+            for name, v_layout in layouts(v):
+                assert_same(compiled(x, indices, v_layout, axis), expected)
+            for name, i_layout in layouts(indices):
+                assert_same(compiled(x, i_layout, v, axis), expected)
+            assert_same(ref(x, indices, v, axis), expected)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int32, np.int8])

@@ -610,6 +610,49 @@ def index_add(x, indices, values, axis):
     return out
 
 
+cdef void _copy_rows_kernel(const char* values, const cnp.int64_t* rows, char* out,
+                           Py_ssize_t outer, Py_ssize_t r, Py_ssize_t m,
+                           Py_ssize_t row_bytes) noexcept nogil:
+    """out[o, rows[j], :] = values[o, j, :] for out (outer, r, row), values (outer, m, row),
+    rows of row_bytes bytes, in order (the last of repeated rows stays)."""
+    cdef Py_ssize_t o, j
+    for o in range(outer):
+        for j in range(m):
+            memcpy(out + (o * r + rows[j]) * row_bytes, values + (o * m + j) * row_bytes,
+                   row_bytes)
+
+
+def index_copy(x, indices, values, axis):
+    """A copy of x with values' slices written at ``indices`` (1-D, int64, in range) along
+    ``axis``."""
+    if not (_is_int64_c(indices) and cnp.PyArray_NDIM(<cnp.ndarray>indices) == 1
+            and cnp.PyArray_CheckExact(x) and cnp.PyArray_CheckExact(values)):
+        return _reference.index_copy(x, indices, values, axis)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef cnp.ndarray V = <cnp.ndarray>values
+    cdef int ndim = cnp.PyArray_NDIM(X)
+    cdef Py_ssize_t m = cnp.PyArray_SIZE(<cnp.ndarray>indices)
+    if (ndim == 0 or cnp.PyArray_TYPE(V) != cnp.PyArray_TYPE(X)
+            or not (cnp.PyArray_ISNUMBER(X) or cnp.PyArray_ISBOOL(X))
+            or not (cnp.PyArray_ISCARRAY_RO(X) and cnp.PyArray_ISNOTSWAPPED(X))
+            or not (cnp.PyArray_ISCARRAY_RO(V) and cnp.PyArray_ISNOTSWAPPED(V))
+            or not _same_but_axis(X, V, axis) or cnp.PyArray_DIMS(V)[axis] != m):
+        return _reference.index_copy(x, indices, values, axis)
+    cdef int a = axis
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
+    cdef Py_ssize_t outer = _prod(dims, 0, a), r = dims[a]
+    cdef Py_ssize_t row_bytes = _prod(dims, a + 1, ndim) * cnp.PyArray_ITEMSIZE(X)
+    cdef cnp.ndarray out = cnp.PyArray_NewCopy(X, cnp.NPY_CORDER)
+    if cnp.PyArray_SIZE(V) == 0:
+        return out
+    cdef const char* pv = <const char*>cnp.PyArray_DATA(V)
+    cdef const cnp.int64_t* pi = <const cnp.int64_t*>cnp.PyArray_DATA(<cnp.ndarray>indices)
+    cdef char* po = <char*>cnp.PyArray_DATA(out)
+    with nogil:
+        _copy_rows_kernel(pv, pi, po, outer, r, m, row_bytes)
+    return out
+
+
 def scatter_index(grad, index, shape):
     """Zeros of ``shape`` with ``grad`` added at the positions ``x[index]`` reads."""
     cdef int type_num = _fast_float_type(grad)

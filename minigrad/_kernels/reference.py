@@ -1344,6 +1344,15 @@ def index_add(x, indices, values, axis):
     return out
 
 
+def index_copy(x, indices, values, axis):
+    """A copy of x with values' slices written at ``indices`` (a 1-D integer array, in range)
+    along ``axis``: PyTorch's index_copy (values has x's shape except along ``axis``, where it
+    has one slice per index; of repeated indices the last slice written stays)."""
+    out = np.array(x, copy=True)
+    out[(slice(None),) * axis + (indices,)] = values
+    return out
+
+
 def unique_values(x):
     """The distinct values of x (any shape, read flat), sorted, as a 1-D array (NaN values
     all distinct, as in PyTorch): ``unique`` without inverse or counts."""

@@ -443,7 +443,7 @@ def index_copy(input, dim, index, source):
                     shape[axis + 1:] == x.shape[axis + 1:]:
                 low, high = K.index_range(indices)
                 if 0 <= low and high < x.shape[axis]:
-                    return ops.IndexPut.apply(input, source, (slice(None),) * axis + (indices,))
+                    return I.IndexCopy.apply(input, source, indices=indices, axis=axis)
     _tensor_arg(input, "input", 1, "index_copy")
     _tensor_arg(index, "index", 3, "index_copy")
     if index._data.dtype != np.int64:

@@ -130,6 +130,25 @@ class IndexAdd(Op):
         return (grad if need_x else None), grad_values
 
 
+class IndexCopy(Op):
+    """out = x with the slices of ``values`` written at ``indices`` (1-D, int64, in range)
+    along ``axis`` (index_copy's common call: one compiled copy of rows, where IndexPut went
+    through numpy's general assignment);  x gets the gradient with those slices zeroed,
+    values the gradient's slices at ``indices``."""
+
+    may_broadcast = False
+
+    def forward(self, x, values, indices, axis):
+        self.index = (slice(None),) * axis + (indices,)
+        return K.index_copy(x, indices, values, axis)
+
+    def backward(self, grad, xp):
+        need_x, need_values = self.needs_input_grad[:2]
+        grad_x = xp.index_put(grad, self.index, 0.0) if need_x else None
+        grad_values = xp.index(grad, self.index) if need_values else None
+        return grad_x, grad_values
+
+
 class IndexFill(Op):
     """out = x with the slices at ``indices`` (1-D, int64, in range) along ``axis`` set to
     the number ``value`` (index_fill's common call: one copy and one assignment, without
