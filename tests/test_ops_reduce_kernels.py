@@ -36,7 +36,7 @@ KERNELS = ("reduce_axes", "extreme_all", "sum_backward", "arg_extreme", "var_axe
            "cumulative_extreme_indices", "cumulative_extreme", "norm2_all",
            "take_along_axis", "scatter_along_axis",
            "put_along_axis", "scatter_add_along_axis", "scatter_index", "scatter_reduce", "index_range", "index_select",
-           "index_add", "index_copy", "masked_scatter", "unique_values", "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32",
+           "index_add", "index_copy", "masked_select", "masked_scatter", "unique_values", "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32",
            "kthvalue_indices", "median_indices")
 
 
@@ -532,6 +532,31 @@ def test_index_copy(rng, shape, dtype):
             for name, i_layout in layouts(indices):
                 assert_same(compiled(x, i_layout, v, axis), expected)
             assert_same(ref(x, indices, v, axis), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int32, np.int8])
+@pytest.mark.parametrize("shape", [(1,), (7,), (3, 5), (2, 3, 4), (300, 70), (0, 3)], ids=str)
+def test_masked_select(rng, shape, dtype):
+    """Masks with no, some (the last position False, then True) and every position True; x
+    and mask in every layout (the odd ones go to the reference). Both against a loop over
+    the positions."""
+    compiled, ref = TWINS["masked_select"]
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    some = rng.random(shape) > 0.5
+    some_last = some.copy()
+    if some.size:
+        some.reshape(-1)[-1] = False
+        some_last.reshape(-1)[-1] = True
+    for mask in (np.zeros(shape, bool), some, some_last, np.ones(shape, bool)):
+        expected = np.array([v for v, m in zip(x.reshape(-1), mask.reshape(-1)) if m],
+                            dtype=dtype)
+        for name, x_layout in layouts(x):
+            got = compiled(x_layout, mask)
+            assert_same(got, ref(x_layout, mask))
+            np.testing.assert_array_equal(got, expected)
+        for name, m_layout in layouts(mask):
+            assert_same(compiled(x, m_layout), expected)
+        assert_same(ref(x, mask), expected)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int32, np.int8])

@@ -490,8 +490,16 @@ def scatter_add_along_axis(x, indices, values, axis):
 
 
 # ---------------------------------------------------------------------------------------------
-# masked_scatter: a mask's True positions filled from a source, in order
+# masked_select and masked_scatter: a mask's True positions read into, or filled from, a
+# compact vector, in order
 # ---------------------------------------------------------------------------------------------
+
+
+cdef bint _plain_mask_of(object x, object mask) noexcept:
+    """mask is an exact C-contiguous bool array of x's shape."""
+    return (cnp.PyArray_CheckExact(mask) and cnp.PyArray_TYPE(<cnp.ndarray>mask) == cnp.NPY_BOOL
+            and cnp.PyArray_ISCARRAY_RO(<cnp.ndarray>mask)
+            and _same_shape_tuple(<cnp.ndarray>x, <cnp.ndarray>mask))
 
 
 cdef Py_ssize_t _mask_count(const cnp.npy_bool* mask, Py_ssize_t n) noexcept nogil:
@@ -499,6 +507,18 @@ cdef Py_ssize_t _mask_count(const cnp.npy_bool* mask, Py_ssize_t n) noexcept nog
     for i in range(n):
         count += mask[i] != 0
     return count
+
+
+cdef void _masked_select_kernel(const gathered* x, const cnp.npy_bool* mask, gathered* out,
+                                Py_ssize_t stop) noexcept nogil:
+    """out[k] = x[i] for the k-th True mask[i], i < stop, the position of the last True
+    value + 1. Without branches: every x[i] is written at the count so far and the next
+    True value overwrites the False ones; before ``stop`` the count stays below out's
+    length."""
+    cdef Py_ssize_t i, k = 0
+    for i in range(stop):
+        out[k] = x[i]
+        k += mask[i] != 0
 
 
 cdef void _masked_scatter_kernel(const gathered* x, const cnp.npy_bool* mask,
@@ -518,19 +538,44 @@ cdef void _masked_scatter_kernel(const gathered* x, const cnp.npy_bool* mask,
         k += m
 
 
+def masked_select(x, mask):
+    """x's elements where mask is True, in order, 1-D."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0:
+        type_num = _fast_int_type(x)
+    if type_num < 0 or not _plain_mask_of(x, mask):
+        return _reference.masked_select(x, mask)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>x)
+    cdef const cnp.npy_bool* pm = <const cnp.npy_bool*>cnp.PyArray_DATA(<cnp.ndarray>mask)
+    cdef cnp.npy_intp count = _mask_count(pm, n)
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &count, type_num, 0)
+    cdef Py_ssize_t stop = n
+    while stop > 0 and not pm[stop - 1]:
+        stop -= 1
+    cdef void* px = cnp.PyArray_DATA(<cnp.ndarray>x)
+    cdef void* po = cnp.PyArray_DATA(out)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            _masked_select_kernel(<const double*>px, pm, <double*>po, stop)
+        elif type_num == cnp.NPY_FLOAT:
+            _masked_select_kernel(<const float*>px, pm, <float*>po, stop)
+        elif type_num == cnp.NPY_INT64:
+            _masked_select_kernel(<const cnp.int64_t*>px, pm, <cnp.int64_t*>po, stop)
+        else:
+            _masked_select_kernel(<const cnp.int32_t*>px, pm, <cnp.int32_t*>po, stop)
+    return out
+
+
 def masked_scatter(x, mask, source):
     """A copy of x with mask's True positions filled, in order, from source (flat); None if
     source is too short."""
     cdef int type_num = _fast_float_type(x)
     if type_num < 0:
         type_num = _fast_int_type(x)
-    if (type_num < 0 or not cnp.PyArray_CheckExact(mask) or not cnp.PyArray_CheckExact(source)
+    if (type_num < 0 or not _plain_mask_of(x, mask) or not cnp.PyArray_CheckExact(source)
             or cnp.PyArray_TYPE(<cnp.ndarray>source) != type_num
-            or cnp.PyArray_TYPE(<cnp.ndarray>mask) != cnp.NPY_BOOL
-            or not cnp.PyArray_ISCARRAY_RO(<cnp.ndarray>mask)
             or not (cnp.PyArray_ISCARRAY_RO(<cnp.ndarray>source)
-                    and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>source))
-            or not _same_shape_tuple(<cnp.ndarray>x, <cnp.ndarray>mask)):
+                    and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>source))):
         return _reference.masked_scatter(x, mask, source)
     cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>x)
     cdef const cnp.npy_bool* pm = <const cnp.npy_bool*>cnp.PyArray_DATA(<cnp.ndarray>mask)

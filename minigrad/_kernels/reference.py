@@ -1359,6 +1359,12 @@ def unique_values(x):
     return np.unique(x.reshape(-1), equal_nan=False)
 
 
+def masked_select(x, mask):
+    """The elements of x where ``mask`` (bool, x's shape) is True, in order, as a 1-D
+    array: x[mask]."""
+    return x[mask]
+
+
 def masked_scatter(x, mask, source):
     """A copy of x with the positions where ``mask`` (bool, x's shape) is True filled, in
     order, with the first elements of ``source`` (read flat): PyTorch's masked_scatter. None

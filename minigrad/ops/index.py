@@ -40,6 +40,8 @@ class Index(Op):
         if type(index) is int:  # x[i]: a view, 0-d included (numpy would give a scalar)
             self.is_view = True
             return x[index, ...]
+        if type(index) is np.ndarray and index.dtype == np.bool_ and index.shape == x.shape:
+            return K.masked_select(x, index)  # x[mask]: one compiled pass
         if type(index) is np.ndarray or is_advanced(index):
             return np.asarray(x[index])
         self.is_view = True
