@@ -1046,6 +1046,11 @@ class Tensor:
                     return _mark_view(ops.Index.apply(self, index), self, "index", index)
                 # nothing to record: Index.forward's view without the node
                 return _mark_view(_wrap(data[index, ...]), self, "index", index)
+        if type(index) is Tensor:  # x[mask], mask of x's shape or its leading dims
+            mask = index._data
+            shape = self._data.shape
+            if mask.dtype == np.bool_ and mask.ndim and mask.shape == shape[:mask.ndim]:
+                return ops.Index.apply(self, mask)
         first, second = ops.index.torch_index(index, self._data.shape)
         try:
             if type(index) is int or type(index) is slice or (

@@ -37,7 +37,7 @@ KERNELS = ("reduce_axes", "extreme_all", "sum_backward", "arg_extreme", "var_axe
            "cumulative_extreme_indices", "cumulative_extreme", "norm2_all",
            "take_along_axis", "scatter_along_axis",
            "put_along_axis", "scatter_add_along_axis", "scatter_index", "scatter_reduce", "index_range", "index_select",
-           "index_add", "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32",
+           "index_add", "index_copy", "masked_select", "masked_scatter", "unique_values", "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32",
            "kthvalue_indices", "median_indices")
 
 
@@ -518,6 +518,120 @@ def test_index_add(rng, shape, dtype):
             np.testing.assert_allclose(ref(x, indices, v, axis),
                                        x + reference.scatter_index(v, index, shape),
                                        equal_nan=True, **TOL[np.dtype(dtype)])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int32, np.bool_,
+                                   np.int8])
+@pytest.mark.parametrize("shape", [(7,), (3, 5), (2, 3, 4), (300, 70), (0, 3), (3, 0)],
+                         ids=str)
+def test_index_copy(rng, shape, dtype):
+    """Whole slices of values written along each axis at a permutation of it, at unordered
+    indices, and at none; x, values and indices in every layout (the odd ones go to the
+    reference); x itself left alone. Both against a loop over the indices."""
+    compiled, ref = TWINS["index_copy"]
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    for axis in range(len(shape)):
+        n = shape[axis]
+        for indices in (rng.permutation(n), rng.integers(0, max(n, 1), min(n, 3)),
+                        np.zeros(0, np.int64)):
+            v_shape = shape[:axis] + (indices.size,) + shape[axis + 1:]
+            v = (rng.standard_normal(v_shape) * 4 + 20).astype(dtype)
+            expected = x.copy()
+            for j, i in enumerate(indices):
+                expected[(slice(None),) * axis + (i,)] = v[(slice(None),) * axis + (j,)]
+            for name, x_layout in layouts(x):
+                before = x_layout.copy()
+                got = compiled(x_layout, indices, v, axis)
+                assert_same(got, ref(x_layout, indices, v, axis))
+                np.testing.assert_array_equal(got, expected)
+                np.testing.assert_array_equal(x_layout, before)
+            for name, v_layout in layouts(v):
+                assert_same(compiled(x, indices, v_layout, axis), expected)
+            for name, i_layout in layouts(indices):
+                assert_same(compiled(x, i_layout, v, axis), expected)
+            assert_same(ref(x, indices, v, axis), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int32, np.int8])
+@pytest.mark.parametrize("shape", [(1,), (7,), (3, 5), (2, 3, 4), (300, 70), (0, 3)], ids=str)
+def test_masked_select(rng, shape, dtype):
+    """Masks with no, some (the last position False, then True) and every position True; x
+    and mask in every layout (the odd ones go to the reference). Both against a loop over
+    the positions."""
+    compiled, ref = TWINS["masked_select"]
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    some = rng.random(shape) > 0.5
+    some_last = some.copy()
+    if some.size:
+        some.reshape(-1)[-1] = False
+        some_last.reshape(-1)[-1] = True
+    for mask in (np.zeros(shape, bool), some, some_last, np.ones(shape, bool)):
+        expected = np.array([v for v, m in zip(x.reshape(-1), mask.reshape(-1)) if m],
+                            dtype=dtype)
+        for name, x_layout in layouts(x):
+            got = compiled(x_layout, mask)
+            assert_same(got, ref(x_layout, mask))
+            np.testing.assert_array_equal(got, expected)
+        for name, m_layout in layouts(mask):
+            assert_same(compiled(x, m_layout), expected)
+        assert_same(ref(x, mask), expected)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int32, np.int8])
+@pytest.mark.parametrize("shape", [(1,), (7,), (3, 5), (2, 3, 4), (300, 70), (0, 3)], ids=str)
+def test_masked_scatter(rng, shape, dtype):
+    """Masks with no, some and every position True, a source longer than needed, exactly
+    as long, and one too short (None); x, mask and source in every layout (the odd ones go
+    to the reference); x left alone. The reference against a loop over the positions."""
+    compiled, ref = TWINS["masked_scatter"]
+    x = (rng.standard_normal(shape) * 4).astype(dtype)
+    for mask in (np.zeros(shape, bool), rng.random(shape) > 0.5, np.ones(shape, bool)):
+        count = int(mask.sum())
+        expected = x.copy().reshape(-1)
+        source = (rng.standard_normal((count + 3,)) * 4 + 50).astype(dtype)
+        k = 0
+        for i, m in enumerate(mask.reshape(-1)):
+            if m:
+                expected[i] = source[k]
+                k += 1
+        expected = expected.reshape(shape)
+        for src in (source, source[:count], source[:count].reshape(-1, 1)):
+            for name, x_layout in layouts(x):
+                before = x_layout.copy()
+                got = compiled(x_layout, mask, src)
+                assert_same(got, ref(x_layout, mask, src))
+                np.testing.assert_array_equal(got, expected)
+                np.testing.assert_array_equal(x_layout, before)
+            for name, m_layout in layouts(mask):
+                assert_same(compiled(x, m_layout, src), expected)
+            for name, s_layout in layouts(src):
+                assert_same(compiled(x, mask, s_layout), expected)
+            assert_same(ref(x, mask, src), expected)
+        if count:
+            assert compiled(x, mask, source[:count - 1]) is None
+            assert ref(x, mask, source[:count - 1]) is None
+
+
+@pytest.mark.parametrize("dtype", [np.int64, np.int32, np.float32, np.float64])
+@pytest.mark.parametrize("shape", [(), (0,), (1,), (7,), (30, 40), (3, 1000)], ids=str)
+def test_unique_values(rng, shape, dtype):
+    """Values in a small range (the compiled table for int64), around zero, shifted far from
+    it, spread wider than the table takes, and at the ends of int64; every layout. Both
+    against np.unique."""
+    compiled, ref = TWINS["unique_values"]
+    n = int(np.prod(shape))
+    cases = [rng.integers(0, 10, shape), rng.integers(-50, 50, shape),
+             rng.integers(0, 10, shape) + 10**12, rng.integers(0, 10 * n + 1000, shape)]
+    if n >= 2 and dtype == np.int64:
+        ends = rng.integers(-3, 3, shape)
+        ends.reshape(-1)[:2] = np.iinfo(np.int64).min, np.iinfo(np.int64).max
+        cases.append(ends)
+    for case in cases:
+        x = np.asarray(case).astype(dtype)
+        for name, v in layouts(x):
+            want = np.unique(v.reshape(-1))
+            assert_same(compiled(v), want)
+            assert_same(ref(v), want)
 
 
 def test_index_add_adds_repeated_indices_in_order():

@@ -15,6 +15,7 @@ that they lie in range (minigrad/functions/index.py, ops/index.py); with the deb
 """
 cimport numpy as cnp
 from cython cimport floating
+from libc.stdlib cimport calloc, free
 from libc.string cimport memcpy
 
 from ._common cimport _fast_float_type
@@ -154,6 +155,59 @@ def index_range(indices):
         with nogil:
             mg_index_range(p, n, &low, &high)
     return low, high
+
+
+# ---------------------------------------------------------------------------------------------
+# unique_values: the distinct values of an int64 array whose range is small
+# ---------------------------------------------------------------------------------------------
+
+
+cdef Py_ssize_t _mark_present(const long long* x, Py_ssize_t n, long long low,
+                              unsigned char* seen, Py_ssize_t span) noexcept nogil:
+    """seen[v - low] = 1 for every value v of x (all in [low, low + span)); returns how many
+    distinct values there are."""
+    cdef Py_ssize_t i, count = 0
+    for i in range(n):
+        seen[x[i] - low] = 1
+    for i in range(span):
+        count += seen[i]
+    return count
+
+
+cdef void _collect_present(const unsigned char* seen, Py_ssize_t span, long long low,
+                           long long* out) noexcept nogil:
+    cdef Py_ssize_t v, k = 0
+    for v in range(span):
+        if seen[v]:
+            out[k] = low + v
+            k += 1
+
+
+def unique_values(x):
+    """The sorted distinct values of x, read flat. int64 values spanning a range of at most
+    about 8 times their number (class labels, token ids, bucket numbers) are counted in a
+    table of that range, in linear time, instead of sorted."""
+    if not _is_int64_c(x) or cnp.PyArray_SIZE(<cnp.ndarray>x) == 0:
+        return _reference.unique_values(x)
+    cdef const long long* p = <const long long*>cnp.PyArray_DATA(<cnp.ndarray>x)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>x)
+    cdef long long low, high
+    mg_index_range(p, n, &low, &high)
+    # unsigned: high - low may not fit an int64
+    if <unsigned long long>high - <unsigned long long>low >= <unsigned long long>(8 * n + 256):
+        return _reference.unique_values(x)
+    cdef Py_ssize_t span = <Py_ssize_t>(high - low) + 1, count
+    cdef unsigned char* seen = <unsigned char*>calloc(span, 1)
+    if seen == NULL:
+        raise MemoryError()
+    with nogil:
+        count = _mark_present(p, n, low, seen, span)
+    cdef cnp.npy_intp size = count
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &size, cnp.NPY_INT64, 0)
+    with nogil:
+        _collect_present(seen, span, low, <long long*>cnp.PyArray_DATA(out))
+    free(seen)
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
@@ -436,6 +490,121 @@ def scatter_add_along_axis(x, indices, values, axis):
 
 
 # ---------------------------------------------------------------------------------------------
+# masked_select and masked_scatter: a mask's True positions read into, or filled from, a
+# compact vector, in order
+# ---------------------------------------------------------------------------------------------
+
+
+cdef bint _plain_mask_of(object x, object mask) noexcept:
+    """mask is an exact C-contiguous bool array of x's shape."""
+    return (cnp.PyArray_CheckExact(mask) and cnp.PyArray_TYPE(<cnp.ndarray>mask) == cnp.NPY_BOOL
+            and cnp.PyArray_ISCARRAY_RO(<cnp.ndarray>mask)
+            and _same_shape_tuple(<cnp.ndarray>x, <cnp.ndarray>mask))
+
+
+cdef Py_ssize_t _mask_count(const cnp.npy_bool* mask, Py_ssize_t n) noexcept nogil:
+    cdef Py_ssize_t i, count = 0
+    for i in range(n):
+        count += mask[i] != 0
+    return count
+
+
+cdef void _masked_select_kernel(const gathered* x, const cnp.npy_bool* mask, gathered* out,
+                                Py_ssize_t stop) noexcept nogil:
+    """out[k] = x[i] for the k-th True mask[i], i < stop, the position of the last True
+    value + 1. Without branches: every x[i] is written at the count so far and the next
+    True value overwrites the False ones; before ``stop`` the count stays below out's
+    length."""
+    cdef Py_ssize_t i, k = 0
+    for i in range(stop):
+        out[k] = x[i]
+        k += mask[i] != 0
+
+
+cdef void _masked_scatter_kernel(const gathered* x, const cnp.npy_bool* mask,
+                                 const gathered* source, gathered* out, Py_ssize_t n,
+                                 Py_ssize_t last) noexcept nogil:
+    """out[i] = source[k] where mask[i], k counting the True values so far, else x[i];
+    ``last`` = (the number of True values) - 1 >= 0, which source covers. Without branches
+    (a random mask mispredicts half of them): the read position is clamped to ``last``, so
+    it stays in source after the last True value, and the select picks x[i] there."""
+    cdef Py_ssize_t i, k = 0
+    cdef gathered value
+    cdef bint m
+    for i in range(n):
+        m = mask[i] != 0
+        value = source[k if k < last else last]
+        out[i] = value if m else x[i]
+        k += m
+
+
+def masked_select(x, mask):
+    """x's elements where mask is True, in order, 1-D."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0:
+        type_num = _fast_int_type(x)
+    if type_num < 0 or not _plain_mask_of(x, mask):
+        return _reference.masked_select(x, mask)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>x)
+    cdef const cnp.npy_bool* pm = <const cnp.npy_bool*>cnp.PyArray_DATA(<cnp.ndarray>mask)
+    cdef cnp.npy_intp count = _mask_count(pm, n)
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(1, &count, type_num, 0)
+    cdef Py_ssize_t stop = n
+    while stop > 0 and not pm[stop - 1]:
+        stop -= 1
+    cdef void* px = cnp.PyArray_DATA(<cnp.ndarray>x)
+    cdef void* po = cnp.PyArray_DATA(out)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            _masked_select_kernel(<const double*>px, pm, <double*>po, stop)
+        elif type_num == cnp.NPY_FLOAT:
+            _masked_select_kernel(<const float*>px, pm, <float*>po, stop)
+        elif type_num == cnp.NPY_INT64:
+            _masked_select_kernel(<const cnp.int64_t*>px, pm, <cnp.int64_t*>po, stop)
+        else:
+            _masked_select_kernel(<const cnp.int32_t*>px, pm, <cnp.int32_t*>po, stop)
+    return out
+
+
+def masked_scatter(x, mask, source):
+    """A copy of x with mask's True positions filled, in order, from source (flat); None if
+    source is too short."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0:
+        type_num = _fast_int_type(x)
+    if (type_num < 0 or not _plain_mask_of(x, mask) or not cnp.PyArray_CheckExact(source)
+            or cnp.PyArray_TYPE(<cnp.ndarray>source) != type_num
+            or not (cnp.PyArray_ISCARRAY_RO(<cnp.ndarray>source)
+                    and cnp.PyArray_ISNOTSWAPPED(<cnp.ndarray>source))):
+        return _reference.masked_scatter(x, mask, source)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>x)
+    cdef const cnp.npy_bool* pm = <const cnp.npy_bool*>cnp.PyArray_DATA(<cnp.ndarray>mask)
+    cdef Py_ssize_t count = _mask_count(pm, n)
+    if count > cnp.PyArray_SIZE(<cnp.ndarray>source):
+        return None
+    cdef cnp.ndarray out = cnp.PyArray_NewCopy(<cnp.ndarray>x, cnp.NPY_CORDER)
+    if count == 0:
+        return out
+    cdef void* px = cnp.PyArray_DATA(<cnp.ndarray>x)
+    cdef void* ps = cnp.PyArray_DATA(<cnp.ndarray>source)
+    cdef void* po = cnp.PyArray_DATA(out)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            _masked_scatter_kernel(<const double*>px, pm, <const double*>ps, <double*>po,
+                                   n, count - 1)
+        elif type_num == cnp.NPY_FLOAT:
+            _masked_scatter_kernel(<const float*>px, pm, <const float*>ps, <float*>po,
+                                   n, count - 1)
+        elif type_num == cnp.NPY_INT64:
+            _masked_scatter_kernel(<const cnp.int64_t*>px, pm, <const cnp.int64_t*>ps,
+                                   <cnp.int64_t*>po, n, count - 1)
+        else:
+            _masked_scatter_kernel(<const cnp.int32_t*>px, pm, <const cnp.int32_t*>ps,
+                                   <cnp.int32_t*>po, n, count - 1)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
 # scatter_index: the gradient of x[index]
 # ---------------------------------------------------------------------------------------------
 
@@ -486,6 +655,49 @@ def index_add(x, indices, values, axis):
     return out
 
 
+cdef void _copy_rows_kernel(const char* values, const cnp.int64_t* rows, char* out,
+                           Py_ssize_t outer, Py_ssize_t r, Py_ssize_t m,
+                           Py_ssize_t row_bytes) noexcept nogil:
+    """out[o, rows[j], :] = values[o, j, :] for out (outer, r, row), values (outer, m, row),
+    rows of row_bytes bytes, in order (the last of repeated rows stays)."""
+    cdef Py_ssize_t o, j
+    for o in range(outer):
+        for j in range(m):
+            memcpy(out + (o * r + rows[j]) * row_bytes, values + (o * m + j) * row_bytes,
+                   row_bytes)
+
+
+def index_copy(x, indices, values, axis):
+    """A copy of x with values' slices written at ``indices`` (1-D, int64, in range) along
+    ``axis``."""
+    if not (_is_int64_c(indices) and cnp.PyArray_NDIM(<cnp.ndarray>indices) == 1
+            and cnp.PyArray_CheckExact(x) and cnp.PyArray_CheckExact(values)):
+        return _reference.index_copy(x, indices, values, axis)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef cnp.ndarray V = <cnp.ndarray>values
+    cdef int ndim = cnp.PyArray_NDIM(X)
+    cdef Py_ssize_t m = cnp.PyArray_SIZE(<cnp.ndarray>indices)
+    if (ndim == 0 or cnp.PyArray_TYPE(V) != cnp.PyArray_TYPE(X)
+            or not (cnp.PyArray_ISNUMBER(X) or cnp.PyArray_ISBOOL(X))
+            or not (cnp.PyArray_ISCARRAY_RO(X) and cnp.PyArray_ISNOTSWAPPED(X))
+            or not (cnp.PyArray_ISCARRAY_RO(V) and cnp.PyArray_ISNOTSWAPPED(V))
+            or not _same_but_axis(X, V, axis) or cnp.PyArray_DIMS(V)[axis] != m):
+        return _reference.index_copy(x, indices, values, axis)
+    cdef int a = axis
+    cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
+    cdef Py_ssize_t outer = _prod(dims, 0, a), r = dims[a]
+    cdef Py_ssize_t row_bytes = _prod(dims, a + 1, ndim) * cnp.PyArray_ITEMSIZE(X)
+    cdef cnp.ndarray out = cnp.PyArray_NewCopy(X, cnp.NPY_CORDER)
+    if cnp.PyArray_SIZE(V) == 0:
+        return out
+    cdef const char* pv = <const char*>cnp.PyArray_DATA(V)
+    cdef const cnp.int64_t* pi = <const cnp.int64_t*>cnp.PyArray_DATA(<cnp.ndarray>indices)
+    cdef char* po = <char*>cnp.PyArray_DATA(out)
+    with nogil:
+        _copy_rows_kernel(pv, pi, po, outer, r, m, row_bytes)
+    return out
+
+
 def scatter_index(grad, index, shape):
     """Zeros of ``shape`` with ``grad`` added at the positions ``x[index]`` reads."""
     cdef int type_num = _fast_float_type(grad)
@@ -528,30 +740,41 @@ cdef enum Reduction:
     RED_AMIN
 
 
+cdef inline floating _combine(Reduction op, floating current, floating v) noexcept nogil:
+    """One reduction step. amax/amin take v when it is NaN (so NaN propagates, as
+    np.maximum/np.minimum); written as selects without short-circuits, so that the compiler
+    emits no branch: a branch per element mispredicts on random data."""
+    cdef bint take
+    if op == RED_SUM:
+        return current + v
+    if op == RED_PROD:
+        return current * v
+    if op == RED_AMAX:
+        take = (v > current) | (v != v)
+    else:
+        take = (v < current) | (v != v)
+    return v if take else current
+
+
 cdef void _scatter_reduce_kernel(Reduction op, const floating* src, const cnp.int64_t* index,
                                  floating* out, Py_ssize_t outer, Py_ssize_t n, Py_ssize_t m,
                                  Py_ssize_t inner) noexcept nogil:
-    """out[o, index[o, j, i], i] = op(out[...], src[o, j, i]), in order. amax/amin propagate
-    NaN (as np.maximum/np.minimum)."""
+    """out[o, index[o, j, i], i] = op(out[...], src[o, j, i]), in order."""
     cdef Py_ssize_t o, j, i, k
-    cdef floating v, current
+    cdef floating* row
+    if inner == 1:  # along the last axis: one plain loop per row
+        for o in range(outer):
+            row = out + o * n
+            for j in range(o * m, (o + 1) * m):
+                k = index[j]
+                row[k] = _combine(op, row[k], src[j])
+        return
     for o in range(outer):
         for j in range(m):
             for i in range(inner):
                 k = (o * m + j) * inner + i
-                v = src[k]
-                k = (o * n + index[k]) * inner + i
-                current = out[k]
-                if op == RED_SUM:
-                    out[k] = current + v
-                elif op == RED_PROD:
-                    out[k] = current * v
-                elif op == RED_AMAX:
-                    if v > current or v != v:
-                        out[k] = v
-                else:
-                    if v < current or v != v:
-                        out[k] = v
+                row = out + (o * n + index[k]) * inner + i
+                row[0] = _combine(op, row[0], src[k])
 
 
 cdef void _count_kernel(const cnp.int64_t* index, floating* count, Py_ssize_t outer,

@@ -1357,6 +1357,40 @@ def index_add(x, indices, values, axis):
     return out
 
 
+def index_copy(x, indices, values, axis):
+    """A copy of x with values' slices written at ``indices`` (a 1-D integer array, in range)
+    along ``axis``: PyTorch's index_copy (values has x's shape except along ``axis``, where it
+    has one slice per index; of repeated indices the last slice written stays)."""
+    out = np.array(x, copy=True)
+    out[(slice(None),) * axis + (indices,)] = values
+    return out
+
+
+def unique_values(x):
+    """The distinct values of x (any shape, read flat), sorted, as a 1-D array (NaN values
+    all distinct, as in PyTorch): ``unique`` without inverse or counts."""
+    return np.unique(x.reshape(-1), equal_nan=False)
+
+
+def masked_select(x, mask):
+    """The elements of x where ``mask`` (bool, x's shape) is True, in order, as a 1-D
+    array: x[mask]."""
+    return x[mask]
+
+
+def masked_scatter(x, mask, source):
+    """A copy of x with the positions where ``mask`` (bool, x's shape) is True filled, in
+    order, with the first elements of ``source`` (read flat): PyTorch's masked_scatter. None
+    if source has fewer elements than mask has True values (the caller raises)."""
+    count = np.count_nonzero(mask)
+    flat = source.reshape(-1)
+    if count > flat.size:
+        return None
+    out = np.array(x, copy=True)
+    out[mask] = flat[:count]
+    return out
+
+
 def scatter_index(grad, index, shape):
     """Zeros of ``shape`` with ``grad`` added at the positions ``x[index]`` reads from an x of
     ``shape`` (repeated positions add up: the gradient of indexing). ``index`` is a numpy

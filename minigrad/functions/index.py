@@ -189,6 +189,12 @@ def take_along_dim(input, indices, dim=None):
         flat = input.reshape(-1)
         return gather(flat, 0, indices.reshape(-1))
     x_nd, i_nd = input._data.ndim, data.ndim
+    if type(dim) is int and data.shape == input._data.shape and x_nd and -x_nd <= dim < x_nd \
+            and data.size:
+        axis = dim % x_nd  # the common call, indices of input's shape: a gather if in range
+        low, high = K.index_range(data)
+        if 0 <= low and high < input._data.shape[axis]:
+            return I.TakeAlongAxis.apply(input, data, axis)
     if x_nd != i_nd:
         raise RuntimeError(f"torch.take_along_dim(): input and indices should have the same "
                            f"number of dimensions, but got {x_nd} dimensions for input, and "
@@ -295,7 +301,9 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
                            f"got {reduce}")
     axis = _plain_along_dim(input, dim, index, src)
     if axis is not None:
-        return I.ScatterReduce.apply(input, src, index._data, axis, reduce,
+        # indices, axis and reduce as options: apply's two-input path, cheaper than its
+        # general one
+        return I.ScatterReduce.apply(input, src, indices=index._data, axis=axis, reduce=reduce,
                                      include_self=include_self)
     axis, indices, src, _ = _scatter_args("scatter_reduce", input, dim, index, src, None)
     if src is None:
@@ -304,7 +312,7 @@ def scatter_reduce(input, dim, index, src, reduce, *, include_self=True):
         return scatter_reduce(_as_1d(input), 0, _wrap(indices.reshape(1)), _as_1d(src),
                               reduce, include_self=include_self).reshape(())
     source = _cut_source(src, indices)
-    return I.ScatterReduce.apply(input, source, indices, axis, reduce,
+    return I.ScatterReduce.apply(input, source, indices=indices, axis=axis, reduce=reduce,
                                  include_self=include_self)
 
 
@@ -435,7 +443,7 @@ def index_copy(input, dim, index, source):
                     shape[axis + 1:] == x.shape[axis + 1:]:
                 low, high = K.index_range(indices)
                 if 0 <= low and high < x.shape[axis]:
-                    return ops.IndexPut.apply(input, source, (slice(None),) * axis + (indices,))
+                    return I.IndexCopy.apply(input, source, indices=indices, axis=axis)
     _tensor_arg(input, "input", 1, "index_copy")
     _tensor_arg(index, "index", 3, "index_copy")
     if index._data.dtype != np.int64:
@@ -582,6 +590,10 @@ def masked_fill_(input, mask, value):
 
 def masked_select(input, mask):
     """The elements of input where mask (broadcast with it) is True, as a 1-D tensor."""
+    if type(input) is Tensor and type(mask) is Tensor:
+        where = mask._data  # the common call, a mask of input's shape: input[mask]
+        if where.dtype == np.bool_ and where.ndim and where.shape == input._data.shape:
+            return I.Index.apply(input, where)
     _tensor_arg(input, "input", 1, "masked_select")
     where = _bool_mask(mask, "masked_select: expected BoolTensor for mask")
     shape = _broadcast_shape(input._data.shape, where.shape)
@@ -595,6 +607,11 @@ def masked_select(input, mask):
 def masked_scatter(input, mask, source):
     """out = input with the positions where mask (broadcast) is True filled, in order, with
     the first elements of ``source``."""
+    if type(input) is Tensor and type(mask) is Tensor and type(source) is Tensor:
+        x, where = input._data, mask._data  # the common call: a mask of input's shape
+        if where.dtype == np.bool_ and where.ndim and where.shape == x.shape and \
+                source._data.dtype == x.dtype:
+            return I.MaskedScatter.apply(input, source, mask=where)
     _tensor_arg(input, "input", 1, "masked_scatter")
     where = _bool_mask(mask, "masked_scatter_ only supports boolean masks, but got mask with "
                              "dtype {1}")
@@ -642,6 +659,13 @@ def _flat_indices(fn, input, index, name="index"):
 def take(input, index):
     """input seen as 1-D, read at ``index`` (negative indices count from the end); the
     result has index's shape."""
+    if type(input) is Tensor and type(index) is Tensor:
+        flat = index._data  # the common call, int64 indices in range: checks inline
+        if flat.dtype == _INT64 and flat.size:
+            n = input._data.size
+            low, high = K.index_range(flat)
+            if -n <= low and high < n:
+                return I.Take.apply(input, flat)
     _tensor_arg(input, "input", 1, "take")
     flat = _flat_indices("take", input, index)
     return I.Index.apply(input.reshape(-1), flat)

@@ -1021,11 +1021,11 @@ def unique(input, sorted=True, return_inverse=False, return_counts=False, dim=No
     how often each occurs (counts). Not differentiable."""
     _check_input(input, "unique")
     data = input._data
+    if dim is None and not (return_inverse or return_counts):
+        return _not_differentiable(input, K.unique_values(data), "_unique2")
     if dim is None:
         found = np.unique(data.reshape(-1), return_inverse=return_inverse,
                           return_counts=return_counts, equal_nan=False)
-        if not (return_inverse or return_counts):
-            return _not_differentiable(input, found, "_unique2")
         values, rest = found[0], list(found[1:])
         inverse = rest.pop(0).reshape(data.shape) if return_inverse else None
         counts = rest.pop(0) if return_counts else None

@@ -40,6 +40,8 @@ class Index(Op):
         if type(index) is int:  # x[i]: a view, 0-d included (numpy would give a scalar)
             self.is_view = True
             return x[index, ...]
+        if type(index) is np.ndarray and index.dtype == np.bool_ and index.shape == x.shape:
+            return K.masked_select(x, index)  # x[mask]: one compiled pass
         if type(index) is np.ndarray or is_advanced(index):
             return np.asarray(x[index])
         self.is_view = True
@@ -50,6 +52,51 @@ class Index(Op):
 
     def backward(self, grad, xp):
         return xp.scatter_index(grad, self.index, self.shape), None
+
+
+class Take(Op):
+    """out = x seen as 1-D, read at ``indices`` (int64, any shape, in [-x.size, x.size):
+    PyTorch's take; one node where Reshape + Index made two);  d out/dx scatters the
+    gradient back into zeros of x's size, adding up where an index repeats."""
+
+    may_broadcast = False
+
+    def forward(self, x, indices):
+        self.shape, self.indices = x.shape, indices
+        return x.reshape(-1)[indices]
+
+    def backward(self, grad, xp):
+        flat = xp.scatter_index(grad, self.indices, (int(np.prod(self.shape)),))
+        return xp.reshape(flat, self.shape), None
+
+
+class MaskedScatter(Op):
+    """out = x with the positions where ``mask`` (bool, x's shape) is True filled, in order,
+    with the first elements of ``source`` (read flat): masked_scatter's common call, one
+    compiled pass where Reshape + Index + IndexPut took three nodes;  x gets the gradient
+    where mask is False, source the gradient at mask's True positions, in order, in its first
+    elements (zeros after them)."""
+
+    may_broadcast = False
+
+    def forward(self, x, source, mask):
+        out = K.masked_scatter(x, mask, source)
+        if out is None:
+            raise RuntimeError("Number of elements of source < number of ones in mask")
+        self.mask, self.source_shape = mask, source.shape
+        return out
+
+    def backward(self, grad, xp):
+        need_x, need_source = self.needs_input_grad[:2]
+        grad_x = xp.index_put(grad, self.mask, 0.0) if need_x else None
+        grad_source = None
+        if need_source:
+            picked = xp.index(grad, self.mask)
+            count = picked.shape[0]
+            size = int(np.prod(self.source_shape))
+            grad_source = xp.reshape(xp.scatter_index(picked, slice(0, count), (size,)),
+                                     self.source_shape)
+        return grad_x, grad_source
 
 
 class IndexSelect(Index):
@@ -83,6 +130,25 @@ class IndexAdd(Op):
         need_x, need_values = self.needs_input_grad[:2]
         grad_values = xp.index(grad, self.index) if need_values else None
         return (grad if need_x else None), grad_values
+
+
+class IndexCopy(Op):
+    """out = x with the slices of ``values`` written at ``indices`` (1-D, int64, in range)
+    along ``axis`` (index_copy's common call: one compiled copy of rows, where IndexPut went
+    through numpy's general assignment);  x gets the gradient with those slices zeroed,
+    values the gradient's slices at ``indices``."""
+
+    may_broadcast = False
+
+    def forward(self, x, values, indices, axis):
+        self.index = (slice(None),) * axis + (indices,)
+        return K.index_copy(x, indices, values, axis)
+
+    def backward(self, grad, xp):
+        need_x, need_values = self.needs_input_grad[:2]
+        grad_x = xp.index_put(grad, self.index, 0.0) if need_x else None
+        grad_values = xp.index(grad, self.index) if need_values else None
+        return grad_x, grad_values
 
 
 class IndexFill(Op):
@@ -313,7 +379,7 @@ class ScatterReduce(Op):
             grad_x, grad_src = self._prod_backward(grad, x, src, xp, gather_)
         if not self.include_self:
             grad_x = xp.index_put(grad_x, along_axis_index(indices, axis), 0.0)
-        return grad_x, grad_src, None, None, None, None
+        return grad_x, grad_src
 
     def _prod_backward(self, grad, x, src, xp, gather_):
         indices, axis = self.indices, self.axis

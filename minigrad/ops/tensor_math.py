@@ -334,7 +334,8 @@ def put_along_axis(x, indices, values, axis):
 
 
 def scatter_reduce(x, src, indices, axis, reduce, include_self):
-    return I.ScatterReduce.apply(x, src, indices, axis, reduce, include_self=include_self)
+    return I.ScatterReduce.apply(x, src, indices=indices, axis=axis, reduce=reduce,
+                                 include_self=include_self)
 # ----- shape, layout and products (the shape ops' backward formulas) -------------------------
 
 
