@@ -12,6 +12,7 @@ goal is a ratio below 1.5 everywhere; rows above it are marked ``!``.
     python bench/reduce.py --sizes 100,1000000
 """
 import argparse
+import re
 import statistics
 import time
 import warnings
@@ -178,7 +179,8 @@ def main():
     args = parser.parse_args()
     torch.set_num_threads(1)
     target = 0.05 if args.quick else 0.2
-    names = [n for n in OPS if not args.only or n in args.only.split(",")]
+    wanted = re.split(r",(?![^(]*\))", args.only)  # "norm(p=1,dim=1)" is one name
+    names = [n for n in OPS if not args.only or n in wanted]
     sizes = tuple(int(s) for s in args.sizes.split(",")) if args.sizes else SIZES
     print(f"minigrad {mg.__version__} (kernels: {mg._kernels.backend_name}), numpy "
           f"{np.__version__}, torch {torch.__version__} (1 thread)")

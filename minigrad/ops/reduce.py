@@ -448,17 +448,19 @@ class VectorNorm(Op):
         p, axis = self.ord, self.axis
         kept = kept_shape(self.shape, axis)
         grad = xp.reshape(grad, kept)
-        values = xp.values(x)
-        sign = np.sign(values)
         if p == 0:  # PyTorch: no gradient at all (an undefined one)
             return None
+        values = xp.values(x)
         if p == 1:
-            return xp.mul(grad, sign)
+            return _times_grad(np.sign(values), grad, xp)
         norm = xp.reshape(self.result, kept)
         norm_zero = xp.values(norm) == 0
         if p == 2:
+            if not norm_zero.any():  # the common case: no 0/0 to mask out
+                return _times_grad(xp.div(x, norm), grad, xp)
             ratio = xp.div(x, xp.where(norm_zero, 1.0, norm))
             return xp.mul(grad, xp.where(norm_zero, 0.0, ratio))
+        sign = np.sign(values)
         if math.isinf(p):
             abs_x = np.abs(values)
             hits = (abs_x == xp.values(norm)) | np.isnan(abs_x)
@@ -473,6 +475,16 @@ class VectorNorm(Op):
         scale = xp.where(norm_zero, 0.0,
                          xp.div(grad, xp.pow(xp.where(norm_zero, 1.0, norm), p - 1)))
         return xp.mul(scaled, scale)
+
+
+def _times_grad(factor, grad, xp):
+    """grad * factor, for ``factor`` a new array of x's shape (a numpy scalar for some 0-d x)
+    that grad broadcasts to. On the fast path the product is written into ``factor``: a
+    second array of x's size would cost a second allocation, which on large inputs (page
+    faults included) takes longer than the product itself."""
+    if xp is K and type(factor) is np.ndarray and factor.dtype == grad.dtype:
+        return np.multiply(factor, grad, out=factor)
+    return xp.mul(grad, factor)
 
 
 # Up to this many elements the 2-norm of everything is K.norm2_all's compiled lane loop;
