@@ -96,14 +96,16 @@ def rng():
 
 SHAPES_AXES = [((3, 4, 5), a) for a in (None, 0, 1, 2, (0, 1), (1, 2), (0, 2), (0, 1, 2))] + [
     ((7,), None), ((7,), 0), ((1, 6), 0), ((6, 1), 1), ((0, 4), 0), ((0, 4), 1), ((0, 4), None),
-    ((), None), ((), ()), ((300, 70), 1), ((70, 300), 0), ((2, 3, 4, 5), (1, 2))]
+    ((), None), ((), ()), ((300, 70), 1), ((70, 300), 0), ((2, 3, 4, 5), (1, 2)),
+    ((3, 4, 5), (1,)), ((3, 4, 5), (2,)), ((1, 6), (0,))]  # one dim as a 1-tuple: the quick case
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("op", ["sum", "mean", "max", "min"])
 @pytest.mark.parametrize("keepdims", [False, True])
 @pytest.mark.parametrize("shape, axis", [s for s in SHAPES_AXES if 0 not in s[0]] + [
-    ((10007,), None), ((3, 5000), 1), ((5000, 3), 0), ((2, 9000), None)], ids=str)
+    ((10007,), None), ((3, 5000), 1), ((5000, 3), 0), ((2, 9000), None),
+    ((2,) + (1,) * 31 + (3,), (32,)), ((2,) + (1,) * 31 + (3,), 0)], ids=str)  # 33 dims
 def test_reduce_axes(rng, shape, axis, keepdims, op, dtype):
     compiled, ref = TWINS["reduce_axes"]
     for specials in (False, True):
