@@ -1599,6 +1599,14 @@ def median_indices(rows):
     return picked.astype(np.int64, copy=False)
 
 
+def median_all(x):
+    """The lower median of all the elements of a non-empty float array (the first NaN if it
+    holds one), as a 0-d array of its dtype: the element median_indices picks in x flattened
+    to one row (which of 0.0 and -0.0, which NaN)."""
+    flat = x.reshape(1, -1)
+    return np.array(flat[0, median_indices(flat)[0]])
+
+
 # ---------------------------------------------------------------------------------------------
 # expand (compiled in _shape)
 # ---------------------------------------------------------------------------------------------
