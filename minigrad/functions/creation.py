@@ -914,9 +914,11 @@ def normal_(self, mean=0, std=1, *, generator=None):
     # numbers, std not negative (a negative one goes on to the checks, which raise)
     if type(mean) in (int, float) and type(std) in (int, float) and not std < 0:
         data = _direct_target(self)
-        if data is not None:
-            K.normal_fill(_rng(generator), data, mean, std)
-            _record_change(self, data)
+        if data is not None:  # (_rng and _record_change inline: 0.1 us of about 1)
+            K.normal_fill(_random.default_generator if generator is None else _rng(generator),
+                          data, mean, std)
+            if not getattr(self, "_untracked", False):
+                _graph.bump(data)
             return self
     _float_dtype(self._data.dtype, "normal_kernel_cpu")
     _check_std(std)
