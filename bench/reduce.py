@@ -1,4 +1,4 @@
-"""Reductions, scans, sorts, indexing and gather/scatter: minigrad vs PyTorch eager, one thread.
+"""Reductions, scans, sorts, indexing and gather/scatter: minigrad vs PyTorch eager, one thread each.
 
 For each op and each input size (10^2 to 10^6 float32 elements, as (n / 100, 100) or
 (n,) where the op wants a vector), times one forward and, where the op is differentiable,
@@ -186,6 +186,7 @@ def main():
     parser.add_argument("--sizes", default="", help="comma-separated sizes")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    mg.set_num_threads(1)  # one thread each: the comparison the README quotes
     target = 0.05 if args.quick else 0.2
     # split on the commas outside parentheses: "norm(p=1,dim=1),sum" is two names
     wanted = re.split(r",(?![^()]*\))", args.only) if args.only else None

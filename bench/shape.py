@@ -193,6 +193,7 @@ def main():
     args = parser.parse_args()
     budget = 0.05 if args.quick else 0.2
     torch.set_num_threads(1)
+    mg.set_num_threads(1)  # one thread each: the comparison the README quotes
     warnings.simplefilter("ignore")
     print(f"minigrad {mg.__version__} (kernels: {mg._kernels.backend_name}), numpy "
           f"{np.__version__}, torch {torch.__version__} on 1 thread")

@@ -795,9 +795,9 @@ def test_median_and_kthvalue_pick_the_index_torch_picks(backend, op, shape, dim,
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("n", [1, 2, 5, 2048, 2049, 5000])
+@pytest.mark.parametrize("n", [1, 2, 5, 2048, 8192, 8193, 20000])
 def test_median_of_all_elements_on_both_sides_of_the_small_size_path(backend, n, dtype):
-    """median() takes a compiled selection up to 2048 elements, np.partition above: both
+    """median() takes a compiled selection up to 8192 elements, np.partition above: both
     give PyTorch's value, with ties, -0.0, infinities and NaN, and the same gradient."""
     rng = np.random.default_rng(n)
     x = rng.integers(-3, 4, n).astype(dtype)

@@ -37,8 +37,9 @@ KERNELS = ("reduce_axes", "extreme_all", "sum_backward", "arg_extreme", "var_axe
            "cumulative_extreme_indices", "cumulative_extreme", "norm2_all",
            "take_along_axis", "scatter_along_axis",
            "put_along_axis", "scatter_add_along_axis", "scatter_index", "scatter_reduce", "index_range", "index_select",
-           "index_add", "index_copy", "masked_select", "masked_scatter", "unique_values", "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32",
-           "kthvalue_indices", "median_indices")
+           "index_add", "index_copy", "masked_select", "masked_scatter", "unique_values",
+           "mode_indices", "topk_indices", "nonzero_coords", "stable_argsort_f32",
+           "kthvalue_indices", "median_indices", "median_all")
 
 
 def test_every_kernel_of_these_modules_has_a_twin_with_its_signature():
@@ -97,14 +98,16 @@ def rng():
 
 SHAPES_AXES = [((3, 4, 5), a) for a in (None, 0, 1, 2, (0, 1), (1, 2), (0, 2), (0, 1, 2))] + [
     ((7,), None), ((7,), 0), ((1, 6), 0), ((6, 1), 1), ((0, 4), 0), ((0, 4), 1), ((0, 4), None),
-    ((), None), ((), ()), ((300, 70), 1), ((70, 300), 0), ((2, 3, 4, 5), (1, 2))]
+    ((), None), ((), ()), ((300, 70), 1), ((70, 300), 0), ((2, 3, 4, 5), (1, 2)),
+    ((3, 4, 5), (1,)), ((3, 4, 5), (2,)), ((1, 6), (0,))]  # one dim as a 1-tuple: the quick case
 
 
 @pytest.mark.parametrize("dtype", FLOATS)
 @pytest.mark.parametrize("op", ["sum", "mean", "max", "min"])
 @pytest.mark.parametrize("keepdims", [False, True])
 @pytest.mark.parametrize("shape, axis", [s for s in SHAPES_AXES if 0 not in s[0]] + [
-    ((10007,), None), ((3, 5000), 1), ((5000, 3), 0), ((2, 9000), None)], ids=str)
+    ((10007,), None), ((3, 5000), 1), ((5000, 3), 0), ((2, 9000), None),
+    ((2,) + (1,) * 31 + (3,), (32,)), ((2,) + (1,) * 31 + (3,), 0)], ids=str)  # 33 dims
 def test_reduce_axes(rng, shape, axis, keepdims, op, dtype):
     compiled, ref = TWINS["reduce_axes"]
     for specials in (False, True):
@@ -908,6 +911,33 @@ def test_median_indices_of_rows_of_nan_or_of_no_rows():
     assert compiled(x).tolist() == ref(x).tolist() == [0, 2]
     for empty in (np.zeros((0, 4)), np.zeros((3, 5))[:, ::2]):  # no rows; not C-contiguous
         assert_same(compiled(empty), ref(empty))
+
+
+@pytest.mark.parametrize("dtype", FLOATS)
+@pytest.mark.parametrize("shape", [(1,), (2,), (7,), (100,), (1000,), (2001,), (3, 5), (4, 25)],
+                         ids=str)
+def test_median_all(rng, shape, dtype):
+    """The value of the element median_indices picks, bit for bit: which of 0.0 and -0.0 (the
+    -0.0 rows are a sixth zeros), which NaN (the first, whose payload it keeps)."""
+    compiled, ref = TWINS["median_all"]
+    m, n = shape if len(shape) == 2 else (1, shape[0])
+    ties = _selection_rows(rng, m, n, dtype).reshape(shape)
+    zeros = np.where(rng.random(shape) < 0.5, -0.0, 0.0).astype(dtype)
+    payload = np.full(shape, -np.nan, dtype)
+    payload.reshape(-1)[0] = np.array(np.nan, dtype)  # the first NaN, with another sign
+    for x in (ties, values(rng, shape, dtype, specials=False), zeros, payload):
+        got = compiled(x)
+        assert_same(got, ref(x))
+        assert got.shape == () and got.tobytes() == ref(x).tobytes()
+        flat = x.reshape(1, -1)
+        assert got.tobytes() == flat[0, _median_by_hand(flat[0].tolist())].tobytes()
+
+
+def test_median_all_of_other_dtypes_and_layouts_goes_to_the_reference(rng):
+    compiled, ref = TWINS["median_all"]
+    x = _selection_rows(rng, 4, 9, np.float64)
+    for v in (x[:, ::-1], x.astype(">f8"), rng.integers(-3, 4, (4, 9)), x.T):
+        assert compiled(v).tobytes() == ref(v).tobytes()
 
 
 @pytest.mark.parametrize("dtype", FLOATS + (np.int64,))

@@ -16,7 +16,7 @@ from minigrad._kernels import reference
 COMPILED = _kernels.compiled_module("_random")
 FILLS = ("uniform_fill", "uniform_range_fill", "normal_fill", "exponential_fill",
          "bernoulli_fill", "integers_fill", "poisson_sample", "permutation",
-         "multinomial_with_replacement", "bernoulli_sample")
+         "multinomial_with_replacement", "multinomial_without_replacement", "bernoulli_sample")
 NUMPY_SAMPLER = {"uniform_fill": "random", "exponential_fill": "standard_exponential"}
 
 
@@ -416,6 +416,67 @@ def test_multinomial_with_replacement_follows_the_weights():
     draws = COMPILED.multinomial_with_replacement(np.random.default_rng(18), w, 100_000)
     for row, weights in zip(draws, w):
         _chi_square_ok(np.bincount(row, minlength=6), 100_000 * weights / weights.sum())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("shape", [(1, 1), (1, 2), (3, 7), (4, 100), (50, 100), (2, 300), (0, 4)])
+@pytest.mark.parametrize("num_samples", [1, 2, 10, 64, 65, 100])
+def test_multinomial_without_replacement_equals_the_reference(shape, num_samples, dtype):
+    """The same categories in the same order and the generator left in the same state, for
+    the compiled race (up to 64 samples) and the fallback (more samples, other dtypes and
+    layouts); rows with too few positive weights give None."""
+    w = np.random.default_rng(20).random(shape).astype(dtype)
+    if w.size:
+        w[:, ::3] = 0  # a third of the weights are zero
+    enough = num_samples <= shape[1] - len(range(0, shape[1], 3))
+    if num_samples > shape[1]:
+        return
+    for layout, weights in [("C", w), ("F", np.asfortranarray(w)),
+                            ("byteswapped", w.astype(w.dtype.newbyteorder()))]:
+        r1, r2 = np.random.default_rng(21), np.random.default_rng(21)
+        got = COMPILED.multinomial_without_replacement(r1, weights, num_samples)
+        want = reference.multinomial_without_replacement(r2, weights, num_samples)
+        assert r1.bit_generator.state == r2.bit_generator.state, layout
+        if not enough and shape[0]:
+            assert got is None and want is None, layout
+            continue
+        assert got.dtype == np.int64 and got.shape == (shape[0], num_samples)
+        np.testing.assert_array_equal(got, want, err_msg=layout)
+        assert (w[np.arange(shape[0])[:, None], got] > 0).all()  # never a zero weight
+        assert all(len(set(row)) == num_samples for row in got.tolist())
+
+
+def test_multinomial_without_replacement_takes_the_smallest_keys_of_numpys_stream():
+    """The race by hand: keys E / w from rng.standard_exponential, the smallest first."""
+    w = np.array([[0.5, 1.0, 0.0, 2.0, 3.0, 4.0, 0.25]])
+    got = COMPILED.multinomial_without_replacement(np.random.default_rng(22), w, 4)
+    e = np.random.default_rng(22).standard_exponential(7)
+    keys = [(e[k] / w[0, k] if w[0, k] else math.inf, k) for k in range(7)]
+    assert got[0].tolist() == [k for _, k in sorted(keys)[:4]]
+
+
+@pytest.mark.parametrize("bad", [[[1.0, -1.0, 1.0]], [[1.0, np.inf, 1.0]], [[np.nan, 1.0, 1.0]],
+                                 [[1.0, 1.0, 1.0], [0.0, 0.0, 1.0]]])
+@pytest.mark.parametrize("module", ["compiled", "reference"])
+def test_multinomial_without_replacement_refuses_bad_weights_before_drawing(bad, module):
+    fn = (COMPILED if module == "compiled" else reference).multinomial_without_replacement
+    rng = np.random.default_rng(23)
+    before = rng.bit_generator.state
+    assert fn(rng, np.array(bad), 2) is None
+    assert rng.bit_generator.state == before
+
+
+def test_multinomial_without_replacement_draws_in_sequence():
+    """Chi-square of the first and second draws on 60,000 rows: the first follows the
+    weights, the second the weights without the first category."""
+    w = np.array([0.0, 1.0, 2.0, 0.0, 3.0, 4.0])
+    trials = 60_000
+    draws = COMPILED.multinomial_without_replacement(np.random.default_rng(24),
+                                                     np.tile(w, (trials, 1)), 2)
+    p = w / w.sum()
+    _chi_square_ok(np.bincount(draws[:, 0], minlength=6), trials * p)
+    second = [sum(p[i] * p[j] / (1 - p[i]) for i in range(6) if i != j) for j in range(6)]
+    _chi_square_ok(np.bincount(draws[:, 1], minlength=6), trials * np.array(second))
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])

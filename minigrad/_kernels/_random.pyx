@@ -17,6 +17,7 @@ anything else, and any generator that is not a numpy ``Generator``, goes to the 
 """
 cimport numpy as cnp
 from libc.float cimport DBL_MAX
+from libc.math cimport INFINITY
 from cpython.pycapsule cimport PyCapsule_GetPointer, PyCapsule_IsValid
 from numpy.random cimport bitgen_t
 from numpy.random.c_distributions cimport (
@@ -395,19 +396,18 @@ def permutation(rng, n):
 
 
 cdef bint _weights_valid(const void* pw, bint is_double, Py_ssize_t rows,
-                         Py_ssize_t categories) noexcept nogil:
-    """Every weight finite and >= 0, and every row with one > 0."""
-    cdef Py_ssize_t r, k
+                         Py_ssize_t categories, Py_ssize_t min_positive) noexcept nogil:
+    """Every weight finite and >= 0, and every row with at least min_positive > 0."""
+    cdef Py_ssize_t r, k, positive
     cdef double w
-    cdef bint positive
     for r in range(rows):
-        positive = False
+        positive = 0
         for k in range(r * categories, (r + 1) * categories):
             w = (<const double*>pw)[k] if is_double else (<const float*>pw)[k]
             if not (0 <= w <= DBL_MAX):  # NaN, inf and negatives
                 return False
-            positive = positive or w > 0
-        if not positive:
+            positive += w > 0
+        if positive < min_positive:
             return False
     return True
 
@@ -426,7 +426,7 @@ def multinomial_with_replacement(rng, weights, num_samples):
     cdef bint is_double = t == cnp.NPY_DOUBLE
     cdef bint valid
     with nogil:
-        valid = _weights_valid(pw, is_double, rows, categories)
+        valid = _weights_valid(pw, is_double, rows, categories, 1)
     if not valid:
         return None
     cdef cnp.npy_intp dims[2]
@@ -462,6 +462,69 @@ def multinomial_with_replacement(rng, weights, num_samples):
                     count = count - half
                 lo = lo + (cdf[lo] <= u or u != u)
                 po[r * samples + s] = lo if lo < last else last
+    return out
+
+
+# Up to this many samples a row's smallest keys are kept in a sorted list that a new key
+# enters by insertion (about k log(n / k) entries on the n keys of a row); more go to the
+# reference's sort.
+DEF _RACE_MAX_SAMPLES = 64
+
+
+def multinomial_without_replacement(rng, weights, num_samples):
+    """(rows, num_samples) int64 category indices drawn without replacement from each row of
+    the 2-D ``weights`` by the exponential race, or None if a weight is invalid or a row has
+    too few positive weights: see reference.py. The keys E / w are computed as there (a
+    zero weight's NaN, from E = 0, taken as inf: a zero weight is never drawn before a
+    positive one) and each row's smallest are kept in order, the first index on a tie."""
+    cdef int t = _writable_type(weights)
+    cdef bitgen_t* state = _bitgen(rng)
+    lock = _last_lock  # rng's bit generator's lock, found by _bitgen
+    if t < 0 or t == cnp.NPY_INT64 or state == NULL or cnp.PyArray_NDIM(weights) != 2 or \
+            not 1 <= num_samples <= min(_RACE_MAX_SAMPLES, weights.shape[1]):
+        return _reference.multinomial_without_replacement(rng, weights, num_samples)
+    cdef Py_ssize_t rows = cnp.PyArray_DIMS(weights)[0], categories = cnp.PyArray_DIMS(weights)[1]
+    cdef Py_ssize_t samples = num_samples, r, k, j, count
+    cdef const void* pw = cnp.PyArray_DATA(<cnp.ndarray>weights)
+    cdef bint is_double = t == cnp.NPY_DOUBLE
+    cdef bint valid
+    with nogil:
+        valid = _weights_valid(pw, is_double, rows, categories, samples)
+    if not valid:
+        return None
+    cdef cnp.npy_intp dims[2]
+    dims[0], dims[1] = rows, samples
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(2, dims, cnp.NPY_INT64, 0)
+    cdef cnp.int64_t* chosen
+    cdef cnp.npy_intp width = categories
+    cdef cnp.ndarray row_keys = cnp.PyArray_EMPTY(1, &width, cnp.NPY_DOUBLE, 0)
+    cdef double* keys = <double*>cnp.PyArray_DATA(row_keys)
+    cdef double best[_RACE_MAX_SAMPLES]  # the row's smallest keys so far, ascending
+    cdef double key, w
+    with lock, nogil:
+        for r in range(rows):
+            random_standard_exponential_fill(state, categories, keys)
+            chosen = <cnp.int64_t*>cnp.PyArray_DATA(out) + r * samples
+            count = 0
+            for k in range(categories):
+                w = (<const double*>pw)[r * categories + k] if is_double else \
+                    (<const float*>pw)[r * categories + k]
+                key = keys[k] / w
+                if key != key:
+                    key = INFINITY
+                if count == samples:
+                    if not key < best[samples - 1]:
+                        continue  # (an equal key comes later in index order: it loses)
+                    j = samples - 1
+                else:
+                    j = count
+                    count += 1
+                while j > 0 and best[j - 1] > key:
+                    best[j] = best[j - 1]
+                    chosen[j] = chosen[j - 1]
+                    j -= 1
+                best[j] = key
+                chosen[j] = k
     return out
 
 

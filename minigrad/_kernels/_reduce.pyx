@@ -34,6 +34,22 @@ cdef inline Py_ssize_t _prod(cnp.npy_intp* dims, int start, int stop) noexcept:
     return p
 
 
+cdef inline bint _one_axis_run(object axis, int ndim, int* first, int* last):
+    """The quick case of _axis_run: ``axis`` an int or a 1-tuple of an int in [0, ndim), the
+    common reduction over one dim (0.1 us, against 0.3 for _axis_run and its tuple). False
+    for anything else (the caller then asks _axis_run)."""
+    cdef object a = axis
+    if type(a) is tuple and len(<tuple>a) == 1:
+        a = (<tuple>a)[0]
+    if type(a) is not int:
+        return False
+    cdef long k = a
+    if not 0 <= k < ndim:
+        return False
+    first[0] = last[0] = <int>k
+    return True
+
+
 def _axis_run(axis, int ndim):
     """(first, last) of the axes a reduction covers if they are adjacent, else None."""
     if axis is None:
@@ -887,31 +903,40 @@ _REDUCE_CODES = {"sum": RED_SUM, "mean": RED_SUM, "max": RED_MAX, "min": RED_MIN
                  "prod": RED_PROD, "nansum": RED_NANSUM}
 
 
-def _reduced_shape(shape, int first, int last, keepdims):
-    if keepdims:
-        return [1 if first <= d <= last else s for d, s in enumerate(shape)]
-    return [s for d, s in enumerate(shape) if not first <= d <= last]
-
-
 def reduce_axes(x, axis, op, keepdims):
     """The sum, mean, max, min, prod or nansum of x over ``axis``, in x's dtype."""
     cdef int type_num = _fast_float_type(x)
-    if type_num < 0 or op not in _REDUCE_CODES:
+    code_of_op = _REDUCE_CODES.get(op)
+    if type_num < 0 or code_of_op is None:
         return _reference.reduce_axes(x, axis, op, keepdims)
     cdef cnp.ndarray X = <cnp.ndarray>x
     cdef int ndim = cnp.PyArray_NDIM(X)
-    run = _axis_run(axis, ndim) if ndim else None
-    if run is None or cnp.PyArray_SIZE(X) == 0:
+    if ndim == 0 or ndim > 32 or cnp.PyArray_SIZE(X) == 0:
         return _reference.reduce_axes(x, axis, op, keepdims)
-    cdef int first = run[0], last = run[1]
+    cdef int first = 0, last = 0
+    if not _one_axis_run(axis, ndim, &first, &last):
+        run = _axis_run(axis, ndim)
+        if run is None:
+            return _reference.reduce_axes(x, axis, op, keepdims)
+        first, last = run
     cdef cnp.npy_intp* dims = cnp.PyArray_DIMS(X)
     cdef Py_ssize_t outer = _prod(dims, 0, first), n = _prod(dims, first, last + 1)
     cdef Py_ssize_t inner = _prod(dims, last + 1, ndim)
-    cdef ReduceOp code = _REDUCE_CODES[op]
+    cdef ReduceOp code = code_of_op
     if (code == RED_MAX or code == RED_MIN) and outer == 1 and inner == 1 and n > 2048:
         # one long run: numpy's SIMD max is faster, once its ~1 us call cost is amortised
         return _reference.reduce_axes(x, axis, op, keepdims)
-    out = np.empty(_reduced_shape(x.shape, first, last, keepdims), dtype=x.dtype)
+    cdef cnp.npy_intp out_dims[32]  # x's dims without the reduced ones (or with them as 1)
+    cdef int d, out_ndim = 0
+    cdef bint keep = keepdims
+    for d in range(ndim):
+        if d < first or d > last:
+            out_dims[out_ndim] = dims[d]
+            out_ndim += 1
+        elif keep:
+            out_dims[out_ndim] = 1
+            out_ndim += 1
+    out = cnp.PyArray_EMPTY(out_ndim, out_dims, type_num, 0)
     cdef void* px = cnp.PyArray_DATA(X)
     cdef void* po = cnp.PyArray_DATA(<cnp.ndarray>out)
     cdef Py_ssize_t size = cnp.PyArray_SIZE(X), k, count = outer * inner

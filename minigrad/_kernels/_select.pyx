@@ -24,6 +24,8 @@ from libc.stdlib cimport free, malloc
 
 import numpy as np
 
+from ._common cimport _fast_float_type
+
 from . import reference as _reference
 
 cnp.import_array()
@@ -429,6 +431,48 @@ cdef int _select_type(object rows) noexcept:
     if _c_array(rows, cnp.NPY_INT64, 2):
         return cnp.NPY_INT64
     return -1
+
+
+cdef selectable _median_value(const selectable* x, Py_ssize_t n, selectable* v) noexcept nogil:
+    """The element _median_rows picks in x[0:n] (n >= 1), found by value: a quickselect of
+    the copy v, without the two passes that find its index. When the value alone does not
+    say which element (a NaN, whose payload and sign differ; 0, which may be -0.0 or 0.0),
+    the index is found as _median_rows finds it."""
+    cdef Py_ssize_t i, k = (n - 1) // 2
+    cdef cnp.int64_t index
+    cdef bint has_nan = False
+    for i in range(n):  # no early exit: a loop the compiler can vectorise
+        v[i] = x[i]
+        has_nan |= x[i] != x[i]
+    if not has_nan:
+        _quickselect(v, <cnp.int64_t*>NULL, n, k, False)
+        if v[k] != 0:
+            return v[k]
+    _median_rows(x, &index, 1, n, v)
+    return x[index]
+
+
+def median_all(x):
+    """The lower median of all the elements of a non-empty float array, as a 0-d array of
+    its dtype: the element median_indices picks in x flattened to one row."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0 or cnp.PyArray_SIZE(<cnp.ndarray>x) == 0:
+        return _reference.median_all(x)
+    cdef cnp.ndarray X = <cnp.ndarray>x
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(X)
+    cdef cnp.ndarray out = cnp.PyArray_EMPTY(0, NULL, type_num, 0)
+    cdef void* buf = malloc(n * 8)
+    if buf == NULL:
+        raise MemoryError(f"median: no memory for a copy of {n} elements")
+    cdef void* px = cnp.PyArray_DATA(X)
+    cdef void* po = cnp.PyArray_DATA(out)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            (<double*>po)[0] = _median_value(<const double*>px, n, <double*>buf)
+        else:
+            (<float*>po)[0] = _median_value(<const float*>px, n, <float*>buf)
+    free(buf)
+    return out
 
 
 def kthvalue_indices(rows, k):

@@ -1646,6 +1646,14 @@ def median_indices(rows):
     return picked.astype(np.int64, copy=False)
 
 
+def median_all(x):
+    """The lower median of all the elements of a non-empty float array (the first NaN if it
+    holds one), as a 0-d array of its dtype: the element median_indices picks in x flattened
+    to one row (which of 0.0 and -0.0, which NaN)."""
+    flat = x.reshape(1, -1)
+    return np.array(flat[0, median_indices(flat)[0]])
+
+
 # ---------------------------------------------------------------------------------------------
 # expand (compiled in _shape)
 # ---------------------------------------------------------------------------------------------
@@ -1836,6 +1844,34 @@ def multinomial_with_replacement(rng, weights, num_samples):
     last = categories - 1 - np.argmax(w[:, ::-1] > 0, axis=1)
     np.minimum(out, last[:, None], out=out)
     return out
+
+
+def multinomial_without_replacement(rng, weights, num_samples):
+    """(rows, num_samples) int64 category indices drawn without replacement from each row of
+    the 2-D ``weights`` (rows, categories; 1 <= num_samples <= categories), by the
+    exponential race: with E = rng.standard_exponential((rows, categories)) (float64) the
+    keys E / w, and each row's num_samples smallest keys in increasing order. That is the
+    sequential draw (each draw follows the weights of the categories not drawn yet): the
+    smallest of independent Exponential(w_k) variables E_k / w_k is the k-th with probability
+    w_k / sum(w), and the others, given it, are again independent exponentials. None, with
+    nothing drawn, if a weight is negative, NaN or infinite or a row has fewer than
+    num_samples positive weights."""
+    w = np.asarray(weights, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        if not ((w >= 0) & (w <= np.finfo(np.float64).max)).all() or \
+                ((w > 0).sum(axis=1) < num_samples).any():
+            return None
+    rows, categories = w.shape
+    with np.errstate(divide="ignore", invalid="ignore"):
+        keys = rng.standard_exponential((rows, categories)) / w
+    keys[np.isnan(keys)] = np.inf  # 0 / 0: a zero weight, never drawn before a positive one
+    if num_samples < categories:
+        part = np.argpartition(keys, num_samples - 1, axis=1)[:, :num_samples]
+        order = np.argsort(np.take_along_axis(keys, part, axis=1), axis=1, kind="stable")
+        out = np.take_along_axis(part, order, axis=1)
+    else:
+        out = np.argsort(keys, axis=1, kind="stable")
+    return out.astype(np.int64, copy=False)
 
 
 def bernoulli_sample(rng, p):

@@ -435,7 +435,7 @@ def _owner(array):
 
 def bump(array):
     """Record an in-place change of the memory that ``array`` uses."""
-    owner = _owner(array)
+    owner = array if array.base is None else _owner(array)  # (most own their memory)
     key = id(owner)
     seq = _next_sequence()
     entry = _versions.get(key)

@@ -429,10 +429,8 @@ def _extreme_dim(name, kind, largest, input, dim, keepdim, axis, keepdims):
     if type(dim) is int and axis is _UNSET and keepdims is _UNSET and type(input) is Tensor:
         data = input._data  # x.max(dim), the other common call: checks inline
         if data.ndim and -data.ndim <= dim < data.ndim and data.shape[dim]:
-            a, keepdim = dim % data.ndim, bool(keepdim)
-            indices = K.arg_extreme(data, a, largest)
-            values = R.MaxDim.apply(input, a, indices, keepdims=keepdim)
-            return getattr(return_types, name)(values, _int_index(_keep(indices, a, keepdim, 2)))
+            a = dim % data.ndim
+            return _select(name, input, a, K.arg_extreme(data, a, largest), bool(keepdim))
     if isinstance(dim, Tensor):
         return (_maximum if kind == "max" else _minimum)(input, dim)
     _check_input(input, name)
@@ -449,9 +447,7 @@ def _extreme_dim(name, kind, largest, input, dim, keepdim, axis, keepdims):
         return getattr(return_types, name)(R.MaxDim.apply(input, 0, None, keepdims=keepdim),
                                            _int_index(0))
     _check_reduced_nonempty(name, data, (a,))
-    indices = K.arg_extreme(data, a, largest)
-    values = R.MaxDim.apply(input, a, indices, keepdims=keepdim)
-    return getattr(return_types, name)(values, _int_index(_keep(indices, a, keepdim, 2)))
+    return _select(name, input, a, K.arg_extreme(data, a, largest), keepdim)
 
 
 def argmax(input, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
@@ -493,7 +489,8 @@ def _select(name, input, axis, indices, keepdim):
     """(values, indices) of a selection: indices has the slice axis removed."""
     # axis and indices as options: Op.apply's one-Tensor path, 1 us quicker than its generic one
     values = R.MaxDim.apply(input, axis=axis, argmax=indices, keepdims=keepdim)
-    return getattr(return_types, name)(values, _int_index(_keep(indices, axis, keepdim, 2)))
+    return _pair(getattr(return_types, name),
+                 (values, _int_index(_keep(indices, axis, keepdim, 2))))
 
 
 _ROW_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64))
@@ -522,7 +519,7 @@ def _last_dim_select(name, input, indices, keepdim):
     values = R.MaxDim.apply(input, axis=len(shape) - 1, argmax=indices, keepdims=keepdim)
     if keepdim:
         indices = indices.reshape(shape[:-1] + (1,))
-    return getattr(return_types, name)(values, _wrap(indices))
+    return _pair(getattr(return_types, name), (values, _wrap(indices)))
 
 
 def _select_0d(name, input):

@@ -239,9 +239,10 @@ class Amax(Op):
         return xp.mul(xp.reshape(grad, kept_shape(self.shape, self.axis)), share)
 
 
-# Up to this size the median kernel (a scalar quickselect) beats np.isnan + np.partition
-# (1.7 + 1.8 us at 100 elements vs 0.8 us; even at 1000; 3x slower at 10^4).
-_SMALL_MEDIAN = 2048
+# Up to this size the median kernel (a scalar quickselect of a copy) beats np.isnan +
+# np.partition: float32, 2048 elements 1.4 us vs 3.5, 5000 3.7 vs 5.2, 10^4 7.7 vs 8.1 (and
+# its copy, 8 bytes an element, stays below glibc's 128 KiB mmap threshold).
+_SMALL_MEDIAN = 8192
 _FLOATS = (np.dtype(np.float32), np.dtype(np.float64))
 
 
@@ -258,9 +259,7 @@ class MedianAll(Op):
         if not ignore_nan and 0 < x.size <= _SMALL_MEDIAN and x.dtype in _FLOATS:
             # One compiled pass (NaN check, then a quickselect of a copy) for a small
             # array; np.partition (vectorised) wins on large ones.
-            flat = x.reshape(1, -1)
-            out = np.array(flat[0, K.median_indices(flat)[0]])
-            self.result = out
+            self.result = out = K.median_all(np.ascontiguousarray(x))
             return out
         flat = x.reshape(-1)
         if ignore_nan:
@@ -457,17 +456,19 @@ class VectorNorm(Op):
         p, axis = self.ord, self.axis
         kept = kept_shape(self.shape, axis)
         grad = xp.reshape(grad, kept)
-        values = xp.values(x)
-        sign = np.sign(values)
         if p == 0:  # PyTorch: no gradient at all (an undefined one)
             return None
+        values = xp.values(x)
         if p == 1:
-            return xp.mul(grad, sign)
+            return _times_grad(np.sign(values), grad, xp)
         norm = xp.reshape(self.result, kept)
         norm_zero = xp.values(norm) == 0
         if p == 2:
+            if not norm_zero.any():  # the common case: no 0/0 to mask out
+                return _times_grad(xp.div(x, norm), grad, xp)
             ratio = xp.div(x, xp.where(norm_zero, 1.0, norm))
             return xp.mul(grad, xp.where(norm_zero, 0.0, ratio))
+        sign = np.sign(values)
         if math.isinf(p):
             abs_x = np.abs(values)
             hits = (abs_x == xp.values(norm)) | np.isnan(abs_x)
@@ -482,6 +483,16 @@ class VectorNorm(Op):
         scale = xp.where(norm_zero, 0.0,
                          xp.div(grad, xp.pow(xp.where(norm_zero, 1.0, norm), p - 1)))
         return xp.mul(scaled, scale)
+
+
+def _times_grad(factor, grad, xp):
+    """grad * factor, for ``factor`` a new array of x's shape (a numpy scalar for some 0-d x)
+    that grad broadcasts to. On the fast path the product is written into ``factor``: a
+    second array of x's size would cost a second allocation, which on large inputs (page
+    faults included) takes longer than the product itself."""
+    if xp is K and type(factor) is np.ndarray and factor.dtype == grad.dtype:
+        return np.multiply(factor, grad, out=factor)
+    return xp.mul(grad, factor)
 
 
 # Up to this many elements the 2-norm of everything is K.norm2_all's compiled lane loop;
