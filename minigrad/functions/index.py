@@ -803,13 +803,16 @@ def nonzero(input, *, as_tuple=False):
     1-D tensor per dim (a 0-d input counts as 1-d)."""
     _tensor_arg(input, "input", 1, "nonzero")
     data = input._data
-    if as_tuple:
+    if as_tuple and data.ndim <= 1:
         data = data.reshape(1) if data.ndim == 0 else data
-        return tuple(_wrap(i.astype(np.int64, copy=False)) for i in np.nonzero(data))
+        return (_wrap(np.flatnonzero(data).astype(np.int64, copy=False)),)
     if data.ndim == 0:
         return _wrap(np.zeros((1 if data else 0, 0), dtype=np.int64))
     mask = data if data.dtype == np.bool_ else data != 0  # NaN is non-zero
-    return _wrap(K.nonzero_coords(np.ascontiguousarray(mask)))
+    coords = K.nonzero_coords(np.ascontiguousarray(mask))
+    if as_tuple:  # (the compiled coordinates and a copy per column beat numpy's N-d nonzero)
+        return tuple(_wrap(np.ascontiguousarray(coords[:, k])) for k in range(data.ndim))
+    return _wrap(coords)
 
 
 def argwhere(input):

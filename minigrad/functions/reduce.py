@@ -396,6 +396,9 @@ def _extreme(name, kind, input, dim, keepdim, axis, keepdims):
 
 def aminmax(input, *, dim=None, keepdim=False):
     """(min, max) over ``dim`` (or all elements), each differentiable as amin/amax."""
+    if dim is None and type(input) is Tensor and input._data.size and \
+            input._data.dtype.kind == "f":  # the common call: checks inline
+        return _pair(return_types.aminmax, (R.Amin.apply(input), R.Amax.apply(input)))
     _check_input(input, "aminmax")
     data = input._data
     axes = None if dim is None else (_one_axis(dim, data.ndim),) if data.ndim else ()
@@ -425,7 +428,7 @@ def _extreme_dim(name, kind, largest, input, dim, keepdim, axis, keepdims):
             isinstance(input, Tensor) and input._data.size:  # x.max(), the common call
         # (max is Amax's default kind: a call without options takes apply's quicker path,
         # 0.2 us of x.max()'s 1.0 on 100 elements)
-        return R.Amax.apply(input) if largest else R.Amax.apply(input, kind=kind)
+        return R.Amax.apply(input) if largest else R.Amin.apply(input)
     if type(dim) is int and axis is _UNSET and keepdims is _UNSET and type(input) is Tensor:
         data = input._data  # x.max(dim), the other common call: checks inline
         if data.ndim and -data.ndim <= dim < data.ndim and data.shape[dim]:
@@ -462,6 +465,12 @@ def argmin(input, dim=None, keepdim=False, *, axis=_UNSET, keepdims=_UNSET):
 
 
 def _arg_extreme(name, largest, input, dim, keepdim, axis, keepdims):
+    if type(dim) is int and keepdim is False and axis is _UNSET and keepdims is _UNSET and \
+            type(input) is Tensor:  # x.argmax(dim), the common call: checks inline
+        data = input._data
+        if data.dtype.kind == "f" and data.ndim and -data.ndim <= dim < data.ndim and \
+                data.shape[dim]:
+            return _int_index(K.arg_extreme(data, dim % data.ndim, largest))
     _check_input(input, name)
     dim, keepdim = _dim_args(name, dim, keepdim, axis, keepdims)
     data = input._data
