@@ -633,6 +633,8 @@ def sigmoid(x):
 cdef extern from *:
     """
     #include <math.h>
+    #include <stdint.h>
+    #include <string.h>
     #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && \
         defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 35))
     #define MG_VECTOR_MATH 1
@@ -897,16 +899,19 @@ cdef extern from *:
     MG_BINARY64(floor_divide, mg_floor_divide1_d)
 
     /* lerp with a tensor weight, PyTorch's two forms; nan_to_num */
-    MG_CLONES void mg_lerp_f32(const float* a, const float* b, const float* w, float* y,
-                               Py_ssize_t n) {
-        for (Py_ssize_t i = 0; i < n; i++) {
-            float d = b[i] - a[i], lo = a[i] + w[i] * d, hi = b[i] - d * (1.0f - w[i]);
-            y[i] = fabsf(w[i]) < 0.5f ? lo : hi; } }
-    MG_CLONES void mg_lerp_f64(const double* a, const double* b, const double* w, double* y,
-                               Py_ssize_t n) {
-        for (Py_ssize_t i = 0; i < n; i++) {
-            double d = b[i] - a[i], lo = a[i] + w[i] * d, hi = b[i] - d * (1.0 - w[i]);
-            y[i] = fabs(w[i]) < 0.5 ? lo : hi; } }
+    /* (the two forms are chosen by a bit mask, not "?:": GCC sinks each form into its arm
+       of a ternary and then, as a float operation may trap, will not vectorize the loop) */
+    #define MG_LERP_TENSOR(NAME, T, U, ONE, ABS)                                              \
+        MG_CLONES void NAME(const T* a, const T* b, const T* w, T* y, Py_ssize_t n) {         \
+            for (Py_ssize_t i = 0; i < n; i++) {                                              \
+                T ai = a[i], bi = b[i], wi = w[i];                                            \
+                T d = bi - ai, lo = ai + wi * d, hi = bi - d * (ONE - wi);                    \
+                U lo_bits, hi_bits, pick = -(U)(ABS(wi) < (T)0.5), out;                      \
+                memcpy(&lo_bits, &lo, sizeof(T)); memcpy(&hi_bits, &hi, sizeof(T));           \
+                out = (lo_bits & pick) | (hi_bits & ~pick);                                   \
+                memcpy(y + i, &out, sizeof(T)); } }
+    MG_LERP_TENSOR(mg_lerp_f32, float, uint32_t, 1.0f, fabsf)
+    MG_LERP_TENSOR(mg_lerp_f64, double, uint64_t, 1.0, fabs)
     MG_CLONES void mg_lerp_scalar_f32(const float* a, const float* b, float w, float* y,
                                       Py_ssize_t n) {
         if (fabsf(w) < 0.5f) { for (Py_ssize_t i = 0; i < n; i++) y[i] = a[i] + w * (b[i] - a[i]); }
