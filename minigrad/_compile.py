@@ -742,9 +742,19 @@ class Recorder:
                                       f"Python, which a replay does not run)")
                 arg_slots.append(slot)
             else:
-                arg_slots.append(self._slot_of_argument(a, node))
+                slot = self._slot_of_argument(a, node)
+                if a.__class__ is _ndarray and a.dtype.kind in "biu" and \
+                        self._is_computed(slot) and _indexes(node):
+                    raise Unsupported(f"{type(node).__name__} indexes with integer values "
+                                      f"computed in the function (their bounds are checked in "
+                                      f"Python, which a replay does not run)")
+                arg_slots.append(slot)
         for value in options.values():
-            self._slot_of_argument(value, node)  # only to refuse computed arrays
+            slot = self._slot_of_argument(value, node)  # refuses arrays computed outside
+            if value.__class__ is _ndarray and self._is_computed(slot):
+                raise Unsupported(f"{type(node).__name__} is given an input or a value "
+                                  f"computed in the function as an option, which a replay "
+                                  f"would not read again")
         out = self._new_slot(result._data)
         self.computed.add(out)
         self.op_nodes[id(node)] = node

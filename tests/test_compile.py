@@ -466,6 +466,34 @@ def _fallback(fn, *args, match):
     return first, second
 
 
+@pytest.mark.parametrize("case", ["scatter_reduce", "masked_scatter", "index_copy", "take"])
+def test_index_arguments_that_change_between_calls_are_never_replayed_stale(case):
+    """Indices and masks reach some ops as arrays (options or plain arguments), not Tensors:
+    given as inputs of the function, they differ from call to call, so the step must not be
+    replayed with the first call's (nor with unchecked bounds); it runs eagerly instead."""
+    def fn(x, index, src):
+        if case == "scatter_reduce":
+            return x.scatter_reduce(1, index, src, "amax") * 1.0
+        if case == "masked_scatter":
+            return x.masked_scatter(index, src) * 1.0
+        if case == "index_copy":
+            return x.index_copy(0, index, src) * 1.0
+        return x.take(index) * 1.0
+
+    compiled = mg.compile(fn)
+    for k in range(3):
+        r = np.random.default_rng(k)
+        x = mg.tensor(r.standard_normal((4, 3)).astype(np.float32))
+        src = mg.tensor(r.standard_normal((4, 3)).astype(np.float32))
+        index = {"scatter_reduce": mg.tensor(r.integers(0, 3, (4, 3))), "masked_scatter": x > 0,
+                 "index_copy": mg.tensor(r.permutation(4)),
+                 "take": mg.tensor(r.integers(-12, 12, (5,)))}[case]
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the fallback's warning, on the first call
+            got = compiled(x, index, src)
+        np.testing.assert_array_equal(got.numpy(), fn(x, index, src).numpy())
+
+
 def test_fallback_item_inside():
     w = mg.ones(3, requires_grad=True)
     first, second = _fallback(lambda x: (x * w).sum().item(), mg.ones(3), match="item")

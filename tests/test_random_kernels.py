@@ -397,14 +397,19 @@ def test_multinomial_with_replacement_is_the_inverse_cdf_of_numpys_stream():
     assert got[0].tolist() == [1 if x < 1 else 2 if x < 3 else 4 if x < 6 else 5 for x in u]
 
 
-@pytest.mark.parametrize("bad", [[[1.0, -1.0]], [[1.0, np.inf]], [[np.nan, 1.0]],
-                                 [[1.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [-0.0, 0.0]]])
+@pytest.mark.parametrize("kernel, bad, samples", [
+    ("multinomial_with_replacement", bad, 5) for bad in
+    ([[1.0, -1.0]], [[1.0, np.inf]], [[np.nan, 1.0]], [[1.0, 1.0], [0.0, 0.0]],
+     [[1.0, 1.0], [-0.0, 0.0]])] + [
+    ("multinomial_without_replacement", bad, 2) for bad in
+    ([[1.0, -1.0, 1.0]], [[1.0, np.inf, 1.0]], [[np.nan, 1.0, 1.0]],
+     [[1.0, 1.0, 1.0], [0.0, 0.0, 1.0]])])
 @pytest.mark.parametrize("module", ["compiled", "reference"])
-def test_multinomial_with_replacement_refuses_bad_weights_before_drawing(bad, module):
-    fn = (COMPILED if module == "compiled" else reference).multinomial_with_replacement
+def test_multinomial_refuses_bad_weights_before_drawing(kernel, bad, samples, module):
+    fn = getattr(COMPILED if module == "compiled" else reference, kernel)
     rng = np.random.default_rng(17)
     before = rng.bit_generator.state
-    assert fn(rng, np.array(bad), 5) is None
+    assert fn(rng, np.array(bad), samples) is None
     assert rng.bit_generator.state == before
 
 
@@ -453,17 +458,6 @@ def test_multinomial_without_replacement_takes_the_smallest_keys_of_numpys_strea
     e = np.random.default_rng(22).standard_exponential(7)
     keys = [(e[k] / w[0, k] if w[0, k] else math.inf, k) for k in range(7)]
     assert got[0].tolist() == [k for _, k in sorted(keys)[:4]]
-
-
-@pytest.mark.parametrize("bad", [[[1.0, -1.0, 1.0]], [[1.0, np.inf, 1.0]], [[np.nan, 1.0, 1.0]],
-                                 [[1.0, 1.0, 1.0], [0.0, 0.0, 1.0]]])
-@pytest.mark.parametrize("module", ["compiled", "reference"])
-def test_multinomial_without_replacement_refuses_bad_weights_before_drawing(bad, module):
-    fn = (COMPILED if module == "compiled" else reference).multinomial_without_replacement
-    rng = np.random.default_rng(23)
-    before = rng.bit_generator.state
-    assert fn(rng, np.array(bad), 2) is None
-    assert rng.bit_generator.state == before
 
 
 def test_multinomial_without_replacement_draws_in_sequence():
