@@ -17,6 +17,7 @@ import numpy as np
 from . import dtypes as _dt
 from . import ops
 from ._kernels import arraymath as _kernels_arraymath
+from ._kernels import kernels as K
 from .autograd import engine as _engine
 from .autograd import graph as _graph
 from .autograd.grad_mode import no_grad as _no_grad
@@ -584,6 +585,11 @@ class Tensor:
                     self._assign(compute(self)._data, casting)
         else:
             self._record_inplace(compute, casting)
+        return self._changed()
+
+    def _changed(self):
+        """Record that this tensor's memory was written in place (unless it is a ``.data``
+        alias, whose changes autograd does not track); returns self."""
         if not getattr(self, "_untracked", False):
             _graph.bump(self._data)
         return self
@@ -772,12 +778,20 @@ class Tensor:
 
     def zero_(self):
         """Set every element to 0, in place (``fill_(0)``); returns this tensor."""
+        if not self._requires_grad and self._data.flags.writeable:  # no graph: in place
+            K.fill_values(self._data, 0)
+            return self._changed()
         return self.fill_(0)
 
     def fill_(self, value):
         """Set every element to ``value`` (a number, or a one-element tensor, which then gets
         the sum of the gradient)."""
-        if isinstance(value, Tensor) and value._data.ndim:
+        if not isinstance(value, Tensor):
+            value = _fill_value(value, self._data.dtype)
+            if not self._requires_grad and self._data.flags.writeable:  # no graph: in place
+                K.fill_values(self._data, value)
+                return self._changed()
+        elif value._data.ndim:
             raise RuntimeError(f"fill_ only supports 0-dimension value tensor but got tensor "
                                f"with {value._data.ndim} dimensions.")
 
@@ -789,6 +803,10 @@ class Tensor:
     def copy_(self, src, non_blocking=False):
         """Copy ``src``'s values (broadcast, converted to this dtype) into this tensor; the
         gradient flows to ``src``."""
+        if type(src) is Tensor and not self._requires_grad and not src._requires_grad and \
+                src._data.shape == self._data.shape and self._data.flags.writeable:
+            np.copyto(self._data, src._data, casting="unsafe")  # the common call, no graph
+            return self._changed()
         source = src if isinstance(src, Tensor) else tensor(src)
         shape = source._data.shape
         if not _broadcastable(shape, self._data.shape) or \
@@ -1569,6 +1587,46 @@ def _check_fits(value, np_dtype):
     if not info.min <= value <= info.max:
         raise RuntimeError(f"value cannot be converted to type "
                            f"{_C_TYPE_NAMES.get(np_dtype.name, np_dtype.name)} without overflow")
+
+
+_FLOAT_LARGEST = {np.dtype(np.float16): float(np.finfo(np.float16).max),
+                  np.dtype(np.float32): float(np.finfo(np.float32).max)}
+
+
+def _fill_value(value, np_dtype):
+    """A number to write into every element (full, fill_) as the dtype holds it, or PyTorch's
+    error: OverflowError for an int beyond 64 bits; RuntimeError beyond an integer dtype's
+    range (NaN and inf included; unsigned dtypes take negative integers down to -max, which
+    wrap around), or for a finite number beyond float16's or float32's largest (PyTorch's
+    rule for more than one element). bool and float64 take any number."""
+    if type(value) is int and -128 <= value <= 127 and (value >= 0 or np_dtype.kind != "u"):
+        return value  # fits every dtype as it is (0 and 1 above all)
+    largest = _FLOAT_LARGEST.get(np_dtype)
+    if type(value) is float and largest is not None and (
+            -largest <= value <= largest or not math.isfinite(value)):
+        return value  # a float into float16/float32 (the common fill)
+    if isinstance(value, numbers.Integral) and not isinstance(value, bool) and \
+            not -(1 << 63) <= value < (1 << 64):
+        raise OverflowError("int too big to convert")
+    kind = np_dtype.kind
+    if isinstance(value, bool) or kind in "bc" or np_dtype == np.float64 or \
+            not isinstance(value, numbers.Real):
+        return value
+    if kind == "f":  # float16, float32
+        bad = math.isfinite(float(value)) and abs(float(value)) > largest
+    else:
+        info = np.iinfo(np_dtype)
+        if isinstance(value, numbers.Integral):
+            bad = not (-int(info.max) if kind == "u" else int(info.min)) <= value <= info.max
+            if not bad and value < 0 and kind == "u":
+                return int(value) + (1 << (8 * np_dtype.itemsize))  # wraps, as in C
+        else:
+            bad = not info.min <= float(value) <= info.max  # NaN compares false: refused
+    if bad:
+        name = {"float16": "c10::Half", "float32": "float"}.get(
+            np_dtype.name, _C_TYPE_NAMES.get(np_dtype.name, np_dtype.name))
+        raise RuntimeError(f"value cannot be converted to type {name} without overflow")
+    return value
 
 
 def _scalar_as(value, np_dtype):

@@ -442,3 +442,44 @@ def test_repr_shows_grad_fn_names():
     assert "requires_grad=True" in repr(x) and "grad_fn" not in repr(x)
     assert repr(mg.float32) == "minigrad.float32"
     assert repr(mg.zeros(2, 3).shape) == "minigrad.Size([2, 3])"
+
+
+# ---------------------------------------------------------------------------------------------
+# A number written into every element: full, full_like, new_full, fill_ (PyTorch's overflow
+# check: RuntimeError, never a silently wrapped or zeroed value; its rule for more than one
+# element: a one-element float16 fill skips the check in PyTorch)
+# ---------------------------------------------------------------------------------------------
+
+FILL_CASES = [("uint8", -1), ("uint8", -255), ("uint8", 256), ("uint8", 255.9), ("uint8", -1.0),
+              ("int8", 127), ("int8", 127.5), ("int8", -128.9), ("int8", -129), ("int8", 300),
+              ("int8", float("nan")), ("int32", 2**31), ("int32", float("inf")),
+              ("int16", 40000), ("int64", 2**63), ("int64", -2**63), ("int64", 2**64),
+              ("float16", 70000), ("float16", 65504.0), ("float16", 65519.0), ("float32", 3.4028235e38), ("float32", -3.41e38),
+              ("float32", 2**200), ("float32", float("inf")), ("float32", float("nan")),
+              ("float64", 1e308), ("bool", 5), ("bool", float("nan")), ("float32", True)]
+FILLERS = {
+    "full": lambda L, dtype, v: L.full((3,), v, dtype=dtype),
+    "full_like": lambda L, dtype, v: L.full_like(L.zeros(3, dtype=dtype), v),
+    "new_full": lambda L, dtype, v: L.zeros(1, dtype=dtype).new_full((3,), v),
+    "fill_": lambda L, dtype, v: L.zeros(3, dtype=dtype).fill_(v),
+    "fill_ strided": lambda L, dtype, v: L.zeros(3, 2, dtype=dtype)[:, 0].fill_(v),
+}
+
+
+@pytest.mark.parametrize("filler", list(FILLERS))
+@pytest.mark.parametrize("dtype, value", FILL_CASES, ids=repr)
+def test_fill_values_and_overflow_match_torch(filler, dtype, value):
+    torch = pytest.importorskip("torch")
+    outcomes = []
+    for L in (mg, torch):
+        try:
+            with np.errstate(all="ignore"):
+                out = FILLERS[filler](L, getattr(L, dtype), value)
+            outcomes.append(np.asarray(out.tolist()))
+        except (RuntimeError, OverflowError) as exc:
+            outcomes.append(f"{type(exc).__name__}: {exc}")
+    got, want = outcomes
+    if isinstance(want, str):
+        assert got == want
+    else:
+        np.testing.assert_array_equal(got, want)

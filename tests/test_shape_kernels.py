@@ -21,8 +21,8 @@ TOL = {np.dtype(np.float32): {"rtol": 2e-6, "atol": 1e-7},
 def test_each_kernel_has_a_twin_with_its_signature_and_is_dispatched():
     previous = _kernels.backend_name
     try:
-        for name in ("outer", "addr", "spaced", "arange_values", "full_values", "expand", "tril",
-                     "triu"):
+        for name in ("outer", "addr", "spaced", "arange_values", "full_values", "fill_values",
+                     "reverse_rows", "expand", "tril", "triu"):
             compiled, ref = getattr(SHAPE, name), getattr(reference, name)
             assert list(inspect.signature(compiled).parameters) == \
                 list(inspect.signature(ref).parameters)
@@ -203,6 +203,57 @@ def test_full_values_equals_the_reference_bit_for_bit(shape, value, dtype):
     assert type(got) is np.ndarray and got.dtype == dtype and got.shape == shape
     assert got.flags.c_contiguous and got.flags.writeable and got.flags.owndata
     assert got.tobytes() == want.tobytes()  # bit for bit: -0.0 and NaN too
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int32, np.float16,
+                                   np.bool_])
+@pytest.mark.parametrize("value", [2.5, -0.0, 0, 1, -7, 2**53, 2**60, -2**63, float("inf"),
+                                   float("nan"), 3.4028234663852886e38, True], ids=repr)
+@pytest.mark.parametrize("layout", ["C", "strided", "byteswapped", "0-d", "empty"])
+def test_fill_values_equals_the_reference_bit_for_bit(layout, value, dtype):
+    """In place, on every layout (the loop takes C-contiguous native arrays, the twin the
+    rest): the same bytes and the same object back."""
+    base = (np.arange(24) % 3).astype(dtype).reshape(4, 6)
+    arrays = {"C": base, "strided": base[:, ::2], "byteswapped":
+              base.astype(base.dtype.newbyteorder()), "0-d": np.array(base[1, 1]),
+              "empty": base[:0]}
+    got, want = arrays[layout].copy(), arrays[layout].copy()
+    if layout == "strided":
+        got, want = base.copy()[:, ::2], base.copy()[:, ::2]
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # numpy's cast warnings: the same on both sides
+            reference.fill_values(want, value)
+    except (OverflowError, ValueError) as exc:  # numpy refuses the value: so must the kernel
+        with pytest.raises(type(exc)):
+            SHAPE.fill_values(got, value)
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert SHAPE.fill_values(got, value) is got
+    assert got.tobytes() == want.tobytes()  # bit for bit: -0.0 and NaN too
+    if layout == "strided":  # the skipped columns are untouched
+        assert got.base[:, 1::2].tobytes() == base[:, 1::2].tobytes()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32, np.int64, np.float16,
+                                   np.bool_, np.complex64, np.uint8])
+@pytest.mark.parametrize("layout", ["C", "1-D", "3-D", "one column", "strided", "transposed",
+                                    "byteswapped", "0-d", "empty"])
+def test_reverse_rows_equals_the_reference(layout, dtype):
+    base = (np.arange(60) % 7 - 3).astype(dtype).reshape(3, 4, 5)
+    x = {"C": base[0], "1-D": base[0, 0], "3-D": base, "one column": base[0, :, :1],
+         "strided": base[:, :, ::2], "transposed": base[0].T,
+         "byteswapped": base.astype(base.dtype.newbyteorder()), "0-d": np.array(base[0, 0, 1]),
+         "empty": base[:, :0]}[layout]
+    if x.ndim == 0:
+        with pytest.raises(ValueError):  # numpy: no last axis to flip
+            reference.reverse_rows(x)
+        return
+    got, want = SHAPE.reverse_rows(x), reference.reverse_rows(x)
+    assert got.dtype == want.dtype and got.shape == want.shape and got.flags.c_contiguous
+    assert got.tobytes() == want.tobytes()
+    np.testing.assert_array_equal(got, x[..., ::-1])
 
 
 def test_full_values_hands_numpys_warning_on_a_float32_overflow_to_the_reference():

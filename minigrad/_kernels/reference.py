@@ -1704,9 +1704,20 @@ def triu(x, k):
     return np.triu(x, k)
 
 
+def reverse_rows(x):
+    """x (at least 1-D) reversed along its last axis, as a new C-contiguous array."""
+    return np.ascontiguousarray(np.flip(x, -1))
+
+
 def full_values(shape, value, dtype):
     """A new array of ``shape`` and ``dtype`` holding ``value`` everywhere (np.full)."""
     return np.full(shape, value, dtype=dtype)
+
+
+def fill_values(x, value):
+    """Every element of x set to ``value``, in place (ndarray.fill); returns x."""
+    x.fill(value)
+    return x
 
 
 def spaced(start, end, steps, dtype):

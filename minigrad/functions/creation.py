@@ -36,6 +36,7 @@ from ..tensor import (
     Tensor,
     _broadcastable,
     _check_device,
+    _fill_value,
     _grad_on,
     _wrap,
     from_numpy,
@@ -318,9 +319,10 @@ def ones(*size_args: Any, size: Any = None, out: Tensor | None = None, dtype: An
 def empty(*size_args: Any, size: Any = None, out: Tensor | None = None, dtype: Any = None,
           layout: Any = None, device: Any = None, requires_grad: bool = False,
           pin_memory: bool = False, memory_format: Any = None) -> Tensor:
-    """An uninitialised tensor (minigrad fills it with zeros: numpy's ``empty`` would hand out
-    stale memory, which is allowed but helps no one)."""
-    return _filled(size_args, size, 0, dtype, requires_grad, device, "empty")
+    """An uninitialised tensor, as PyTorch's: whatever the memory held (filling it with zeros
+    would cost as much as ``zeros``: 30 us at 10^6 elements, against 1.5 for PyTorch's)."""
+    shape = _sizes(size_args, size, "empty")
+    return _finish(np.empty(shape, _np_dtype(dtype, _default_float())), requires_grad, device)
 
 
 def _fill_dtype(fill_value):
@@ -347,16 +349,22 @@ def full(size: Any, fill_value: Any, *, out: Tensor | None = None, dtype: Any = 
     if isinstance(fill_value, Tensor):
         fill_value = fill_value.item()
     np_dtype = _fill_dtype(fill_value) if dtype is None else _dt.as_dtype(dtype).np_dtype
+    fill_value = _fill_value(fill_value, np_dtype)
     shape = _sizes((size,), None, "full")
     result = _finish(K.full_values(shape, fill_value, np_dtype), requires_grad, device)
     return result if out is None else write_out(result, out, "full", factory=True)
 
 
 def _like(input, value, dtype, requires_grad, device):
+    """A new tensor of input's shape filled with ``value`` (None: uninitialised)."""
     if not isinstance(input, Tensor):
         raise TypeError(f"expected a Tensor as input, got {type(input).__name__}")
     np_dtype = input._data.dtype if dtype is None else _dt.as_dtype(dtype).np_dtype
-    return _finish(K.full_values(input._data.shape, value, np_dtype), requires_grad, device)
+    if value is not None:
+        value = _fill_value(value, np_dtype)
+    shape = input._data.shape
+    return _finish(np.empty(shape, np_dtype) if value is None else
+                   K.full_values(shape, value, np_dtype), requires_grad, device)
 
 
 def zeros_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: Any = None,
@@ -373,9 +381,8 @@ def ones_like(input: Tensor, *, dtype: Any = None, layout: Any = None, device: A
 
 def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad=False,
                memory_format=None):
-    """An uninitialised tensor in ``input``'s shape and dtype (minigrad fills it with
-    zeros)."""
-    return _like(input, 0, dtype, requires_grad, device)
+    """An uninitialised tensor in ``input``'s shape and dtype (see ``empty``)."""
+    return _like(input, None, dtype, requires_grad, device)
 
 
 def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requires_grad=False,
@@ -388,8 +395,11 @@ def full_like(input, fill_value, *, dtype=None, layout=None, device=None, requir
 @with_out(factory=True)
 def _new(self, args, size, value, dtype, requires_grad, device, name):
     np_dtype = self._data.dtype if dtype is None else _dt.as_dtype(dtype).np_dtype
+    if value is not None:
+        value = _fill_value(value, np_dtype)
     shape = _sizes(args, size, name)
-    return _finish(K.full_values(shape, value, np_dtype), requires_grad, device)
+    return _finish(np.empty(shape, np_dtype) if value is None else
+                   K.full_values(shape, value, np_dtype), requires_grad, device)
 
 
 def new_zeros(self, *size_args, size=None, dtype=None, layout=None, device=None,
@@ -406,8 +416,8 @@ def new_ones(self, *size_args, size=None, dtype=None, layout=None, device=None,
 
 def new_empty(self, *size_args, size=None, dtype=None, layout=None, device=None,
               requires_grad=False, pin_memory=False):
-    """An uninitialised (zero-filled) tensor with this tensor's dtype."""
-    return _new(self, size_args, size, 0, dtype, requires_grad, device, "new_empty")
+    """An uninitialised tensor (see ``empty``) with this tensor's dtype."""
+    return _new(self, size_args, size, None, dtype, requires_grad, device, "new_empty")
 
 
 def new_full(self, size, fill_value, *, dtype=None, layout=None, device=None,

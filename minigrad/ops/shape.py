@@ -153,10 +153,17 @@ class Flip(Op):
 
     def forward(self, x, axes):
         self.axes = axes
-        return np.flip(x, axes).copy()
+        return _flip(x, axes)
 
     def backward(self, grad, xp):
-        return xp.flip(grad, self.axes)
+        return _flip(grad, self.axes) if xp is K else xp.flip(grad, self.axes)
+
+
+def _flip(x, axes):
+    """A flipped copy: along the last axis alone, the compiled row reversal."""
+    if axes == (x.ndim - 1,):
+        return K.reverse_rows(x)
+    return np.flip(x, axes).copy()
 
 
 class Roll(Op):
