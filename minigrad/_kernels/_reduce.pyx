@@ -961,8 +961,9 @@ def reduce_axes(x, axis, op, keepdims):
 
 
 # Up to this many elements extreme_all runs the lane loop; beyond, numpy's SIMD max (several
-# vectors in flight) is faster once its ~1 us call cost is amortised (as in reduce_axes).
-DEF _EXTREME_ALL_MAX = 2048
+# vectors in flight) is faster once its ~1 us call cost is amortised (on an AVX-512 EPYC: 4096
+# float32 1.15 us against numpy's 1.8, level at 10^4, 8.1 against 3.7 at 65536).
+DEF _EXTREME_ALL_MAX = 8192
 
 
 def extreme_all(x, largest):
