@@ -311,9 +311,10 @@ def test_value_used_twice_and_broadcast_gradients():
     _run_both(build, data=_batches((5, 3), "regression"))
 
 
-def test_std_mean_and_var_mean_replay():
-    # eagerly both come from one kernel call handed to their nodes; a capture records the
-    # nodes that compute their own values, so that a replay sees the new batch
+def test_std_mean_var_mean_and_aminmax_replay():
+    # eagerly std_mean's two come from one kernel call handed to their nodes and aminmax is
+    # one node with two outputs; a capture records one-output nodes that compute their own
+    # values, so that a replay sees the new batch
     def build():
         lin = nn.Linear(4, 4)
         optimizer = optim.SGD(lin.parameters(), lr=1e-2)
@@ -323,7 +324,9 @@ def test_std_mean_and_var_mean_replay():
             h = lin(x)
             std, mean = mg.std_mean(h, 1, keepdim=True)
             var, mean_all = mg.var_mean(h)
-            out = ((h - mean) / (std + 1.0)).sum(1, keepdim=True) + var + mean_all
+            low, high = mg.aminmax(h)
+            out = ((h - mean) / (std + 1.0)).sum(1, keepdim=True) + var + mean_all + \
+                0.1 * (high - low)
             loss = F.mse_loss(out, y)
             loss.backward()
             optimizer.step()

@@ -496,6 +496,29 @@ def test_ties_follow_torch(backend, fn):
         assert_close(got_grads[0], want_grads[0], np.float64)
 
 
+@pytest.mark.parametrize("use", ["min", "max", "both", "hooks"])
+def test_aminmax_is_one_node_with_two_outputs(backend, use):
+    """aminmax over all elements records one node with two outputs: the gradient of either,
+    of both, and hooks and retain_grad on them, as PyTorch's."""
+    results = []
+    for L in (mg, torch):
+        x = L.tensor(TIES, requires_grad=True)
+        low, high = L.aminmax(x)
+        if use == "hooks":
+            high.retain_grad()
+            low.register_hook(lambda g: g * 10)
+        loss = {"min": low * 2, "max": high * 3}.get(use, low * 2 + high * 3)
+        loss.backward()
+        results.append((x.grad.numpy().copy(),
+                        None if use != "hooks" else high.grad.numpy().copy()))
+        if L is mg:
+            assert low.grad_fn is high.grad_fn  # one node
+    (got, got_high), (want, want_high) = results
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    if use == "hooks":
+        np.testing.assert_allclose(got_high, want_high)
+
+
 @pytest.mark.parametrize("fn", [lambda x: x.median(1), lambda x: x.kthvalue(3, 1),
                                 lambda x: x.topk(2, 1), lambda x: x.topk(2, 0, largest=False),
                                 lambda x: x.nanmedian(1)],

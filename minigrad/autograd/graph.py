@@ -184,6 +184,44 @@ class Op:
             capture.record_op(node, args, options, result)
         return result
 
+    @classmethod
+    def apply_outputs(cls, *args, **options):
+        """``apply`` for an op whose forward returns a tuple of arrays (aminmax): one node,
+        a Tensor per array, each recorded as output k of the node (an ``OutputRef``), and
+        ``backward`` given the list of their gradients (None for an output that got none).
+        mg.compile records one-output ops only: callers use theirs while it records."""
+        Tensor = _tensor_type
+        node = cls()
+        if len(args) == 1 and not options and isinstance(args[0], Tensor):  # aminmax(x)
+            needs = (args[0]._requires_grad,)
+            arrays = node.forward(args[0]._data)
+        else:
+            needs = tuple([isinstance(x, Tensor) and x._requires_grad for x in args])
+            arrays = node.forward(*[x._data if isinstance(x, Tensor) else x for x in args],
+                                  **options)
+        record = True in needs and _grad_state.enabled
+        node.num_outputs = len(arrays)
+        outputs = []
+        for out in arrays:
+            t = Tensor.__new__(Tensor)
+            t._data = out if type(out) is _ndarray else np.asarray(out)
+            t._grad = t._view_of = t._grad_fn = None
+            t._untracked = t._requires_grad = False
+            outputs.append(t)
+        if record:
+            for k, t in enumerate(outputs):
+                if t._data.dtype.kind in "fc":
+                    t._requires_grad = True
+                    t._grad_fn = OutputRef(node, k)
+            node.needs_input_grad = needs
+            node._edges = tuple([(x._grad_fn or x) if need else None
+                                 for x, need in zip(args, needs)])
+            node._inputs = args
+            node._seq = _next_sequence()
+            if anomaly_mode.state.enabled:
+                node._trace = anomaly_mode.creation_trace()
+        return tuple(outputs)
+
     def forward(self, *args, **options):  # pragma: no cover - abstract
         raise NotImplementedError
 

@@ -402,6 +402,8 @@ def aminmax(input, *, dim=None, keepdim=False):
     if dim is None and type(input) is Tensor:  # over all elements, the common call
         data = input._data
         if data.size and data.dtype.kind == "f":
+            if _graph.capture is None:  # one node with two outputs
+                return _pair(_AMINMAX, R.AminMax.apply_outputs(input))
             return _pair(_AMINMAX, (_AMIN.apply(input), _AMAX.apply(input)))
     _check_input(input, "aminmax")
     data = input._data

@@ -239,6 +239,30 @@ class Amax(Op):
         return xp.mul(xp.reshape(grad, kept_shape(self.shape, self.axis)), share)
 
 
+class AminMax(Op):
+    """(min, max) of all elements as one node with two outputs (aminmax: one call instead
+    of two nodes);  each output's gradient is shared evenly by the elements equal to it, as
+    amin's and amax's, and x gets their sum."""
+
+    may_broadcast = False
+
+    def forward(self, x):
+        self.shape = x.shape
+        self.saved_tensors = (x,)
+        self.values = (K.extreme_all(x, False), K.extreme_all(x, True))
+        return self.values
+
+    def backward(self, grads, xp):
+        (x,) = self.saved_tensors
+        total = None
+        for grad, value in zip(grads, self.values):
+            if grad is not None:
+                share = even_share(xp.values(x), value, self.shape, None)
+                part = xp.mul(xp.reshape(grad, kept_shape(self.shape, None)), share)
+                total = part if total is None else xp.add(total, part)
+        return total
+
+
 class Amin(Amax):
     """Amax with ``kind='min'`` as its default: min() and aminmax() over all elements call it
     without options, which takes apply's quicker path."""
