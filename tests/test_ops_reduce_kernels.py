@@ -32,7 +32,7 @@ def twins():
 
 
 TWINS = twins()
-KERNELS = ("reduce_axes", "extreme_all", "sum_backward", "arg_extreme", "var_axes", "moments_axes",
+KERNELS = ("reduce_axes", "extreme_all", "extreme_pair", "sum_backward", "arg_extreme", "var_axes", "moments_axes",
            "cumsum", "cumprod",
            "cumulative_extreme_indices", "cumulative_extreme", "norm2_all",
            "take_along_axis", "scatter_along_axis",
@@ -130,7 +130,7 @@ def test_reduce_axes(rng, shape, axis, keepdims, op, dtype):
 @pytest.mark.parametrize("shape", [(), (1,), (7,), (3, 5), (1, 100), (2048,), (2049,),
                                    (40, 100)], ids=str)
 def test_extreme_all(rng, shape, largest, dtype):
-    """x.max() / x.min(): the lane loop up to 2048 elements, numpy past it; NaN anywhere
+    """x.max() / x.min(): the lane loop up to 8192 elements, numpy past it; NaN anywhere
     (the lanes or the tail) gives NaN."""
     compiled, ref = TWINS["extreme_all"]
     for specials in (False, True):
@@ -145,6 +145,27 @@ def test_extreme_all(rng, shape, largest, dtype):
             x = values(rng, shape, dtype, False)
             x.reshape(-1)[position] = np.nan
             assert np.isnan(compiled(x, largest)) and np.isnan(ref(x, largest))
+
+
+@pytest.mark.parametrize("dtype", FLOATS + (np.int64,))
+@pytest.mark.parametrize("shape", [(1,), (15,), (16,), (17,), (3, 33), (100, 100), (70001,)],
+                         ids=str)
+def test_extreme_pair(rng, shape, dtype):
+    """aminmax over all elements: both extremes from one pass of 16 lanes and a tail; NaN
+    anywhere (a lane, the first block, the tail) makes both NaN."""
+    compiled, ref = TWINS["extreme_pair"]
+    for specials in (False, True):
+        x = values(rng, shape, np.float64, specials and dtype in FLOATS).astype(dtype)
+        for name, v in layouts(x):
+            got, want = compiled(v), ref(v)
+            for a, b, exact in zip(got, want, (x.min(), x.max())):
+                assert_same(a, b)
+                np.testing.assert_array_equal(a, exact)
+    if dtype in FLOATS:
+        for position in {0, min(15, x.size - 1), x.size // 2, x.size - 1}:
+            x = values(rng, shape, dtype, False)
+            x.reshape(-1)[position] = np.nan
+            assert all(np.isnan(v) for v in compiled(x) + ref(x))
 
 
 @pytest.mark.parametrize("dtype", FLOATS)

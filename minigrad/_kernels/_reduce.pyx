@@ -732,6 +732,36 @@ cdef extern from *:
     MG_ACC_BLOCK(mg_block_nansum_d, double, MG_STEP_NANSUM, MG_PLUS, 0, 8)
     static inline float mg_block_nansum_f(const float* x, Py_ssize_t n) {
         return n <= 256 ? mg_block_nansum8_f(x, n) : mg_block_nansum32_f(x, n); }
+    /* min and max in one pass (aminmax): 16 lanes of each, NaN noted per lane */
+    #define MG_MINMAX(NAME, T) \
+        static MG_RED_CLONES void NAME(const T* MG_RESTRICT x, Py_ssize_t n, T* low, \
+                                       T* high) { \
+            T lo[16], hi[16], nan[16], l = x[0], h = x[0]; \
+            Py_ssize_t i, k, full = n - n % 16; \
+            int seen = 0; \
+            if (full) { \
+                for (k = 0; k < 16; k++) { lo[k] = hi[k] = x[k]; nan[k] = 0; } \
+                for (i = 0; i < full; i += 16) { \
+                    _Pragma("GCC unroll 1") \
+                    for (k = 0; k < 16; k++) { \
+                        T v = x[i + k]; \
+                        lo[k] = v < lo[k] ? v : lo[k]; \
+                        hi[k] = v > hi[k] ? v : hi[k]; \
+                        nan[k] = v != v ? 1 : nan[k]; \
+                    } \
+                } \
+                for (k = 0; k < 16; k++) { \
+                    l = lo[k] < l ? lo[k] : l; h = hi[k] > h ? hi[k] : h; seen |= nan[k] != 0; \
+                } \
+            } \
+            for (i = full; i < n; i++) { \
+                T v = x[i]; l = v < l ? v : l; h = v > h ? v : h; seen |= v != v; \
+            } \
+            *low = seen ? (T)NAN : l; \
+            *high = seen ? (T)NAN : h; \
+        }
+    MG_MINMAX(mg_minmax_f, float)
+    MG_MINMAX(mg_minmax_d, double)
     """
     void mg_rows_sum_f(const float* x, float* acc, Py_ssize_t rows, Py_ssize_t m) noexcept nogil
     void mg_rows_sum_d(const double* x, double* acc, Py_ssize_t rows,
@@ -770,6 +800,8 @@ cdef extern from *:
     double mg_block_prod_d(const double* x, Py_ssize_t n) noexcept nogil
     float mg_block_nansum_f(const float* x, Py_ssize_t n) noexcept nogil
     double mg_block_nansum_d(const double* x, Py_ssize_t n) noexcept nogil
+    void mg_minmax_f(const float* x, Py_ssize_t n, float* low, float* high) noexcept nogil
+    void mg_minmax_d(const double* x, Py_ssize_t n, double* low, double* high) noexcept nogil
 
 DEF _LANES = 16
 DEF _BLOCK = 4096
@@ -986,6 +1018,26 @@ def extreme_all(x, largest):
     else:
         (<float*>po)[0] = _lane_block(code, <const float*>px, n)
     return out
+
+
+def extreme_pair(x):
+    """(min, max) of every element of a non-empty array (both NaN if any is NaN), as two 0-d
+    arrays of x's dtype, from one pass: aminmax over all elements."""
+    cdef int type_num = _fast_float_type(x)
+    if type_num < 0 or cnp.PyArray_SIZE(<cnp.ndarray>x) == 0:
+        return _reference.extreme_pair(x)
+    cdef Py_ssize_t n = cnp.PyArray_SIZE(<cnp.ndarray>x)
+    cdef cnp.ndarray low = cnp.PyArray_EMPTY(0, NULL, type_num, 0)
+    cdef cnp.ndarray high = cnp.PyArray_EMPTY(0, NULL, type_num, 0)
+    cdef void* px = cnp.PyArray_DATA(<cnp.ndarray>x)
+    cdef void* pl = cnp.PyArray_DATA(low)
+    cdef void* ph = cnp.PyArray_DATA(high)
+    with nogil:
+        if type_num == cnp.NPY_DOUBLE:
+            mg_minmax_d(<const double*>px, n, <double*>pl, <double*>ph)
+        else:
+            mg_minmax_f(<const float*>px, n, <float*>pl, <float*>ph)
+    return low, high
 
 
 # ---------------------------------------------------------------------------------------------

@@ -1156,6 +1156,12 @@ def extreme_all(x, largest):
     return np.asarray((np.maximum if largest else np.minimum).reduce(x, axis=None))
 
 
+def extreme_pair(x):
+    """(min, max) of every element of a non-empty array, both NaN if any is NaN, as two 0-d
+    arrays of x's dtype: extreme_all both ways."""
+    return extreme_all(x, False), extreme_all(x, True)
+
+
 def sum_backward(grad, shape, axis, keepdims):
     """The gradient of a sum over ``axis`` (None: all axes): ``grad`` (the sum's shape)
     copied to every summed element of an array of ``shape`` (a new array)."""

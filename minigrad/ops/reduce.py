@@ -249,7 +249,7 @@ class AminMax(Op):
     def forward(self, x):
         self.shape = x.shape
         self.saved_tensors = (x,)
-        self.values = (K.extreme_all(x, False), K.extreme_all(x, True))
+        self.values = K.extreme_pair(x)
         return self.values
 
     def backward(self, grads, xp):
