@@ -1925,6 +1925,12 @@ def minimum(a, b):
 def where(condition, x, y):
     """Elementwise choice: x where condition holds, else y; each side gets the gradient of
     the elements it supplied."""
+    if type(condition) is Tensor and type(x) is Tensor and (type(y) is float or type(y) is int) \
+            and x._data.dtype.kind == "f" and x._data.dtype.itemsize >= 4 and \
+            condition._data.dtype == np.bool_:
+        # where(mask, x, number), the common call: the number stays a number in x's dtype
+        return _broadcasting("where", ops.Where.apply, condition._data, x,
+                             _fill_value(y, x._data.dtype))
     x, y = _promoted_pair(x, y)
     return _broadcasting("where", ops.Where.apply, np.asarray(_data(condition), dtype=bool),
                          x, y)
