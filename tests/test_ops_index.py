@@ -761,3 +761,26 @@ def test_table_covers_the_functions(backend):
                    "masked_scatter_", "nonzero", "argwhere", "take", "take_along_dim",
                    "index_put", "index_put_", "put", "put_"):
         assert callable(getattr(mg.Tensor, method)), method
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("value", [0.0, 3, -1.5, float("inf"), float("nan"), 1e300, 2**70,
+                                   True], ids=repr)
+def test_where_with_a_number_matches_torch(dtype, value):
+    """where(mask, x, number): the number in x's dtype, refused as PyTorch refuses it (a
+    finite float32 overflow, an int beyond 64 bits)."""
+    mask = np.array([[True, False, True], [False, False, True]])
+    x = np.arange(6.0).reshape(2, 3)
+    outcomes = []
+    for L in (mg, torch):
+        try:
+            out = L.where(L.tensor(mask), L.tensor(x, dtype=getattr(L, dtype)), value)
+            outcomes.append((str(out.dtype).split(".")[-1], out.numpy().tolist()))
+        except (RuntimeError, OverflowError) as exc:
+            outcomes.append((type(exc).__name__, str(exc)))
+    (got_kind, got), (want_kind, want) = outcomes
+    assert got_kind == want_kind
+    if isinstance(want, str):
+        assert got == want
+    else:
+        np.testing.assert_array_equal(np.array(got), np.array(want))  # NaN equals NaN here
