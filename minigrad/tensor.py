@@ -1594,8 +1594,8 @@ _FLOAT_LARGEST = {np.dtype(np.float16): float(np.finfo(np.float16).max),
 
 
 def _fill_value(value, np_dtype):
-    """A number to write into every element (full, fill_) as the dtype holds it, or PyTorch's
-    error: OverflowError for an int beyond 64 bits; RuntimeError beyond an integer dtype's
+    """A number to write into every element (full, fill_; where's number for float32/64) as
+    the dtype holds it, or PyTorch's error: OverflowError for an int beyond 64 bits; RuntimeError beyond an integer dtype's
     range (NaN and inf included; unsigned dtypes take negative integers down to -max, which
     wrap around), or for a finite number beyond float16's or float32's largest (PyTorch's
     rule for more than one element). bool and float64 take any number."""
