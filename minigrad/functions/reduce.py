@@ -343,15 +343,12 @@ def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, 
 
 def _moments(name, op, input, dim, unbiased, keepdim, correction, axis, keepdims):
     """(var or std, mean): both from one kernel call, each its own differentiable node."""
+    axes = None
     if type(input) is Tensor and type(dim) is int and unbiased is None and keepdim is False \
             and correction is None and axis is _UNSET and keepdims is _UNSET:
         data = input._data  # x.std_mean(dim), the common call: checks inline
         if data.dtype.kind == "f" and -data.ndim <= dim < data.ndim and data.shape[dim] > 1:
             axes, correction = (dim % data.ndim,), 1
-        else:
-            axes = None
-    else:
-        axes = None
     if axes is None:
         axes, correction, keepdim = _variance_args(name, input, dim, unbiased, keepdim,
                                                    correction, axis, keepdims, stacklevel=4)
