@@ -188,8 +188,8 @@ def main():
     torch.set_num_threads(1)
     mg.set_num_threads(1)  # one thread each: the comparison the README quotes
     target = 0.05 if args.quick else 0.2
-    # split on the commas outside parentheses: "norm(p=1,dim=1),sum" is two names
-    wanted = re.split(r",(?![^()]*\))", args.only) if args.only else None
+    # split on the commas outside brackets: "norm(p=1,dim=1),x[:, idx]" is two names
+    wanted = re.split(r",(?![^(\[]*[)\]])", args.only) if args.only else None
     unknown = sorted(set(wanted or ()) - set(OPS))
     if unknown:
         parser.error(f"unknown op names {unknown}; known: {', '.join(OPS)}")

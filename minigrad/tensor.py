@@ -1069,6 +1069,10 @@ class Tensor:
             shape = self._data.shape
             if mask.dtype == np.bool_ and mask.ndim and mask.shape == shape[:mask.ndim]:
                 return ops.Index.apply(self, mask)
+        elif type(index) is tuple and len(index) == 2 and self._data.ndim == 2:
+            pair = _index_pair(index, self._data.shape)  # x[rows, cols], x[:, cols]
+            if pair is not None:
+                return ops.Index.apply(self, pair)
         first, second = ops.index.torch_index(index, self._data.shape)
         try:
             if type(index) is int or type(index) is slice or (
@@ -1587,6 +1591,29 @@ def _check_fits(value, np_dtype):
     if not info.min <= value <= info.max:
         raise RuntimeError(f"value cannot be converted to type "
                            f"{_C_TYPE_NAMES.get(np_dtype.name, np_dtype.name)} without overflow")
+
+
+def _index_pair(index, shape):
+    """The numpy index of a matrix's ``x[rows, cols]`` (two int64 index tensors of one
+    shape) or ``x[:, cols]``, their bounds checked (PyTorch's IndexError); None for any
+    other pair, which takes torch_index's general parse."""
+    first, second = index
+    if type(second) is not Tensor or second._data.dtype != np.int64 or not second._data.ndim:
+        return None
+    cols = second._data
+    if type(first) is slice and first == _ALL:
+        rows = first
+    elif type(first) is Tensor and first._data.dtype == np.int64 and \
+            first._data.shape == cols.shape:
+        rows = first._data
+        ops.index.check_array_bounds(rows, 0, shape[0])
+    else:
+        return None
+    ops.index.check_array_bounds(cols, 1, shape[1])
+    return rows, cols
+
+
+_ALL = slice(None)
 
 
 _FLOAT_LARGEST = {np.dtype(np.float16): float(np.finfo(np.float16).max),
