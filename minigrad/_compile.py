@@ -653,6 +653,18 @@ class Recorder:
                                       f"outside the recorded ops; a replay would reuse it")
         return self._slot_of_value(value)
 
+    def _refuse_frozen_arrays(self, value, node, role):
+        """An option, or a tuple or list argument (x[rows, cols]), is replayed as it was
+        recorded: it must not hold an input of the function or a value computed in it."""
+        arrays = (value,) if value.__class__ is _ndarray else value if isinstance(
+            value, (tuple, list)) else ()
+        for array in arrays:
+            slot = self.slot_of.get(id(array)) if array.__class__ is _ndarray else None
+            if slot is not None and self._is_computed(slot):
+                raise Unsupported(f"{type(node).__name__} is given an input or a value "
+                                  f"computed in the function inside {role}, which a replay "
+                                  f"would not read again")
+
     def _slot_of_value(self, value):
         """A non-Tensor argument of an op: an array found by identity, else a constant."""
         slot = self.slot_of.get(id(value)) if value.__class__ is _ndarray else None
@@ -748,13 +760,12 @@ class Recorder:
                     raise Unsupported(f"{type(node).__name__} indexes with integer values "
                                       f"computed in the function (their bounds are checked in "
                                       f"Python, which a replay does not run)")
+                if a.__class__ is not _ndarray:
+                    self._refuse_frozen_arrays(a, node, "an argument")
                 arg_slots.append(slot)
         for value in options.values():
-            slot = self._slot_of_argument(value, node)  # refuses arrays computed outside
-            if value.__class__ is _ndarray and self._is_computed(slot):
-                raise Unsupported(f"{type(node).__name__} is given an input or a value "
-                                  f"computed in the function as an option, which a replay "
-                                  f"would not read again")
+            self._slot_of_argument(value, node)  # refuses arrays computed outside
+            self._refuse_frozen_arrays(value, node, "an option")
         out = self._new_slot(result._data)
         self.computed.add(out)
         self.op_nodes[id(node)] = node

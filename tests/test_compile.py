@@ -469,7 +469,8 @@ def _fallback(fn, *args, match):
     return first, second
 
 
-@pytest.mark.parametrize("case", ["scatter_reduce", "masked_scatter", "index_copy", "take"])
+@pytest.mark.parametrize("case", ["scatter_reduce", "masked_scatter", "index_copy", "take",
+                                  "x[:, cols]", "x[rows, cols]"])
 def test_index_arguments_that_change_between_calls_are_never_replayed_stale(case):
     """Indices and masks reach some ops as arrays (options or plain arguments), not Tensors:
     given as inputs of the function, they differ from call to call, so the step must not be
@@ -481,6 +482,10 @@ def test_index_arguments_that_change_between_calls_are_never_replayed_stale(case
             return x.masked_scatter(index, src) * 1.0
         if case == "index_copy":
             return x.index_copy(0, index, src) * 1.0
+        if case == "x[:, cols]":
+            return x[:, index] * 1.0
+        if case == "x[rows, cols]":
+            return x[index, src] * 1.0
         return x.take(index) * 1.0
 
     compiled = mg.compile(fn)
@@ -490,7 +495,11 @@ def test_index_arguments_that_change_between_calls_are_never_replayed_stale(case
         src = mg.tensor(r.standard_normal((4, 3)).astype(np.float32))
         index = {"scatter_reduce": mg.tensor(r.integers(0, 3, (4, 3))), "masked_scatter": x > 0,
                  "index_copy": mg.tensor(r.permutation(4)),
-                 "take": mg.tensor(r.integers(-12, 12, (5,)))}[case]
+                 "take": mg.tensor(r.integers(-12, 12, (5,))),
+                 "x[:, cols]": mg.tensor(r.integers(0, 3, (5,))),
+                 "x[rows, cols]": mg.tensor(r.integers(0, 4, (5,)))}[case]
+        if case == "x[rows, cols]":
+            src = mg.tensor(r.integers(0, 3, (5,)))  # the column indices
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the fallback's warning, on the first call
             got = compiled(x, index, src)
