@@ -220,7 +220,7 @@ def logcumsumexp(x, axis, reverse=False):
 # Shape, layout and product functions (the shape ops' backward formulas)
 # ---------------------------------------------------------------------------------------------
 
-__all__ += ["cross", "diagonal", "diagonal_scatter", "einsum", "expand", "flip",
+__all__ += ["cross", "diagonal", "diagonal_scatter", "einsum", "expand",
             "repeat_interleave", "roll", "segment_sum", "tril", "triu", "unfold",
             "unfold_backward", "zeros"]
 __all__ += ["outer"]
@@ -235,11 +235,6 @@ def zeros(shape, dtype):
 def expand(x, shape):
     """x broadcast to ``shape`` (a read-only view)."""
     return np.broadcast_to(x, shape)
-
-
-def flip(x, axes):
-    """x reversed along ``axes`` (a new array)."""
-    return np.flip(x, axes).copy()
 
 
 def roll(x, shifts, axes):

@@ -1710,9 +1710,9 @@ def triu(x, k):
     return np.triu(x, k)
 
 
-def reverse_rows(x):
-    """x (at least 1-D) reversed along its last axis, as a new C-contiguous array."""
-    return np.ascontiguousarray(np.flip(x, -1))
+def flip(x, axes):
+    """x reversed along ``axes`` (a new C-contiguous array): Flip's forward and backward."""
+    return np.flip(x, axes).copy()
 
 
 def full_values(shape, value, dtype):

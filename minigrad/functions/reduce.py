@@ -391,17 +391,14 @@ def _extreme(name, kind, input, dim, keepdim, axis, keepdims):
     return R.Amax.apply(input, axis=axes, keepdims=keepdim, kind=kind)
 
 
-_AMINMAX, _AMIN, _AMAX = return_types.aminmax, R.Amin, R.Amax  # (looked up once)
-
-
 def aminmax(input, *, dim=None, keepdim=False):
     """(min, max) over ``dim`` (or all elements), each differentiable as amin/amax."""
     if dim is None and type(input) is Tensor:  # over all elements, the common call
         data = input._data
         if data.size and data.dtype.kind == "f":
             if _graph.capture is None:  # one node with two outputs
-                return _pair(_AMINMAX, R.AminMax.apply_outputs(input))
-            return _pair(_AMINMAX, (_AMIN.apply(input), _AMAX.apply(input)))
+                return _pair(return_types.aminmax, R.AminMax.apply_outputs(input))
+            return _pair(return_types.aminmax, (R.Amin.apply(input), R.Amax.apply(input)))
     _check_input(input, "aminmax")
     data = input._data
     axes = None if dim is None else (_one_axis(dim, data.ndim),) if data.ndim else ()

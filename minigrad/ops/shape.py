@@ -153,17 +153,10 @@ class Flip(Op):
 
     def forward(self, x, axes):
         self.axes = axes
-        return _flip(x, axes)
+        return K.flip(x, axes)
 
     def backward(self, grad, xp):
-        return _flip(grad, self.axes) if xp is K else xp.flip(grad, self.axes)
-
-
-def _flip(x, axes):
-    """A flipped copy: along the last axis alone, the compiled row reversal."""
-    if axes == (x.ndim - 1,):
-        return K.reverse_rows(x)
-    return np.flip(x, axes).copy()
+        return xp.flip(grad, self.axes)
 
 
 class Roll(Op):
